@@ -1,0 +1,311 @@
+//! The relay's configuration: one documented JSON schema, read the same way by both functions
+//! (from `OKTA_RELAY_CONFIG`, or the file named by `OKTA_RELAY_CONFIG_FILE`), validated at
+//! start-up with errors that name the field.
+//!
+//! It holds names and ARNs, never secret values: credentials live in Secrets Manager.
+
+use serde::Deserialize;
+use std::collections::BTreeSet;
+use std::time::Duration;
+use thiserror::Error;
+
+/// A configuration problem, naming the field (`orgs[1].secret_arn`).
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[error("invalid configuration: {field}: {problem}")]
+pub struct ConfigError {
+    pub field: String,
+    pub problem: String,
+}
+
+fn err(field: impl Into<String>, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        field: field.into(),
+        problem: problem.into(),
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RelayConfig {
+    pub orgs: Vec<OrgConfig>,
+    /// `User-Agent` sent to Okta. Default `okta-relay/<version>`.
+    #[serde(default = "default_user_agent")]
+    pub user_agent: String,
+    /// Admit `http://` org URLs on loopback hosts (the local simulator). Never in production.
+    #[serde(default)]
+    pub allow_loopback_http: bool,
+    /// Share of each Okta rate-limit bucket left for the org's other integrations.
+    #[serde(default = "default_reserve")]
+    pub rate_limit_reserve: f64,
+    /// PutEvents request size limit in bytes (AWS: 256 KiB classic, 1 MiB since 2026).
+    #[serde(default = "default_max_request_bytes")]
+    pub max_request_bytes: usize,
+    /// How long a dedupe mark suppresses the same id.
+    #[serde(default = "default_dedupe_ttl_hours")]
+    pub dedupe_ttl_hours: u64,
+}
+
+/// One Okta org.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OrgConfig {
+    /// Short name used in state keys and forwarded records: `[a-z0-9][a-z0-9_-]*`, ≤ 64.
+    pub name: String,
+    /// ARN of the Secrets Manager secret with the org URL and credentials.
+    pub secret_arn: String,
+    /// The Okta Log Streaming partner event source (`aws.partner/okta.com/<org>/<name>`), if
+    /// the org streams System Log events to EventBridge.
+    #[serde(default)]
+    pub partner_event_source: Option<String>,
+    /// System Log polling.
+    #[serde(default)]
+    pub logs: LogStreamConfig,
+}
+
+/// System Log stream settings (defaults from Okta's partner guidance).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogStreamConfig {
+    pub enabled: bool,
+    /// Events per page, 1–1000.
+    pub page_size: u32,
+    /// How far back the first run starts, in hours (≤ 180 days).
+    pub initial_lookback_hours: u32,
+}
+
+impl Default for LogStreamConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            page_size: 1000,
+            initial_lookback_hours: 24,
+        }
+    }
+}
+
+fn default_user_agent() -> String {
+    crate::DEFAULT_USER_AGENT.to_string()
+}
+fn default_reserve() -> f64 {
+    0.10
+}
+fn default_max_request_bytes() -> usize {
+    256 * 1024
+}
+fn default_dedupe_ttl_hours() -> u64 {
+    24 * 7
+}
+
+/// The partner event source prefix Okta uses.
+pub const OKTA_PARTNER_PREFIX: &str = "aws.partner/okta.com/";
+
+impl RelayConfig {
+    /// Parses and validates JSON text.
+    pub fn from_json(text: &str) -> Result<Self, ConfigError> {
+        let config: RelayConfig = serde_json::from_str(text).map_err(|e| {
+            // Config holds no secrets, so serde's message (which names the field) is fine.
+            err("(document)", e.to_string())
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads `OKTA_RELAY_CONFIG` (JSON) or the file named by `OKTA_RELAY_CONFIG_FILE`.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        if let Ok(text) = std::env::var("OKTA_RELAY_CONFIG") {
+            return Self::from_json(&text);
+        }
+        if let Ok(path) = std::env::var("OKTA_RELAY_CONFIG_FILE") {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| err("OKTA_RELAY_CONFIG_FILE", format!("cannot read {path}: {e}")))?;
+            return Self::from_json(&text);
+        }
+        Err(err(
+            "OKTA_RELAY_CONFIG",
+            "not set (set it to the JSON configuration, or OKTA_RELAY_CONFIG_FILE to a file)",
+        ))
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.orgs.is_empty() {
+            return Err(err("orgs", "at least one org is required"));
+        }
+        if self.user_agent.trim().is_empty()
+            || !self
+                .user_agent
+                .chars()
+                .all(|c| c.is_ascii_graphic() || c == ' ')
+        {
+            return Err(err("user_agent", "must be non-empty printable ASCII"));
+        }
+        if !(0.0..=0.9).contains(&self.rate_limit_reserve) {
+            return Err(err("rate_limit_reserve", "must be between 0.0 and 0.9"));
+        }
+        if !(1024..=1024 * 1024).contains(&self.max_request_bytes) {
+            return Err(err("max_request_bytes", "must be between 1024 and 1048576"));
+        }
+        if self.dedupe_ttl_hours == 0 {
+            return Err(err("dedupe_ttl_hours", "must be at least 1"));
+        }
+        let mut names = BTreeSet::new();
+        let mut sources = BTreeSet::new();
+        for (i, org) in self.orgs.iter().enumerate() {
+            let at = |f: &str| format!("orgs[{i}].{f}");
+            let name_ok = !org.name.is_empty()
+                && org.name.len() <= 64
+                && org
+                    .name
+                    .starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+                && org
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+            if !name_ok {
+                return Err(err(
+                    at("name"),
+                    "must match [a-z0-9][a-z0-9_-]* and be at most 64 characters",
+                ));
+            }
+            if !names.insert(&org.name) {
+                return Err(err(
+                    at("name"),
+                    format!("duplicate org name {:?}", org.name),
+                ));
+            }
+            if !org.secret_arn.starts_with("arn:") || org.secret_arn.split(':').count() < 7 {
+                return Err(err(
+                    at("secret_arn"),
+                    "must be a Secrets Manager ARN (arn:aws:secretsmanager:…)",
+                ));
+            }
+            if let Some(source) = &org.partner_event_source {
+                if !source.starts_with(OKTA_PARTNER_PREFIX)
+                    || source.len() <= OKTA_PARTNER_PREFIX.len()
+                {
+                    return Err(err(
+                        at("partner_event_source"),
+                        format!("must start with {OKTA_PARTNER_PREFIX}"),
+                    ));
+                }
+                if !sources.insert(source) {
+                    return Err(err(
+                        at("partner_event_source"),
+                        "already used by another org",
+                    ));
+                }
+            }
+            if !(1..=1000).contains(&org.logs.page_size) {
+                return Err(err(
+                    at("logs.page_size"),
+                    "must be between 1 and 1000 (Okta's maximum)",
+                ));
+            }
+            if org.logs.initial_lookback_hours == 0 || org.logs.initial_lookback_hours > 180 * 24 {
+                return Err(err(
+                    at("logs.initial_lookback_hours"),
+                    "must be between 1 and 4320 (Okta's 180 days)",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The org whose partner event source is `source`.
+    pub fn org_for_partner_source(&self, source: &str) -> Option<&OrgConfig> {
+        self.orgs
+            .iter()
+            .find(|o| o.partner_event_source.as_deref() == Some(source))
+    }
+
+    pub fn dedupe_ttl(&self) -> Duration {
+        Duration::from_secs(self.dedupe_ttl_hours * 3600)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:okta/acme-AbCdEf";
+
+    fn valid() -> String {
+        format!(
+            r#"{{"orgs":[{{"name":"acme","secret_arn":"{ARN}","partner_event_source":"aws.partner/okta.com/acme/relay"}}]}}"#
+        )
+    }
+
+    #[test]
+    fn defaults_follow_oktas_guidance() {
+        let c = RelayConfig::from_json(&valid()).unwrap();
+        assert_eq!(c.user_agent, crate::DEFAULT_USER_AGENT);
+        assert_eq!(c.orgs[0].logs.page_size, 1000);
+        assert_eq!(c.orgs[0].logs.initial_lookback_hours, 24);
+        assert_eq!(c.max_request_bytes, 262_144);
+        assert!(!c.allow_loopback_http);
+        assert_eq!(
+            c.org_for_partner_source("aws.partner/okta.com/acme/relay")
+                .unwrap()
+                .name,
+            "acme"
+        );
+        assert!(
+            c.org_for_partner_source("aws.partner/okta.com/other/relay")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let cases = [
+            (r#"{"orgs":[]}"#.to_string(), "orgs"),
+            (valid().replace("\"acme\"", "\"Acme!\""), "orgs[0].name"),
+            (valid().replace(ARN, "okta/acme"), "orgs[0].secret_arn"),
+            (
+                valid().replace("aws.partner/okta.com/acme/relay", "aws.partner/other/x"),
+                "orgs[0].partner_event_source",
+            ),
+            (
+                valid().replace("}]}", ",\"logs\":{\"page_size\":5000}}]}"),
+                "orgs[0].logs.page_size",
+            ),
+            (
+                valid().replace("}]}", ",\"logs\":{\"initial_lookback_hours\":5000}}]}"),
+                "orgs[0].logs.initial_lookback_hours",
+            ),
+            (
+                valid().replace("{\"orgs\"", "{\"max_request_bytes\":10,\"orgs\""),
+                "max_request_bytes",
+            ),
+            (
+                valid().replace("{\"orgs\"", "{\"rate_limit_reserve\":1.5,\"orgs\""),
+                "rate_limit_reserve",
+            ),
+        ];
+        for (text, field) in cases {
+            let e = RelayConfig::from_json(&text).unwrap_err();
+            assert_eq!(e.field, field, "{text}: {e}");
+        }
+        let typo =
+            RelayConfig::from_json(&valid().replace("secret_arn", "secert_arn")).unwrap_err();
+        assert!(typo.to_string().contains("secert_arn"), "{typo}");
+    }
+
+    #[test]
+    fn duplicate_orgs_and_sources_are_refused() {
+        let org = format!(
+            r#"{{"name":"acme","secret_arn":"{ARN}","partner_event_source":"aws.partner/okta.com/acme/relay"}}"#
+        );
+        let twice = format!(r#"{{"orgs":[{org},{org}]}}"#);
+        assert_eq!(
+            RelayConfig::from_json(&twice).unwrap_err().field,
+            "orgs[1].name"
+        );
+        let other = org.replace("\"acme\"", "\"beta\"");
+        let same_source = format!(r#"{{"orgs":[{org},{other}]}}"#);
+        assert_eq!(
+            RelayConfig::from_json(&same_source).unwrap_err().field,
+            "orgs[1].partner_event_source"
+        );
+    }
+}

@@ -1,0 +1,29 @@
+//! okta-relay core: everything the Lambda functions do, with no Lambda in it.
+//!
+//! The binaries in `functions/poller` and `functions/events` only wire configuration and
+//! clients; the logic lives here so it can be tested without AWS or Lambda:
+//!
+//! - [`okta`]: the Okta HTTP client (org URL pinning, `Link` paging, error objects, rate limits).
+//! - [`ports`]: the small traits the pipeline talks to (state, secrets, sink) and their errors.
+//! - [`adapters`]: the AWS implementations of those ports (DynamoDB, Secrets Manager, EventBridge).
+//! - [`pipeline`]: delivery (batching, partial-failure retries) and dedupe-aware forwarding.
+//! - [`record`]: the forwarded record contract of `DESIGN.md` §4.
+//!
+//! Errors are typed per module and say, through [`ErrorKind`], whether a retry can help.
+
+pub mod adapters;
+pub mod clock;
+pub mod config;
+mod error_kind;
+pub mod okta;
+pub mod pipeline;
+pub mod poller;
+pub mod ports;
+pub mod push;
+pub mod record;
+pub mod telemetry;
+
+pub use error_kind::ErrorKind;
+
+/// The default `User-Agent` (Okta asks every integration to identify itself).
+pub const DEFAULT_USER_AGENT: &str = concat!("okta-relay/", env!("CARGO_PKG_VERSION"));

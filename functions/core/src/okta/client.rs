@@ -1,0 +1,322 @@
+//! The Okta HTTP client: one shared `reqwest` client, one rate limiter per org, and a retry loop
+//! that honours Okta's reset headers.
+//!
+//! Before any request the URL is checked against the org's origin, so neither a stored cursor nor
+//! a `next` link can make the client send the org's credentials elsewhere. Redirects are not
+//! followed for the same reason.
+
+use super::credentials::{OktaCredentials, OrgAuth};
+use super::error::{OktaError, OktaErrorBody, TransportFailure};
+use super::links;
+use super::org_url::OrgUrl;
+use super::page::Page;
+use super::rate_limit::{Admission, RateLimitBucket, RateLimitHeaders, RateLimiter};
+use crate::ErrorKind;
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue, LINK, USER_AGENT};
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+use url::Url;
+
+/// How hard the client tries before giving a transient error back to its caller.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicy {
+    /// Attempts per request, the first included.
+    pub max_attempts: u32,
+    /// First backoff after a 5xx, a timeout or a broken body; doubles up to `max_backoff`.
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+    /// A wait longer than this (for a rate-limit reset) is not slept through: the caller gets
+    /// [`OktaError::RateLimited`] and can stop cleanly before its deadline.
+    pub max_wait: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 5,
+            base_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(30),
+            max_wait: Duration::from_secs(70),
+        }
+    }
+}
+
+/// Settings shared by every org's client.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    pub user_agent: String,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    /// Largest response body accepted (a hostile server cannot exhaust memory).
+    pub max_body_bytes: usize,
+    pub retry: RetryPolicy,
+}
+
+impl Default for ClientSettings {
+    fn default() -> Self {
+        Self {
+            user_agent: crate::DEFAULT_USER_AGENT.to_string(),
+            connect_timeout: Duration::from_secs(5),
+            // Okta times System Log queries out after 30 s.
+            request_timeout: Duration::from_secs(35),
+            max_body_bytes: 32 * 1024 * 1024,
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+impl ClientSettings {
+    /// The shared HTTP client: rustls, our User-Agent, timeouts, no redirects.
+    pub fn build_http(&self) -> Result<reqwest::Client, OktaError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        let agent = HeaderValue::from_str(&self.user_agent).map_err(|_| OktaError::Transport {
+            what: TransportFailure::Other,
+            path: String::new(),
+            detail: "the configured User-Agent is not a valid header value".into(),
+        })?;
+        headers.insert(USER_AGENT, agent);
+        reqwest::Client::builder()
+            .default_headers(headers)
+            .connect_timeout(self.connect_timeout)
+            .timeout(self.request_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| OktaError::Transport {
+                what: TransportFailure::Other,
+                path: String::new(),
+                detail: format!("cannot build the HTTP client: {e}"),
+            })
+    }
+}
+
+/// A client for one org.
+#[derive(Debug, Clone)]
+pub struct OktaClient {
+    http: reqwest::Client,
+    org: OrgUrl,
+    auth: OrgAuth,
+    limiter: RateLimiter,
+    retry: RetryPolicy,
+    max_body_bytes: usize,
+}
+
+struct RawResponse {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl OktaClient {
+    pub fn new(
+        http: reqwest::Client,
+        credentials: OktaCredentials,
+        limiter: RateLimiter,
+        settings: &ClientSettings,
+    ) -> Self {
+        Self {
+            http,
+            org: credentials.org_url,
+            auth: credentials.auth,
+            limiter,
+            retry: settings.retry.clone(),
+            max_body_bytes: settings.max_body_bytes,
+        }
+    }
+
+    pub fn org(&self) -> &OrgUrl {
+        &self.org
+    }
+
+    pub fn limiter(&self) -> &RateLimiter {
+        &self.limiter
+    }
+
+    /// Fetches one page of a list endpoint and decodes its items.
+    ///
+    /// Retries 429s (after the reset), 5xx, timeouts and broken bodies with backoff, at most
+    /// `max_attempts` times; configuration errors (401/403) and foreign links are returned at
+    /// once.
+    pub async fn get_page<T: DeserializeOwned>(&self, url: &Url) -> Result<Page<T>, OktaError> {
+        self.org.ensure_same_origin(url)?;
+        let path = url.path().to_string();
+        let bucket = RateLimitBucket::for_path(&path);
+        let mut backoff = self.retry.base_backoff;
+        let mut attempt = 0;
+        loop {
+            self.wait_for_admission(&bucket, &path, attempt).await?;
+            attempt += 1;
+            let failure = match self.send(url, &path).await {
+                Err(e) => e,
+                Ok(response) if response.status == StatusCode::TOO_MANY_REQUESTS => {
+                    let headers = RateLimitHeaders::from_headers(&response.headers);
+                    let wait = self.limiter.on_too_many_requests(&bucket, &headers);
+                    let body = OktaErrorBody::parse(&response.body);
+                    tracing::warn!(
+                        bucket = %bucket,
+                        attempt,
+                        wait_ms = wait.as_millis() as u64,
+                        concurrency = headers.is_concurrency_limit(),
+                        error_code = body.error_code.as_deref().unwrap_or(""),
+                        "Okta rate limit hit; waiting for the reset"
+                    );
+                    if attempt >= self.retry.max_attempts || wait > self.retry.max_wait {
+                        return Err(OktaError::RateLimited {
+                            path,
+                            attempts: attempt,
+                            retry_after: wait,
+                        });
+                    }
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+                Ok(response) => {
+                    self.limiter
+                        .observe(&bucket, &RateLimitHeaders::from_headers(&response.headers));
+                    match self.decode(url, &path, response) {
+                        Ok(page) => return Ok(page),
+                        Err(e) => e,
+                    }
+                }
+            };
+            if failure.kind() != ErrorKind::Transient || attempt >= self.retry.max_attempts {
+                return Err(failure);
+            }
+            tracing::warn!(
+                path = %path,
+                attempt,
+                backoff_ms = backoff.as_millis() as u64,
+                error = %failure,
+                "transient Okta failure; retrying"
+            );
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(self.retry.max_backoff);
+        }
+    }
+
+    async fn wait_for_admission(
+        &self,
+        bucket: &RateLimitBucket,
+        path: &str,
+        attempts: u32,
+    ) -> Result<(), OktaError> {
+        loop {
+            match self.limiter.admit(bucket) {
+                Admission::Proceed => return Ok(()),
+                Admission::Wait(wait) if wait > self.retry.max_wait => {
+                    return Err(OktaError::RateLimited {
+                        path: path.to_string(),
+                        attempts,
+                        retry_after: wait,
+                    });
+                }
+                Admission::Wait(wait) => {
+                    tracing::info!(bucket = %bucket, wait_ms = wait.as_millis() as u64,
+                        "keeping the rate-limit reserve; waiting for the window to reset");
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+
+    async fn send(&self, url: &Url, path: &str) -> Result<RawResponse, OktaError> {
+        let auth = self.auth.header_value().map_err(|e| OktaError::Transport {
+            what: TransportFailure::Other,
+            path: path.to_string(),
+            detail: e.to_string(),
+        })?;
+        let mut response = self
+            .http
+            .get(url.clone())
+            .header(AUTHORIZATION, auth)
+            .send()
+            .await
+            .map_err(|e| transport_error(&e, path))?;
+        let status = response.status();
+        let headers = std::mem::take(response.headers_mut());
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| transport_error(&e, path))?
+        {
+            if body.len() + chunk.len() > self.max_body_bytes {
+                return Err(OktaError::Decode {
+                    path: path.to_string(),
+                    detail: format!("response body exceeds {} bytes", self.max_body_bytes),
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(RawResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    fn decode<T: DeserializeOwned>(
+        &self,
+        url: &Url,
+        path: &str,
+        response: RawResponse,
+    ) -> Result<Page<T>, OktaError> {
+        if !response.status.is_success() {
+            return Err(OktaError::Api {
+                status: response.status.as_u16(),
+                path: path.to_string(),
+                body: Box::new(OktaErrorBody::parse(&response.body)),
+            });
+        }
+        let link_values = response
+            .headers
+            .get_all(LINK)
+            .iter()
+            .filter_map(|v| v.to_str().ok());
+        let page_links = links::parse(link_values, url, &self.org)?;
+        let items: Vec<T> =
+            serde_json::from_slice(&response.body).map_err(|e| OktaError::Decode {
+                path: path.to_string(),
+                // Position and category only: serde's text can quote the payload.
+                detail: format!(
+                    "{:?} error at line {} column {}",
+                    e.classify(),
+                    e.line(),
+                    e.column()
+                ),
+            })?;
+        Ok(Page {
+            items,
+            next: page_links.next,
+            rate_limit: RateLimitHeaders::from_headers(&response.headers),
+            request_id: response
+                .headers
+                .get("x-okta-request-id")
+                .and_then(|v| v.to_str().ok())
+                .map(|s| s.chars().take(64).collect()),
+        })
+    }
+}
+
+fn transport_error(e: &reqwest::Error, path: &str) -> OktaError {
+    let what = if e.is_timeout() {
+        TransportFailure::Timeout
+    } else if e.is_connect() {
+        TransportFailure::Connect
+    } else if e.is_body() || e.is_decode() || e.is_request() {
+        TransportFailure::Body
+    } else {
+        TransportFailure::Other
+    };
+    // `without_url`: the URL carries the cursor and search terms, the path is enough.
+    let mut detail = std::error::Error::source(e)
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| what.to_string());
+    detail.truncate(200);
+    OktaError::Transport {
+        what,
+        path: path.to_string(),
+        detail,
+    }
+}

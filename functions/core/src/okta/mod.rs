@@ -1,0 +1,22 @@
+//! The Okta Management API client.
+//!
+//! Okta's rules of the road (`DESIGN.md` §5) are enforced here, once, for every stream:
+//! only `https` org URLs ([`OrgUrl`]), `next` links followed only to the org's own origin
+//! ([`links`]), typed error objects ([`OktaError`]), and a per-org rate limiter keyed by Okta's
+//! endpoint buckets that keeps a reserve for the org's other integrations ([`RateLimiter`]).
+
+mod client;
+pub mod credentials;
+mod error;
+pub mod links;
+mod org_url;
+mod page;
+mod rate_limit;
+
+pub use client::{ClientSettings, OktaClient, RetryPolicy};
+pub use credentials::{OktaCredentials, OrgAuth};
+pub use error::{OktaError, OktaErrorBody};
+pub use links::PageLinks;
+pub use org_url::{OrgUrl, OrgUrlError};
+pub use page::Page;
+pub use rate_limit::{Admission, RateLimitBucket, RateLimitHeaders, RateLimitPolicy, RateLimiter};

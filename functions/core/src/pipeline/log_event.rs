@@ -1,0 +1,155 @@
+//! A System Log event on its way through the pipeline: the few fields the relay reads, and the
+//! untouched original.
+//!
+//! Only `uuid` (the dedupe key), `published` and `eventType` are read. The event itself stays a
+//! [`RawValue`] and is forwarded byte for byte.
+
+use super::forward::PendingRecord;
+use crate::record::{self, CollectionPath, RelayMetadata};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use thiserror::Error;
+
+/// The stream name of the System Log in state keys and records.
+pub const LOGS_STREAM: &str = "logs";
+
+/// A System Log event that lacks what the relay needs.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum InvalidLogEvent {
+    #[error("System Log event is not a JSON object with uuid, published and eventType ({0})")]
+    Shape(String),
+    #[error("System Log event field `{0}` is empty or invalid")]
+    Field(&'static str),
+}
+
+#[derive(Deserialize)]
+struct Header<'a> {
+    #[serde(borrow)]
+    uuid: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    published: std::borrow::Cow<'a, str>,
+    #[serde(rename = "eventType", borrow)]
+    event_type: std::borrow::Cow<'a, str>,
+}
+
+/// The fields the relay reads from a System Log event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEventHeader {
+    pub uuid: String,
+    pub published: DateTime<Utc>,
+    pub event_type: String,
+}
+
+impl LogEventHeader {
+    pub fn parse(raw: &RawValue) -> Result<Self, InvalidLogEvent> {
+        let header: Header<'_> = serde_json::from_str(raw.get()).map_err(|e| {
+            let what = e.to_string();
+            // Keep serde's "missing field `uuid`" but not any quoted value.
+            let what = what
+                .split(':')
+                .next()
+                .unwrap_or("invalid")
+                .chars()
+                .take(80)
+                .collect();
+            InvalidLogEvent::Shape(what)
+        })?;
+        if header.uuid.trim().is_empty() || header.uuid.len() > 128 {
+            return Err(InvalidLogEvent::Field("uuid"));
+        }
+        if header.event_type.trim().is_empty() || header.event_type.len() > 256 {
+            return Err(InvalidLogEvent::Field("eventType"));
+        }
+        let published = DateTime::parse_from_rfc3339(&header.published)
+            .map_err(|_| InvalidLogEvent::Field("published"))?
+            .with_timezone(&Utc);
+        Ok(Self {
+            uuid: header.uuid.into_owned(),
+            published,
+            event_type: header.event_type.into_owned(),
+        })
+    }
+}
+
+/// Shapes one System Log event into a pending record.
+pub fn to_record(
+    raw: &RawValue,
+    header: &LogEventHeader,
+    org: &str,
+    path: CollectionPath,
+    collected_at: DateTime<Utc>,
+) -> PendingRecord {
+    let relay = RelayMetadata {
+        org: org.to_string(),
+        stream: LOGS_STREAM.to_string(),
+        path,
+        collected_at,
+        record_id: header.uuid.clone(),
+    };
+    let entry = record::shape(
+        record::SYSTEM_LOG_DETAIL_TYPE,
+        raw,
+        &relay,
+        Some(header.published),
+    );
+    PendingRecord { relay, entry }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(s: &str) -> Box<RawValue> {
+        RawValue::from_string(s.to_string()).unwrap()
+    }
+
+    #[test]
+    fn reads_the_header_and_keeps_the_event() {
+        let event = raw(
+            r#"{"uuid":"8f7c","published":"2026-11-21T10:00:00.123Z","eventType":"user.session.start","actor":{"id":"00u1"}}"#,
+        );
+        let header = LogEventHeader::parse(&event).unwrap();
+        assert_eq!(header.uuid, "8f7c");
+        assert_eq!(header.event_type, "user.session.start");
+        assert_eq!(header.published.timestamp_subsec_millis(), 123);
+        let record = to_record(&event, &header, "acme", CollectionPath::Push, Utc::now());
+        assert!(record.entry.detail.contains(event.get()));
+        assert_eq!(record.relay.record_id, "8f7c");
+    }
+
+    #[test]
+    fn names_what_is_missing_or_invalid() {
+        let cases = [
+            (
+                r#"{"published":"2026-11-21T10:00:00Z","eventType":"x"}"#,
+                "uuid",
+            ),
+            (
+                r#"{"uuid":"a","published":"yesterday","eventType":"x"}"#,
+                "published",
+            ),
+            (
+                r#"{"uuid":"","published":"2026-11-21T10:00:00Z","eventType":"x"}"#,
+                "uuid",
+            ),
+            (
+                r#"{"uuid":"a","published":"2026-11-21T10:00:00Z","eventType":""}"#,
+                "eventType",
+            ),
+            (
+                r#"{"uuid":"a","published":"2026-11-21T10:00:00Z"}"#,
+                "eventType",
+            ),
+            (r#"[1]"#, "invalid"),
+            (
+                r#"{"uuid":5,"published":"2026-11-21T10:00:00Z","eventType":"x"}"#,
+                "invalid type",
+            ),
+        ];
+        for (text, what) in cases {
+            let e = LogEventHeader::parse(&raw(text)).unwrap_err();
+            assert!(e.to_string().contains(what), "{text}: {e}");
+        }
+    }
+}

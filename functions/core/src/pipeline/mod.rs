@@ -1,0 +1,14 @@
+//! The one pipeline both paths share: **source → (filter → dedupe → shape) → sink → acknowledge
+//! → commit** (`DESIGN.md` §2). Only the sources differ.
+//!
+//! - [`delivery`] batches entries for PutEvents (≤ 10 per call, ≤ the request byte limit), retries
+//!   only the entries that failed retryably, and reports which entries were acknowledged.
+//! - [`forward`] wraps delivery in dedupe marks: claim, deliver, confirm what was acknowledged,
+//!   release what was not.
+
+pub mod delivery;
+pub mod forward;
+pub mod log_event;
+
+pub use delivery::{Delivery, DeliveryBatch, DeliveryError, DeliveryPolicy};
+pub use forward::{ForwardError, ForwardReport, Forwarder, PendingRecord};

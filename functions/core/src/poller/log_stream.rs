@@ -1,0 +1,172 @@
+//! One org's System Log stream for one invocation.
+//!
+//! The cursor is the `next` link of a *polling request* (`since` on the first run, no `until`,
+//! `sortOrder=ASCENDING`), never a timestamp built from `published`: polling results are ordered
+//! by persistence time, so late-persisted events arrive after the cursor instead of behind it
+//! (`DESIGN.md` §5.1). An empty page still has a `next` link: it is stored and the run stops.
+
+use super::{PollError, PollerPorts, RunSettings};
+use crate::clock::until;
+use crate::config::OrgConfig;
+use crate::okta::{OktaClient, Page};
+use crate::pipeline::log_event::{self, LogEventHeader};
+use crate::pipeline::{DeliveryPolicy, Forwarder};
+use crate::ports::{Lease, StreamKey};
+use crate::record::CollectionPath;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+use serde_json::value::RawValue;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use url::Url;
+
+/// Counters of one run.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct StreamSummary {
+    pub pages: u64,
+    pub events: u64,
+    pub forwarded: u64,
+    pub duplicates: u64,
+    pub oversize: u64,
+    /// Seconds between now and the newest `published` seen, if any event was seen.
+    pub lag_seconds: Option<i64>,
+    pub stopped_for_deadline: bool,
+    /// Another invocation held the lease, so this one did nothing.
+    pub lease_busy: bool,
+}
+
+impl StreamSummary {
+    pub fn counters(&self) -> BTreeMap<String, u64> {
+        BTreeMap::from([
+            ("pages".to_string(), self.pages),
+            ("events".to_string(), self.events),
+            ("forwarded".to_string(), self.forwarded),
+            ("duplicates".to_string(), self.duplicates),
+            ("oversize".to_string(), self.oversize),
+        ])
+    }
+}
+
+/// Everything one stream run needs.
+pub struct LogStreamRun<'a> {
+    pub org: &'a OrgConfig,
+    pub client: &'a OktaClient,
+    pub ports: &'a PollerPorts,
+    pub delivery: DeliveryPolicy,
+    pub mark_ttl: Duration,
+    pub settings: &'a RunSettings,
+}
+
+impl LogStreamRun<'_> {
+    pub async fn run(
+        &self,
+        key: &StreamKey,
+        owner: &str,
+        deadline: DateTime<Utc>,
+        summary: &mut StreamSummary,
+    ) -> Result<(), PollError> {
+        let ttl = self.settings.lease_ttl;
+        let Some(mut lease) = self.ports.streams.acquire(key, owner, ttl).await? else {
+            tracing::info!(stream = %key, "another invocation holds the lease; skipping");
+            summary.lease_busy = true;
+            return Ok(());
+        };
+        let result = self.pages(&mut lease, deadline, summary).await;
+        if let Err(e) = self.ports.streams.release_lease(&lease).await {
+            tracing::warn!(stream = %key, error = %e, "could not release the lease; it will expire");
+        }
+        result
+    }
+
+    async fn pages(
+        &self,
+        lease: &mut Lease,
+        deadline: DateTime<Utc>,
+        summary: &mut StreamSummary,
+    ) -> Result<(), PollError> {
+        let mut url = self.start_url(lease)?;
+        let forwarder = Forwarder {
+            dedupe: self.ports.dedupe.as_ref(),
+            sink: self.ports.sink.as_ref(),
+            policy: &self.delivery,
+            claim_hold: self.settings.lease_ttl,
+            mark_ttl: self.mark_ttl,
+        };
+        let mut newest: Option<DateTime<Utc>> = None;
+        loop {
+            let now = self.ports.clock.now();
+            if until(now, deadline) < self.settings.deadline_margin {
+                summary.stopped_for_deadline = true;
+                tracing::info!(stream = %lease.key, "stopping before the deadline; the next run resumes from the cursor");
+                break;
+            }
+            if until(now, lease.expires_at) < self.settings.lease_ttl / 2 {
+                *lease = self
+                    .ports
+                    .streams
+                    .renew(lease, self.settings.lease_ttl)
+                    .await?;
+            }
+            let page: Page<Box<RawValue>> = self.client.get_page(&url).await?;
+            summary.pages += 1;
+            summary.events += page.items.len() as u64;
+            let collected_at = self.ports.clock.now();
+            let mut records = Vec::with_capacity(page.items.len());
+            for raw in &page.items {
+                let header = LogEventHeader::parse(raw)?;
+                newest = newest.max(Some(header.published));
+                records.push(log_event::to_record(
+                    raw,
+                    &header,
+                    &self.org.name,
+                    CollectionPath::Pull,
+                    collected_at,
+                ));
+            }
+            let report = forwarder.forward(records).await?;
+            summary.forwarded += report.forwarded as u64;
+            summary.duplicates += report.duplicates as u64;
+            summary.oversize += report.oversize as u64;
+            let Some(next) = page.next else {
+                tracing::warn!(stream = %lease.key, "Okta sent no next link for a polling request; the cursor stays");
+                break;
+            };
+            *lease = self
+                .ports
+                .streams
+                .commit_cursor(lease, next.as_str())
+                .await?;
+            tracing::info!(stream = %lease.key, events = page.items.len(), forwarded = report.forwarded,
+                duplicates = report.duplicates, request_id = page.request_id.as_deref().unwrap_or(""), "page done");
+            if page.items.is_empty() {
+                break;
+            }
+            url = next;
+        }
+        summary.lag_seconds = newest.map(|p| (self.ports.clock.now() - p).num_seconds());
+        Ok(())
+    }
+
+    /// The stored `next` link, or a first polling request.
+    fn start_url(&self, lease: &Lease) -> Result<Url, PollError> {
+        if let Some(cursor) = &lease.cursor {
+            match Url::parse(cursor) {
+                Ok(url) if self.client.org().ensure_same_origin(&url).is_ok() => return Ok(url),
+                _ => tracing::warn!(stream = %lease.key,
+                    "stored cursor is not on the org's current URL (org URL changed?); starting from the lookback window"),
+            }
+        }
+        let since = self.ports.clock.now()
+            - chrono::Duration::hours(i64::from(self.org.logs.initial_lookback_hours));
+        let mut url = self
+            .client
+            .org()
+            .join("/api/v1/logs")
+            .map_err(crate::okta::OktaError::from)?;
+        url.query_pairs_mut()
+            .append_pair("since", &since.to_rfc3339_opts(SecondsFormat::Millis, true))
+            .append_pair("sortOrder", "ASCENDING")
+            .append_pair("limit", &self.org.logs.page_size.to_string());
+        Ok(url)
+    }
+}

@@ -1,0 +1,230 @@
+//! The pull path: the scheduled poller.
+//!
+//! One invocation walks every configured org and, for each enabled stream, takes the stream's
+//! lease, resumes from its cursor, forwards what Okta returns, and moves the cursor only after
+//! the sink acknowledged every record of the page. Orgs are independent: one org's failure is
+//! recorded in its health and the others keep running.
+
+mod log_stream;
+
+pub use log_stream::{LogStreamRun, StreamSummary};
+
+use crate::clock::Clock;
+use crate::config::{OrgConfig, RelayConfig};
+use crate::okta::{
+    ClientSettings, OktaClient, OktaCredentials, OktaError, RateLimitPolicy, RateLimiter,
+};
+use crate::pipeline::{DeliveryPolicy, ForwardError};
+use crate::ports::{
+    DedupeStore, EventSink, HealthStore, SecretError, SecretSource, StateError, StreamStateStore,
+};
+use crate::{ErrorKind, pipeline::log_event::InvalidLogEvent};
+use chrono::{DateTime, Utc};
+use secrecy::ExposeSecret;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use thiserror::Error;
+
+/// Why a stream's run failed.
+#[derive(Debug, Error)]
+pub enum PollError {
+    #[error("{0}")]
+    Secret(#[from] SecretError),
+    #[error("org secret: {0}")]
+    Credentials(#[from] crate::okta::credentials::CredentialsError),
+    #[error("{0}")]
+    Okta(#[from] OktaError),
+    #[error("{0}")]
+    State(#[from] StateError),
+    #[error("{0}")]
+    Forward(#[from] ForwardError),
+    #[error("Okta sent an unusable System Log event: {0}")]
+    Event(#[from] InvalidLogEvent),
+}
+
+impl PollError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            PollError::Secret(e) => e.kind(),
+            PollError::Credentials(_) => ErrorKind::Configuration,
+            PollError::Okta(e) => e.kind(),
+            PollError::State(e) => e.kind(),
+            PollError::Forward(e) => e.kind(),
+            PollError::Event(_) => ErrorKind::Permanent,
+        }
+    }
+}
+
+/// The ports the poller uses.
+#[derive(Clone)]
+pub struct PollerPorts {
+    pub secrets: Arc<dyn SecretSource>,
+    pub streams: Arc<dyn StreamStateStore>,
+    pub dedupe: Arc<dyn DedupeStore>,
+    pub health: Arc<dyn HealthStore>,
+    pub sink: Arc<dyn EventSink>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Tunables of a run that are not part of the user configuration.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    pub client: ClientSettings,
+    /// Stop taking new pages when less than this is left before the deadline.
+    pub deadline_margin: Duration,
+    pub lease_ttl: Duration,
+}
+
+impl Default for RunSettings {
+    fn default() -> Self {
+        Self {
+            client: ClientSettings::default(),
+            deadline_margin: Duration::from_secs(45),
+            lease_ttl: Duration::from_secs(120),
+        }
+    }
+}
+
+/// What one org's stream did in an invocation.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrgOutcome {
+    pub org: String,
+    pub stream: String,
+    #[serde(flatten)]
+    pub summary: StreamSummary,
+    pub error: Option<String>,
+    pub error_kind: Option<ErrorKind>,
+}
+
+/// The poller: built once per Lambda container, run once per invocation.
+pub struct PollerService {
+    config: Arc<RelayConfig>,
+    ports: PollerPorts,
+    settings: RunSettings,
+    http: reqwest::Client,
+    /// Per-org limiters survive between invocations of a warm container.
+    limiters: HashMap<String, RateLimiter>,
+}
+
+impl PollerService {
+    pub fn new(
+        config: Arc<RelayConfig>,
+        ports: PollerPorts,
+        mut settings: RunSettings,
+    ) -> Result<Self, OktaError> {
+        settings.client.user_agent = config.user_agent.clone();
+        let http = settings.client.build_http()?;
+        let policy = RateLimitPolicy {
+            reserve_fraction: config.rate_limit_reserve,
+            ..RateLimitPolicy::default()
+        };
+        let limiters = config
+            .orgs
+            .iter()
+            .map(|o| {
+                (
+                    o.name.clone(),
+                    RateLimiter::new(policy.clone(), ports.clock.clone()),
+                )
+            })
+            .collect();
+        Ok(Self {
+            config,
+            ports,
+            settings,
+            http,
+            limiters,
+        })
+    }
+
+    /// Runs every org's System Log stream until caught up or `deadline` approaches.
+    /// `owner` identifies this invocation in leases (the Lambda request id).
+    pub async fn run(&self, owner: &str, deadline: DateTime<Utc>) -> Vec<OrgOutcome> {
+        let mut outcomes = Vec::new();
+        for org in self.config.orgs.iter().filter(|o| o.logs.enabled) {
+            outcomes.push(self.run_org_logs(org, owner, deadline).await);
+        }
+        outcomes
+    }
+
+    async fn run_org_logs(
+        &self,
+        org: &OrgConfig,
+        owner: &str,
+        deadline: DateTime<Utc>,
+    ) -> OrgOutcome {
+        let key = crate::ports::StreamKey::new(&org.name, crate::pipeline::log_event::LOGS_STREAM);
+        let mut summary = StreamSummary::default();
+        let result = async {
+            let client = self.client_for(org).await?;
+            let run = LogStreamRun {
+                org,
+                client: &client,
+                ports: &self.ports,
+                delivery: DeliveryPolicy {
+                    max_request_bytes: self.config.max_request_bytes,
+                    ..DeliveryPolicy::default()
+                },
+                mark_ttl: self.config.dedupe_ttl(),
+                settings: &self.settings,
+            };
+            run.run(&key, owner, deadline, &mut summary).await
+        }
+        .await;
+        let now = self.ports.clock.now();
+        let (error, error_kind) = match &result {
+            Ok(()) => {
+                if let Err(e) = self
+                    .ports
+                    .health
+                    .record_success(&key, now, &summary.counters())
+                    .await
+                {
+                    tracing::warn!(org = %org.name, error = %e, "could not record stream health");
+                }
+                (None, None)
+            }
+            Err(e) => {
+                tracing::error!(org = %org.name, stream = %key.stream, kind = %e.kind(), error = %e, "stream run failed");
+                if let Err(he) = self
+                    .ports
+                    .health
+                    .record_failure(&key, now, e.kind(), &e.to_string())
+                    .await
+                {
+                    tracing::warn!(org = %org.name, error = %he, "could not record stream health");
+                }
+                (Some(e.to_string()), Some(e.kind()))
+            }
+        };
+        tracing::info!(org = %org.name, stream = %key.stream, pages = summary.pages, forwarded = summary.forwarded,
+            duplicates = summary.duplicates, oversize = summary.oversize, lag_seconds = summary.lag_seconds,
+            ok = error.is_none(), "stream run finished");
+        OrgOutcome {
+            org: org.name.clone(),
+            stream: key.stream,
+            summary,
+            error,
+            error_kind,
+        }
+    }
+
+    async fn client_for(&self, org: &OrgConfig) -> Result<OktaClient, PollError> {
+        let secret = self.ports.secrets.read(&org.secret_arn).await?;
+        let credentials = OktaCredentials::from_secret_json(
+            secret.expose_secret(),
+            self.config.allow_loopback_http,
+        )?;
+        let limiter = self.limiters.get(&org.name).cloned().unwrap_or_else(|| {
+            RateLimiter::new(RateLimitPolicy::default(), self.ports.clock.clone())
+        });
+        Ok(OktaClient::new(
+            self.http.clone(),
+            credentials,
+            limiter,
+            &self.settings.client,
+        ))
+    }
+}

@@ -1,0 +1,15 @@
+//! Ports: the small traits the pipeline talks to, one job each.
+//!
+//! Domain types only; the AWS adapters in [`crate::adapters`] convert to and from SDK types, and
+//! tests can put in-memory fakes behind the same traits.
+
+mod secrets;
+mod sink;
+mod state;
+
+pub use secrets::{SecretError, SecretSource};
+pub use sink::{EntryOutcome, EventSink, SinkEntry, SinkError};
+pub use state::{
+    DedupeClaim, DedupeStore, HealthReport, HealthStore, Lease, StateError, StreamKey,
+    StreamSnapshot, StreamStateStore,
+};

@@ -1,0 +1,172 @@
+//! The state table's three jobs: stream leases with their cursors, dedupe marks, and health.
+//!
+//! A stream's lease and cursor live in one record, so "move the cursor only if I still hold the
+//! lease and nobody moved it since I read it" is a single conditional write (fencing, `DESIGN.md`
+//! §5.7). Dedupe marks are claimed before delivery with a short hold and confirmed after the sink
+//! acknowledged, so a crash between the two never turns an undelivered event into a "duplicate"
+//! forever (§2: nothing is committed before the sink acknowledged).
+
+use crate::ErrorKind;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use thiserror::Error;
+
+/// One stream of one org: `("acme", "logs")`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct StreamKey {
+    pub org: String,
+    pub stream: String,
+}
+
+impl StreamKey {
+    pub fn new(org: impl Into<String>, stream: impl Into<String>) -> Self {
+        Self {
+            org: org.into(),
+            stream: stream.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for StreamKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.org, self.stream)
+    }
+}
+
+/// A held lease on a stream, with the cursor as it was when the lease was taken or last written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub key: StreamKey,
+    pub owner: String,
+    /// Increases every time anyone takes the lease: a fencing token.
+    pub fence: u64,
+    pub expires_at: DateTime<Utc>,
+    pub cursor: Option<String>,
+    /// Increases with every cursor write.
+    pub version: u64,
+}
+
+/// A stream's record as an operator sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamSnapshot {
+    pub key: StreamKey,
+    pub cursor: Option<String>,
+    pub version: u64,
+    pub lease_owner: Option<String>,
+    pub lease_expires_at: Option<DateTime<Utc>>,
+    pub cursor_updated_at: Option<DateTime<Utc>>,
+}
+
+/// The state table could not do what was asked.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum StateError {
+    #[error("lease on {key} is no longer ours (taken over, expired, or the cursor moved)")]
+    LeaseLost { key: String },
+    #[error("state table {table} does not exist")]
+    TableMissing { table: String },
+    #[error("not allowed to use the state table: {0}")]
+    AccessDenied(String),
+    #[error("state table unavailable (will retry): {0}")]
+    Unavailable(String),
+    #[error("state record {key} is malformed: {detail}")]
+    Corrupt { key: String, detail: String },
+}
+
+impl StateError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            StateError::LeaseLost { .. } | StateError::Unavailable(_) => ErrorKind::Transient,
+            StateError::TableMissing { .. } | StateError::AccessDenied(_) => {
+                ErrorKind::Configuration
+            }
+            StateError::Corrupt { .. } => ErrorKind::Permanent,
+        }
+    }
+}
+
+/// Leases and cursors, one record per stream.
+#[async_trait]
+pub trait StreamStateStore: Send + Sync {
+    /// Takes the lease if it is free, expired, or already `owner`'s. `None` when someone else
+    /// holds it.
+    async fn acquire(
+        &self,
+        key: &StreamKey,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<Option<Lease>, StateError>;
+
+    /// Extends a held lease. [`StateError::LeaseLost`] if it is no longer held.
+    async fn renew(&self, lease: &Lease, ttl: Duration) -> Result<Lease, StateError>;
+
+    /// Moves the cursor, only if `lease` is still held, unexpired, and the cursor's version is
+    /// the one the lease last saw.
+    async fn commit_cursor(&self, lease: &Lease, cursor: &str) -> Result<Lease, StateError>;
+
+    /// Gives the lease up early (best effort; it also expires by itself).
+    async fn release_lease(&self, lease: &Lease) -> Result<(), StateError>;
+
+    /// The stream's record, without taking the lease.
+    async fn snapshot(&self, key: &StreamKey) -> Result<Option<StreamSnapshot>, StateError>;
+}
+
+/// Answer to a dedupe claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DedupeClaim {
+    /// Nobody has this id (or its mark expired): forward it.
+    Claimed,
+    /// Forwarded already, or being forwarded by someone else right now: drop it.
+    AlreadySeen,
+}
+
+/// Dedupe marks by stable record id, shared by the push and pull paths.
+#[async_trait]
+pub trait DedupeStore: Send + Sync {
+    /// Claims `id` for `hold` (a pending mark). A mark whose expiry has passed counts as absent,
+    /// whether or not the table has deleted it yet.
+    async fn claim(&self, id: &str, hold: Duration) -> Result<DedupeClaim, StateError>;
+
+    /// Makes a claimed mark last `ttl`: call only after the sink acknowledged the record.
+    async fn confirm(&self, id: &str, ttl: Duration) -> Result<(), StateError>;
+
+    /// Drops a pending claim after a failed delivery, so a retry is not seen as a duplicate.
+    async fn release_claim(&self, id: &str) -> Result<(), StateError>;
+}
+
+/// A stream's health, readable by operators.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthReport {
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub last_error_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub last_error_kind: Option<ErrorKind>,
+    pub consecutive_failures: u64,
+    /// Running totals (events forwarded, duplicates dropped, …).
+    pub counters: BTreeMap<String, u64>,
+}
+
+/// Stream health records.
+#[async_trait]
+pub trait HealthStore: Send + Sync {
+    /// Records a successful run and adds `counters` to the running totals.
+    async fn record_success(
+        &self,
+        key: &StreamKey,
+        at: DateTime<Utc>,
+        counters: &BTreeMap<String, u64>,
+    ) -> Result<(), StateError>;
+
+    /// Records a failed run. `message` must not carry secrets (error types here never do).
+    async fn record_failure(
+        &self,
+        key: &StreamKey,
+        at: DateTime<Utc>,
+        kind: ErrorKind,
+        message: &str,
+    ) -> Result<(), StateError>;
+
+    async fn read(&self, key: &StreamKey) -> Result<Option<HealthReport>, StateError>;
+}

@@ -1,0 +1,46 @@
+//! The events function: Okta Log Streaming events from the partner event bus to the delivery
+//! bus. Wiring only; the logic is `okta_relay::push`.
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use okta_relay::adapters::AwsWiring;
+use okta_relay::clock::SystemClock;
+use okta_relay::config::RelayConfig;
+use okta_relay::push::{PushService, PushSummary};
+use serde_json::value::RawValue;
+use std::sync::Arc;
+
+/// One partner event per invocation. An error fails the invocation so Lambda retries it and
+/// then sends it to the on-failure destination.
+async fn handler(
+    service: &PushService,
+    event: LambdaEvent<Box<RawValue>>,
+) -> Result<PushSummary, Error> {
+    match service.handle(&event.payload).await {
+        Ok(summary) => {
+            tracing::info!(org = %summary.org, uuid = %summary.uuid, forwarded = summary.forwarded,
+                duplicates = summary.duplicates, request_id = %event.context.request_id, "partner event handled");
+            Ok(summary)
+        }
+        Err(e) => {
+            tracing::error!(kind = %e.kind(), error = %e, request_id = %event.context.request_id, "partner event not forwarded");
+            Err(e.into())
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    okta_relay::telemetry::init();
+    let clock = Arc::new(SystemClock);
+    // Display, not Debug: start-up errors name the field in plain words.
+    let config = Arc::new(RelayConfig::from_env().map_err(|e| e.to_string())?);
+    let aws = AwsWiring::from_env(clock.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    let service = Arc::new(PushService::new(config, aws.state, aws.sink, clock));
+    lambda_runtime::run(service_fn(move |event| {
+        let service = service.clone();
+        async move { handler(&service, event).await }
+    }))
+    .await
+}

@@ -1,0 +1,359 @@
+//! Each AWS adapter round-trips against moto through the same ports the pipeline uses.
+
+use crate::support::LocalStack;
+use chrono::{TimeZone, Utc};
+use okta_relay::ErrorKind;
+use okta_relay::adapters::{DynamoStateTable, EventBridgeSink, SecretsManagerSource};
+use okta_relay::clock::{Clock, ManualClock};
+use okta_relay::okta::OktaCredentials;
+use okta_relay::ports::{
+    DedupeClaim, DedupeStore, EntryOutcome, EventSink, HealthStore, SecretError, SecretSource,
+    SinkEntry, SinkError, StateError, StreamKey, StreamStateStore,
+};
+use okta_relay::record::{self, CollectionPath, RelayMetadata};
+use secrecy::ExposeSecret;
+use serde_json::Value;
+use serde_json::value::RawValue;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+fn clock() -> ManualClock {
+    ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap())
+}
+
+fn table(stack: &LocalStack, clock: &ManualClock) -> DynamoStateTable {
+    DynamoStateTable::new(
+        aws_sdk_dynamodb::Client::new(stack.sdk()),
+        &stack.state_table,
+        Arc::new(clock.clone()),
+    )
+}
+
+#[tokio::test]
+async fn lease_is_exclusive_and_fences_cursor_writes() {
+    let stack = LocalStack::provision(&[]).await;
+    let clock = clock();
+    let state = table(&stack, &clock);
+    let key = StreamKey::new("acme", "logs");
+
+    let a = state
+        .acquire(&key, "run-a", MINUTE)
+        .await
+        .unwrap()
+        .expect("free lease");
+    assert_eq!((a.fence, a.version, a.cursor.as_deref()), (1, 0, None));
+    assert!(
+        state
+            .acquire(&key, "run-b", MINUTE)
+            .await
+            .unwrap()
+            .is_none(),
+        "held by run-a"
+    );
+
+    let a = state
+        .commit_cursor(&a, "https://acme.okta.com/api/v1/logs?after=1")
+        .await
+        .unwrap();
+    assert_eq!(a.version, 1);
+    // A stale copy of the lease (old version) cannot write.
+    let mut stale = a.clone();
+    stale.version = 0;
+    assert!(matches!(
+        state.commit_cursor(&stale, "x").await,
+        Err(StateError::LeaseLost { .. })
+    ));
+    // Renewing keeps it ours past the original expiry.
+    clock.advance(Duration::from_secs(50));
+    let a = state.renew(&a, MINUTE).await.unwrap();
+    clock.advance(Duration::from_secs(50));
+    assert!(
+        state
+            .acquire(&key, "run-b", MINUTE)
+            .await
+            .unwrap()
+            .is_none(),
+        "renewed"
+    );
+
+    // run-a stalls past its lease: run-b takes over with a higher fence.
+    clock.advance(Duration::from_secs(61));
+    let b = state
+        .acquire(&key, "run-b", MINUTE)
+        .await
+        .unwrap()
+        .expect("expired lease");
+    assert_eq!(b.fence, a.fence + 1);
+    assert_eq!(
+        b.cursor.as_deref(),
+        Some("https://acme.okta.com/api/v1/logs?after=1")
+    );
+    // run-a wakes up: it can neither move the cursor nor renew.
+    assert!(matches!(
+        state.commit_cursor(&a, "https://acme.okta.com/lost").await,
+        Err(StateError::LeaseLost { .. })
+    ));
+    assert!(matches!(
+        state.renew(&a, MINUTE).await,
+        Err(StateError::LeaseLost { .. })
+    ));
+    // Releasing a lease we lost leaves the new holder alone.
+    state.release_lease(&a).await.unwrap();
+    let b = state
+        .commit_cursor(&b, "https://acme.okta.com/api/v1/logs?after=2")
+        .await
+        .unwrap();
+
+    let snap = state.snapshot(&key).await.unwrap().unwrap();
+    assert_eq!(
+        snap.cursor.as_deref(),
+        Some("https://acme.okta.com/api/v1/logs?after=2")
+    );
+    assert_eq!(snap.version, 2);
+    assert_eq!(snap.lease_owner.as_deref(), Some("run-b"));
+
+    // Released leases are free at once.
+    state.release_lease(&b).await.unwrap();
+    let c = state
+        .acquire(&key, "run-c", MINUTE)
+        .await
+        .unwrap()
+        .expect("released");
+    assert_eq!(c.version, 2);
+    // An expired lease cannot commit even if nobody took it over.
+    clock.advance(Duration::from_secs(120));
+    assert!(matches!(
+        state.commit_cursor(&c, "x").await,
+        Err(StateError::LeaseLost { .. })
+    ));
+    // Other streams are independent.
+    assert!(
+        state
+            .acquire(&StreamKey::new("acme", "users"), "run-b", MINUTE)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn dedupe_marks_are_claimed_confirmed_released_and_expire() {
+    let stack = LocalStack::provision(&[]).await;
+    let clock = clock();
+    let state = table(&stack, &clock);
+
+    assert_eq!(
+        state.claim("uuid-1", MINUTE).await.unwrap(),
+        DedupeClaim::Claimed
+    );
+    assert_eq!(
+        state.claim("uuid-1", MINUTE).await.unwrap(),
+        DedupeClaim::AlreadySeen
+    );
+    // A failed delivery releases its claim: the retry is not a duplicate.
+    state.release_claim("uuid-1").await.unwrap();
+    assert_eq!(
+        state.claim("uuid-1", MINUTE).await.unwrap(),
+        DedupeClaim::Claimed
+    );
+    state
+        .confirm("uuid-1", Duration::from_secs(3600))
+        .await
+        .unwrap();
+    // Release never removes a confirmed mark.
+    state.release_claim("uuid-1").await.unwrap();
+    assert_eq!(
+        state.claim("uuid-1", MINUTE).await.unwrap(),
+        DedupeClaim::AlreadySeen
+    );
+
+    // A pending claim abandoned by a crash expires after its hold.
+    assert_eq!(
+        state.claim("uuid-2", MINUTE).await.unwrap(),
+        DedupeClaim::Claimed
+    );
+    clock.advance(Duration::from_secs(61));
+    assert_eq!(
+        state.claim("uuid-2", MINUTE).await.unwrap(),
+        DedupeClaim::Claimed
+    );
+
+    // An expired confirmed mark counts as absent although moto never deletes it.
+    clock.advance(Duration::from_secs(3600));
+    assert_eq!(
+        state.claim("uuid-1", MINUTE).await.unwrap(),
+        DedupeClaim::Claimed
+    );
+}
+
+#[tokio::test]
+async fn health_records_successes_failures_and_counters() {
+    let stack = LocalStack::provision(&[]).await;
+    let clock = clock();
+    let state = table(&stack, &clock);
+    let key = StreamKey::new("acme", "logs");
+    assert_eq!(HealthStore::read(&state, &key).await.unwrap(), None);
+
+    let counters = BTreeMap::from([("forwarded".to_string(), 10u64), ("deduped".to_string(), 2)]);
+    state
+        .record_success(&key, clock.now(), &counters)
+        .await
+        .unwrap();
+    state
+        .record_success(&key, clock.now(), &counters)
+        .await
+        .unwrap();
+    state
+        .record_failure(
+            &key,
+            clock.now(),
+            ErrorKind::Configuration,
+            "Okta answered 401: E0000011",
+        )
+        .await
+        .unwrap();
+    state
+        .record_failure(
+            &key,
+            clock.now(),
+            ErrorKind::Configuration,
+            "Okta answered 401: E0000011",
+        )
+        .await
+        .unwrap();
+    let report = HealthStore::read(&state, &key).await.unwrap().unwrap();
+    assert_eq!(report.counters["forwarded"], 20);
+    assert_eq!(report.counters["deduped"], 4);
+    assert_eq!(report.consecutive_failures, 2);
+    assert_eq!(report.last_error_kind, Some(ErrorKind::Configuration));
+    assert!(report.last_error.unwrap().contains("E0000011"));
+
+    state
+        .record_success(&key, clock.now(), &BTreeMap::new())
+        .await
+        .unwrap();
+    let report = HealthStore::read(&state, &key).await.unwrap().unwrap();
+    assert_eq!(report.consecutive_failures, 0);
+    assert_eq!(report.counters["forwarded"], 20);
+}
+
+#[tokio::test]
+async fn a_missing_table_is_a_configuration_error() {
+    let stack = LocalStack::provision(&[]).await;
+    let clock = clock();
+    let state = DynamoStateTable::new(
+        aws_sdk_dynamodb::Client::new(stack.sdk()),
+        "no-such-table",
+        Arc::new(clock.clone()),
+    );
+    let err = state
+        .acquire(&StreamKey::new("acme", "logs"), "run", MINUTE)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StateError::TableMissing { .. }), "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::Configuration);
+    let err = state.claim("x", MINUTE).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Configuration);
+}
+
+#[tokio::test]
+async fn secrets_are_read_by_arn_and_missing_ones_are_configuration_errors() {
+    let stack = LocalStack::provision(&[("acme", "https://acme.okta.com")]).await;
+    let source = SecretsManagerSource::new(aws_sdk_secretsmanager::Client::new(stack.sdk()));
+    let arn = &stack.org_secrets["acme"];
+    let secret = source.read(arn).await.unwrap();
+    let creds = OktaCredentials::from_secret_json(secret.expose_secret(), false).unwrap();
+    assert_eq!(creds.org_url.to_string(), "https://acme.okta.com");
+
+    let missing = format!("{arn}-gone");
+    let err = source.read(&missing).await.unwrap_err();
+    assert!(matches!(err, SecretError::NotFound { .. }), "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::Configuration);
+}
+
+fn entry(i: usize) -> SinkEntry {
+    let object = RawValue::from_string(format!(
+        r#"{{"uuid":"evt-{i}","published":"2026-11-21T10:00:0{i}.000Z","eventType":"user.session.start"}}"#
+    ))
+    .unwrap();
+    let relay = RelayMetadata {
+        org: "acme".into(),
+        stream: "logs".into(),
+        path: CollectionPath::Pull,
+        collected_at: Utc::now(),
+        record_id: format!("evt-{i}"),
+    };
+    record::shape(
+        record::SYSTEM_LOG_DETAIL_TYPE,
+        &object,
+        &relay,
+        Some(Utc::now()),
+    )
+}
+
+#[tokio::test]
+async fn put_events_reaches_the_capture_queue_through_the_rule() {
+    let stack = LocalStack::provision(&[]).await;
+    let sink = EventBridgeSink::new(
+        aws_sdk_eventbridge::Client::new(stack.sdk()),
+        &stack.delivery_bus,
+    );
+    let entries: Vec<SinkEntry> = (0..3).map(entry).collect();
+    let outcomes = sink.put(&entries).await.unwrap();
+    assert_eq!(outcomes.len(), 3);
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, EntryOutcome::Accepted { .. })),
+        "{outcomes:?}"
+    );
+
+    let captured = stack.capture(3, Duration::from_secs(10)).await;
+    assert_eq!(captured.len(), 3);
+    let mut uuids: Vec<String> = captured
+        .iter()
+        .map(|env| {
+            assert_eq!(env["source"], "okta-relay");
+            assert_eq!(env["detail-type"], "Okta System Log Event");
+            assert_eq!(env["detail"]["relay"]["org"], "acme");
+            env["detail"]["okta"]["uuid"].as_str().unwrap().to_string()
+        })
+        .collect();
+    uuids.sort();
+    assert_eq!(uuids, ["evt-0", "evt-1", "evt-2"]);
+    let sent: Value = serde_json::from_str(&entries[0].detail).unwrap();
+    let got = captured
+        .iter()
+        .find(|e| e["detail"]["okta"]["uuid"] == "evt-0")
+        .unwrap();
+    assert_eq!(got["detail"], sent, "detail arrives as the same JSON value");
+}
+
+#[tokio::test]
+async fn put_events_reports_per_entry_failures_and_bad_buses() {
+    let stack = LocalStack::provision(&[]).await;
+    let client = aws_sdk_eventbridge::Client::new(stack.sdk());
+    let sink = EventBridgeSink::new(client.clone(), &stack.delivery_bus);
+    let mut bad = entry(1);
+    bad.detail = "not json".into();
+    let outcomes = sink.put(&[entry(0), bad]).await.unwrap();
+    assert!(matches!(outcomes[0], EntryOutcome::Accepted { .. }));
+    match &outcomes[1] {
+        EntryOutcome::Failed { code, .. } => assert_eq!(code, "MalformedDetail"),
+        other => panic!("expected a failed entry, got {other:?}"),
+    }
+    assert!(!outcomes[1].is_retryable());
+
+    let eleven: Vec<SinkEntry> = (0..11).map(entry).collect();
+    assert!(matches!(
+        sink.put(&eleven).await,
+        Err(SinkError::Invalid(_))
+    ));
+
+    let nowhere = EventBridgeSink::new(client, "no-such-bus");
+    let err = nowhere.put(&[entry(0)]).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Configuration, "{err:?}");
+}

@@ -1,0 +1,11 @@
+//! End-to-end and integration suites, one test binary (as ripgrep does) sharing `support`.
+//!
+//! They need the local AWS stack: run them through `make test`, or `make up` and
+//! `source .local/stack.env` first.
+
+#![allow(clippy::unwrap_used)]
+
+mod adapters;
+mod pull;
+mod push;
+mod support;

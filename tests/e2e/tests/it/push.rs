@@ -1,0 +1,140 @@
+//! The push path with the real adapters against moto: partner event in, capture queue out.
+
+use crate::support::{LocalStack, repo_root};
+use okta_relay::ErrorKind;
+use okta_relay::adapters::{DynamoStateTable, EventBridgeSink};
+use okta_relay::clock::SystemClock;
+use okta_relay::config::RelayConfig;
+use okta_relay::push::{PushError, PushService};
+use serde_json::Value;
+use serde_json::value::RawValue;
+use std::sync::Arc;
+use std::time::Duration;
+
+const SOURCE: &str = "aws.partner/okta.com/demo-org/okta-relay";
+
+fn service(stack: &LocalStack) -> PushService {
+    let config = RelayConfig::from_json(&format!(
+        r#"{{"orgs":[{{"name":"demo","secret_arn":"arn:aws:secretsmanager:us-east-1:123456789012:secret:x-AbCdEf","partner_event_source":"{SOURCE}"}}]}}"#
+    ))
+    .unwrap();
+    let clock = Arc::new(SystemClock);
+    PushService::new(
+        Arc::new(config),
+        Arc::new(DynamoStateTable::new(
+            aws_sdk_dynamodb::Client::new(stack.sdk()),
+            &stack.state_table,
+            clock.clone(),
+        )),
+        Arc::new(EventBridgeSink::new(
+            aws_sdk_eventbridge::Client::new(stack.sdk()),
+            &stack.delivery_bus,
+        )),
+        clock,
+    )
+}
+
+fn fixture() -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("tests/fixtures/partner-event.json")).unwrap(),
+    )
+    .unwrap()
+}
+
+fn raw(v: &Value) -> Box<RawValue> {
+    RawValue::from_string(v.to_string()).unwrap()
+}
+
+#[tokio::test]
+async fn a_partner_event_is_forwarded_once_with_its_detail_unchanged() {
+    let stack = LocalStack::provision(&[]).await;
+    let service = service(&stack);
+    let event = fixture();
+    let first = service.handle(&raw(&event)).await.unwrap();
+    assert_eq!(
+        (first.org.as_str(), first.forwarded, first.duplicates),
+        ("demo", 1, 0)
+    );
+    // Okta delivers at least once: the redelivery is dropped.
+    let again = service.handle(&raw(&event)).await.unwrap();
+    assert_eq!((again.forwarded, again.duplicates), (0, 1));
+
+    let captured = stack.capture(2, Duration::from_secs(5)).await;
+    assert_eq!(captured.len(), 1, "exactly one record reached the SIEM");
+    let record = &captured[0];
+    assert_eq!(record["detail-type"], "Okta System Log Event");
+    assert_eq!(
+        record["detail"]["okta"], event["detail"],
+        "the Okta event, unchanged"
+    );
+    assert_eq!(record["detail"]["relay"]["path"], "push");
+    assert_eq!(
+        record["detail"]["relay"]["recordId"],
+        event["detail"]["uuid"]
+    );
+    assert_eq!(
+        record["time"], "2026-11-21T14:17:58Z",
+        "entry time is the event's published"
+    );
+}
+
+/// An input, a check of the error it must give, and the error's kind.
+type Case = (Value, fn(&PushError) -> bool, ErrorKind);
+
+#[tokio::test]
+async fn bad_partner_events_fail_with_a_reason_and_reach_nobody() {
+    let stack = LocalStack::provision(&[]).await;
+    let service = service(&stack);
+    let mut unknown = fixture();
+    unknown["source"] = "aws.partner/okta.com/someone-else/stream".into();
+    let mut foreign = fixture();
+    foreign["source"] = "com.example.app".into();
+    let mut no_uuid = fixture();
+    no_uuid["detail"].as_object_mut().unwrap().remove("uuid");
+    let mut bad_time = fixture();
+    bad_time["detail"]["published"] = "last tuesday".into();
+    let mut no_detail_type = fixture();
+    no_detail_type
+        .as_object_mut()
+        .unwrap()
+        .remove("detail-type");
+
+    let cases: Vec<Case> = vec![
+        (
+            unknown,
+            |e| matches!(e, PushError::UnknownSource(_)),
+            ErrorKind::Configuration,
+        ),
+        (
+            foreign,
+            |e| matches!(e, PushError::NotOkta(_)),
+            ErrorKind::Permanent,
+        ),
+        (
+            no_uuid,
+            |e| e.to_string().contains("uuid"),
+            ErrorKind::Permanent,
+        ),
+        (
+            bad_time,
+            |e| e.to_string().contains("published"),
+            ErrorKind::Permanent,
+        ),
+        (
+            no_detail_type,
+            |e| matches!(e, PushError::Envelope(_)),
+            ErrorKind::Permanent,
+        ),
+        (
+            serde_json::json!([1, 2]),
+            |e| matches!(e, PushError::Envelope(_)),
+            ErrorKind::Permanent,
+        ),
+    ];
+    for (event, expected, kind) in cases {
+        let err = service.handle(&raw(&event)).await.unwrap_err();
+        assert!(expected(&err), "{event}: {err}");
+        assert_eq!(err.kind(), kind, "{err}");
+    }
+    assert!(stack.capture(1, Duration::from_secs(2)).await.is_empty());
+}

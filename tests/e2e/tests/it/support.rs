@@ -1,0 +1,104 @@
+//! Shared support: isolated local AWS resources per test, and reading the capture queue.
+
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// One isolated set of resources in moto, created by `tests/local/stack.py provision`: the
+/// same definitions `make up` uses.
+#[derive(Debug, Deserialize)]
+pub struct LocalStack {
+    pub state_table: String,
+    pub delivery_bus: String,
+    pub capture_queue_url: String,
+    pub org_secrets: HashMap<String, String>,
+    #[serde(skip)]
+    pub sdk: Option<aws_config::SdkConfig>,
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn python() -> PathBuf {
+    std::env::var_os("OKTA_RELAY_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".local/venv/bin/python"))
+}
+
+impl LocalStack {
+    /// Provisions fresh resources (and one secret per `(name, org_url)`).
+    pub async fn provision(orgs: &[(&str, &str)]) -> Self {
+        let endpoint = std::env::var("AWS_ENDPOINT_URL").expect(
+            "AWS_ENDPOINT_URL is not set: run the suites with `make test`, or `make up` and \
+             `source .local/stack.env`",
+        );
+        let prefix = format!(
+            "t{}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst),
+            chrono::Utc::now().timestamp_subsec_micros()
+        );
+        let mut cmd = std::process::Command::new(python());
+        cmd.arg(repo_root().join("tests/local/stack.py")).args([
+            "provision",
+            "--endpoint",
+            &endpoint,
+            "--prefix",
+            &prefix,
+        ]);
+        for (name, url) in orgs {
+            cmd.args(["--org", &format!("{name}={url}")]);
+        }
+        let out = cmd
+            .output()
+            .expect("run tests/local/stack.py (is the venv installed? `make up`)");
+        assert!(
+            out.status.success(),
+            "stack.py provision failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut stack: LocalStack = serde_json::from_slice(&out.stdout).expect("stack.py JSON");
+        stack.sdk = Some(okta_relay::adapters::load_aws_config().await);
+        stack
+    }
+
+    pub fn sdk(&self) -> &aws_config::SdkConfig {
+        self.sdk.as_ref().expect("sdk config loaded")
+    }
+
+    /// Receives from the capture queue until `expected` messages arrived or `timeout` passed.
+    /// Returns the EventBridge envelopes (parsed JSON bodies).
+    pub async fn capture(&self, expected: usize, timeout: Duration) -> Vec<Value> {
+        let sqs = aws_sdk_sqs::Client::new(self.sdk());
+        let started = Instant::now();
+        let mut out = Vec::new();
+        while out.len() < expected && started.elapsed() < timeout {
+            let resp = sqs
+                .receive_message()
+                .queue_url(&self.capture_queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .expect("receive from capture queue");
+            for m in resp.messages() {
+                out.push(serde_json::from_str(m.body().unwrap_or("null")).expect("JSON body"));
+                if let Some(handle) = m.receipt_handle() {
+                    sqs.delete_message()
+                        .queue_url(&self.capture_queue_url)
+                        .receipt_handle(handle)
+                        .send()
+                        .await
+                        .expect("delete from capture queue");
+                }
+            }
+        }
+        out
+    }
+}
