@@ -1,5 +1,4 @@
-//! The System Log pull loop with the real adapters against moto and a stub Okta that pages like
-//! Okta's polling requests. (The Okta simulator suites go further.)
+//! The System Log pull loop with the real adapters against moto and the Okta simulator.
 
 use crate::support::LocalStack;
 use chrono::Utc;
@@ -10,42 +9,45 @@ use okta_relay::config::RelayConfig;
 use okta_relay::okta::{ClientSettings, RetryPolicy};
 use okta_relay::poller::{PollerPorts, PollerService, RunSettings};
 use okta_relay::ports::{HealthStore, StreamKey, StreamStateStore};
+use okta_sim::{RunningSim, SeedConfig, SimConfig};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
-use wiremock::matchers::{method, path, query_param, query_param_is_missing};
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
-fn event(uuid: &str) -> serde_json::Value {
-    serde_json::json!({
-        "uuid": uuid, "published": "2026-11-21T10:00:00.000Z", "eventType": "user.session.start",
-        "version": "0", "severity": "INFO", "displayMessage": "User login to Okta",
-        "actor": {"id": "00u1", "type": "User"}, "outcome": {"result": "SUCCESS"}
+const TOKEN: &str = "00e2eSimulatorToken";
+
+async fn okta(backlog: usize) -> RunningSim {
+    okta_sim::start(SimConfig {
+        tokens: vec![TOKEN.into()],
+        seed: SeedConfig {
+            backlog_events: backlog,
+            backlog_hours: 2,
+            late_share: 0.1,
+            ..SeedConfig::default()
+        },
+        ..SimConfig::default()
     })
+    .await
+    .unwrap()
 }
 
-fn page(server: &MockServer, items: &[&str], next_after: &str) -> ResponseTemplate {
-    let body: Vec<_> = items.iter().map(|u| event(u)).collect();
-    ResponseTemplate::new(200)
-        .insert_header(
-            "link",
-            format!(
-                "<{}/api/v1/logs?limit=2&after={next_after}>; rel=\"next\"",
-                server.uri()
-            )
-            .as_str(),
-        )
-        .insert_header("x-rate-limit-limit", "120")
-        .insert_header("x-rate-limit-remaining", "100")
-        .insert_header(
-            "x-rate-limit-reset",
-            (Utc::now().timestamp() + 60).to_string().as_str(),
-        )
-        .set_body_json(body)
+async fn sim_call(sim: &RunningSim, path: &str, body: Option<Value>) -> Value {
+    let http = reqwest::Client::new();
+    let req = match body {
+        Some(b) => http.post(format!("{}/__sim{path}", sim.url)).json(&b),
+        None => http.get(format!("{}/__sim{path}", sim.url)),
+    };
+    req.send().await.unwrap().json().await.unwrap()
 }
 
-async fn poller(stack: &LocalStack, secret_arn: &str) -> (PollerService, Arc<DynamoStateTable>) {
+async fn poller(
+    stack: &LocalStack,
+    secret_arn: &str,
+    page_size: u32,
+) -> (PollerService, Arc<DynamoStateTable>) {
     let config = RelayConfig::from_json(&format!(
-        r#"{{"allow_loopback_http":true,"orgs":[{{"name":"acme","secret_arn":"{secret_arn}","logs":{{"page_size":2}}}}]}}"#
+        r#"{{"allow_loopback_http":true,"orgs":[{{"name":"acme","secret_arn":"{secret_arn}","logs":{{"page_size":{page_size}}}}}]}}"#
     ))
     .unwrap();
     let clock = Arc::new(SystemClock);
@@ -84,70 +86,65 @@ async fn poller(stack: &LocalStack, secret_arn: &str) -> (PollerService, Arc<Dyn
     )
 }
 
-#[tokio::test]
-async fn polls_follows_next_links_commits_the_cursor_and_resumes_from_it() {
-    let okta = MockServer::start().await;
-    // First run: a polling request (since, ASCENDING, no until), then the next links.
-    Mock::given(method("GET"))
-        .and(path("/api/v1/logs"))
-        .and(query_param("sortOrder", "ASCENDING"))
-        .and(query_param_is_missing("until"))
-        .and(query_param_is_missing("after"))
-        .respond_with(page(&okta, &["e1", "e2"], "p2"))
-        .expect(1)
-        .mount(&okta)
-        .await;
-    Mock::given(method("GET"))
-        .and(query_param("after", "p2"))
-        .respond_with(page(&okta, &["e3"], "p3"))
-        .expect(1)
-        .mount(&okta)
-        .await;
-    // Caught up: an empty page that still has a next link (polling requests always do).
-    Mock::given(method("GET"))
-        .and(query_param("after", "p3"))
-        .respond_with(page(&okta, &[], "p3"))
-        .up_to_n_times(1)
-        .mount(&okta)
-        .await;
-    // Second run: resumes at p3 where a late event has arrived.
-    Mock::given(method("GET"))
-        .and(query_param("after", "p3"))
-        .respond_with(page(&okta, &["e4"], "p4"))
-        .up_to_n_times(1)
-        .mount(&okta)
-        .await;
-    Mock::given(method("GET"))
-        .and(query_param("after", "p4"))
-        .respond_with(page(&okta, &[], "p4"))
-        .mount(&okta)
-        .await;
+fn uuids(captured: &[Value]) -> Vec<String> {
+    captured
+        .iter()
+        .map(|e| e["detail"]["okta"]["uuid"].as_str().unwrap().to_string())
+        .collect()
+}
 
-    let stack = LocalStack::provision(&[("acme", &okta.uri())]).await;
-    let (poller, table) = poller(&stack, &stack.org_secrets["acme"]).await;
+#[tokio::test]
+async fn polls_the_backlog_then_only_new_and_late_events() {
+    let sim = okta(60).await;
+    let stack = LocalStack::provision(&[]).await;
+    let arn = stack.put_org_secret("acme", &sim.url, TOKEN).await;
+    let (poller, table) = poller(&stack, &arn, 25).await;
     let deadline = Utc::now() + chrono::Duration::minutes(2);
 
     let first = poller.run("run-1", deadline).await;
-    assert_eq!(first.len(), 1);
     assert!(first[0].error.is_none(), "{:?}", first[0].error);
-    assert_eq!((first[0].summary.pages, first[0].summary.forwarded), (3, 3));
+    // 60 events in pages of 25, then the empty page that still has a next link.
+    assert_eq!(
+        (first[0].summary.pages, first[0].summary.forwarded),
+        (4, 60)
+    );
     let key = StreamKey::new("acme", "logs");
     let cursor = table.snapshot(&key).await.unwrap().unwrap().cursor.unwrap();
-    assert!(cursor.ends_with("after=p3"), "{cursor}");
-
-    let second = poller.run("run-2", deadline).await;
-    assert_eq!(
-        (second[0].summary.pages, second[0].summary.forwarded),
-        (2, 1)
+    assert!(
+        cursor.starts_with(&sim.url) && cursor.contains("after="),
+        "the cursor is Okta's next link"
     );
 
-    let captured = stack.capture(5, Duration::from_secs(5)).await;
-    let mut uuids: Vec<_> = captured
-        .iter()
-        .map(|e| e["detail"]["okta"]["uuid"].as_str().unwrap().to_string())
-        .collect();
-    uuids.sort();
-    assert_eq!(uuids, ["e1", "e2", "e3", "e4"]);
+    // New events arrive, one of them published ten minutes ago (persisted late).
+    let late = (Utc::now() - chrono::Duration::minutes(10)).to_rfc3339();
+    sim_call(
+        &sim,
+        "/events",
+        Some(
+            json!({"count": 4, "events": [{"eventType": "user.session.start", "published": late}]}),
+        ),
+    )
+    .await;
+    let second = poller.run("run-2", deadline).await;
+    assert_eq!(
+        second[0].summary.forwarded, 5,
+        "only the new events, the late one included"
+    );
+
+    let captured = stack.capture(70, Duration::from_secs(10)).await;
+    let got: Vec<String> = uuids(&captured);
+    let all: BTreeSet<String> = serde_json::from_value::<Vec<String>>(
+        sim_call(&sim, "/events", None).await["uuids"].clone(),
+    )
+    .unwrap()
+    .into_iter()
+    .collect();
+    assert_eq!(got.len(), 65, "each event forwarded once");
+    assert_eq!(
+        got.into_iter().collect::<BTreeSet<_>>(),
+        all,
+        "every event the org has"
+    );
     assert!(
         captured
             .iter()
@@ -155,56 +152,36 @@ async fn polls_follows_next_links_commits_the_cursor_and_resumes_from_it() {
     );
 
     let health = table.read(&key).await.unwrap().unwrap();
-    assert_eq!(health.counters["forwarded"], 4);
+    assert_eq!(health.counters["forwarded"], 65);
     assert_eq!(health.consecutive_failures, 0);
 }
 
 #[tokio::test]
-async fn a_revoked_token_is_a_configuration_error_in_health_without_the_token() {
-    let okta = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(401).set_body_string(
-            r#"{"errorCode":"E0000011","errorSummary":"Invalid token provided","errorLink":"E0000011","errorId":"oae9","errorCauses":[]}"#,
-        ))
-        .expect(1)
-        .mount(&okta)
-        .await;
-    let stack = LocalStack::provision(&[("acme", &okta.uri())]).await;
-    let (poller, table) = poller(&stack, &stack.org_secrets["acme"]).await;
+async fn a_wrong_token_is_a_configuration_error_in_health_without_the_token() {
+    let sim = okta(5).await;
+    let stack = LocalStack::provision(&[]).await;
+    let wrong = "00wrongTokenThatMustNotLeak";
+    let arn = stack.put_org_secret("acme", &sim.url, wrong).await;
+    let (poller, table) = poller(&stack, &arn, 10).await;
     let outcome = poller
         .run("run-1", Utc::now() + chrono::Duration::minutes(2))
         .await;
     assert_eq!(outcome[0].error_kind, Some(ErrorKind::Configuration));
-    let health = table
-        .read(&StreamKey::new("acme", "logs"))
-        .await
-        .unwrap()
-        .unwrap();
+    let key = StreamKey::new("acme", "logs");
+    let health = table.read(&key).await.unwrap().unwrap();
     assert_eq!(health.last_error_kind, Some(ErrorKind::Configuration));
     assert!(health.last_error.as_deref().unwrap().contains("E0000011"));
-    // The token (in the secret) appears in neither the outcome nor the health record.
-    let secret = SecretsManagerSource::new(aws_sdk_secretsmanager::Client::new(stack.sdk()));
-    let raw = okta_relay::ports::SecretSource::read(&secret, &stack.org_secrets["acme"])
-        .await
-        .unwrap();
-    let token: serde_json::Value =
-        serde_json::from_str(secrecy::ExposeSecret::expose_secret(&raw)).unwrap();
-    let token = token["api_token"].as_str().unwrap();
     let visible = format!(
         "{outcome:?} {health:?} {}",
         serde_json::to_string(&outcome).unwrap()
     );
-    assert!(!visible.contains(token));
-    // Nothing was forwarded and the cursor did not move.
+    assert!(!visible.contains(wrong));
     assert_eq!(
-        table
-            .snapshot(&StreamKey::new("acme", "logs"))
-            .await
-            .unwrap()
-            .unwrap()
-            .cursor,
-        None
+        table.snapshot(&key).await.unwrap().unwrap().cursor,
+        None,
+        "the cursor did not move"
     );
+    assert!(stack.capture(1, Duration::from_secs(1)).await.is_empty());
 }
 
 #[tokio::test]
@@ -213,6 +190,7 @@ async fn a_missing_secret_is_a_configuration_error() {
     let (poller, _) = poller(
         &stack,
         "arn:aws:secretsmanager:us-east-1:123456789012:secret:nope-AbCdEf",
+        10,
     )
     .await;
     let outcome = poller

@@ -68,6 +68,22 @@ impl LocalStack {
         stack
     }
 
+    /// Stores an org secret (`org_url` + `api_token`) and returns its ARN.
+    pub async fn put_org_secret(&self, name: &str, org_url: &str, token: &str) -> String {
+        let client = aws_sdk_secretsmanager::Client::new(self.sdk());
+        let out = client
+            .create_secret()
+            .name(format!(
+                "{}/okta/{name}",
+                self.state_table.trim_end_matches("-state")
+            ))
+            .secret_string(serde_json::json!({"org_url": org_url, "api_token": token}).to_string())
+            .send()
+            .await
+            .expect("create secret");
+        out.arn().expect("secret ARN").to_string()
+    }
+
     pub fn sdk(&self) -> &aws_config::SdkConfig {
         self.sdk.as_ref().expect("sdk config loaded")
     }
