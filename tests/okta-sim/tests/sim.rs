@@ -839,6 +839,21 @@ async fn live_mode_keeps_producing_events() {
         .as_u64()
         .unwrap();
     assert!(n >= 20, "{n} events");
+    // Half of them were persisted late: persistence order and published order differ.
+    let since = urlencode(&(Utc::now() - Duration::hours(1)).to_rfc3339());
+    let polled: Vec<Value> = get(&format!("{}/api/v1/logs?since={since}&limit=1000", sim.url))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(polled.len() as u64, n);
+    let published: Vec<&str> = polled
+        .iter()
+        .map(|e| e["published"].as_str().unwrap())
+        .collect();
+    let mut sorted = published.clone();
+    sorted.sort();
+    assert!(published != sorted, "some live events are persisted late");
 }
 
 #[tokio::test]
