@@ -4,6 +4,7 @@
 //!
 //! It holds names and ARNs, never secret values: credentials live in Secrets Manager.
 
+use crate::pipeline::EventTypeFilter;
 use serde::Deserialize;
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -44,6 +45,12 @@ pub struct RelayConfig {
     /// How long a dedupe mark suppresses the same id.
     #[serde(default = "default_dedupe_ttl_hours")]
     pub dedupe_ttl_hours: u64,
+    /// The poller stops taking new pages when less than this is left before the Lambda deadline.
+    #[serde(default = "default_deadline_margin_seconds")]
+    pub deadline_margin_seconds: u64,
+    /// How long a run may take when the runtime gives no usable deadline (local emulators).
+    #[serde(default = "default_max_run_seconds")]
+    pub max_run_seconds: u64,
 }
 
 /// One Okta org.
@@ -61,6 +68,9 @@ pub struct OrgConfig {
     /// System Log polling.
     #[serde(default)]
     pub logs: LogStreamConfig,
+    /// Which System Log event types to forward (both paths).
+    #[serde(default)]
+    pub event_types: EventTypeFilter,
 }
 
 /// System Log stream settings (defaults from Okta's partner guidance).
@@ -95,6 +105,12 @@ fn default_max_request_bytes() -> usize {
 }
 fn default_dedupe_ttl_hours() -> u64 {
     24 * 7
+}
+fn default_deadline_margin_seconds() -> u64 {
+    45
+}
+fn default_max_run_seconds() -> u64 {
+    240
 }
 
 /// The partner event source prefix Okta uses.
@@ -145,6 +161,15 @@ impl RelayConfig {
         if !(1024..=1024 * 1024).contains(&self.max_request_bytes) {
             return Err(err("max_request_bytes", "must be between 1024 and 1048576"));
         }
+        if !(1..=600).contains(&self.deadline_margin_seconds) {
+            return Err(err("deadline_margin_seconds", "must be between 1 and 600"));
+        }
+        if !(10..=900).contains(&self.max_run_seconds) {
+            return Err(err(
+                "max_run_seconds",
+                "must be between 10 and 900 (Lambda's maximum)",
+            ));
+        }
         if self.dedupe_ttl_hours == 0 {
             return Err(err("dedupe_ttl_hours", "must be at least 1"));
         }
@@ -194,6 +219,12 @@ impl RelayConfig {
                         "already used by another org",
                     ));
                 }
+            }
+            if let Some(bad) = org.event_types.invalid_entry() {
+                return Err(err(
+                    at("event_types"),
+                    format!("{bad:?} is not an event type or a prefix ending in *"),
+                ));
             }
             if !(1..=1000).contains(&org.logs.page_size) {
                 return Err(err(
@@ -276,6 +307,10 @@ mod tests {
             (
                 valid().replace("{\"orgs\"", "{\"max_request_bytes\":10,\"orgs\""),
                 "max_request_bytes",
+            ),
+            (
+                valid().replace("}]}", ",\"event_types\":{\"allow\":[\"user.*.x\"]}}]}"),
+                "orgs[0].event_types",
             ),
             (
                 valid().replace("{\"orgs\"", "{\"rate_limit_reserve\":1.5,\"orgs\""),

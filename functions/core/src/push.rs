@@ -58,6 +58,8 @@ pub struct PushSummary {
     pub forwarded: usize,
     pub duplicates: usize,
     pub oversize: usize,
+    /// 1 when the org's event-type list excludes this event.
+    pub filtered: usize,
 }
 
 /// The events function's logic.
@@ -106,6 +108,18 @@ impl PushService {
             tracing::info!(detail_type = %truncated(&envelope.detail_type), "unexpected detail-type from Okta; forwarding by source");
         }
         let header = LogEventHeader::parse(&envelope.detail)?;
+        if !org.event_types.allows(&header.event_type) {
+            tracing::info!(org = %org.name, uuid = %header.uuid, event_type = %header.event_type, "event type filtered out by configuration");
+            return Ok(PushSummary {
+                org: org.name.clone(),
+                uuid: header.uuid,
+                event_type: header.event_type,
+                forwarded: 0,
+                duplicates: 0,
+                oversize: 0,
+                filtered: 1,
+            });
+        }
         let record = log_event::to_record(
             &envelope.detail,
             &header,
@@ -132,6 +146,7 @@ impl PushService {
             forwarded,
             duplicates,
             oversize,
+            filtered: 0,
         })
     }
 }

@@ -4,22 +4,29 @@
 //! `okta-relay-poller run-once [SECONDS]` runs the same code path once outside Lambda (against
 //! any `AWS_ENDPOINT_URL`) and prints the outcome as JSON: for operators and tests.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use okta_relay::adapters::AwsWiring;
 use okta_relay::clock::SystemClock;
 use okta_relay::config::RelayConfig;
-use okta_relay::poller::{OrgOutcome, PollerPorts, PollerService, RunSettings};
+use okta_relay::poller::{OrgOutcome, PollerPorts, PollerService, RunSettings, effective_deadline};
 use serde_json::Value;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The scheduled event's content is not used: the configuration says what to poll.
 async fn handler(
     service: &PollerService,
     event: LambdaEvent<Value>,
 ) -> Result<Vec<OrgOutcome>, Error> {
-    let deadline = DateTime::<Utc>::from_timestamp_millis(event.context.deadline as i64)
-        .unwrap_or_else(|| Utc::now() + chrono::Duration::minutes(1));
+    let fallback = Duration::from_secs(service.config().max_run_seconds);
+    let (deadline, fell_back) = effective_deadline(event.context.deadline, Utc::now(), fallback);
+    if fell_back {
+        tracing::warn!(
+            max_run_seconds = fallback.as_secs(),
+            "the runtime gave no usable deadline; using max_run_seconds"
+        );
+    }
     Ok(service.run(&event.context.request_id, deadline).await)
 }
 
@@ -43,7 +50,10 @@ async fn main() -> Result<(), Error> {
     let service = Arc::new(PollerService::new(config, ports, RunSettings::default())?);
     let mut args = std::env::args().skip(1);
     if args.next().as_deref() == Some("run-once") {
-        let seconds: i64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(300);
+        let seconds: i64 = args
+            .next()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(service.config().max_run_seconds as i64);
         let owner = format!("local-{}", std::process::id());
         let outcomes = service
             .run(&owner, Utc::now() + chrono::Duration::seconds(seconds))

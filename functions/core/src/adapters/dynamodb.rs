@@ -26,6 +26,9 @@ use std::time::Duration;
 
 type Item = HashMap<String, AttributeValue>;
 
+/// Dedupe claims in flight at once.
+const CLAIM_CONCURRENCY: usize = 16;
+
 /// The state table.
 #[derive(Debug, Clone)]
 pub struct DynamoStateTable {
@@ -320,6 +323,68 @@ impl DedupeStore for DynamoStateTable {
             .send()
             .await
             .map_err(|e| self.error(&e, &pk))?;
+        Ok(())
+    }
+
+    /// Concurrent single conditional puts. (Not `TransactWriteItems`: a transactional write costs
+    /// twice the write units of a conditional put, and one already-seen id cancels the batch.)
+    async fn claim_many(
+        &self,
+        ids: &[String],
+        hold: Duration,
+    ) -> Result<Vec<DedupeClaim>, StateError> {
+        use futures::{StreamExt, TryStreamExt};
+        futures::stream::iter(ids.iter().cloned())
+            .map(|id| async move { self.claim(&id, hold).await })
+            .buffered(CLAIM_CONCURRENCY)
+            .try_collect()
+            .await
+    }
+
+    /// Unconditional puts in batches of 25, retrying unprocessed items.
+    async fn confirm_many(&self, ids: &[String], ttl: Duration) -> Result<(), StateError> {
+        let expires = plus(self.clock.now(), ttl).timestamp();
+        for chunk in ids.chunks(25) {
+            let mut requests: Vec<aws_sdk_dynamodb::types::WriteRequest> =
+                Vec::with_capacity(chunk.len());
+            for id in chunk {
+                let put = aws_sdk_dynamodb::types::PutRequest::builder()
+                    .item("pk", s(dedupe_pk(id)))
+                    .item("mark", s("confirmed"))
+                    .item("expires_at", n(expires))
+                    .build()
+                    .map_err(|e| StateError::Unavailable(e.to_string()))?;
+                requests.push(
+                    aws_sdk_dynamodb::types::WriteRequest::builder()
+                        .put_request(put)
+                        .build(),
+                );
+            }
+            for attempt in 0..5u64 {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(|e| self.error(&e, "dedupe marks"))?;
+                requests = out
+                    .unprocessed_items()
+                    .and_then(|m| m.get(&self.table))
+                    .cloned()
+                    .unwrap_or_default();
+                if requests.is_empty() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50 * (attempt + 1))).await;
+            }
+            if !requests.is_empty() {
+                return Err(StateError::Unavailable(format!(
+                    "{} dedupe marks left unprocessed",
+                    requests.len()
+                )));
+            }
+        }
         Ok(())
     }
 

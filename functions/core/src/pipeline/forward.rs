@@ -14,11 +14,11 @@ use super::delivery::{Delivery, DeliveryError, DeliveryPolicy};
 use crate::ErrorKind;
 use crate::ports::{DedupeClaim, DedupeStore, EventSink, SinkEntry, StateError};
 use crate::record::{self, RelayMetadata};
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use std::time::Duration;
 use thiserror::Error;
 
-/// How many dedupe calls run at once.
+/// How many dedupe releases run at once.
 const DEDUPE_CONCURRENCY: usize = 16;
 
 /// A shaped record waiting for delivery.
@@ -80,19 +80,20 @@ impl Forwarder<'_> {
         records: Vec<PendingRecord>,
     ) -> Result<ForwardReport, ForwardError> {
         let mut report = ForwardReport::default();
-        let claims: Vec<(PendingRecord, DedupeClaim)> = futures::stream::iter(records)
-            .map(|r| async move {
-                let claim = self
-                    .dedupe
-                    .claim(&r.relay.record_id, self.claim_hold)
-                    .await?;
-                Ok::<_, StateError>((r, claim))
-            })
-            .buffered(DEDUPE_CONCURRENCY)
-            .try_collect()
-            .await?;
-        let mut claimed = Vec::with_capacity(claims.len());
-        for (record, claim) in claims {
+        // The first occurrence of an id claims it; repeats within the batch are duplicates.
+        let mut seen = std::collections::HashSet::with_capacity(records.len());
+        let mut unique = Vec::with_capacity(records.len());
+        for record in records {
+            if seen.insert(record.relay.record_id.clone()) {
+                unique.push(record);
+            } else {
+                report.duplicates += 1;
+            }
+        }
+        let ids: Vec<String> = unique.iter().map(|r| r.relay.record_id.clone()).collect();
+        let claims = self.dedupe.claim_many(&ids, self.claim_hold).await?;
+        let mut claimed = Vec::with_capacity(unique.len());
+        for (record, claim) in unique.into_iter().zip(claims) {
             match claim {
                 DedupeClaim::Claimed => claimed.push(record),
                 DedupeClaim::AlreadySeen => report.duplicates += 1,
@@ -128,19 +129,21 @@ impl Forwarder<'_> {
         for &i in &acknowledged {
             is_acked[i] = true;
         }
-        let ttl = self.mark_ttl;
-        futures::stream::iter(claimed.iter().zip(is_acked))
-            .for_each_concurrent(DEDUPE_CONCURRENCY, |(r, acked)| async move {
-                let id = &r.relay.record_id;
-                let outcome = if acked {
-                    self.dedupe.confirm(id, ttl).await
-                } else {
-                    self.dedupe.release_claim(id).await
-                };
-                if let Err(e) = outcome {
-                    // A pending mark that is neither confirmed nor released expires after its
-                    // hold: at worst one duplicate later, never a loss.
-                    tracing::warn!(record_id = %id, error = %e, "could not settle a dedupe mark");
+        let (acked, unacked): (Vec<_>, Vec<_>) =
+            claimed.iter().zip(is_acked).partition(|(_, acked)| *acked);
+        let acked_ids: Vec<String> = acked
+            .iter()
+            .map(|(r, _)| r.relay.record_id.clone())
+            .collect();
+        if let Err(e) = self.dedupe.confirm_many(&acked_ids, self.mark_ttl).await {
+            // Unconfirmed pending marks expire after their hold: at worst a duplicate later,
+            // never a loss.
+            tracing::warn!(records = acked_ids.len(), error = %e, "could not confirm dedupe marks");
+        }
+        futures::stream::iter(unacked)
+            .for_each_concurrent(DEDUPE_CONCURRENCY, |(r, _)| async move {
+                if let Err(e) = self.dedupe.release_claim(&r.relay.record_id).await {
+                    tracing::warn!(record_id = %r.relay.record_id, error = %e, "could not release a dedupe claim");
                 }
             })
             .await;

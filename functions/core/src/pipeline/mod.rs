@@ -7,8 +7,10 @@
 //!   release what was not.
 
 pub mod delivery;
+pub mod event_filter;
 pub mod forward;
 pub mod log_event;
 
 pub use delivery::{Delivery, DeliveryBatch, DeliveryError, DeliveryPolicy};
+pub use event_filter::EventTypeFilter;
 pub use forward::{ForwardError, ForwardReport, Forwarder, PendingRecord};

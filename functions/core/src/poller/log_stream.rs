@@ -28,6 +28,8 @@ pub struct StreamSummary {
     pub forwarded: u64,
     pub duplicates: u64,
     pub oversize: u64,
+    /// Events the org's event-type list excluded.
+    pub filtered: u64,
     /// Seconds between now and the newest `published` seen, if any event was seen.
     pub lag_seconds: Option<i64>,
     pub stopped_for_deadline: bool,
@@ -43,6 +45,7 @@ impl StreamSummary {
             ("forwarded".to_string(), self.forwarded),
             ("duplicates".to_string(), self.duplicates),
             ("oversize".to_string(), self.oversize),
+            ("filtered".to_string(), self.filtered),
         ])
     }
 }
@@ -100,13 +103,7 @@ impl LogStreamRun<'_> {
                 tracing::info!(stream = %lease.key, "stopping before the deadline; the next run resumes from the cursor");
                 break;
             }
-            if until(now, lease.expires_at) < self.settings.lease_ttl / 2 {
-                *lease = self
-                    .ports
-                    .streams
-                    .renew(lease, self.settings.lease_ttl)
-                    .await?;
-            }
+            self.keep(lease).await?;
             let page: Page<Box<RawValue>> = self.client.get_page(&url).await?;
             summary.pages += 1;
             summary.events += page.items.len() as u64;
@@ -115,6 +112,10 @@ impl LogStreamRun<'_> {
             for raw in &page.items {
                 let header = LogEventHeader::parse(raw)?;
                 newest = newest.max(Some(header.published));
+                if !self.org.event_types.allows(&header.event_type) {
+                    summary.filtered += 1;
+                    continue;
+                }
                 records.push(log_event::to_record(
                     raw,
                     &header,
@@ -123,6 +124,7 @@ impl LogStreamRun<'_> {
                     collected_at,
                 ));
             }
+            self.keep(lease).await?;
             let report = forwarder.forward(records).await?;
             summary.forwarded += report.forwarded as u64;
             summary.duplicates += report.duplicates as u64;
@@ -131,6 +133,7 @@ impl LogStreamRun<'_> {
                 tracing::warn!(stream = %lease.key, "Okta sent no next link for a polling request; the cursor stays");
                 break;
             };
+            self.keep(lease).await?;
             *lease = self
                 .ports
                 .streams
@@ -144,6 +147,18 @@ impl LogStreamRun<'_> {
             url = next;
         }
         summary.lag_seconds = newest.map(|p| (self.ports.clock.now() - p).num_seconds());
+        Ok(())
+    }
+
+    /// Renews the lease when less than half of it is left, so a slow page does not lose it.
+    async fn keep(&self, lease: &mut Lease) -> Result<(), PollError> {
+        if until(self.ports.clock.now(), lease.expires_at) < self.settings.lease_ttl / 2 {
+            *lease = self
+                .ports
+                .streams
+                .renew(lease, self.settings.lease_ttl)
+                .await?;
+        }
         Ok(())
     }
 

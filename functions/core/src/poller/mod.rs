@@ -44,6 +44,41 @@ pub enum PollError {
     Event(#[from] InvalidLogEvent),
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_runtime_deadline_is_used_only_when_plausible() {
+        let now = DateTime::<Utc>::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap();
+        let fallback = Duration::from_secs(240);
+        let real = now + chrono::Duration::seconds(300);
+        assert_eq!(
+            effective_deadline(real.timestamp_millis() as u64, now, fallback),
+            (real, false)
+        );
+        for bogus in [
+            0,
+            (now - chrono::Duration::seconds(1)).timestamp_millis() as u64,
+            (now + chrono::Duration::hours(1)).timestamp_millis() as u64,
+            u64::MAX,
+        ] {
+            let (deadline, fell_back) = effective_deadline(bogus, now, fallback);
+            assert!(fell_back, "{bogus}");
+            assert_eq!(deadline, now + chrono::Duration::seconds(240));
+        }
+    }
+
+    #[test]
+    fn configuration_backoff_doubles_and_is_capped() {
+        let minutes: Vec<u64> = (1..=9)
+            .map(|n| configuration_backoff(n).as_secs() / 60)
+            .collect();
+        assert_eq!(minutes, [5, 10, 20, 40, 80, 160, 320, 360, 360]);
+        assert_eq!(configuration_backoff(u64::MAX).as_secs(), 360 * 60);
+    }
+}
+
 impl PollError {
     pub fn kind(&self) -> ErrorKind {
         match self {
@@ -96,6 +131,35 @@ pub struct OrgOutcome {
     pub summary: StreamSummary,
     pub error: Option<String>,
     pub error_kind: Option<ErrorKind>,
+    /// The stream is backing off after configuration errors and was not polled.
+    pub backoff_until: Option<DateTime<Utc>>,
+}
+
+/// The deadline a run works to: the runtime's (Lambda's invocation deadline), unless it is not
+/// in the future or beyond Lambda's 15-minute maximum (local emulators send none), in which case
+/// `now + fallback`. The flag says whether the fallback was used.
+pub fn effective_deadline(
+    runtime_deadline_ms: u64,
+    now: DateTime<Utc>,
+    fallback: Duration,
+) -> (DateTime<Utc>, bool) {
+    let runtime = i64::try_from(runtime_deadline_ms)
+        .ok()
+        .and_then(DateTime::<Utc>::from_timestamp_millis);
+    match runtime {
+        Some(d) if d > now && d <= now + chrono::Duration::minutes(15) => (d, false),
+        _ => (
+            now + chrono::Duration::from_std(fallback).unwrap_or_default(),
+            true,
+        ),
+    }
+}
+
+/// After `failures` consecutive configuration errors, wait 5 min × 2^(failures−1), at most 6 h:
+/// a wrong token is retried, but never in a storm.
+pub fn configuration_backoff(failures: u64) -> Duration {
+    let minutes = 5u64.saturating_mul(1 << failures.saturating_sub(1).min(10));
+    Duration::from_secs(minutes.min(360) * 60)
 }
 
 /// The poller: built once per Lambda container, run once per invocation.
@@ -115,6 +179,7 @@ impl PollerService {
         mut settings: RunSettings,
     ) -> Result<Self, OktaError> {
         settings.client.user_agent = config.user_agent.clone();
+        settings.deadline_margin = Duration::from_secs(config.deadline_margin_seconds);
         let http = settings.client.build_http()?;
         let policy = RateLimitPolicy {
             reserve_fraction: config.rate_limit_reserve,
@@ -139,9 +204,20 @@ impl PollerService {
         })
     }
 
+    /// The configuration the service runs with.
+    pub fn config(&self) -> &RelayConfig {
+        &self.config
+    }
+
     /// Runs every org's System Log stream until caught up or `deadline` approaches.
     /// `owner` identifies this invocation in leases (the Lambda request id).
     pub async fn run(&self, owner: &str, deadline: DateTime<Utc>) -> Vec<OrgOutcome> {
+        tracing::info!(
+            owner,
+            remaining_ms = (deadline - self.ports.clock.now()).num_milliseconds(),
+            orgs = self.config.orgs.len(),
+            "poller invocation started"
+        );
         let mut outcomes = Vec::new();
         for org in self.config.orgs.iter().filter(|o| o.logs.enabled) {
             outcomes.push(self.run_org_logs(org, owner, deadline).await);
@@ -157,6 +233,18 @@ impl PollerService {
     ) -> OrgOutcome {
         let key = crate::ports::StreamKey::new(&org.name, crate::pipeline::log_event::LOGS_STREAM);
         let mut summary = StreamSummary::default();
+        if let Some(until) = self.backing_off(&key).await {
+            tracing::warn!(org = %org.name, stream = %key.stream, until = %until,
+                "stream stopped by a configuration error; fix the secret or configuration (retrying with backoff)");
+            return OrgOutcome {
+                org: org.name.clone(),
+                stream: key.stream,
+                summary,
+                error: None,
+                error_kind: None,
+                backoff_until: Some(until),
+            };
+        }
         let result = async {
             let client = self.client_for(org).await?;
             let run = LogStreamRun {
@@ -208,7 +296,23 @@ impl PollerService {
             summary,
             error,
             error_kind,
+            backoff_until: None,
         }
+    }
+
+    /// `Some(until)` while the stream's last failures were configuration errors and their backoff
+    /// has not passed. A health table that cannot be read does not stop the stream.
+    async fn backing_off(&self, key: &crate::ports::StreamKey) -> Option<DateTime<Utc>> {
+        let health = self.ports.health.read(key).await.ok().flatten()?;
+        if health.last_error_kind != Some(ErrorKind::Configuration)
+            || health.consecutive_failures == 0
+        {
+            return None;
+        }
+        let backoff =
+            chrono::Duration::from_std(configuration_backoff(health.consecutive_failures)).ok()?;
+        let until = health.last_error_at? + backoff;
+        (self.ports.clock.now() < until).then_some(until)
     }
 
     async fn client_for(&self, org: &OrgConfig) -> Result<OktaClient, PollError> {

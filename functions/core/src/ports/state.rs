@@ -134,6 +134,27 @@ pub trait DedupeStore: Send + Sync {
 
     /// Drops a pending claim after a failed delivery, so a retry is not seen as a duplicate.
     async fn release_claim(&self, id: &str) -> Result<(), StateError>;
+
+    /// Claims several distinct ids; one answer per id, in order. Stores override this to batch.
+    async fn claim_many(
+        &self,
+        ids: &[String],
+        hold: Duration,
+    ) -> Result<Vec<DedupeClaim>, StateError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(self.claim(id, hold).await?);
+        }
+        Ok(out)
+    }
+
+    /// Confirms several claimed ids. Stores override this to batch.
+    async fn confirm_many(&self, ids: &[String], ttl: Duration) -> Result<(), StateError> {
+        for id in ids {
+            self.confirm(id, ttl).await?;
+        }
+        Ok(())
+    }
 }
 
 /// A stream's health, readable by operators.

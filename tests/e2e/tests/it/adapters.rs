@@ -357,3 +357,48 @@ async fn put_events_reports_per_entry_failures_and_bad_buses() {
     let err = nowhere.put(&[entry(0)]).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Configuration, "{err:?}");
 }
+
+#[tokio::test]
+async fn batched_claims_tell_seen_from_new_across_transaction_chunks() {
+    let stack = LocalStack::provision(&[]).await;
+    let clock = clock();
+    let state = table(&stack, &clock);
+    // 150 ids span two transactions; every third one was seen before.
+    let ids: Vec<String> = (0..150).map(|i| format!("batch-{i}")).collect();
+    for id in ids.iter().step_by(3) {
+        assert_eq!(state.claim(id, MINUTE).await.unwrap(), DedupeClaim::Claimed);
+    }
+    let answers = state.claim_many(&ids, MINUTE).await.unwrap();
+    for (i, answer) in answers.iter().enumerate() {
+        let expected = if i % 3 == 0 {
+            DedupeClaim::AlreadySeen
+        } else {
+            DedupeClaim::Claimed
+        };
+        assert_eq!(*answer, expected, "id {i}");
+    }
+    state
+        .confirm_many(&ids, Duration::from_secs(3600))
+        .await
+        .unwrap();
+    // Confirmed marks outlive the claim hold...
+    clock.advance(Duration::from_secs(120));
+    assert!(
+        state
+            .claim_many(&ids, MINUTE)
+            .await
+            .unwrap()
+            .iter()
+            .all(|a| *a == DedupeClaim::AlreadySeen)
+    );
+    // ...and count as absent once expired.
+    clock.advance(Duration::from_secs(3600));
+    assert!(
+        state
+            .claim_many(&ids[..5], MINUTE)
+            .await
+            .unwrap()
+            .iter()
+            .all(|a| *a == DedupeClaim::Claimed)
+    );
+}

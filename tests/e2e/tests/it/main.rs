@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod adapters;
+mod lambda;
 mod pull;
 mod push;
 mod support;

@@ -46,23 +46,69 @@ async fn poller(
     secret_arn: &str,
     page_size: u32,
 ) -> (PollerService, Arc<DynamoStateTable>) {
-    let config = RelayConfig::from_json(&format!(
-        r#"{{"allow_loopback_http":true,"orgs":[{{"name":"acme","secret_arn":"{secret_arn}","logs":{{"page_size":{page_size}}}}}]}}"#
-    ))
-    .unwrap();
-    let clock = Arc::new(SystemClock);
-    let table = Arc::new(DynamoStateTable::new(
+    let table = table(stack);
+    let poller = poller_with(
+        stack,
+        secret_arn,
+        page_size,
+        "",
+        table.clone(),
+        Duration::from_secs(60),
+    );
+    (poller, table)
+}
+
+fn table(stack: &LocalStack) -> Arc<DynamoStateTable> {
+    Arc::new(DynamoStateTable::new(
         aws_sdk_dynamodb::Client::new(stack.sdk()),
         &stack.state_table,
-        clock.clone(),
-    ));
+        Arc::new(SystemClock),
+    ))
+}
+
+/// A poller whose stream store is `streams` (the table, or a fault-injecting wrapper) and whose
+/// org configuration gets `extra` (e.g. `,"event_types":{...}`).
+fn poller_with(
+    stack: &LocalStack,
+    secret_arn: &str,
+    page_size: u32,
+    extra: &str,
+    streams: Arc<dyn StreamStateStore>,
+    lease: Duration,
+) -> PollerService {
+    poller_on(
+        stack,
+        secret_arn,
+        page_size,
+        extra,
+        streams,
+        lease,
+        Arc::new(SystemClock),
+    )
+}
+
+/// [`poller_with`] on a given clock.
+fn poller_on(
+    stack: &LocalStack,
+    secret_arn: &str,
+    page_size: u32,
+    extra: &str,
+    streams: Arc<dyn StreamStateStore>,
+    lease: Duration,
+    clock: Arc<dyn okta_relay::clock::Clock>,
+) -> PollerService {
+    let config = RelayConfig::from_json(&format!(
+        r#"{{"allow_loopback_http":true,"deadline_margin_seconds":2,"orgs":[{{"name":"acme","secret_arn":"{secret_arn}","logs":{{"page_size":{page_size}}}{extra}}}]}}"#
+    ))
+    .unwrap();
+    let table = table(stack);
     let ports = PollerPorts {
         secrets: Arc::new(SecretsManagerSource::new(
             aws_sdk_secretsmanager::Client::new(stack.sdk()),
         )),
-        streams: table.clone(),
+        streams,
         dedupe: table.clone(),
-        health: table.clone(),
+        health: table,
         sink: Arc::new(EventBridgeSink::new(
             aws_sdk_eventbridge::Client::new(stack.sdk()),
             &stack.delivery_bus,
@@ -77,13 +123,10 @@ async fn poller(
             },
             ..ClientSettings::default()
         },
-        deadline_margin: Duration::from_secs(5),
-        lease_ttl: Duration::from_secs(60),
+        deadline_margin: Duration::from_secs(2),
+        lease_ttl: lease,
     };
-    (
-        PollerService::new(Arc::new(config), ports, settings).unwrap(),
-        table,
-    )
+    PollerService::new(Arc::new(config), ports, settings).unwrap()
 }
 
 fn uuids(captured: &[Value]) -> Vec<String> {
@@ -204,4 +247,342 @@ async fn a_missing_secret_is_a_configuration_error() {
             .unwrap()
             .contains("does not exist")
     );
+}
+
+async fn sim_with(backlog: usize, limits: okta_sim::LimitConfig) -> RunningSim {
+    okta_sim::start(SimConfig {
+        tokens: vec![TOKEN.into()],
+        seed: SeedConfig {
+            backlog_events: backlog,
+            backlog_hours: 2,
+            late_share: 0.1,
+            ..SeedConfig::default()
+        },
+        limits,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+fn distinct(captured: &[Value]) -> BTreeSet<String> {
+    uuids(captured).into_iter().collect()
+}
+
+async fn all_events(sim: &RunningSim) -> BTreeSet<String> {
+    serde_json::from_value::<Vec<String>>(sim_call(sim, "/events", None).await["uuids"].clone())
+        .unwrap()
+        .into_iter()
+        .collect()
+}
+
+#[tokio::test]
+async fn overlapping_invocations_forward_each_event_once() {
+    let sim = okta(300).await;
+    let stack = LocalStack::provision(&[]).await;
+    let arn = stack.put_org_secret("acme", &sim.url, TOKEN).await;
+    let (a, _) = poller(&stack, &arn, 50).await;
+    let (b, _) = poller(&stack, &arn, 50).await;
+    let deadline = Utc::now() + chrono::Duration::minutes(2);
+    let (ra, rb) = tokio::join!(a.run("run-a", deadline), b.run("run-b", deadline));
+    let busy = [&ra[0], &rb[0]]
+        .iter()
+        .filter(|o| o.summary.lease_busy)
+        .count();
+    assert_eq!(busy, 1, "exactly one invocation held the lease");
+    assert_eq!(ra[0].summary.forwarded + rb[0].summary.forwarded, 300);
+    let captured = stack.capture(400, Duration::from_secs(10)).await;
+    assert_eq!(captured.len(), 300, "nothing forwarded twice");
+    assert_eq!(distinct(&captured), all_events(&sim).await);
+}
+
+/// What a [`CommitHook`] does at a cursor commit.
+enum AtCommit {
+    /// Let `n` commits through, then never return: the run is cut off between delivery and
+    /// commit, as a crash there would.
+    HangAfter(std::sync::atomic::AtomicUsize),
+    /// Commit, then move a manual clock forward: time runs out at exactly that point.
+    Advance(okta_relay::clock::ManualClock, Duration),
+}
+
+/// The real state table with a fault at the cursor commit.
+struct CommitHook {
+    inner: Arc<DynamoStateTable>,
+    at_commit: AtCommit,
+}
+
+#[async_trait::async_trait]
+impl StreamStateStore for CommitHook {
+    async fn acquire(
+        &self,
+        key: &StreamKey,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<Option<okta_relay::ports::Lease>, okta_relay::ports::StateError> {
+        self.inner.acquire(key, owner, ttl).await
+    }
+    async fn renew(
+        &self,
+        lease: &okta_relay::ports::Lease,
+        ttl: Duration,
+    ) -> Result<okta_relay::ports::Lease, okta_relay::ports::StateError> {
+        self.inner.renew(lease, ttl).await
+    }
+    async fn commit_cursor(
+        &self,
+        lease: &okta_relay::ports::Lease,
+        cursor: &str,
+    ) -> Result<okta_relay::ports::Lease, okta_relay::ports::StateError> {
+        match &self.at_commit {
+            AtCommit::HangAfter(n) => {
+                if n.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                    std::future::pending::<()>().await;
+                }
+                self.inner.commit_cursor(lease, cursor).await
+            }
+            AtCommit::Advance(clock, by) => {
+                let committed = self.inner.commit_cursor(lease, cursor).await;
+                clock.advance(*by);
+                committed
+            }
+        }
+    }
+    async fn release_lease(
+        &self,
+        lease: &okta_relay::ports::Lease,
+    ) -> Result<(), okta_relay::ports::StateError> {
+        self.inner.release_lease(lease).await
+    }
+    async fn snapshot(
+        &self,
+        key: &StreamKey,
+    ) -> Result<Option<okta_relay::ports::StreamSnapshot>, okta_relay::ports::StateError> {
+        self.inner.snapshot(key).await
+    }
+}
+
+#[tokio::test]
+async fn a_crash_between_delivery_and_commit_loses_nothing_and_duplicates_at_most_a_page() {
+    let sim = okta(100).await;
+    let stack = LocalStack::provision(&[]).await;
+    let arn = stack.put_org_secret("acme", &sim.url, TOKEN).await;
+    let table = table(&stack);
+    let lease = Duration::from_secs(2);
+    let crashing = Arc::new(CommitHook {
+        inner: table.clone(),
+        at_commit: AtCommit::HangAfter(1.into()),
+    });
+    let poller = poller_with(&stack, &arn, 20, "", crashing, lease);
+    let deadline = Utc::now() + chrono::Duration::minutes(2);
+    // Page 1 is delivered and committed; page 2 is delivered, then the process "dies".
+    let crashed =
+        tokio::time::timeout(Duration::from_secs(8), poller.run("crashing", deadline)).await;
+    assert!(crashed.is_err(), "the run was cut off at the second commit");
+    let cursor_after_crash = table
+        .snapshot(&StreamKey::new("acme", "logs"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        cursor_after_crash.version, 1,
+        "only the first page's cursor was committed"
+    );
+
+    // The crashed run's lease expires; a new run resumes from the committed cursor.
+    tokio::time::sleep(lease + Duration::from_millis(200)).await;
+    let restarted = poller_with(&stack, &arn, 20, "", table.clone(), Duration::from_secs(60));
+    let outcome = restarted.run("restarted", deadline).await;
+    assert!(outcome[0].error.is_none(), "{:?}", outcome[0].error);
+    let captured = stack.capture(200, Duration::from_secs(10)).await;
+    assert_eq!(distinct(&captured), all_events(&sim).await, "nothing lost");
+    let duplicates = captured.len() - distinct(&captured).len();
+    assert!(
+        duplicates <= 20,
+        "{duplicates} duplicates, at most one page"
+    );
+}
+
+#[tokio::test]
+async fn the_deadline_stops_between_pages_and_the_next_run_resumes() {
+    let sim = okta(120).await;
+    let stack = LocalStack::provision(&[]).await;
+    let arn = stack.put_org_secret("acme", &sim.url, TOKEN).await;
+    let clock = okta_relay::clock::ManualClock::new(Utc::now());
+    let table = Arc::new(DynamoStateTable::new(
+        aws_sdk_dynamodb::Client::new(stack.sdk()),
+        &stack.state_table,
+        Arc::new(clock.clone()),
+    ));
+    let streams = Arc::new(CommitHook {
+        inner: table.clone(),
+        at_commit: AtCommit::Advance(clock.clone(), Duration::from_secs(60)),
+    });
+    let short_poller = poller_on(
+        &stack,
+        &arn,
+        10,
+        "",
+        streams,
+        Duration::from_secs(300),
+        Arc::new(clock.clone()),
+    );
+    // 30 s to go, a 2 s margin: after the first page's commit the clock jumps a minute.
+    let first = short_poller
+        .run("short", Utc::now() + chrono::Duration::seconds(30))
+        .await;
+    assert!(first[0].error.is_none(), "{:?}", first[0].error);
+    assert!(first[0].summary.stopped_for_deadline);
+    assert_eq!(
+        (first[0].summary.pages, first[0].summary.forwarded),
+        (1, 10),
+        "one page, then stop"
+    );
+    let committed = table
+        .snapshot(&StreamKey::new("acme", "logs"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        committed.version, 1,
+        "the page was committed before stopping"
+    );
+    let (second_poller, _) = poller(&stack, &arn, 10).await;
+    let second = second_poller
+        .run("long", Utc::now() + chrono::Duration::minutes(2))
+        .await;
+    assert!(!second[0].summary.stopped_for_deadline);
+    assert_eq!(
+        second[0].summary.forwarded, 110,
+        "the next run resumed from the cursor"
+    );
+    let captured = stack.capture(120, Duration::from_secs(10)).await;
+    assert_eq!(captured.len(), 120);
+    assert_eq!(distinct(&captured), all_events(&sim).await);
+}
+
+#[tokio::test]
+async fn rate_limits_server_errors_and_broken_bodies_are_ridden_out_without_429s_of_our_own() {
+    // 3 requests per 2-second window: the 10 % reserve (rounded up: 1) leaves 2 per window.
+    let limits = okta_sim::LimitConfig {
+        per_minute: [("/api/v1/logs".to_string(), 3)].into_iter().collect(),
+        time_scale: 30.0,
+        concurrency: None,
+    };
+    let sim = sim_with(90, limits).await;
+    sim_call(&sim, "/faults", None).await;
+    reqwest::Client::new()
+        .put(format!("{}/__sim/faults", sim.url))
+        .json(&json!({"server_errors": 2, "truncated_bodies": 1, "connection_resets": 1}))
+        .send()
+        .await
+        .unwrap();
+    let stack = LocalStack::provision(&[]).await;
+    let arn = stack.put_org_secret("acme", &sim.url, TOKEN).await;
+    let (poller, _) = poller(&stack, &arn, 15).await;
+    let outcome = poller
+        .run("run", Utc::now() + chrono::Duration::minutes(3))
+        .await;
+    assert!(outcome[0].error.is_none(), "{:?}", outcome[0].error);
+    assert_eq!(outcome[0].summary.forwarded, 90);
+    let counters = sim_call(&sim, "/counters", None).await;
+    assert_eq!(
+        counters["buckets"]["/api/v1/logs"]["throttled"], 0,
+        "the reserve kept us from 429s"
+    );
+    assert_eq!(
+        distinct(&stack.capture(100, Duration::from_secs(10)).await),
+        all_events(&sim).await
+    );
+}
+
+#[tokio::test]
+async fn a_429_storm_from_other_integrations_costs_at_most_one_429_per_window() {
+    let limits = okta_sim::LimitConfig {
+        per_minute: [("/api/v1/logs".to_string(), 4)].into_iter().collect(),
+        time_scale: 30.0,
+        concurrency: None,
+    };
+    let sim = sim_with(60, limits).await;
+    let stack = LocalStack::provision(&[]).await;
+    let arn = stack.put_org_secret("acme", &sim.url, TOKEN).await;
+    let (poller, _) = poller(&stack, &arn, 10).await;
+    // Another integration exhausts the bucket every 500 ms for 4 s.
+    let storm_url = format!("{}/__sim/limits/spend", sim.url);
+    let storm = tokio::spawn(async move {
+        let http = reqwest::Client::new();
+        for _ in 0..8 {
+            let _ = http
+                .post(&storm_url)
+                .json(&json!({"bucket": "/api/v1/logs", "requests": 4}))
+                .send()
+                .await;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    });
+    let started = std::time::Instant::now();
+    let outcome = poller
+        .run("run", Utc::now() + chrono::Duration::minutes(3))
+        .await;
+    storm.await.unwrap();
+    assert!(outcome[0].error.is_none(), "{:?}", outcome[0].error);
+    assert_eq!(outcome[0].summary.forwarded, 60);
+    let windows = started.elapsed().as_secs() / 2 + 1;
+    let throttled = sim_call(&sim, "/counters", None).await["buckets"]["/api/v1/logs"]["throttled"]
+        .as_u64()
+        .unwrap();
+    assert!(throttled >= 1, "the storm did hit us");
+    assert!(
+        throttled <= windows,
+        "{throttled} 429s in {windows} windows: never more than one per window"
+    );
+}
+
+#[tokio::test]
+async fn event_type_filters_drop_and_count_without_stopping_the_cursor() {
+    let sim = okta(80).await;
+    let stack = LocalStack::provision(&[]).await;
+    let arn = stack.put_org_secret("acme", &sim.url, TOKEN).await;
+    let poller = poller_with(
+        &stack,
+        &arn,
+        40,
+        r#","event_types":{"deny":["user.session.*"]}"#,
+        table(&stack),
+        Duration::from_secs(60),
+    );
+    let outcome = poller
+        .run("run", Utc::now() + chrono::Duration::minutes(2))
+        .await;
+    let s = &outcome[0].summary;
+    assert_eq!(s.forwarded + s.filtered, 80);
+    assert!(s.filtered > 0 && s.forwarded > 0, "{s:?}");
+    let captured = stack.capture(100, Duration::from_secs(10)).await;
+    assert_eq!(captured.len() as u64, s.forwarded);
+    assert!(captured.iter().all(|e| {
+        !e["detail"]["okta"]["eventType"]
+            .as_str()
+            .unwrap()
+            .starts_with("user.session.")
+    }));
+}
+
+#[tokio::test]
+async fn configuration_errors_back_off_instead_of_retrying_every_run() {
+    let sim = okta(5).await;
+    let stack = LocalStack::provision(&[]).await;
+    let arn = stack.put_org_secret("acme", &sim.url, "00wrongToken").await;
+    let (poller, _) = poller(&stack, &arn, 10).await;
+    let deadline = Utc::now() + chrono::Duration::minutes(2);
+    let first = poller.run("run-1", deadline).await;
+    assert_eq!(first[0].error_kind, Some(ErrorKind::Configuration));
+    let requests = sim_call(&sim, "/counters", None).await["buckets"]["/api/v1/logs"]["requests"]
+        .as_u64()
+        .unwrap();
+    let second = poller.run("run-2", deadline).await;
+    let until = second[0].backoff_until.expect("the stream is backing off");
+    assert!(until > Utc::now() + chrono::Duration::minutes(4));
+    let after = sim_call(&sim, "/counters", None).await["buckets"]["/api/v1/logs"]["requests"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(after, requests, "no request to Okta while backing off");
 }

@@ -88,33 +88,97 @@ impl LocalStack {
         self.sdk.as_ref().expect("sdk config loaded")
     }
 
-    /// Receives from the capture queue until `expected` messages arrived or `timeout` passed.
-    /// Returns the EventBridge envelopes (parsed JSON bodies).
-    pub async fn capture(&self, expected: usize, timeout: Duration) -> Vec<Value> {
-        let sqs = aws_sdk_sqs::Client::new(self.sdk());
-        let started = Instant::now();
-        let mut out = Vec::new();
-        while out.len() < expected && started.elapsed() < timeout {
-            let resp = sqs
-                .receive_message()
-                .queue_url(&self.capture_queue_url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(1)
-                .send()
-                .await
-                .expect("receive from capture queue");
-            for m in resp.messages() {
-                out.push(serde_json::from_str(m.body().unwrap_or("null")).expect("JSON body"));
-                if let Some(handle) = m.receipt_handle() {
-                    sqs.delete_message()
-                        .queue_url(&self.capture_queue_url)
-                        .receipt_handle(handle)
-                        .send()
-                        .await
-                        .expect("delete from capture queue");
+    /// Drains the capture queue in the background, as a SIEM consumes its feed (moto's
+    /// EventBridge-to-SQS delivery slows down as a queue grows). `stop` and collect with
+    /// [`Drainer::finish`].
+    pub fn drain_in_background(&self) -> Drainer {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let sdk = self.sdk().clone();
+        let url = self.capture_queue_url.clone();
+        let flag = stop.clone();
+        let task = tokio::spawn(async move {
+            let sqs = aws_sdk_sqs::Client::new(&sdk);
+            let mut out = Vec::new();
+            let mut empty_after_stop = 0;
+            loop {
+                let got = receive_and_delete(&sqs, &url).await;
+                if got.is_empty() {
+                    if flag.load(std::sync::atomic::Ordering::SeqCst) {
+                        empty_after_stop += 1;
+                        if empty_after_stop >= 3 {
+                            return out;
+                        }
+                    }
+                    continue;
                 }
+                empty_after_stop = 0;
+                out.extend(got);
             }
-        }
-        out
+        });
+        Drainer { stop, task }
     }
+
+    /// Drains the capture queue: receives until at least `expected` messages arrived and the
+    /// queue stays empty, or nothing arrived for `idle`. Returns the EventBridge envelopes
+    /// (parsed JSON bodies), duplicates included.
+    pub async fn capture(&self, expected: usize, idle: Duration) -> Vec<Value> {
+        let sqs = aws_sdk_sqs::Client::new(self.sdk());
+        let mut out = Vec::new();
+        let mut last_message = Instant::now();
+        loop {
+            let got = receive_and_delete(&sqs, &self.capture_queue_url).await;
+            if got.is_empty() {
+                if out.len() >= expected || last_message.elapsed() >= idle {
+                    return out;
+                }
+                continue;
+            }
+            last_message = Instant::now();
+            out.extend(got);
+        }
+    }
+}
+
+/// A background drain of the capture queue.
+pub struct Drainer {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    task: tokio::task::JoinHandle<Vec<Value>>,
+}
+
+impl Drainer {
+    /// Stops once the queue has stayed empty for a few seconds; returns every envelope.
+    pub async fn finish(self) -> Vec<Value> {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.task.await.expect("drainer")
+    }
+}
+
+/// One receive from a queue; deletes and returns what it got (parsed JSON bodies).
+async fn receive_and_delete(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<Value> {
+    let resp = sqs
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .expect("receive from capture queue");
+    let messages = resp.messages();
+    if messages.is_empty() {
+        return Vec::new();
+    }
+    let mut delete = sqs.delete_message_batch().queue_url(url);
+    let mut out = Vec::with_capacity(messages.len());
+    for (i, m) in messages.iter().enumerate() {
+        out.push(serde_json::from_str(m.body().unwrap_or("null")).expect("JSON body"));
+        delete = delete.entries(
+            aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                .id(i.to_string())
+                .receipt_handle(m.receipt_handle().unwrap_or_default())
+                .build()
+                .expect("delete entry"),
+        );
+    }
+    delete.send().await.expect("delete from capture queue");
+    out
 }

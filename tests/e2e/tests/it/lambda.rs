@@ -1,0 +1,262 @@
+//! The real Lambda binaries under `cargo lambda watch`, driven with `cargo lambda invoke`.
+
+use crate::support::{LocalStack, repo_root};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// One function running under `cargo lambda watch`; killed (by PID) on drop. Its logs go to a
+/// file so tests can scan them.
+pub struct LambdaWatch {
+    child: Child,
+    port: u16,
+    function: String,
+    pub log: PathBuf,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn cargo_lambda() -> Command {
+    let mut cmd = Command::new("cargo");
+    cmd.arg("lambda").current_dir(repo_root());
+    let venv_bin = repo_root().join(".local/venv/bin");
+    let path = std::env::var("PATH").unwrap_or_default();
+    cmd.env("PATH", format!("{}:{path}", venv_bin.display()));
+    cmd
+}
+
+impl LambdaWatch {
+    pub fn start(package: &str, env: &[(&str, String)]) -> Self {
+        let port = free_port();
+        let log = std::env::temp_dir().join(format!("okta-relay-watch-{package}-{port}.log"));
+        let file = std::fs::File::create(&log).unwrap();
+        let mut cmd = cargo_lambda();
+        cmd.args([
+            "watch",
+            "--ignore-changes",
+            "-A",
+            "127.0.0.1",
+            "-P",
+            &port.to_string(),
+            "-p",
+            package,
+        ])
+        .stdout(Stdio::from(file.try_clone().unwrap()))
+        .stderr(Stdio::from(file));
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd
+            .spawn()
+            .expect("cargo lambda watch (installed by `make venv`)");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "cargo lambda watch did not start"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Self {
+            child,
+            port,
+            function: package.to_string(),
+            log,
+        }
+    }
+
+    /// Invokes the function with `payload`; `Ok(response)` or `Err(error text)`.
+    pub fn invoke(&self, payload: &Value) -> Result<Value, String> {
+        let out = cargo_lambda()
+            .args([
+                "invoke",
+                &self.function,
+                "-A",
+                "127.0.0.1",
+                "-P",
+                &self.port.to_string(),
+                "--output-format",
+                "json",
+                "--data-ascii",
+                &payload.to_string(),
+            ])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        if out.status.success() {
+            serde_json::from_str(&stdout).map_err(|e| format!("{e}: {stdout}"))
+        } else {
+            Err(format!("{stdout}{}", String::from_utf8_lossy(&out.stderr)))
+        }
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for LambdaWatch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The function environment for a stack and a configuration.
+pub fn function_env(stack: &LocalStack, config: &Value) -> Vec<(&'static str, String)> {
+    let mut env = vec![
+        ("OKTA_RELAY_CONFIG", config.to_string()),
+        ("OKTA_RELAY_STATE_TABLE", stack.state_table.clone()),
+        ("OKTA_RELAY_DELIVERY_BUS", stack.delivery_bus.clone()),
+        ("AWS_LAMBDA_LOG_LEVEL", "info".to_string()),
+    ];
+    for k in [
+        "AWS_ENDPOINT_URL",
+        "AWS_REGION",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+    ] {
+        if let Ok(v) = std::env::var(k) {
+            env.push((k, v));
+        }
+    }
+    env
+}
+
+/// Asserts `secret` appears in `text` in no common encoding.
+pub fn assert_not_leaked(text: &str, secret: &str) {
+    use base64::Engine;
+    let encodings = [
+        secret.to_string(),
+        base64::engine::general_purpose::STANDARD.encode(secret),
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret),
+        url::form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>(),
+    ];
+    for e in encodings {
+        assert!(
+            !text.contains(&e),
+            "a secret leaked (as {} characters of some encoding)",
+            e.len()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_poller_binary_collects_a_backlog_and_live_late_events_exactly_once() {
+    // 25 000 by default; OKTA_RELAY_E2E_BACKLOG scales it for quick local runs.
+    let backlog: usize = std::env::var("OKTA_RELAY_E2E_BACKLOG")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(25_000);
+    const TOKEN: &str = "00lambdaWatchTokenNeverLogged";
+    let sim = okta_sim::start(okta_sim::SimConfig {
+        tokens: vec![TOKEN.into()],
+        seed: okta_sim::SeedConfig {
+            backlog_events: backlog,
+            backlog_hours: 6,
+            late_share: 0.05,
+            ..okta_sim::SeedConfig::default()
+        },
+        ..okta_sim::SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let stack = LocalStack::provision(&[]).await;
+    let arn = stack.put_org_secret("acme", &sim.url, TOKEN).await;
+    let config = json!({
+        "allow_loopback_http": true,
+        "deadline_margin_seconds": 5,
+        "max_run_seconds": 20,
+        "orgs": [{"name": "acme", "secret_arn": arn, "logs": {"page_size": 1000, "initial_lookback_hours": 12}}],
+    });
+    let watch = LambdaWatch::start("okta-relay-poller", &function_env(&stack, &config));
+    let drainer = stack.drain_in_background();
+    let http = reqwest::Client::new();
+    http.post(format!("{}/__sim/live", sim.url))
+        .json(&json!({"events_per_second": 20, "late_share": 0.3, "max_late_seconds": 120}))
+        .send()
+        .await
+        .unwrap();
+
+    let schedule = json!({"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}});
+    let mut invocations = Vec::new();
+    let mut caught_up = false;
+    let mut live = true;
+    for _ in 0..200 {
+        let outcome = tokio::task::block_in_place(|| watch.invoke(&schedule)).expect("invocation");
+        let org = outcome[0].clone();
+        assert!(org["error"].is_null(), "{org}");
+        invocations.push(org.clone());
+        let done = org["stopped_for_deadline"] == false && org["lease_busy"] == false;
+        if done && !live {
+            caught_up = true;
+            break;
+        }
+        if done && live {
+            // Caught up with the backlog: stop live traffic, then one more run picks up the rest.
+            http.post(format!("{}/__sim/live", sim.url))
+                .json(&json!({"events_per_second": 0}))
+                .send()
+                .await
+                .unwrap();
+            live = false;
+        }
+    }
+    assert!(
+        caught_up,
+        "caught up within 40 invocations: {invocations:?}"
+    );
+    // Nothing new since: the next invocation forwards nothing.
+    let idle = tokio::task::block_in_place(|| watch.invoke(&schedule)).unwrap();
+    assert_eq!(idle[0]["forwarded"], 0, "{idle}");
+
+    let all: BTreeSet<String> = {
+        let v: Value = http
+            .get(format!("{}/__sim/events", sim.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        serde_json::from_value::<Vec<String>>(v["uuids"].clone())
+            .unwrap()
+            .into_iter()
+            .collect()
+    };
+    assert!(all.len() > backlog, "live events were added");
+    let forwarded: u64 = invocations
+        .iter()
+        .map(|o| o["forwarded"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        forwarded as usize,
+        all.len(),
+        "forwarded exactly the org's events"
+    );
+    let captured = drainer.finish().await;
+    let got: Vec<String> = captured
+        .iter()
+        .map(|e| e["detail"]["okta"]["uuid"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(got.len(), all.len(), "no duplicates in the capture queue");
+    assert!(
+        got.into_iter().collect::<BTreeSet<_>>() == all,
+        "every event reached the SIEM queue"
+    );
+
+    let logs = watch.logs();
+    assert!(
+        logs.contains("poller invocation started"),
+        "logs were captured"
+    );
+    assert_not_leaked(&logs, TOKEN);
+}
