@@ -281,19 +281,38 @@ async fn overlapping_invocations_forward_each_event_once() {
     let sim = okta(300).await;
     let stack = LocalStack::provision(&[]).await;
     let arn = stack.put_org_secret("acme", &sim.url, TOKEN).await;
-    let (a, _) = poller(&stack, &arn, 50).await;
+    let table = table(&stack);
+    // Run A stops at its first cursor commit, holding the lease, until run B has finished:
+    // the overlap is certain rather than left to the scheduler.
+    let gate = Arc::new(Gate::default());
+    let held = Arc::new(CommitHook {
+        inner: table.clone(),
+        at_commit: AtCommit::WaitAtFirst(gate.clone()),
+    });
+    let a = poller_with(&stack, &arn, 50, "", held, Duration::from_secs(60));
     let (b, _) = poller(&stack, &arn, 50).await;
     let deadline = Utc::now() + chrono::Duration::minutes(2);
-    let (ra, rb) = tokio::join!(a.run("run-a", deadline), b.run("run-b", deadline));
-    let busy = [&ra[0], &rb[0]]
-        .iter()
-        .filter(|o| o.summary.lease_busy)
-        .count();
-    assert_eq!(busy, 1, "exactly one invocation held the lease");
-    assert_eq!(ra[0].summary.forwarded + rb[0].summary.forwarded, 300);
+    let run_a = tokio::spawn(async move { a.run("run-a", deadline).await });
+    gate.reached.notified().await;
+    let rb = b.run("run-b", deadline).await;
+    gate.open.notify_one();
+    let ra = run_a.await.unwrap();
+    assert!(rb[0].summary.lease_busy, "run B found the lease held");
+    assert_eq!(rb[0].summary.forwarded, 0);
+    assert!(!ra[0].summary.lease_busy);
+    assert!(ra[0].error.is_none(), "{:?}", ra[0].error);
+    assert_eq!(ra[0].summary.forwarded, 300);
     let captured = stack.capture(400, Duration::from_secs(10)).await;
     assert_eq!(captured.len(), 300, "nothing forwarded twice");
     assert_eq!(distinct(&captured), all_events(&sim).await);
+}
+
+/// Two signals around a commit: the run `reached` it, and the test lets it `open`.
+#[derive(Default)]
+struct Gate {
+    reached: tokio::sync::Notify,
+    open: tokio::sync::Notify,
+    passed: std::sync::atomic::AtomicBool,
 }
 
 /// What a [`CommitHook`] does at a cursor commit.
@@ -303,6 +322,8 @@ enum AtCommit {
     HangAfter(std::sync::atomic::AtomicUsize),
     /// Commit, then move a manual clock forward: time runs out at exactly that point.
     Advance(okta_relay::clock::ManualClock, Duration),
+    /// Stop before the first commit until the gate opens; later commits pass.
+    WaitAtFirst(Arc<Gate>),
 }
 
 /// The real state table with a fault at the cursor commit.
@@ -337,6 +358,13 @@ impl StreamStateStore for CommitHook {
             AtCommit::HangAfter(n) => {
                 if n.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 0 {
                     std::future::pending::<()>().await;
+                }
+                self.inner.commit_cursor(lease, cursor).await
+            }
+            AtCommit::WaitAtFirst(gate) => {
+                if !gate.passed.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                    gate.reached.notify_one();
+                    gate.open.notified().await;
                 }
                 self.inner.commit_cursor(lease, cursor).await
             }
