@@ -153,10 +153,11 @@ def up(state_dir, prefix):
         down(state_dir)
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
-    moto = os.path.join(os.path.dirname(sys.executable), "moto_server")
+    # moto's server behind one speed fix (see moto_server.py).
+    moto = os.path.join(os.path.dirname(os.path.abspath(__file__)), "moto_server.py")
     log = open(os.path.join(state_dir, "moto.log"), "w")
     proc = subprocess.Popen(
-        [moto, "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, moto, "-H", "127.0.0.1", "-p", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,

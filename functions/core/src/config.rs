@@ -51,6 +51,10 @@ pub struct RelayConfig {
     /// How long a run may take when the runtime gives no usable deadline (local emulators).
     #[serde(default = "default_max_run_seconds")]
     pub max_run_seconds: u64,
+    /// How long a stream lease lasts without renewal. The poller renews it between pages and
+    /// around each delivery; a run that stalls longer loses it and cannot move the cursor.
+    #[serde(default = "default_lease_seconds")]
+    pub lease_seconds: u64,
 }
 
 /// One Okta org.
@@ -71,6 +75,43 @@ pub struct OrgConfig {
     /// Which System Log event types to forward (both paths).
     #[serde(default)]
     pub event_types: EventTypeFilter,
+    /// The push path's policies and the stream watch.
+    #[serde(default)]
+    pub push: PushConfig,
+}
+
+/// What the events function does with an org's partner events, and when the poller steps in.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PushConfig {
+    /// With a partner event source configured: if no partner event arrived for this long, the
+    /// org's log stream counts as silent, health says so, and the poller polls the System Log
+    /// at every schedule until events arrive again. 0 turns the silence check off.
+    pub silence_window_seconds: u64,
+    /// Events whose `published` is older than this are "old" (counted and logged).
+    pub max_event_age_seconds: u64,
+    /// What happens to old events: forwarded (default; a SIEM should not lose history) or
+    /// dropped (each dropped `uuid` logged and counted).
+    pub old_events: OldEventPolicy,
+}
+
+impl Default for PushConfig {
+    fn default() -> Self {
+        Self {
+            silence_window_seconds: 15 * 60,
+            max_event_age_seconds: 24 * 3600,
+            old_events: OldEventPolicy::Forward,
+        }
+    }
+}
+
+/// What to do with a partner event older than `max_event_age_seconds`.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum OldEventPolicy {
+    #[default]
+    Forward,
+    Drop,
 }
 
 /// System Log stream settings (defaults from Okta's partner guidance).
@@ -82,6 +123,11 @@ pub struct LogStreamConfig {
     pub page_size: u32,
     /// How far back the first run starts, in hours (≤ 180 days).
     pub initial_lookback_hours: u32,
+    /// Seconds a caught-up stream waits before polling again. 0 (default): every schedule (the
+    /// schedule sets the pace). In the hybrid setup (push primary) set e.g. 3600 for an hourly
+    /// reconciliation. A run that stopped at the deadline or failed, a requested catch-up, or a
+    /// silent or stopped push stream polls at the next schedule anyway.
+    pub interval_seconds: u64,
 }
 
 impl Default for LogStreamConfig {
@@ -90,6 +136,7 @@ impl Default for LogStreamConfig {
             enabled: true,
             page_size: 1000,
             initial_lookback_hours: 24,
+            interval_seconds: 0,
         }
     }
 }
@@ -111,6 +158,9 @@ fn default_deadline_margin_seconds() -> u64 {
 }
 fn default_max_run_seconds() -> u64 {
     240
+}
+fn default_lease_seconds() -> u64 {
+    120
 }
 
 /// The partner event source prefix Okta uses.
@@ -169,6 +219,9 @@ impl RelayConfig {
                 "max_run_seconds",
                 "must be between 10 and 900 (Lambda's maximum)",
             ));
+        }
+        if !(10..=900).contains(&self.lease_seconds) {
+            return Err(err("lease_seconds", "must be between 10 and 900"));
         }
         if self.dedupe_ttl_hours == 0 {
             return Err(err("dedupe_ttl_hours", "must be at least 1"));
@@ -238,6 +291,15 @@ impl RelayConfig {
                     "must be between 1 and 4320 (Okta's 180 days)",
                 ));
             }
+            if org.logs.interval_seconds > 7 * 24 * 3600 {
+                return Err(err(
+                    at("logs.interval_seconds"),
+                    "must be at most 604800 (a week)",
+                ));
+            }
+            if org.push.max_event_age_seconds == 0 {
+                return Err(err(at("push.max_event_age_seconds"), "must be at least 1"));
+            }
         }
         Ok(())
     }
@@ -247,6 +309,10 @@ impl RelayConfig {
         self.orgs
             .iter()
             .find(|o| o.partner_event_source.as_deref() == Some(source))
+    }
+
+    pub fn lease_ttl(&self) -> Duration {
+        Duration::from_secs(self.lease_seconds)
     }
 
     pub fn dedupe_ttl(&self) -> Duration {
@@ -274,6 +340,15 @@ mod tests {
         assert_eq!(c.orgs[0].logs.initial_lookback_hours, 24);
         assert_eq!(c.max_request_bytes, 262_144);
         assert!(!c.allow_loopback_http);
+        assert_eq!(c.lease_seconds, 120);
+        assert_eq!(c.orgs[0].logs.interval_seconds, 0);
+        assert_eq!(c.orgs[0].push, PushConfig::default());
+        assert_eq!(c.orgs[0].push.old_events, OldEventPolicy::Forward);
+        let drop = RelayConfig::from_json(
+            &valid().replace("}]}", ",\"push\":{\"old_events\":\"drop\"}}]}"),
+        )
+        .unwrap();
+        assert_eq!(drop.orgs[0].push.old_events, OldEventPolicy::Drop);
         assert_eq!(
             c.org_for_partner_source("aws.partner/okta.com/acme/relay")
                 .unwrap()
@@ -315,6 +390,18 @@ mod tests {
             (
                 valid().replace("{\"orgs\"", "{\"rate_limit_reserve\":1.5,\"orgs\""),
                 "rate_limit_reserve",
+            ),
+            (
+                valid().replace("{\"orgs\"", "{\"lease_seconds\":5,\"orgs\""),
+                "lease_seconds",
+            ),
+            (
+                valid().replace("}]}", ",\"logs\":{\"interval_seconds\":9999999}}]}"),
+                "orgs[0].logs.interval_seconds",
+            ),
+            (
+                valid().replace("}]}", ",\"push\":{\"max_event_age_seconds\":0}}]}"),
+                "orgs[0].push.max_event_age_seconds",
             ),
         ];
         for (text, field) in cases {

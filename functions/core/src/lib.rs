@@ -8,6 +8,8 @@
 //! - [`adapters`]: the AWS implementations of those ports (DynamoDB, Secrets Manager, EventBridge).
 //! - [`pipeline`]: delivery (batching, partial-failure retries) and dedupe-aware forwarding.
 //! - [`record`]: the forwarded record contract of `DESIGN.md` §4.
+//! - [`push`] and [`poller`]: the two paths; [`stream_watch`]: how the poller notices that the
+//!   push path stopped delivering.
 //!
 //! Errors are typed per module and say, through [`ErrorKind`], whether a retry can help.
 
@@ -21,6 +23,7 @@ pub mod poller;
 pub mod ports;
 pub mod push;
 pub mod record;
+pub mod stream_watch;
 pub mod telemetry;
 
 pub use error_kind::ErrorKind;

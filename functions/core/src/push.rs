@@ -7,17 +7,25 @@
 //! and sink as the pull path. Anything malformed or unknown is an error: the invocation fails, so
 //! Lambda retries it and then hands it to the function's on-failure destination. Nothing is
 //! dropped silently.
+//!
+//! Every handled event also feeds the stream watch ([`crate::stream_watch`]): the org's push
+//! health records it (so the poller can tell silence from flow), a log-stream lifecycle event is
+//! noted there, and one that stops the stream asks the org's System Log stream to catch up.
+//! Events older than the org's `push.max_event_age_seconds` are forwarded and counted as old,
+//! or, with `old_events: drop`, dropped with their `uuid` logged and counted.
 
 use crate::ErrorKind;
 use crate::clock::Clock;
-use crate::config::{OKTA_PARTNER_PREFIX, RelayConfig};
+use crate::config::{OKTA_PARTNER_PREFIX, OldEventPolicy, OrgConfig, RelayConfig};
 use crate::pipeline::log_event::{self, InvalidLogEvent, LogEventHeader};
 use crate::pipeline::{DeliveryPolicy, ForwardError, ForwardReport, Forwarder};
-use crate::ports::{DedupeStore, EventSink};
+use crate::ports::{DedupeStore, EventSink, HealthNote, HealthStore, StreamKey};
 use crate::record::CollectionPath;
+use crate::stream_watch;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::Serialize;
 use serde_json::value::RawValue;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
@@ -60,12 +68,31 @@ pub struct PushSummary {
     pub oversize: usize,
     /// 1 when the org's event-type list excludes this event.
     pub filtered: usize,
+    /// 1 when the event is older than the org's `push.max_event_age_seconds`.
+    pub old: usize,
+    /// 1 when it was old and the org's policy drops old events.
+    pub dropped_old: usize,
+}
+
+impl PushSummary {
+    fn counters(&self) -> BTreeMap<String, u64> {
+        BTreeMap::from([
+            ("events".to_string(), 1),
+            ("forwarded".to_string(), self.forwarded as u64),
+            ("duplicates".to_string(), self.duplicates as u64),
+            ("oversize".to_string(), self.oversize as u64),
+            ("filtered".to_string(), self.filtered as u64),
+            ("old".to_string(), self.old as u64),
+            ("dropped_old".to_string(), self.dropped_old as u64),
+        ])
+    }
 }
 
 /// The events function's logic.
 pub struct PushService {
     pub config: Arc<RelayConfig>,
     pub dedupe: Arc<dyn DedupeStore>,
+    pub health: Arc<dyn HealthStore>,
     pub sink: Arc<dyn EventSink>,
     pub clock: Arc<dyn Clock>,
     pub delivery: DeliveryPolicy,
@@ -75,6 +102,7 @@ impl PushService {
     pub fn new(
         config: Arc<RelayConfig>,
         dedupe: Arc<dyn DedupeStore>,
+        health: Arc<dyn HealthStore>,
         sink: Arc<dyn EventSink>,
         clock: Arc<dyn Clock>,
     ) -> Self {
@@ -85,6 +113,7 @@ impl PushService {
         Self {
             config,
             dedupe,
+            health,
             sink,
             clock,
             delivery,
@@ -108,25 +137,46 @@ impl PushService {
             tracing::info!(detail_type = %truncated(&envelope.detail_type), "unexpected detail-type from Okta; forwarding by source");
         }
         let header = LogEventHeader::parse(&envelope.detail)?;
+        let summary = self.forward(org, &envelope.detail, &header).await?;
+        self.watch(org, &header, &summary).await;
+        Ok(summary)
+    }
+
+    async fn forward(
+        &self,
+        org: &OrgConfig,
+        detail: &RawValue,
+        header: &LogEventHeader,
+    ) -> Result<PushSummary, PushError> {
+        let now = self.clock.now();
+        let mut summary = PushSummary {
+            org: org.name.clone(),
+            uuid: header.uuid.clone(),
+            event_type: header.event_type.clone(),
+            forwarded: 0,
+            duplicates: 0,
+            oversize: 0,
+            filtered: 0,
+            old: 0,
+            dropped_old: 0,
+        };
         if !org.event_types.allows(&header.event_type) {
             tracing::info!(org = %org.name, uuid = %header.uuid, event_type = %header.event_type, "event type filtered out by configuration");
-            return Ok(PushSummary {
-                org: org.name.clone(),
-                uuid: header.uuid,
-                event_type: header.event_type,
-                forwarded: 0,
-                duplicates: 0,
-                oversize: 0,
-                filtered: 1,
-            });
+            summary.filtered = 1;
+            return Ok(summary);
         }
-        let record = log_event::to_record(
-            &envelope.detail,
-            &header,
-            &org.name,
-            CollectionPath::Push,
-            self.clock.now(),
-        );
+        let age = now - header.published;
+        if age > chrono::Duration::seconds(org.push.max_event_age_seconds as i64) {
+            summary.old = 1;
+            if org.push.old_events == OldEventPolicy::Drop {
+                tracing::warn!(org = %org.name, uuid = %header.uuid, age_seconds = age.num_seconds(),
+                    "old partner event dropped by the org's old_events policy");
+                summary.dropped_old = 1;
+                return Ok(summary);
+            }
+            tracing::info!(org = %org.name, uuid = %header.uuid, age_seconds = age.num_seconds(), "old partner event forwarded");
+        }
+        let record = log_event::to_record(detail, header, &org.name, CollectionPath::Push, now);
         let forwarder = Forwarder {
             dedupe: self.dedupe.as_ref(),
             sink: self.sink.as_ref(),
@@ -139,15 +189,43 @@ impl PushService {
             duplicates,
             oversize,
         } = forwarder.forward(vec![record]).await?;
-        Ok(PushSummary {
-            org: org.name.clone(),
-            uuid: header.uuid,
-            event_type: header.event_type,
-            forwarded,
-            duplicates,
-            oversize,
-            filtered: 0,
-        })
+        summary.forwarded = forwarded;
+        summary.duplicates = duplicates;
+        summary.oversize = oversize;
+        Ok(summary)
+    }
+
+    /// Feeds the stream watch. Best effort: the event is already handled, and a health write
+    /// that fails must not make Lambda deliver it again.
+    async fn watch(&self, org: &OrgConfig, header: &LogEventHeader, summary: &PushSummary) {
+        let now = self.clock.now();
+        let push = StreamKey::new(&org.name, stream_watch::PUSH_STREAM);
+        if let Err(e) = self
+            .health
+            .record_success(&push, now, &summary.counters())
+            .await
+        {
+            tracing::warn!(org = %org.name, error = %e, "could not record push health");
+        }
+        if !stream_watch::is_lifecycle_event(&header.event_type) {
+            return;
+        }
+        tracing::warn!(org = %org.name, uuid = %header.uuid, event_type = %header.event_type, "Okta log stream lifecycle event");
+        let lifecycle = HealthNote::Lifecycle {
+            event_type: &header.event_type,
+        };
+        if let Err(e) = self.health.note(&push, header.published, lifecycle).await {
+            tracing::warn!(org = %org.name, error = %e, "could not record the lifecycle event");
+        }
+        if stream_watch::stops_delivery(&header.event_type) {
+            let logs = StreamKey::new(&org.name, log_event::LOGS_STREAM);
+            let request = HealthNote::CatchUpRequested {
+                reason: &header.event_type,
+            };
+            if let Err(e) = self.health.note(&logs, now, request).await {
+                tracing::warn!(org = %org.name, error = %e, "could not request a System Log catch-up");
+            }
+        }
     }
 }
 

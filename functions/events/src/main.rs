@@ -37,7 +37,13 @@ async fn main() -> Result<(), Error> {
     let aws = AwsWiring::from_env(clock.clone())
         .await
         .map_err(|e| e.to_string())?;
-    let service = Arc::new(PushService::new(config, aws.state, aws.sink, clock));
+    let service = Arc::new(PushService::new(
+        config,
+        aws.state.clone(),
+        aws.state,
+        aws.sink,
+        clock,
+    ));
     lambda_runtime::run(service_fn(move |event| {
         let service = service.clone();
         async move { handler(&service, event).await }

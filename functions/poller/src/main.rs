@@ -2,7 +2,8 @@
 //! bus. Wiring only; the logic is `okta_relay::poller`.
 //!
 //! `okta-relay-poller run-once [SECONDS]` runs the same code path once outside Lambda (against
-//! any `AWS_ENDPOINT_URL`) and prints the outcome as JSON: for operators and tests.
+//! any `AWS_ENDPOINT_URL`) and prints the outcome as JSON on stdout (logs go to stderr): for
+//! operators and tests.
 
 use chrono::Utc;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -32,7 +33,13 @@ async fn handler(
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    okta_relay::telemetry::init();
+    let mut args = std::env::args().skip(1);
+    let run_once = args.next().as_deref() == Some("run-once");
+    if run_once {
+        okta_relay::telemetry::init_with_writer(std::io::stderr);
+    } else {
+        okta_relay::telemetry::init();
+    }
     let clock = Arc::new(SystemClock);
     // Display, not Debug: start-up errors name the field in plain words.
     let config = Arc::new(RelayConfig::from_env().map_err(|e| e.to_string())?);
@@ -47,9 +54,9 @@ async fn main() -> Result<(), Error> {
         sink: aws.sink,
         clock,
     };
-    let service = Arc::new(PollerService::new(config, ports, RunSettings::default())?);
-    let mut args = std::env::args().skip(1);
-    if args.next().as_deref() == Some("run-once") {
+    let settings = RunSettings::from_config(&config);
+    let service = Arc::new(PollerService::new(config, ports, settings)?);
+    if run_once {
         let seconds: i64 = args
             .next()
             .and_then(|s| s.parse().ok())

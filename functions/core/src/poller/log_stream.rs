@@ -11,8 +11,9 @@ use crate::config::OrgConfig;
 use crate::okta::{OktaClient, Page};
 use crate::pipeline::log_event::{self, LogEventHeader};
 use crate::pipeline::{DeliveryPolicy, Forwarder};
-use crate::ports::{Lease, StreamKey};
+use crate::ports::{HealthNote, Lease, StreamKey};
 use crate::record::CollectionPath;
+use crate::stream_watch;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -35,6 +36,10 @@ pub struct StreamSummary {
     pub stopped_for_deadline: bool,
     /// Another invocation held the lease, so this one did nothing.
     pub lease_busy: bool,
+    /// The run read everything Okta had (it ended on an empty page).
+    pub caught_up: bool,
+    /// Okta log-stream lifecycle events seen (they feed the stream watch).
+    pub lifecycle_events: u64,
 }
 
 impl StreamSummary {
@@ -112,6 +117,10 @@ impl LogStreamRun<'_> {
             for raw in &page.items {
                 let header = LogEventHeader::parse(raw)?;
                 newest = newest.max(Some(header.published));
+                if stream_watch::is_lifecycle_event(&header.event_type) {
+                    summary.lifecycle_events += 1;
+                    self.note_lifecycle(&header).await;
+                }
                 if !self.org.event_types.allows(&header.event_type) {
                     summary.filtered += 1;
                     continue;
@@ -142,12 +151,28 @@ impl LogStreamRun<'_> {
             tracing::info!(stream = %lease.key, events = page.items.len(), forwarded = report.forwarded,
                 duplicates = report.duplicates, request_id = page.request_id.as_deref().unwrap_or(""), "page done");
             if page.items.is_empty() {
+                summary.caught_up = true;
                 break;
             }
             url = next;
         }
         summary.lag_seconds = newest.map(|p| (self.ports.clock.now() - p).num_seconds());
         Ok(())
+    }
+
+    /// Records a log-stream lifecycle event in the org's push health, so the stream watch knows
+    /// about a deactivation even when the push path could not deliver it. Best effort: the event
+    /// is forwarded either way.
+    async fn note_lifecycle(&self, header: &LogEventHeader) {
+        tracing::warn!(org = %self.org.name, uuid = %header.uuid, event_type = %header.event_type,
+            "Okta log stream lifecycle event");
+        let key = StreamKey::new(&self.org.name, stream_watch::PUSH_STREAM);
+        let note = HealthNote::Lifecycle {
+            event_type: &header.event_type,
+        };
+        if let Err(e) = self.ports.health.note(&key, header.published, note).await {
+            tracing::warn!(org = %self.org.name, error = %e, "could not record the lifecycle event in health");
+        }
     }
 
     /// Renews the lease when less than half of it is left, so a slow page does not lose it.

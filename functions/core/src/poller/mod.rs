@@ -6,8 +6,10 @@
 //! recorded in its health and the others keep running.
 
 mod log_stream;
+mod schedule;
 
 pub use log_stream::{LogStreamRun, StreamSummary};
+pub use schedule::{Due, DueReason, due};
 
 use crate::clock::Clock;
 use crate::config::{OrgConfig, RelayConfig};
@@ -16,8 +18,10 @@ use crate::okta::{
 };
 use crate::pipeline::{DeliveryPolicy, ForwardError};
 use crate::ports::{
-    DedupeStore, EventSink, HealthStore, SecretError, SecretSource, StateError, StreamStateStore,
+    DedupeStore, EventSink, HealthNote, HealthReport, HealthStore, SecretError, SecretSource,
+    StateError, StreamKey, StreamStateStore,
 };
+use crate::stream_watch::{self, PushState};
 use crate::{ErrorKind, pipeline::log_event::InvalidLogEvent};
 use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
@@ -112,6 +116,17 @@ pub struct RunSettings {
     pub lease_ttl: Duration,
 }
 
+impl RunSettings {
+    /// The settings the configuration asks for.
+    pub fn from_config(config: &RelayConfig) -> Self {
+        Self {
+            deadline_margin: Duration::from_secs(config.deadline_margin_seconds),
+            lease_ttl: config.lease_ttl(),
+            ..Self::default()
+        }
+    }
+}
+
 impl Default for RunSettings {
     fn default() -> Self {
         Self {
@@ -133,6 +148,12 @@ pub struct OrgOutcome {
     pub error_kind: Option<ErrorKind>,
     /// The stream is backing off after configuration errors and was not polled.
     pub backoff_until: Option<DateTime<Utc>>,
+    /// Why the stream polled, or `None` when it did not.
+    pub due_reason: Option<DueReason>,
+    /// Caught up and within its interval: not polled, next poll at this time.
+    pub next_poll_at: Option<DateTime<Utc>>,
+    /// The org's push path as the stream watch sees it.
+    pub push: PushState,
 }
 
 /// The deadline a run works to: the runtime's (Lambda's invocation deadline), unless it is not
@@ -231,20 +252,37 @@ impl PollerService {
         owner: &str,
         deadline: DateTime<Utc>,
     ) -> OrgOutcome {
-        let key = crate::ports::StreamKey::new(&org.name, crate::pipeline::log_event::LOGS_STREAM);
-        let mut summary = StreamSummary::default();
-        if let Some(until) = self.backing_off(&key).await {
+        let key = StreamKey::new(&org.name, crate::pipeline::log_event::LOGS_STREAM);
+        let now = self.ports.clock.now();
+        let health = self.read_health(&key).await;
+        let push = self.watch_push(org, now).await;
+        let mut outcome = OrgOutcome {
+            org: org.name.clone(),
+            stream: key.stream.clone(),
+            summary: StreamSummary::default(),
+            error: None,
+            error_kind: None,
+            backoff_until: None,
+            due_reason: None,
+            next_poll_at: None,
+            push,
+        };
+        if let Some(until) = health.as_ref().and_then(|h| self.backing_off(h)) {
             tracing::warn!(org = %org.name, stream = %key.stream, until = %until,
                 "stream stopped by a configuration error; fix the secret or configuration (retrying with backoff)");
-            return OrgOutcome {
-                org: org.name.clone(),
-                stream: key.stream,
-                summary,
-                error: None,
-                error_kind: None,
-                backoff_until: Some(until),
-            };
+            outcome.backoff_until = Some(until);
+            return outcome;
         }
+        let interval = Duration::from_secs(org.logs.interval_seconds);
+        match due(now, interval, health.as_ref(), &outcome.push) {
+            Due::NotBefore(next) => {
+                tracing::info!(org = %org.name, stream = %key.stream, next_poll_at = %next, "caught up; interval not over");
+                outcome.next_poll_at = Some(next);
+                return outcome;
+            }
+            Due::Now(reason) => outcome.due_reason = Some(reason),
+        }
+        let mut summary = StreamSummary::default();
         let result = async {
             let client = self.client_for(org).await?;
             let run = LogStreamRun {
@@ -264,6 +302,16 @@ impl PollerService {
         let now = self.ports.clock.now();
         let (error, error_kind) = match &result {
             Ok(()) => {
+                // Same instant for both, so `due` sees that the last run ended caught up.
+                if summary.caught_up
+                    && let Err(e) = self
+                        .ports
+                        .health
+                        .note(&key, now, HealthNote::CaughtUp)
+                        .await
+                {
+                    tracing::warn!(org = %org.name, error = %e, "could not record stream health");
+                }
                 if let Err(e) = self
                     .ports
                     .health
@@ -289,21 +337,70 @@ impl PollerService {
         };
         tracing::info!(org = %org.name, stream = %key.stream, pages = summary.pages, forwarded = summary.forwarded,
             duplicates = summary.duplicates, oversize = summary.oversize, lag_seconds = summary.lag_seconds,
-            ok = error.is_none(), "stream run finished");
-        OrgOutcome {
-            org: org.name.clone(),
-            stream: key.stream,
-            summary,
-            error,
-            error_kind,
-            backoff_until: None,
+            caught_up = summary.caught_up, ok = error.is_none(), "stream run finished");
+        outcome.summary = summary;
+        outcome.error = error;
+        outcome.error_kind = error_kind;
+        outcome
+    }
+
+    /// A stream's health; one that cannot be read counts as absent (the stream polls).
+    async fn read_health(&self, key: &StreamKey) -> Option<HealthReport> {
+        match self.ports.health.read(key).await {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!(stream = %key, error = %e, "could not read stream health; polling anyway");
+                None
+            }
         }
     }
 
+    /// The org's push path as the stream watch sees it; a silent or stopped push path is
+    /// recorded in its health so operators see it.
+    async fn watch_push(&self, org: &OrgConfig, now: DateTime<Utc>) -> PushState {
+        let has_source = org.partner_event_source.is_some();
+        let key = StreamKey::new(&org.name, stream_watch::PUSH_STREAM);
+        let health = if has_source {
+            self.read_health(&key).await
+        } else {
+            None
+        };
+        let state = stream_watch::push_state(now, &org.push, has_source, health.as_ref());
+        let problem = match &state {
+            PushState::Silent { last_event_at } => Some((
+                ErrorKind::Transient,
+                format!(
+                    "no Okta Log Streaming event since {} (silence window {} s); polling the System Log to fill the gap",
+                    last_event_at.map_or("ever".to_string(), |t| t.to_rfc3339()),
+                    org.push.silence_window_seconds
+                ),
+            )),
+            PushState::Stopped { event_type, at } => Some((
+                ErrorKind::Configuration,
+                format!(
+                    "Okta log stream stopped ({event_type} at {}); re-activate it in Okta. Polling the System Log meanwhile",
+                    at.to_rfc3339()
+                ),
+            )),
+            PushState::NotConfigured | PushState::Delivering => None,
+        };
+        if let Some((kind, message)) = problem {
+            tracing::warn!(org = %org.name, "{message}");
+            if let Err(e) = self
+                .ports
+                .health
+                .record_failure(&key, now, kind, &message)
+                .await
+            {
+                tracing::warn!(org = %org.name, error = %e, "could not record push health");
+            }
+        }
+        state
+    }
+
     /// `Some(until)` while the stream's last failures were configuration errors and their backoff
-    /// has not passed. A health table that cannot be read does not stop the stream.
-    async fn backing_off(&self, key: &crate::ports::StreamKey) -> Option<DateTime<Utc>> {
-        let health = self.ports.health.read(key).await.ok().flatten()?;
+    /// has not passed.
+    fn backing_off(&self, health: &HealthReport) -> Option<DateTime<Utc>> {
         if health.last_error_kind != Some(ErrorKind::Configuration)
             || health.consecutive_failures == 0
         {

@@ -167,6 +167,36 @@ pub struct HealthReport {
     pub consecutive_failures: u64,
     /// Running totals (events forwarded, duplicates dropped, …).
     pub counters: BTreeMap<String, u64>,
+    /// When a pull stream last read everything Okta had.
+    pub caught_up_at: Option<DateTime<Utc>>,
+    /// When something (the stream watch) last asked this pull stream to catch up now.
+    pub catch_up_requested_at: Option<DateTime<Utc>>,
+    pub catch_up_reason: Option<String>,
+    /// The last Okta log-stream lifecycle event seen for a push stream, and when.
+    pub lifecycle_event: Option<String>,
+    pub lifecycle_at: Option<DateTime<Utc>>,
+}
+
+impl HealthReport {
+    /// A catch-up was requested after the stream last caught up.
+    pub fn catch_up_pending(&self) -> bool {
+        match (self.catch_up_requested_at, self.caught_up_at) {
+            (Some(requested), Some(caught_up)) => requested > caught_up,
+            (Some(_), None) => true,
+            (None, _) => false,
+        }
+    }
+}
+
+/// A dated fact about a stream that is not the outcome of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HealthNote<'a> {
+    /// The pull stream read everything Okta had (an empty page: the cursor is at the head).
+    CaughtUp,
+    /// Ask this pull stream to catch up at its next schedule, whatever its interval.
+    CatchUpRequested { reason: &'a str },
+    /// An Okta log-stream lifecycle event (`system.log_stream.lifecycle.deactivate`, …).
+    Lifecycle { event_type: &'a str },
 }
 
 /// Stream health records.
@@ -187,6 +217,14 @@ pub trait HealthStore: Send + Sync {
         at: DateTime<Utc>,
         kind: ErrorKind,
         message: &str,
+    ) -> Result<(), StateError>;
+
+    /// Records a [`HealthNote`] at `at`.
+    async fn note(
+        &self,
+        key: &StreamKey,
+        at: DateTime<Utc>,
+        note: HealthNote<'_>,
     ) -> Result<(), StateError>;
 
     async fn read(&self, key: &StreamKey) -> Result<Option<HealthReport>, StateError>;

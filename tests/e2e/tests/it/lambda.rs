@@ -1,6 +1,6 @@
 //! The real Lambda binaries under `cargo lambda watch`, driven with `cargo lambda invoke`.
 
-use crate::support::{LocalStack, repo_root};
+use crate::support::{LocalStack, partner_envelope, repo_root};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -151,12 +151,12 @@ pub fn assert_not_leaked(text: &str, secret: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_poller_binary_collects_a_backlog_and_live_late_events_exactly_once() {
-    // 1 000 by default: moto's EventBridge-to-SQS delivery costs 17-40 ms per event, so 25 000
-    // takes ~18 minutes here. `OKTA_RELAY_E2E_BACKLOG=25000` runs that size.
+    // 25 000 backlog events by default (`OKTA_RELAY_E2E_BACKLOG` changes it), in Okta's
+    // default pages of 1000.
     let backlog: usize = std::env::var("OKTA_RELAY_E2E_BACKLOG")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000);
+        .unwrap_or(25_000);
     const TOKEN: &str = "00lambdaWatchTokenNeverLogged";
     let sim = okta_sim::start(okta_sim::SimConfig {
         tokens: vec![TOKEN.into()],
@@ -175,8 +175,8 @@ async fn the_poller_binary_collects_a_backlog_and_live_late_events_exactly_once(
     let config = json!({
         "allow_loopback_http": true,
         "deadline_margin_seconds": 5,
-        "max_run_seconds": 20,
-        "orgs": [{"name": "acme", "secret_arn": arn, "logs": {"page_size": 250, "initial_lookback_hours": 12}}],
+        "max_run_seconds": 60,
+        "orgs": [{"name": "acme", "secret_arn": arn, "logs": {"initial_lookback_hours": 12}}],
     });
     let watch = LambdaWatch::start("okta-relay-poller", &function_env(&stack, &config));
     let drainer = stack.drain_in_background();
@@ -213,7 +213,7 @@ async fn the_poller_binary_collects_a_backlog_and_live_late_events_exactly_once(
     }
     assert!(
         caught_up,
-        "caught up within 40 invocations: {invocations:?}"
+        "caught up within 200 invocations: {invocations:?}"
     );
     // Nothing new since: the next invocation forwards nothing.
     let idle = tokio::task::block_in_place(|| watch.invoke(&schedule)).unwrap();
@@ -277,4 +277,89 @@ async fn the_poller_binary_collects_a_backlog_and_live_late_events_exactly_once(
     );
     assert_not_leaked(&logs, TOKEN);
     assert_not_leaked(&revoked.to_string(), TOKEN);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_events_binary_forwards_partner_events_once_and_the_poller_adds_none() {
+    const SOURCE: &str = "aws.partner/okta.com/acme/okta-relay";
+    let sim = crate::pull::okta(100).await;
+    let stack = LocalStack::provision(&[]).await;
+    let arn = stack
+        .put_org_secret("acme", &sim.url, crate::pull::TOKEN)
+        .await;
+    let events = crate::pull::sim_log_events(&sim).await;
+    assert_eq!(events.len(), 100);
+    let config = json!({
+        "allow_loopback_http": true,
+        "orgs": [{"name": "acme", "secret_arn": arn, "partner_event_source": SOURCE}],
+    });
+    let watch = LambdaWatch::start("okta-relay-events", &function_env(&stack, &config));
+    let drainer = stack.drain_in_background();
+    let invoke = |payload: &Value| tokio::task::block_in_place(|| watch.invoke(payload));
+
+    for event in &events {
+        let summary = invoke(&partner_envelope(SOURCE, event)).expect("handled");
+        assert_eq!(
+            (summary["forwarded"].as_u64(), summary["org"].as_str()),
+            (Some(1), Some("acme"))
+        );
+    }
+    // Okta delivers at least once: redeliveries are dropped.
+    for event in &events[..10] {
+        let summary = invoke(&partner_envelope(SOURCE, event)).expect("handled");
+        assert_eq!(summary["duplicates"], 1, "{summary}");
+    }
+    // Bad input fails the invocation (so Lambda retries, then the DLQ) with a reason.
+    let mut no_uuid = events[0].clone();
+    no_uuid.as_object_mut().unwrap().remove("uuid");
+    let bad = [
+        (
+            partner_envelope("aws.partner/okta.com/other/stream", &events[0]),
+            "no configured org",
+        ),
+        (partner_envelope(SOURCE, &no_uuid), "uuid"),
+        (
+            json!({"source": SOURCE}),
+            "not an EventBridge event envelope",
+        ),
+        (
+            partner_envelope("com.example.app", &events[0]),
+            "not an Okta partner event source",
+        ),
+    ];
+    for (payload, reason) in bad {
+        let err = invoke(&payload).expect_err("must fail");
+        assert!(err.contains(reason), "{reason}: {err}");
+    }
+
+    let captured = drainer.finish().await;
+    assert_eq!(
+        captured.len(),
+        events.len(),
+        "each event reached the queue once"
+    );
+    let by_uuid: std::collections::HashMap<&str, &Value> = captured
+        .iter()
+        .map(|r| (r["detail"]["okta"]["uuid"].as_str().unwrap(), r))
+        .collect();
+    for event in &events {
+        let record = by_uuid[event["uuid"].as_str().unwrap()];
+        assert_eq!(&record["detail"]["okta"], event, "detail is the Okta event");
+        assert_eq!(record["detail"]["relay"]["path"], "push");
+    }
+
+    // The same events through the poller: all already forwarded.
+    let (poller, _) = crate::pull::poller(&stack, &arn, 200).await;
+    let outcome = poller
+        .run(
+            "reconcile",
+            chrono::Utc::now() + chrono::Duration::minutes(2),
+        )
+        .await;
+    assert!(outcome[0].error.is_none(), "{:?}", outcome[0].error);
+    assert_eq!(
+        (outcome[0].summary.forwarded, outcome[0].summary.duplicates),
+        (0, 100)
+    );
+    assert!(stack.capture(1, Duration::from_secs(3)).await.is_empty());
 }

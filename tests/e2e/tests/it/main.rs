@@ -6,7 +6,10 @@
 #![allow(clippy::unwrap_used)]
 
 mod adapters;
+mod crash;
+mod kill_switch;
 mod lambda;
 mod pull;
 mod push;
 mod support;
+mod watch;

@@ -15,9 +15,9 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-const TOKEN: &str = "00e2eSimulatorToken";
+pub(crate) const TOKEN: &str = "00e2eSimulatorToken";
 
-async fn okta(backlog: usize) -> RunningSim {
+pub(crate) async fn okta(backlog: usize) -> RunningSim {
     okta_sim::start(SimConfig {
         tokens: vec![TOKEN.into()],
         seed: SeedConfig {
@@ -32,7 +32,7 @@ async fn okta(backlog: usize) -> RunningSim {
     .unwrap()
 }
 
-async fn sim_call(sim: &RunningSim, path: &str, body: Option<Value>) -> Value {
+pub(crate) async fn sim_call(sim: &RunningSim, path: &str, body: Option<Value>) -> Value {
     let http = reqwest::Client::new();
     let req = match body {
         Some(b) => http.post(format!("{}/__sim{path}", sim.url)).json(&b),
@@ -41,7 +41,7 @@ async fn sim_call(sim: &RunningSim, path: &str, body: Option<Value>) -> Value {
     req.send().await.unwrap().json().await.unwrap()
 }
 
-async fn poller(
+pub(crate) async fn poller(
     stack: &LocalStack,
     secret_arn: &str,
     page_size: u32,
@@ -58,7 +58,7 @@ async fn poller(
     (poller, table)
 }
 
-fn table(stack: &LocalStack) -> Arc<DynamoStateTable> {
+pub(crate) fn table(stack: &LocalStack) -> Arc<DynamoStateTable> {
     Arc::new(DynamoStateTable::new(
         aws_sdk_dynamodb::Client::new(stack.sdk()),
         &stack.state_table,
@@ -68,7 +68,7 @@ fn table(stack: &LocalStack) -> Arc<DynamoStateTable> {
 
 /// A poller whose stream store is `streams` (the table, or a fault-injecting wrapper) and whose
 /// org configuration gets `extra` (e.g. `,"event_types":{...}`).
-fn poller_with(
+pub(crate) fn poller_with(
     stack: &LocalStack,
     secret_arn: &str,
     page_size: u32,
@@ -97,8 +97,14 @@ fn poller_on(
     lease: Duration,
     clock: Arc<dyn okta_relay::clock::Clock>,
 ) -> PollerService {
+    // `extra` may bring its own `logs` settings.
+    let logs = if extra.contains(r#""logs""#) {
+        String::new()
+    } else {
+        format!(r#","logs":{{"page_size":{page_size}}}"#)
+    };
     let config = RelayConfig::from_json(&format!(
-        r#"{{"allow_loopback_http":true,"deadline_margin_seconds":2,"orgs":[{{"name":"acme","secret_arn":"{secret_arn}","logs":{{"page_size":{page_size}}}{extra}}}]}}"#
+        r#"{{"allow_loopback_http":true,"deadline_margin_seconds":2,"orgs":[{{"name":"acme","secret_arn":"{secret_arn}"{logs}{extra}}}]}}"#
     ))
     .unwrap();
     let table = table(stack);
@@ -127,6 +133,27 @@ fn poller_on(
         lease_ttl: lease,
     };
     PollerService::new(Arc::new(config), ports, settings).unwrap()
+}
+
+/// Every event the simulator holds, as Okta would return it (one bounded request, ≤ 1000).
+pub(crate) async fn sim_log_events(sim: &RunningSim) -> Vec<Value> {
+    let since = (Utc::now() - chrono::Duration::days(2)).to_rfc3339();
+    let until = (Utc::now() + chrono::Duration::minutes(5)).to_rfc3339();
+    let mut url = url::Url::parse(&format!("{}/api/v1/logs", sim.url)).unwrap();
+    url.query_pairs_mut()
+        .append_pair("since", &since)
+        .append_pair("until", &until)
+        .append_pair("limit", "1000");
+    let response = reqwest::Client::new()
+        .get(url)
+        .header("Authorization", format!("SSWS {TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    let events: Vec<Value> = response.json().await.unwrap();
+    assert!(events.len() < 1000, "sim_log_events reads one page only");
+    events
 }
 
 fn uuids(captured: &[Value]) -> Vec<String> {
@@ -265,11 +292,11 @@ async fn sim_with(backlog: usize, limits: okta_sim::LimitConfig) -> RunningSim {
     .unwrap()
 }
 
-fn distinct(captured: &[Value]) -> BTreeSet<String> {
+pub(crate) fn distinct(captured: &[Value]) -> BTreeSet<String> {
     uuids(captured).into_iter().collect()
 }
 
-async fn all_events(sim: &RunningSim) -> BTreeSet<String> {
+pub(crate) async fn all_events(sim: &RunningSim) -> BTreeSet<String> {
     serde_json::from_value::<Vec<String>>(sim_call(sim, "/events", None).await["uuids"].clone())
         .unwrap()
         .into_iter()

@@ -14,18 +14,31 @@ use std::time::Duration;
 const SOURCE: &str = "aws.partner/okta.com/demo-org/okta-relay";
 
 fn service(stack: &LocalStack) -> PushService {
-    let config = RelayConfig::from_json(&format!(
-        r#"{{"orgs":[{{"name":"demo","secret_arn":"arn:aws:secretsmanager:us-east-1:123456789012:secret:x-AbCdEf","partner_event_source":"{SOURCE}"}}]}}"#
-    ))
-    .unwrap();
+    service_with(stack, "")
+}
+
+/// The events function's service; `extra` is added to the org's configuration.
+pub(crate) fn service_with(stack: &LocalStack, extra: &str) -> PushService {
+    events_service(
+        stack,
+        &format!(
+            r#"{{"orgs":[{{"name":"demo","secret_arn":"arn:aws:secretsmanager:us-east-1:123456789012:secret:x-AbCdEf","partner_event_source":"{SOURCE}"{extra}}}]}}"#
+        ),
+    )
+}
+
+/// The events function's service on the stack's table and bus, with configuration `config`.
+pub(crate) fn events_service(stack: &LocalStack, config: &str) -> PushService {
     let clock = Arc::new(SystemClock);
+    let table = Arc::new(DynamoStateTable::new(
+        aws_sdk_dynamodb::Client::new(stack.sdk()),
+        &stack.state_table,
+        clock.clone(),
+    ));
     PushService::new(
-        Arc::new(config),
-        Arc::new(DynamoStateTable::new(
-            aws_sdk_dynamodb::Client::new(stack.sdk()),
-            &stack.state_table,
-            clock.clone(),
-        )),
+        Arc::new(RelayConfig::from_json(config).unwrap()),
+        table.clone(),
+        table,
         Arc::new(EventBridgeSink::new(
             aws_sdk_eventbridge::Client::new(stack.sdk()),
             &stack.delivery_bus,
@@ -137,4 +150,85 @@ async fn bad_partner_events_fail_with_a_reason_and_reach_nobody() {
         assert_eq!(err.kind(), kind, "{err}");
     }
     assert!(stack.capture(1, Duration::from_secs(2)).await.is_empty());
+}
+
+/// The fixture with a fresh `uuid` and a `published` `age` ago.
+fn event_aged(age: chrono::Duration) -> Value {
+    let mut event = fixture();
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default() as u64;
+    event["detail"]["uuid"] = format!("{:08x}-0000-4000-8000-{:012x}", nanos as u32, n).into();
+    event["detail"]["published"] = (chrono::Utc::now() - age)
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        .into();
+    event
+}
+
+#[tokio::test]
+async fn old_events_are_forwarded_unless_the_policy_drops_them_by_uuid() {
+    let stack = LocalStack::provision(&[]).await;
+    let keep = service(&stack);
+    let old = event_aged(chrono::Duration::days(3));
+    let kept = keep.handle(&raw(&old)).await.unwrap();
+    assert_eq!((kept.old, kept.forwarded, kept.dropped_old), (1, 1, 0));
+    let fresh = keep
+        .handle(&raw(&event_aged(chrono::Duration::minutes(1))))
+        .await
+        .unwrap();
+    assert_eq!((fresh.old, fresh.forwarded), (0, 1));
+
+    let drop = service_with(
+        &stack,
+        r#","push":{"max_event_age_seconds":3600,"old_events":"drop"}"#,
+    );
+    let older = event_aged(chrono::Duration::hours(2));
+    let dropped = drop.handle(&raw(&older)).await.unwrap();
+    assert_eq!(
+        (dropped.old, dropped.dropped_old, dropped.forwarded),
+        (1, 1, 0)
+    );
+    assert_eq!(dropped.uuid, older["detail"]["uuid"].as_str().unwrap());
+    let captured = stack.capture(3, Duration::from_secs(5)).await;
+    let ids: Vec<&str> = captured
+        .iter()
+        .map(|r| r["detail"]["relay"]["recordId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert!(!ids.contains(&older["detail"]["uuid"].as_str().unwrap()));
+    // The push health counts them.
+    let health = okta_relay::ports::HealthStore::read(
+        &DynamoStateTable::new(
+            aws_sdk_dynamodb::Client::new(stack.sdk()),
+            &stack.state_table,
+            Arc::new(SystemClock),
+        ),
+        &okta_relay::ports::StreamKey::new("demo", okta_relay::stream_watch::PUSH_STREAM),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(health.counters["old"], 2);
+    assert_eq!(health.counters["dropped_old"], 1);
+    assert_eq!(health.counters["forwarded"], 2);
+}
+
+#[tokio::test]
+async fn a_huge_partner_event_becomes_an_oversize_marker_with_its_uuid() {
+    let stack = LocalStack::provision(&[]).await;
+    let service = service(&stack);
+    let mut huge = event_aged(chrono::Duration::minutes(1));
+    huge["detail"]["debugContext"]["debugData"]["blob"] = "x".repeat(300 * 1024).into();
+    let summary = service.handle(&raw(&huge)).await.unwrap();
+    assert_eq!((summary.oversize, summary.forwarded), (1, 1), "{summary:?}");
+    let captured = stack.capture(2, Duration::from_secs(5)).await;
+    assert_eq!(captured.len(), 1);
+    assert_eq!(
+        captured[0]["detail-type"],
+        okta_relay::record::OVERSIZE_DETAIL_TYPE
+    );
+    assert_eq!(
+        captured[0]["detail"]["relay"]["recordId"],
+        huge["detail"]["uuid"]
+    );
 }

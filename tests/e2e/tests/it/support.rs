@@ -182,3 +182,19 @@ async fn receive_and_delete(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<Value> 
     delete.send().await.expect("delete from capture queue");
     out
 }
+
+/// An EventBridge envelope as Okta Log Streaming delivers a System Log event (Okta's published
+/// example): `detail-type` `SystemLog`, the partner `source`, the LogEvent as `detail`.
+pub fn partner_envelope(source: &str, detail: &serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "version": "0",
+        "id": format!("eb-{}", detail["uuid"].as_str().unwrap_or("x")),
+        "detail-type": "SystemLog",
+        "source": source,
+        "account": "123456789012",
+        "time": detail["published"],
+        "region": "us-east-1",
+        "resources": [],
+        "detail": detail,
+    })
+}

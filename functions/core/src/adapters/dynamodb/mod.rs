@@ -7,20 +7,21 @@
 //! - `dedupe#<id>`: `expires_at` (TTL) and `mark` (`pending` | `confirmed`). DynamoDB deletes
 //!   expired items lazily (up to days later) and moto never does, so every condition treats
 //!   `expires_at < now` as absent.
-//! - `health#<org>#<stream>`: last success/error, failure count, `c_<name>` counters.
+//! - `health#<org>#<stream>`: last success/error, failure count, `c_<name>` counters, and the
+//!   stream watch's notes (see [`health`]).
+
+mod health;
 
 use super::AwsFailure;
-use crate::ErrorKind;
 use crate::clock::Clock;
 use crate::ports::{
-    DedupeClaim, DedupeStore, HealthReport, HealthStore, Lease, StateError, StreamKey,
-    StreamSnapshot, StreamStateStore,
+    DedupeClaim, DedupeStore, Lease, StateError, StreamKey, StreamSnapshot, StreamStateStore,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use chrono::{DateTime, TimeZone, Utc};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -407,105 +408,5 @@ impl DedupeStore for DynamoStateTable {
                 other => Err(other),
             },
         }
-    }
-}
-
-#[async_trait]
-impl HealthStore for DynamoStateTable {
-    async fn record_success(
-        &self,
-        key: &StreamKey,
-        at: DateTime<Utc>,
-        counters: &BTreeMap<String, u64>,
-    ) -> Result<(), StateError> {
-        let pk = health_pk(key);
-        let mut request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(&pk))
-            .expression_attribute_values(":at", n(millis(at)))
-            .expression_attribute_values(":zero", n(0));
-        let mut adds = Vec::new();
-        for (i, (name, value)) in counters.iter().enumerate() {
-            adds.push(format!("#c{i} :c{i}"));
-            request = request
-                .expression_attribute_names(format!("#c{i}"), format!("c_{name}"))
-                .expression_attribute_values(format!(":c{i}"), n(value));
-        }
-        let mut expression = "SET last_success_at = :at, consecutive_failures = :zero".to_string();
-        if !adds.is_empty() {
-            expression.push_str(" ADD ");
-            expression.push_str(&adds.join(", "));
-        }
-        request
-            .update_expression(expression)
-            .send()
-            .await
-            .map_err(|e| self.error(&e, &pk))?;
-        Ok(())
-    }
-
-    async fn record_failure(
-        &self,
-        key: &StreamKey,
-        at: DateTime<Utc>,
-        kind: ErrorKind,
-        message: &str,
-    ) -> Result<(), StateError> {
-        let pk = health_pk(key);
-        let mut message = message.to_string();
-        message.truncate(1000);
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(&pk))
-            .update_expression(
-                "SET last_error_at = :at, last_error = :msg, last_error_kind = :kind \
-                 ADD consecutive_failures :one",
-            )
-            .expression_attribute_values(":at", n(millis(at)))
-            .expression_attribute_values(":msg", s(message))
-            .expression_attribute_values(":kind", s(kind.as_str()))
-            .expression_attribute_values(":one", n(1))
-            .send()
-            .await
-            .map_err(|e| self.error(&e, &pk))?;
-        Ok(())
-    }
-
-    async fn read(&self, key: &StreamKey) -> Result<Option<HealthReport>, StateError> {
-        let pk = health_pk(key);
-        let Some(item) = self.get(&pk).await? else {
-            return Ok(None);
-        };
-        let item = &item;
-        let kind = match get_s(item, "last_error_kind") {
-            None => None,
-            Some("configuration") => Some(ErrorKind::Configuration),
-            Some("transient") => Some(ErrorKind::Transient),
-            Some("permanent") => Some(ErrorKind::Permanent),
-            Some(other) => {
-                return Err(StateError::Corrupt {
-                    key: pk,
-                    detail: format!("unknown error kind {other:?}"),
-                });
-            }
-        };
-        let mut counters = BTreeMap::new();
-        for name in item.keys().filter_map(|k| k.strip_prefix("c_")) {
-            counters.insert(
-                name.to_string(),
-                get_n(item, &format!("c_{name}"), &pk)?.unwrap_or(0) as u64,
-            );
-        }
-        Ok(Some(HealthReport {
-            last_success_at: get_time(item, "last_success_at", &pk)?,
-            last_error_at: get_time(item, "last_error_at", &pk)?,
-            last_error: get_s(item, "last_error").map(str::to_string),
-            last_error_kind: kind,
-            consecutive_failures: get_n(item, "consecutive_failures", &pk)?.unwrap_or(0) as u64,
-            counters,
-        }))
     }
 }

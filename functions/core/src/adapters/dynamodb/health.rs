@@ -1,0 +1,148 @@
+//! Stream health on the state table: run outcomes, counters, and the stream watch's notes
+//! (caught up, catch-up requested, log-stream lifecycle), one `health#<org>#<stream>` item each.
+
+use super::{DynamoStateTable, get_n, get_s, get_time, health_pk, millis, n, s};
+use crate::ErrorKind;
+use crate::ports::{HealthNote, HealthReport, HealthStore, StateError, StreamKey};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
+#[async_trait]
+impl HealthStore for DynamoStateTable {
+    async fn record_success(
+        &self,
+        key: &StreamKey,
+        at: DateTime<Utc>,
+        counters: &BTreeMap<String, u64>,
+    ) -> Result<(), StateError> {
+        let pk = health_pk(key);
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&pk))
+            .expression_attribute_values(":at", n(millis(at)))
+            .expression_attribute_values(":zero", n(0));
+        let mut adds = Vec::new();
+        for (i, (name, value)) in counters.iter().enumerate() {
+            adds.push(format!("#c{i} :c{i}"));
+            request = request
+                .expression_attribute_names(format!("#c{i}"), format!("c_{name}"))
+                .expression_attribute_values(format!(":c{i}"), n(value));
+        }
+        let mut expression = "SET last_success_at = :at, consecutive_failures = :zero".to_string();
+        if !adds.is_empty() {
+            expression.push_str(" ADD ");
+            expression.push_str(&adds.join(", "));
+        }
+        request
+            .update_expression(expression)
+            .send()
+            .await
+            .map_err(|e| self.error(&e, &pk))?;
+        Ok(())
+    }
+
+    async fn record_failure(
+        &self,
+        key: &StreamKey,
+        at: DateTime<Utc>,
+        kind: ErrorKind,
+        message: &str,
+    ) -> Result<(), StateError> {
+        let pk = health_pk(key);
+        let message = bounded(message);
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&pk))
+            .update_expression(
+                "SET last_error_at = :at, last_error = :msg, last_error_kind = :kind \
+                 ADD consecutive_failures :one",
+            )
+            .expression_attribute_values(":at", n(millis(at)))
+            .expression_attribute_values(":msg", s(message))
+            .expression_attribute_values(":kind", s(kind.as_str()))
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await
+            .map_err(|e| self.error(&e, &pk))?;
+        Ok(())
+    }
+
+    async fn note(
+        &self,
+        key: &StreamKey,
+        at: DateTime<Utc>,
+        note: HealthNote<'_>,
+    ) -> Result<(), StateError> {
+        let pk = health_pk(key);
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&pk))
+            .expression_attribute_values(":at", n(millis(at)));
+        let request = match note {
+            HealthNote::CaughtUp => request.update_expression("SET caught_up_at = :at"),
+            HealthNote::CatchUpRequested { reason } => request
+                .update_expression("SET catch_up_requested_at = :at, catch_up_reason = :why")
+                .expression_attribute_values(":why", s(bounded(reason))),
+            // Both paths report lifecycle events, in any order: the newest one wins.
+            HealthNote::Lifecycle { event_type } => request
+                .update_expression("SET lifecycle_at = :at, lifecycle_event = :event")
+                .condition_expression("attribute_not_exists(lifecycle_at) OR lifecycle_at <= :at")
+                .expression_attribute_values(":event", s(bounded(event_type))),
+        };
+        match request.send().await.map_err(|e| self.error(&e, &pk)) {
+            Ok(_) | Err(StateError::LeaseLost { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn read(&self, key: &StreamKey) -> Result<Option<HealthReport>, StateError> {
+        let pk = health_pk(key);
+        let Some(item) = self.get(&pk).await? else {
+            return Ok(None);
+        };
+        let item = &item;
+        let kind = match get_s(item, "last_error_kind") {
+            None => None,
+            Some("configuration") => Some(ErrorKind::Configuration),
+            Some("transient") => Some(ErrorKind::Transient),
+            Some("permanent") => Some(ErrorKind::Permanent),
+            Some(other) => {
+                return Err(StateError::Corrupt {
+                    key: pk,
+                    detail: format!("unknown error kind {other:?}"),
+                });
+            }
+        };
+        let mut counters = BTreeMap::new();
+        for name in item.keys().filter_map(|k| k.strip_prefix("c_")) {
+            counters.insert(
+                name.to_string(),
+                get_n(item, &format!("c_{name}"), &pk)?.unwrap_or(0) as u64,
+            );
+        }
+        Ok(Some(HealthReport {
+            last_success_at: get_time(item, "last_success_at", &pk)?,
+            last_error_at: get_time(item, "last_error_at", &pk)?,
+            last_error: get_s(item, "last_error").map(str::to_string),
+            last_error_kind: kind,
+            consecutive_failures: get_n(item, "consecutive_failures", &pk)?.unwrap_or(0) as u64,
+            counters,
+            caught_up_at: get_time(item, "caught_up_at", &pk)?,
+            catch_up_requested_at: get_time(item, "catch_up_requested_at", &pk)?,
+            catch_up_reason: get_s(item, "catch_up_reason").map(str::to_string),
+            lifecycle_event: get_s(item, "lifecycle_event").map(str::to_string),
+            lifecycle_at: get_time(item, "lifecycle_at", &pk)?,
+        }))
+    }
+}
+
+/// Text stored in health is cut at 1000 characters (on a character boundary).
+fn bounded(text: &str) -> String {
+    text.chars().take(1000).collect()
+}
