@@ -144,11 +144,25 @@ impl OktaClient {
         let bucket = RateLimitBucket::for_path(&path);
         let mut backoff = self.retry.base_backoff;
         let mut attempt = 0;
+        let mut reauthorized = false;
         loop {
             self.wait_for_admission(&bucket, &path, attempt).await?;
             attempt += 1;
             let failure = match self.send(url, &path).await {
                 Err(e) => e,
+                // An OAuth token can expire or be revoked early, or the resource server may
+                // want a DPoP nonce: get a new token (or use the nonce) once, then give up.
+                Ok(response)
+                    if response.status == StatusCode::UNAUTHORIZED
+                        && !reauthorized
+                        && let OrgAuth::OAuth(session) = &self.auth =>
+                {
+                    reauthorized = true;
+                    attempt -= 1;
+                    tracing::info!(path = %path, "Okta refused the access token; renewing it once");
+                    session.on_unauthorized(&response.headers).await;
+                    continue;
+                }
                 Ok(response) if response.status == StatusCode::TOO_MANY_REQUESTS => {
                     let headers = RateLimitHeaders::from_headers(&response.headers);
                     let wait = self.limiter.on_too_many_requests(&bucket, &headers);
@@ -221,15 +235,27 @@ impl OktaClient {
     }
 
     async fn send(&self, url: &Url, path: &str) -> Result<RawResponse, OktaError> {
-        let auth = self.auth.header_value().map_err(|e| OktaError::Transport {
-            what: TransportFailure::Other,
-            path: path.to_string(),
-            detail: e.to_string(),
-        })?;
-        let mut response = self
-            .http
-            .get(url.clone())
-            .header(AUTHORIZATION, auth)
+        let mut request = self.http.get(url.clone());
+        match &self.auth {
+            OrgAuth::ApiToken(_) => {
+                let auth = self.auth.header_value().map_err(|e| OktaError::Transport {
+                    what: TransportFailure::Other,
+                    path: path.to_string(),
+                    detail: e.to_string(),
+                })?;
+                request = request.header(AUTHORIZATION, auth);
+            }
+            OrgAuth::OAuth(session) => {
+                let auth = session
+                    .authorize(&self.http, "GET", url, chrono::Utc::now())
+                    .await?;
+                request = request.header(AUTHORIZATION, auth.authorization);
+                if let Some(proof) = auth.dpop {
+                    request = request.header("dpop", proof);
+                }
+            }
+        }
+        let mut response = request
             .send()
             .await
             .map_err(|e| transport_error(&e, path))?;
@@ -299,7 +325,7 @@ impl OktaClient {
     }
 }
 
-fn transport_error(e: &reqwest::Error, path: &str) -> OktaError {
+pub(super) fn transport_error(e: &reqwest::Error, path: &str) -> OktaError {
     let what = if e.is_timeout() {
         TransportFailure::Timeout
     } else if e.is_connect() {

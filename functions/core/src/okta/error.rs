@@ -96,6 +96,34 @@ pub enum OktaError {
     },
     #[error("response from {path} is not the JSON we expect: {detail}")]
     Decode { path: String, detail: String },
+    /// The token endpoint refused (status 0: refused before sending, e.g. an unusable key).
+    #[error("Okta OAuth token request failed ({status}): {error} {description}")]
+    OAuth {
+        status: u16,
+        error: String,
+        description: String,
+    },
+}
+
+/// An OAuth error response: `{"error","error_description"}` (RFC 6749 §5.2), bounded.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct OAuthErrorBody {
+    pub error: String,
+    #[serde(rename = "error_description")]
+    pub description: String,
+}
+
+impl OAuthErrorBody {
+    pub fn parse(body: &[u8]) -> Self {
+        let mut parsed: Self = serde_json::from_slice(body).unwrap_or_default();
+        if parsed.error.is_empty() {
+            parsed.error = "(no error code)".into();
+        }
+        truncate(&mut parsed.error, 40);
+        truncate(&mut parsed.description, MAX_SUMMARY);
+        parsed
+    }
 }
 
 /// The kind of transport failure, for classification and metrics.
@@ -130,6 +158,12 @@ impl OktaError {
             OktaError::RateLimited { .. } | OktaError::Transport { .. } => ErrorKind::Transient,
             // A truncated or garbled body is most often a dropped connection: worth a retry.
             OktaError::Decode { .. } => ErrorKind::Transient,
+            OktaError::OAuth { status, error, .. } => match (*status, error.as_str()) {
+                (429 | 500..=599, _) | (_, "temporarily_unavailable" | "server_error") => {
+                    ErrorKind::Transient
+                }
+                _ => ErrorKind::Configuration,
+            },
         }
     }
 

@@ -9,13 +9,14 @@ mod client;
 pub mod credentials;
 mod error;
 pub mod links;
+pub mod oauth;
 mod org_url;
 mod page;
 mod rate_limit;
 
 pub use client::{ClientSettings, OktaClient, RetryPolicy};
 pub use credentials::{OktaCredentials, OrgAuth};
-pub use error::{OktaError, OktaErrorBody};
+pub use error::{OAuthErrorBody, OktaError, OktaErrorBody};
 pub use links::PageLinks;
 pub use org_url::{OrgUrl, OrgUrlError};
 pub use page::Page;

@@ -6,16 +6,18 @@
 //! recorded in its health and the others keep running.
 
 mod log_stream;
+mod org_clients;
 mod schedule;
+
+use org_clients::OrgClients;
+pub use org_clients::{LOG_SCOPES, SECRET_TTL};
 
 pub use log_stream::{LogStreamRun, StreamSummary};
 pub use schedule::{Due, DueReason, due};
 
 use crate::clock::Clock;
 use crate::config::{OrgConfig, RelayConfig};
-use crate::okta::{
-    ClientSettings, OktaClient, OktaCredentials, OktaError, RateLimitPolicy, RateLimiter,
-};
+use crate::okta::{ClientSettings, OktaError};
 use crate::pipeline::{DeliveryPolicy, ForwardError};
 use crate::ports::{
     DedupeStore, EventSink, HealthNote, HealthReport, HealthStore, SecretError, SecretSource,
@@ -24,9 +26,7 @@ use crate::ports::{
 use crate::stream_watch::{self, PushState};
 use crate::{ErrorKind, pipeline::log_event::InvalidLogEvent};
 use chrono::{DateTime, Utc};
-use secrecy::ExposeSecret;
 use serde::Serialize;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
@@ -46,6 +46,10 @@ pub enum PollError {
     Forward(#[from] ForwardError),
     #[error("Okta sent an unusable System Log event: {0}")]
     Event(#[from] InvalidLogEvent),
+    /// Re-reading the secret after an authentication failure found it unchanged (internal: the
+    /// original failure is what gets reported).
+    #[error("the org's secret is unchanged")]
+    AuthenticationUnchanged,
 }
 
 #[cfg(test)]
@@ -92,6 +96,7 @@ impl PollError {
             PollError::State(e) => e.kind(),
             PollError::Forward(e) => e.kind(),
             PollError::Event(_) => ErrorKind::Permanent,
+            PollError::AuthenticationUnchanged => ErrorKind::Configuration,
         }
     }
 }
@@ -188,9 +193,7 @@ pub struct PollerService {
     config: Arc<RelayConfig>,
     ports: PollerPorts,
     settings: RunSettings,
-    http: reqwest::Client,
-    /// Per-org limiters survive between invocations of a warm container.
-    limiters: HashMap<String, RateLimiter>,
+    clients: OrgClients,
 }
 
 impl PollerService {
@@ -202,26 +205,18 @@ impl PollerService {
         settings.client.user_agent = config.user_agent.clone();
         settings.deadline_margin = Duration::from_secs(config.deadline_margin_seconds);
         let http = settings.client.build_http()?;
-        let policy = RateLimitPolicy {
-            reserve_fraction: config.rate_limit_reserve,
-            ..RateLimitPolicy::default()
-        };
-        let limiters = config
-            .orgs
-            .iter()
-            .map(|o| {
-                (
-                    o.name.clone(),
-                    RateLimiter::new(policy.clone(), ports.clock.clone()),
-                )
-            })
-            .collect();
+        let clients = OrgClients::new(
+            &config,
+            http,
+            settings.client.clone(),
+            ports.secrets.clone(),
+            ports.clock.clone(),
+        );
         Ok(Self {
             config,
             ports,
             settings,
-            http,
-            limiters,
+            clients,
         })
     }
 
@@ -283,22 +278,21 @@ impl PollerService {
             Due::Now(reason) => outcome.due_reason = Some(reason),
         }
         let mut summary = StreamSummary::default();
-        let result = async {
-            let client = self.client_for(org).await?;
-            let run = LogStreamRun {
-                org,
-                client: &client,
-                ports: &self.ports,
-                delivery: DeliveryPolicy {
-                    max_request_bytes: self.config.max_request_bytes,
-                    ..DeliveryPolicy::default()
-                },
-                mark_ttl: self.config.dedupe_ttl(),
-                settings: &self.settings,
-            };
-            run.run(&key, owner, deadline, &mut summary).await
+        let mut result = self
+            .run_with_client(org, &key, owner, deadline, &mut summary, false)
+            .await;
+        if let Err(e) = &result
+            && is_authentication_failure(e)
+        {
+            // A rotated secret takes effect now; an unchanged one means the failure is real.
+            match self
+                .run_with_client(org, &key, owner, deadline, &mut summary, true)
+                .await
+            {
+                Err(PollError::AuthenticationUnchanged) => {}
+                retried => result = retried,
+            }
         }
-        .await;
         let now = self.ports.clock.now();
         let (error, error_kind) = match &result {
             Ok(()) => {
@@ -412,20 +406,47 @@ impl PollerService {
         (self.ports.clock.now() < until).then_some(until)
     }
 
-    async fn client_for(&self, org: &OrgConfig) -> Result<OktaClient, PollError> {
-        let secret = self.ports.secrets.read(&org.secret_arn).await?;
-        let credentials = OktaCredentials::from_secret_json(
-            secret.expose_secret(),
-            self.config.allow_loopback_http,
-        )?;
-        let limiter = self.limiters.get(&org.name).cloned().unwrap_or_else(|| {
-            RateLimiter::new(RateLimitPolicy::default(), self.ports.clock.clone())
-        });
-        Ok(OktaClient::new(
-            self.http.clone(),
-            credentials,
-            limiter,
-            &self.settings.client,
-        ))
+    /// One stream run with the org's client; with `fresh_secret`, only if re-reading the
+    /// secret found new credentials (otherwise the earlier failure stands).
+    async fn run_with_client(
+        &self,
+        org: &OrgConfig,
+        key: &StreamKey,
+        owner: &str,
+        deadline: DateTime<Utc>,
+        summary: &mut StreamSummary,
+        fresh_secret: bool,
+    ) -> Result<(), PollError> {
+        let client = self
+            .clients
+            .client(&org.name, &org.secret_arn, fresh_secret)
+            .await?;
+        if fresh_secret {
+            if !client.secret_changed {
+                return Err(PollError::AuthenticationUnchanged);
+            }
+            tracing::info!(org = %org.name, "the org's secret changed; retrying with the new credentials");
+        }
+        let run = LogStreamRun {
+            org,
+            client: &client.client,
+            ports: &self.ports,
+            delivery: DeliveryPolicy {
+                max_request_bytes: self.config.max_request_bytes,
+                ..DeliveryPolicy::default()
+            },
+            mark_ttl: self.config.dedupe_ttl(),
+            settings: &self.settings,
+        };
+        run.run(key, owner, deadline, summary).await
+    }
+}
+
+/// Okta refused the credentials (a 401, `E0000011`, or the token endpoint's refusal).
+fn is_authentication_failure(e: &PollError) -> bool {
+    match e {
+        PollError::Okta(OktaError::Api { status, .. }) => *status == 401,
+        PollError::Okta(OktaError::OAuth { .. }) => e.kind() == ErrorKind::Configuration,
+        _ => false,
     }
 }

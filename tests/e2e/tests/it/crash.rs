@@ -16,7 +16,7 @@ use std::time::Duration;
 const PAGE: usize = 50;
 
 /// The poller binary `make test` built (built here if missing).
-fn poller_binary() -> PathBuf {
+pub(crate) fn poller_binary() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo_root().join("target"));

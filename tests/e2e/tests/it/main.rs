@@ -9,6 +9,7 @@ mod adapters;
 mod crash;
 mod kill_switch;
 mod lambda;
+mod oauth;
 mod pull;
 mod push;
 mod support;

@@ -70,6 +70,12 @@ impl LocalStack {
 
     /// Stores an org secret (`org_url` + `api_token`) and returns its ARN.
     pub async fn put_org_secret(&self, name: &str, org_url: &str, token: &str) -> String {
+        let text = serde_json::json!({"org_url": org_url, "api_token": token}).to_string();
+        self.put_secret(name, &text).await
+    }
+
+    /// Stores a secret with any JSON text and returns its ARN.
+    pub async fn put_secret(&self, name: &str, text: &str) -> String {
         let client = aws_sdk_secretsmanager::Client::new(self.sdk());
         let out = client
             .create_secret()
@@ -77,11 +83,22 @@ impl LocalStack {
                 "{}/okta/{name}",
                 self.state_table.trim_end_matches("-state")
             ))
-            .secret_string(serde_json::json!({"org_url": org_url, "api_token": token}).to_string())
+            .secret_string(text)
             .send()
             .await
             .expect("create secret");
         out.arn().expect("secret ARN").to_string()
+    }
+
+    /// Replaces a secret's value (a rotation).
+    pub async fn update_secret(&self, arn: &str, text: &str) {
+        aws_sdk_secretsmanager::Client::new(self.sdk())
+            .put_secret_value()
+            .secret_id(arn)
+            .secret_string(text)
+            .send()
+            .await
+            .expect("put secret value");
     }
 
     pub fn sdk(&self) -> &aws_config::SdkConfig {
