@@ -181,6 +181,9 @@ impl PushService {
             dedupe: self.dedupe.as_ref(),
             sink: self.sink.as_ref(),
             policy: &self.delivery,
+            // The push path claims as "push:<uuid>": a retry of the same event (Lambda's, or
+            // Okta's redelivery) may take over a crashed attempt's claim; the poller may not.
+            claim_owner: &format!("push:{}", header.uuid),
             claim_hold: Duration::from_secs(15 * 60),
             mark_ttl: self.config.dedupe_ttl(),
         };

@@ -66,6 +66,8 @@ pub struct Forwarder<'a> {
     pub dedupe: &'a dyn DedupeStore,
     pub sink: &'a dyn EventSink,
     pub policy: &'a DeliveryPolicy,
+    /// Who claims: the same owner may take over its own pending claims after a crash.
+    pub claim_owner: &'a str,
     /// How long a pending claim blocks others (longer than one delivery takes).
     pub claim_hold: Duration,
     /// How long a confirmed mark suppresses duplicates.
@@ -91,7 +93,10 @@ impl Forwarder<'_> {
             }
         }
         let ids: Vec<String> = unique.iter().map(|r| r.relay.record_id.clone()).collect();
-        let claims = self.dedupe.claim_many(&ids, self.claim_hold).await?;
+        let claims = self
+            .dedupe
+            .claim_many(&ids, self.claim_owner, self.claim_hold)
+            .await?;
         let mut claimed = Vec::with_capacity(unique.len());
         for (record, claim) in unique.into_iter().zip(claims) {
             match claim {
@@ -169,7 +174,12 @@ mod tests {
 
     #[async_trait]
     impl DedupeStore for MemoryMarks {
-        async fn claim(&self, id: &str, _hold: Duration) -> Result<DedupeClaim, StateError> {
+        async fn claim(
+            &self,
+            id: &str,
+            _owner: &str,
+            _hold: Duration,
+        ) -> Result<DedupeClaim, StateError> {
             let mut marks = self.0.lock().unwrap();
             if marks.contains_key(id) {
                 return Ok(DedupeClaim::AlreadySeen);
@@ -248,6 +258,7 @@ mod tests {
             dedupe: marks,
             sink,
             policy: &POLICY,
+            claim_owner: "test",
             claim_hold: Duration::from_secs(60),
             mark_ttl: Duration::from_secs(3600),
         }

@@ -93,13 +93,6 @@ impl LogStreamRun<'_> {
         summary: &mut StreamSummary,
     ) -> Result<(), PollError> {
         let mut url = self.start_url(lease)?;
-        let forwarder = Forwarder {
-            dedupe: self.ports.dedupe.as_ref(),
-            sink: self.ports.sink.as_ref(),
-            policy: &self.delivery,
-            claim_hold: self.settings.lease_ttl,
-            mark_ttl: self.mark_ttl,
-        };
         let mut newest: Option<DateTime<Utc>> = None;
         loop {
             let now = self.ports.clock.now();
@@ -134,6 +127,16 @@ impl LogStreamRun<'_> {
                 ));
             }
             self.keep(lease).await?;
+            // Claims last no longer than the lease: once another run can take the lease, this
+            // run's undelivered claims have expired, so nothing it claimed can be skipped.
+            let forwarder = Forwarder {
+                dedupe: self.ports.dedupe.as_ref(),
+                sink: self.ports.sink.as_ref(),
+                policy: &self.delivery,
+                claim_owner: &lease.owner,
+                claim_hold: until(self.ports.clock.now(), lease.expires_at),
+                mark_ttl: self.mark_ttl,
+            };
             let report = forwarder.forward(records).await?;
             summary.forwarded += report.forwarded as u64;
             summary.duplicates += report.duplicates as u64;

@@ -125,9 +125,12 @@ pub enum DedupeClaim {
 /// Dedupe marks by stable record id, shared by the push and pull paths.
 #[async_trait]
 pub trait DedupeStore: Send + Sync {
-    /// Claims `id` for `hold` (a pending mark). A mark whose expiry has passed counts as absent,
-    /// whether or not the table has deleted it yet.
-    async fn claim(&self, id: &str, hold: Duration) -> Result<DedupeClaim, StateError>;
+    /// Claims `id` for `owner` for `hold` (a pending mark). A mark whose expiry has passed counts
+    /// as absent, whether or not the table has deleted it yet; `owner`'s own pending mark may be
+    /// claimed again (a crashed delivery retried by the same owner: the Lambda retry of the same
+    /// partner event, the same poller lease holder), anyone else's is [`DedupeClaim::AlreadySeen`].
+    async fn claim(&self, id: &str, owner: &str, hold: Duration)
+    -> Result<DedupeClaim, StateError>;
 
     /// Makes a claimed mark last `ttl`: call only after the sink acknowledged the record.
     async fn confirm(&self, id: &str, ttl: Duration) -> Result<(), StateError>;
@@ -139,11 +142,12 @@ pub trait DedupeStore: Send + Sync {
     async fn claim_many(
         &self,
         ids: &[String],
+        owner: &str,
         hold: Duration,
     ) -> Result<Vec<DedupeClaim>, StateError> {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            out.push(self.claim(id, hold).await?);
+            out.push(self.claim(id, owner, hold).await?);
         }
         Ok(out)
     }

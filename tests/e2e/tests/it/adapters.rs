@@ -146,17 +146,22 @@ async fn dedupe_marks_are_claimed_confirmed_released_and_expire() {
     let state = table(&stack, &clock);
 
     assert_eq!(
-        state.claim("uuid-1", MINUTE).await.unwrap(),
+        state.claim("uuid-1", "owner-a", MINUTE).await.unwrap(),
         DedupeClaim::Claimed
     );
+    // Someone else's pending claim blocks; the owner's own (a crashed attempt, retried) does not.
     assert_eq!(
-        state.claim("uuid-1", MINUTE).await.unwrap(),
+        state.claim("uuid-1", "owner-b", MINUTE).await.unwrap(),
         DedupeClaim::AlreadySeen
+    );
+    assert_eq!(
+        state.claim("uuid-1", "owner-a", MINUTE).await.unwrap(),
+        DedupeClaim::Claimed
     );
     // A failed delivery releases its claim: the retry is not a duplicate.
     state.release_claim("uuid-1").await.unwrap();
     assert_eq!(
-        state.claim("uuid-1", MINUTE).await.unwrap(),
+        state.claim("uuid-1", "owner-a", MINUTE).await.unwrap(),
         DedupeClaim::Claimed
     );
     state
@@ -166,25 +171,34 @@ async fn dedupe_marks_are_claimed_confirmed_released_and_expire() {
     // Release never removes a confirmed mark.
     state.release_claim("uuid-1").await.unwrap();
     assert_eq!(
-        state.claim("uuid-1", MINUTE).await.unwrap(),
+        state.claim("uuid-1", "owner-a", MINUTE).await.unwrap(),
         DedupeClaim::AlreadySeen
     );
 
     // A pending claim abandoned by a crash expires after its hold.
     assert_eq!(
-        state.claim("uuid-2", MINUTE).await.unwrap(),
+        state.claim("uuid-2", "owner-a", MINUTE).await.unwrap(),
         DedupeClaim::Claimed
+    );
+    assert_eq!(
+        state.claim("uuid-2", "owner-b", MINUTE).await.unwrap(),
+        DedupeClaim::AlreadySeen
     );
     clock.advance(Duration::from_secs(61));
     assert_eq!(
-        state.claim("uuid-2", MINUTE).await.unwrap(),
+        state.claim("uuid-2", "owner-b", MINUTE).await.unwrap(),
         DedupeClaim::Claimed
+    );
+    // The confirmed mark suppresses everyone, its owner included.
+    assert_eq!(
+        state.claim("uuid-1", "owner-a", MINUTE).await.unwrap(),
+        DedupeClaim::AlreadySeen
     );
 
     // An expired confirmed mark counts as absent although moto never deletes it.
     clock.advance(Duration::from_secs(3600));
     assert_eq!(
-        state.claim("uuid-1", MINUTE).await.unwrap(),
+        state.claim("uuid-1", "owner-a", MINUTE).await.unwrap(),
         DedupeClaim::Claimed
     );
 }
@@ -255,7 +269,7 @@ async fn a_missing_table_is_a_configuration_error() {
         .unwrap_err();
     assert!(matches!(err, StateError::TableMissing { .. }), "{err:?}");
     assert_eq!(err.kind(), ErrorKind::Configuration);
-    let err = state.claim("x", MINUTE).await.unwrap_err();
+    let err = state.claim("x", "owner-a", MINUTE).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Configuration);
 }
 
@@ -359,16 +373,19 @@ async fn put_events_reports_per_entry_failures_and_bad_buses() {
 }
 
 #[tokio::test]
-async fn batched_claims_tell_seen_from_new_across_transaction_chunks() {
+async fn batched_claims_tell_seen_from_new() {
     let stack = LocalStack::provision(&[]).await;
     let clock = clock();
     let state = table(&stack, &clock);
-    // 150 ids span two transactions; every third one was seen before.
+    // Every third id was claimed by someone else before.
     let ids: Vec<String> = (0..150).map(|i| format!("batch-{i}")).collect();
     for id in ids.iter().step_by(3) {
-        assert_eq!(state.claim(id, MINUTE).await.unwrap(), DedupeClaim::Claimed);
+        assert_eq!(
+            state.claim(id, "owner-a", MINUTE).await.unwrap(),
+            DedupeClaim::Claimed
+        );
     }
-    let answers = state.claim_many(&ids, MINUTE).await.unwrap();
+    let answers = state.claim_many(&ids, "owner-b", MINUTE).await.unwrap();
     for (i, answer) in answers.iter().enumerate() {
         let expected = if i % 3 == 0 {
             DedupeClaim::AlreadySeen
@@ -385,7 +402,7 @@ async fn batched_claims_tell_seen_from_new_across_transaction_chunks() {
     clock.advance(Duration::from_secs(120));
     assert!(
         state
-            .claim_many(&ids, MINUTE)
+            .claim_many(&ids, "owner-a", MINUTE)
             .await
             .unwrap()
             .iter()
@@ -395,7 +412,7 @@ async fn batched_claims_tell_seen_from_new_across_transaction_chunks() {
     clock.advance(Duration::from_secs(3600));
     assert!(
         state
-            .claim_many(&ids[..5], MINUTE)
+            .claim_many(&ids[..5], "owner-a", MINUTE)
             .await
             .unwrap()
             .iter()

@@ -2,7 +2,7 @@
 //! cursor, then restarted: nothing is lost, and the duplicates carry the same `uuid` and number
 //! at most one page.
 
-use crate::kill_switch::{KillAt, KillSwitch, cursor_commit, dedupe_confirm};
+use crate::kill_switch::{KillAt, KillSwitch, cursor_commit, dedupe_confirm, put_events};
 use crate::lambda::function_env;
 use crate::pull::{TOKEN, all_events, distinct, okta, table};
 use crate::support::{LocalStack, repo_root};
@@ -78,8 +78,11 @@ async fn killed_then_restarted(kill_at: KillAt) -> (Value, Vec<Value>, BTreeSetO
         .unwrap();
     assert_eq!(cursor.version, 2, "pages 1 and 2 committed, page 3 not");
 
-    // The dead run's lease (and its pending dedupe claims) expire; a new run resumes.
-    tokio::time::sleep(Duration::from_secs(11)).await;
+    // A new run resumes as soon as the dead run's lease expires, not a moment later: its
+    // pending dedupe claims must have expired by then too, or the new run would skip them.
+    let expires = cursor.lease_expires_at.expect("the dead run's lease");
+    let wait = (expires - chrono::Utc::now()).to_std().unwrap_or_default();
+    tokio::time::sleep(wait + Duration::from_millis(200)).await;
     let (status, stdout) = run_once(&env, &proxy, None).await;
     assert!(status.success(), "{status:?}");
     let outcome: Value = serde_json::from_str(&stdout).unwrap();
@@ -113,4 +116,13 @@ async fn killed_after_the_dedupe_confirm_before_the_cursor_commit_resends_nothin
     // Page 3's marks were confirmed: the restart re-reads it and drops it as duplicates.
     assert_eq!(captured.len(), all.len(), "{outcome}");
     assert_eq!(outcome["duplicates"].as_u64(), Some(PAGE as u64));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_after_claiming_before_put_events_loses_nothing() {
+    // Five PutEvents calls of 10 per page: the 11th is page 3's first. Its records are claimed
+    // but not delivered; the restart must not take the dead run's claims for duplicates.
+    let (outcome, captured, all) = killed_then_restarted(put_events(11)).await;
+    assert_eq!(captured.len(), all.len(), "{outcome}");
+    assert_eq!(outcome["duplicates"], 0, "{outcome}");
 }

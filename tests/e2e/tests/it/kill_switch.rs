@@ -32,6 +32,15 @@ pub fn cursor_commit(nth: usize) -> KillAt {
     }
 }
 
+/// The EventBridge call that delivers records.
+pub fn put_events(nth: usize) -> KillAt {
+    KillAt {
+        target: "AWSEvents.PutEvents",
+        body_contains: "okta-relay",
+        nth,
+    }
+}
+
 /// The DynamoDB call that confirms dedupe marks after delivery.
 pub fn dedupe_confirm(nth: usize) -> KillAt {
     KillAt {

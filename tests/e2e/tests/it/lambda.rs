@@ -182,7 +182,7 @@ async fn the_poller_binary_collects_a_backlog_and_live_late_events_exactly_once(
     let drainer = stack.drain_in_background();
     let http = reqwest::Client::new();
     http.post(format!("{}/__sim/live", sim.url))
-        .json(&json!({"events_per_second": 20, "late_share": 0.3, "max_late_seconds": 120}))
+        .json(&json!({"events_per_second": 5, "late_share": 0.3, "max_late_seconds": 120}))
         .send()
         .await
         .unwrap();

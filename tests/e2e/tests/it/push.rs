@@ -232,3 +232,39 @@ async fn a_huge_partner_event_becomes_an_oversize_marker_with_its_uuid() {
         huge["detail"]["uuid"]
     );
 }
+
+#[tokio::test]
+async fn a_retried_partner_event_takes_over_its_crashed_claim() {
+    use okta_relay::ports::DedupeStore;
+    let stack = LocalStack::provision(&[]).await;
+    let service = service(&stack);
+    let table = DynamoStateTable::new(
+        aws_sdk_dynamodb::Client::new(stack.sdk()),
+        &stack.state_table,
+        Arc::new(SystemClock),
+    );
+    // An earlier attempt claimed the event and died before delivering it.
+    let crashed = event_aged(chrono::Duration::minutes(1));
+    let uuid = crashed["detail"]["uuid"].as_str().unwrap().to_string();
+    table
+        .claim(&uuid, &format!("push:{uuid}"), Duration::from_secs(900))
+        .await
+        .unwrap();
+    let retried = service.handle(&raw(&crashed)).await.unwrap();
+    assert_eq!(
+        (retried.forwarded, retried.duplicates),
+        (1, 0),
+        "not taken for a duplicate"
+    );
+
+    // A claim the poller holds right now means the poller is delivering it: not twice.
+    let polled = event_aged(chrono::Duration::minutes(1));
+    let uuid = polled["detail"]["uuid"].as_str().unwrap().to_string();
+    table
+        .claim(&uuid, "poller-request-id", Duration::from_secs(60))
+        .await
+        .unwrap();
+    let pushed = service.handle(&raw(&polled)).await.unwrap();
+    assert_eq!((pushed.forwarded, pushed.duplicates), (0, 1));
+    assert_eq!(stack.capture(2, Duration::from_secs(5)).await.len(), 1);
+}

@@ -110,29 +110,34 @@ impl LocalStack {
     /// [`Drainer::finish`].
     pub fn drain_in_background(&self) -> Drainer {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let sdk = self.sdk().clone();
-        let url = self.capture_queue_url.clone();
-        let flag = stop.clone();
-        let task = tokio::spawn(async move {
-            let sqs = aws_sdk_sqs::Client::new(&sdk);
-            let mut out = Vec::new();
-            let mut empty_after_stop = 0;
-            loop {
-                let got = receive_and_delete(&sqs, &url).await;
-                if got.is_empty() {
-                    if flag.load(std::sync::atomic::Ordering::SeqCst) {
-                        empty_after_stop += 1;
-                        if empty_after_stop >= 3 {
-                            return out;
+        // Several receivers: each of moto's SQS calls costs time proportional to the queue's
+        // length, so the queue must stay short.
+        let tasks = (0..4)
+            .map(|_| {
+                let sqs = aws_sdk_sqs::Client::new(self.sdk());
+                let url = self.capture_queue_url.clone();
+                let flag = stop.clone();
+                tokio::spawn(async move {
+                    let mut out = Vec::new();
+                    let mut empty_after_stop = 0;
+                    loop {
+                        let got = receive_and_delete(&sqs, &url).await;
+                        if got.is_empty() {
+                            if flag.load(std::sync::atomic::Ordering::SeqCst) {
+                                empty_after_stop += 1;
+                                if empty_after_stop >= 3 {
+                                    return out;
+                                }
+                            }
+                            continue;
                         }
+                        empty_after_stop = 0;
+                        out.extend(got);
                     }
-                    continue;
-                }
-                empty_after_stop = 0;
-                out.extend(got);
-            }
-        });
-        Drainer { stop, task }
+                })
+            })
+            .collect();
+        Drainer { stop, tasks }
     }
 
     /// Drains the capture queue: receives until at least `expected` messages arrived and the
@@ -159,14 +164,18 @@ impl LocalStack {
 /// A background drain of the capture queue.
 pub struct Drainer {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    task: tokio::task::JoinHandle<Vec<Value>>,
+    tasks: Vec<tokio::task::JoinHandle<Vec<Value>>>,
 }
 
 impl Drainer {
     /// Stops once the queue has stayed empty for a few seconds; returns every envelope.
     pub async fn finish(self) -> Vec<Value> {
         self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
-        self.task.await.expect("drainer")
+        let mut out = Vec::new();
+        for task in self.tasks {
+            out.extend(task.await.expect("drainer"));
+        }
+        out
     }
 }
 

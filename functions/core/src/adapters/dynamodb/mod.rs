@@ -288,7 +288,12 @@ impl StreamStateStore for DynamoStateTable {
 
 #[async_trait]
 impl DedupeStore for DynamoStateTable {
-    async fn claim(&self, id: &str, hold: Duration) -> Result<DedupeClaim, StateError> {
+    async fn claim(
+        &self,
+        id: &str,
+        owner: &str,
+        hold: Duration,
+    ) -> Result<DedupeClaim, StateError> {
         let now = self.clock.now();
         let pk = dedupe_pk(id);
         let result = self
@@ -297,9 +302,15 @@ impl DedupeStore for DynamoStateTable {
             .table_name(&self.table)
             .item("pk", s(&pk))
             .item("mark", s("pending"))
+            .item("claimed_by", s(owner))
             .item("expires_at", n(plus(now, hold).timestamp()))
-            .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
+            .condition_expression(
+                "attribute_not_exists(pk) OR expires_at <= :now \
+                 OR (mark = :pending AND claimed_by = :me)",
+            )
             .expression_attribute_values(":now", n(now.timestamp()))
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":me", s(owner))
             .send()
             .await;
         match result {
@@ -332,11 +343,12 @@ impl DedupeStore for DynamoStateTable {
     async fn claim_many(
         &self,
         ids: &[String],
+        owner: &str,
         hold: Duration,
     ) -> Result<Vec<DedupeClaim>, StateError> {
         use futures::{StreamExt, TryStreamExt};
         futures::stream::iter(ids.iter().cloned())
-            .map(|id| async move { self.claim(&id, hold).await })
+            .map(|id| async move { self.claim(&id, owner, hold).await })
             .buffered(CLAIM_CONCURRENCY)
             .try_collect()
             .await
