@@ -4,6 +4,7 @@
 //!
 //! It holds names and ARNs, never secret values: credentials live in Secrets Manager.
 
+use crate::inventory::{InventoryConfig, InventoryStream};
 use crate::pipeline::EventTypeFilter;
 use serde::Deserialize;
 use std::collections::BTreeSet;
@@ -78,6 +79,26 @@ pub struct OrgConfig {
     /// The push path's policies and the stream watch.
     #[serde(default)]
     pub push: PushConfig,
+    /// Directory streams to collect, by name (`users`, `groups`, `group_members`, `apps`,
+    /// `app_users`, `app_groups`, `idps`, `zones`, `clients`), each with optional settings.
+    #[serde(default)]
+    pub inventory: InventoryConfig,
+}
+
+impl OrgConfig {
+    /// The org's directory streams, resolved against the catalogue.
+    pub fn inventory_streams(&self) -> Vec<InventoryStream> {
+        crate::inventory::settings::resolve(&self.inventory)
+    }
+
+    /// The OAuth scopes the org's enabled streams need.
+    pub fn scopes(&self) -> Vec<&'static str> {
+        let mut scopes = crate::inventory::settings::scopes(&self.inventory);
+        if self.logs.enabled {
+            scopes.insert(0, "okta.logs.read");
+        }
+        scopes
+    }
 }
 
 /// What the events function does with an org's partner events, and when the poller steps in.
@@ -300,6 +321,9 @@ impl RelayConfig {
             if org.push.max_event_age_seconds == 0 {
                 return Err(err(at("push.max_event_age_seconds"), "must be at least 1"));
             }
+            crate::inventory::settings::validate(&org.inventory, |f| {
+                at(&format!("inventory.{f}"))
+            })?;
         }
         Ok(())
     }
@@ -402,6 +426,10 @@ mod tests {
             (
                 valid().replace("}]}", ",\"push\":{\"max_event_age_seconds\":0}}]}"),
                 "orgs[0].push.max_event_age_seconds",
+            ),
+            (
+                valid().replace("}]}", ",\"inventory\":{\"users\":{\"page_size\":999}}}]}"),
+                "orgs[0].inventory.users.page_size",
             ),
         ];
         for (text, field) in cases {

@@ -8,6 +8,8 @@
 //! - [`adapters`]: the AWS implementations of those ports (DynamoDB, Secrets Manager, EventBridge).
 //! - [`pipeline`]: delivery (batching, partial-failure retries) and dedupe-aware forwarding.
 //! - [`record`]: the forwarded record contract of `DESIGN.md` §4.
+//! - [`inventory`]: the directory streams (users, groups, apps, …) as data, their cursors, and
+//!   the inventory change records derived from the System Log.
 //! - [`push`] and [`poller`]: the two paths; [`stream_watch`]: how the poller notices that the
 //!   push path stopped delivering.
 //!
@@ -17,6 +19,7 @@ pub mod adapters;
 pub mod clock;
 pub mod config;
 mod error_kind;
+pub mod inventory;
 pub mod okta;
 pub mod pipeline;
 pub mod poller;

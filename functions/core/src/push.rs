@@ -17,6 +17,7 @@
 use crate::ErrorKind;
 use crate::clock::Clock;
 use crate::config::{OKTA_PARTNER_PREFIX, OldEventPolicy, OrgConfig, RelayConfig};
+use crate::inventory;
 use crate::pipeline::log_event::{self, InvalidLogEvent, LogEventHeader};
 use crate::pipeline::{DeliveryPolicy, ForwardError, ForwardReport, Forwarder};
 use crate::ports::{DedupeStore, EventSink, HealthNote, HealthStore, StreamKey};
@@ -72,6 +73,8 @@ pub struct PushSummary {
     pub old: usize,
     /// 1 when it was old and the org's policy drops old events.
     pub dropped_old: usize,
+    /// 1 when the event also produced an inventory change record (a deletion or removal).
+    pub inventory_changes: usize,
 }
 
 impl PushSummary {
@@ -84,7 +87,44 @@ impl PushSummary {
             ("filtered".to_string(), self.filtered as u64),
             ("old".to_string(), self.old as u64),
             ("dropped_old".to_string(), self.dropped_old as u64),
+            (
+                "inventory_changes".to_string(),
+                self.inventory_changes as u64,
+            ),
         ])
+    }
+}
+
+/// A validated partner event: its org, the LogEvent's header and the LogEvent itself.
+pub struct PartnerEvent<'c> {
+    pub org: &'c OrgConfig,
+    pub header: LogEventHeader,
+    pub detail: Box<RawValue>,
+}
+
+impl<'c> PartnerEvent<'c> {
+    /// Validates an invocation payload: an EventBridge envelope from a configured Okta partner
+    /// source whose `detail` is a System Log event. Pure: no I/O, no panics on any input.
+    pub fn parse(payload: &RawValue, config: &'c RelayConfig) -> Result<Self, PushError> {
+        let envelope: EventBridgeEvent<Box<RawValue>> = serde_json::from_str(payload.get())
+            .map_err(|e| {
+                PushError::Envelope(format!("{:?} error at column {}", e.classify(), e.column()))
+            })?;
+        if !envelope.source.starts_with(OKTA_PARTNER_PREFIX) {
+            return Err(PushError::NotOkta(truncated(&envelope.source)));
+        }
+        let org = config
+            .org_for_partner_source(&envelope.source)
+            .ok_or_else(|| PushError::UnknownSource(truncated(&envelope.source)))?;
+        if envelope.detail_type != "SystemLog" {
+            tracing::info!(detail_type = %truncated(&envelope.detail_type), "unexpected detail-type from Okta; forwarding by source");
+        }
+        let header = LogEventHeader::parse(&envelope.detail)?;
+        Ok(Self {
+            org,
+            header,
+            detail: envelope.detail,
+        })
     }
 }
 
@@ -122,23 +162,11 @@ impl PushService {
 
     /// Handles one invocation payload (the EventBridge event as JSON).
     pub async fn handle(&self, payload: &RawValue) -> Result<PushSummary, PushError> {
-        let envelope: EventBridgeEvent<Box<RawValue>> = serde_json::from_str(payload.get())
-            .map_err(|e| {
-                PushError::Envelope(format!("{:?} error at column {}", e.classify(), e.column()))
-            })?;
-        if !envelope.source.starts_with(OKTA_PARTNER_PREFIX) {
-            return Err(PushError::NotOkta(truncated(&envelope.source)));
-        }
-        let org = self
-            .config
-            .org_for_partner_source(&envelope.source)
-            .ok_or_else(|| PushError::UnknownSource(truncated(&envelope.source)))?;
-        if envelope.detail_type != "SystemLog" {
-            tracing::info!(detail_type = %truncated(&envelope.detail_type), "unexpected detail-type from Okta; forwarding by source");
-        }
-        let header = LogEventHeader::parse(&envelope.detail)?;
-        let summary = self.forward(org, &envelope.detail, &header).await?;
-        self.watch(org, &header, &summary).await;
+        let event = PartnerEvent::parse(payload, &self.config)?;
+        let summary = self
+            .forward(event.org, &event.detail, &event.header)
+            .await?;
+        self.watch(event.org, &event.header, &summary).await;
         Ok(summary)
     }
 
@@ -159,24 +187,49 @@ impl PushService {
             filtered: 0,
             old: 0,
             dropped_old: 0,
+            inventory_changes: 0,
         };
+        let mut records = Vec::with_capacity(2);
+        // A deletion or removal also updates the SIEM's inventory (`inventory::changes`),
+        // whatever the filters below decide about the event itself.
+        if let Some(change) =
+            inventory::change_record(detail, header, org, CollectionPath::Push, now)
+        {
+            summary.inventory_changes = 1;
+            records.push(change);
+        }
+        let age = now - header.published;
         if !org.event_types.allows(&header.event_type) {
             tracing::info!(org = %org.name, uuid = %header.uuid, event_type = %header.event_type, "event type filtered out by configuration");
             summary.filtered = 1;
-            return Ok(summary);
-        }
-        let age = now - header.published;
-        if age > chrono::Duration::seconds(org.push.max_event_age_seconds as i64) {
+        } else if age > chrono::Duration::seconds(org.push.max_event_age_seconds as i64) {
             summary.old = 1;
             if org.push.old_events == OldEventPolicy::Drop {
                 tracing::warn!(org = %org.name, uuid = %header.uuid, age_seconds = age.num_seconds(),
                     "old partner event dropped by the org's old_events policy");
                 summary.dropped_old = 1;
-                return Ok(summary);
+            } else {
+                tracing::info!(org = %org.name, uuid = %header.uuid, age_seconds = age.num_seconds(), "old partner event forwarded");
+                records.push(log_event::to_record(
+                    detail,
+                    header,
+                    &org.name,
+                    CollectionPath::Push,
+                    now,
+                ));
             }
-            tracing::info!(org = %org.name, uuid = %header.uuid, age_seconds = age.num_seconds(), "old partner event forwarded");
+        } else {
+            records.push(log_event::to_record(
+                detail,
+                header,
+                &org.name,
+                CollectionPath::Push,
+                now,
+            ));
         }
-        let record = log_event::to_record(detail, header, &org.name, CollectionPath::Push, now);
+        if records.is_empty() {
+            return Ok(summary);
+        }
         let forwarder = Forwarder {
             dedupe: self.dedupe.as_ref(),
             sink: self.sink.as_ref(),
@@ -186,12 +239,13 @@ impl PushService {
             claim_owner: &format!("push:{}", header.uuid),
             claim_hold: Duration::from_secs(15 * 60),
             mark_ttl: self.config.dedupe_ttl(),
+            refresh: false,
         };
         let ForwardReport {
             forwarded,
             duplicates,
             oversize,
-        } = forwarder.forward(vec![record]).await?;
+        } = forwarder.forward(records).await?;
         summary.forwarded = forwarded;
         summary.duplicates = duplicates;
         summary.oversize = oversize;

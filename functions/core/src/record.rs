@@ -4,6 +4,7 @@
 //! object is carried as a [`RawValue`], so it is neither re-parsed into our types nor
 //! re-serialised: what the SIEM receives is what Okta sent.
 
+use crate::inventory::InventoryChange;
 use crate::ports::SinkEntry;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
@@ -38,8 +39,58 @@ pub struct RelayMetadata {
     #[serde(serialize_with = "rfc3339_millis")]
     pub collected_at: DateTime<Utc>,
     /// The stable id the SIEM can drop duplicates by (System Log `uuid`; `id@lastUpdated` for
-    /// directory objects).
+    /// directory objects; `parent/id` for memberships and assignments).
     pub record_id: String,
+    /// Memberships and assignments: the other side (the group or app the object belongs to).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<ParentRef>,
+    /// Directory objects: whether a full sync (a snapshot) or a delta run collected it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync: Option<SyncMode>,
+    /// Inventory change records: what changed, derived from a System Log event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<InventoryChange>,
+}
+
+impl RelayMetadata {
+    /// Metadata of a plain record (no parent, sync mode or change).
+    pub fn new(
+        org: &str,
+        stream: &str,
+        path: CollectionPath,
+        collected_at: DateTime<Utc>,
+        record_id: String,
+    ) -> Self {
+        Self {
+            org: org.to_string(),
+            stream: stream.to_string(),
+            path,
+            collected_at,
+            record_id,
+            parent: None,
+            sync: None,
+            change: None,
+        }
+    }
+}
+
+/// The group or app a membership or assignment record belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ParentRef {
+    /// `group` or `app`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub id: String,
+}
+
+/// How a directory listing ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncMode {
+    /// Everything re-listed: every object is emitted again.
+    Full,
+    /// Only what changed since the stream's high-water mark.
+    Delta,
 }
 
 #[derive(Serialize)]
@@ -117,13 +168,13 @@ mod tests {
         // Odd spacing, key order and number formats must survive untouched.
         let raw = r#"{"uuid":"u-1", "published":"2026-11-21T10:00:00.000Z","n":1.50,"z":null,"a":{"b":[1,2]}}"#;
         let object = RawValue::from_string(raw.to_string()).unwrap();
-        let relay = RelayMetadata {
-            org: "acme".into(),
-            stream: "logs".into(),
-            path: CollectionPath::Pull,
-            collected_at: Utc.with_ymd_and_hms(2026, 11, 21, 10, 1, 0).unwrap(),
-            record_id: "u-1".into(),
-        };
+        let relay = RelayMetadata::new(
+            "acme",
+            "logs",
+            CollectionPath::Pull,
+            Utc.with_ymd_and_hms(2026, 11, 21, 10, 1, 0).unwrap(),
+            "u-1".into(),
+        );
         let entry = shape(SYSTEM_LOG_DETAIL_TYPE, &object, &relay, None);
         assert_eq!(entry.source, "okta-relay");
         assert_eq!(entry.detail_type, "Okta System Log Event");

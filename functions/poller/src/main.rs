@@ -1,7 +1,7 @@
 //! The poller function: on each schedule, pull every org's System Log from Okta to the delivery
 //! bus. Wiring only; the logic is `okta_relay::poller`.
 //!
-//! `okta-relay-poller run-once [SECONDS]` runs the same code path once outside Lambda (against
+//! `okta-relay-poller run-once [SECONDS [OWNER]]` runs the same code path once outside Lambda (against
 //! any `AWS_ENDPOINT_URL`) and prints the outcome as JSON on stdout (logs go to stderr): for
 //! operators and tests.
 
@@ -61,7 +61,11 @@ async fn main() -> Result<(), Error> {
             .next()
             .and_then(|s| s.parse().ok())
             .unwrap_or(service.config().max_run_seconds as i64);
-        let owner = format!("local-{}", std::process::id());
+        // A stable owner (a supervisor restarting the same worker) takes its own lease and
+        // claims back at once instead of waiting for them to expire.
+        let owner = args
+            .next()
+            .unwrap_or_else(|| format!("local-{}", std::process::id()));
         let outcomes = service
             .run(&owner, Utc::now() + chrono::Duration::seconds(seconds))
             .await;

@@ -24,6 +24,9 @@ const DEDUPE_CONCURRENCY: usize = 16;
 /// A shaped record waiting for delivery.
 #[derive(Debug, Clone)]
 pub struct PendingRecord {
+    /// The dedupe mark's id: the System Log `uuid` (shared by both paths), or a directory
+    /// record's org-scoped id.
+    pub dedupe_key: String,
     pub relay: RelayMetadata,
     pub entry: SinkEntry,
 }
@@ -72,6 +75,9 @@ pub struct Forwarder<'a> {
     pub claim_hold: Duration,
     /// How long a confirmed mark suppresses duplicates.
     pub mark_ttl: Duration,
+    /// A snapshot (a directory full sync): every record is delivered whatever marks exist, and
+    /// the marks are then (re)written, so later delta runs drop what the snapshot sent.
+    pub refresh: bool,
 }
 
 impl Forwarder<'_> {
@@ -86,17 +92,20 @@ impl Forwarder<'_> {
         let mut seen = std::collections::HashSet::with_capacity(records.len());
         let mut unique = Vec::with_capacity(records.len());
         for record in records {
-            if seen.insert(record.relay.record_id.clone()) {
+            if seen.insert(record.dedupe_key.clone()) {
                 unique.push(record);
             } else {
                 report.duplicates += 1;
             }
         }
-        let ids: Vec<String> = unique.iter().map(|r| r.relay.record_id.clone()).collect();
-        let claims = self
-            .dedupe
-            .claim_many(&ids, self.claim_owner, self.claim_hold)
-            .await?;
+        let ids: Vec<String> = unique.iter().map(|r| r.dedupe_key.clone()).collect();
+        let claims = if self.refresh {
+            vec![DedupeClaim::Claimed; ids.len()]
+        } else {
+            self.dedupe
+                .claim_many(&ids, self.claim_owner, self.claim_hold)
+                .await?
+        };
         let mut claimed = Vec::with_capacity(unique.len());
         for (record, claim) in unique.into_iter().zip(claims) {
             match claim {
@@ -136,18 +145,17 @@ impl Forwarder<'_> {
         }
         let (acked, unacked): (Vec<_>, Vec<_>) =
             claimed.iter().zip(is_acked).partition(|(_, acked)| *acked);
-        let acked_ids: Vec<String> = acked
-            .iter()
-            .map(|(r, _)| r.relay.record_id.clone())
-            .collect();
+        let acked_ids: Vec<String> = acked.iter().map(|(r, _)| r.dedupe_key.clone()).collect();
         if let Err(e) = self.dedupe.confirm_many(&acked_ids, self.mark_ttl).await {
             // Unconfirmed pending marks expire after their hold: at worst a duplicate later,
             // never a loss.
             tracing::warn!(records = acked_ids.len(), error = %e, "could not confirm dedupe marks");
         }
+        // A snapshot made no claims, so there is nothing to release.
+        let unacked = if self.refresh { Vec::new() } else { unacked };
         futures::stream::iter(unacked)
             .for_each_concurrent(DEDUPE_CONCURRENCY, |(r, _)| async move {
-                if let Err(e) = self.dedupe.release_claim(&r.relay.record_id).await {
+                if let Err(e) = self.dedupe.release_claim(&r.dedupe_key).await {
                     tracing::warn!(record_id = %r.relay.record_id, error = %e, "could not release a dedupe claim");
                 }
             })
@@ -228,13 +236,8 @@ mod tests {
 
     fn record(id: &str, detail: &str) -> PendingRecord {
         PendingRecord {
-            relay: RelayMetadata {
-                org: "acme".into(),
-                stream: "logs".into(),
-                path: CollectionPath::Pull,
-                collected_at: Utc::now(),
-                record_id: id.into(),
-            },
+            dedupe_key: id.into(),
+            relay: RelayMetadata::new("acme", "logs", CollectionPath::Pull, Utc::now(), id.into()),
             entry: SinkEntry {
                 source: "okta-relay".into(),
                 detail_type: "Okta System Log Event".into(),
@@ -261,6 +264,7 @@ mod tests {
             claim_owner: "test",
             claim_hold: Duration::from_secs(60),
             mark_ttl: Duration::from_secs(3600),
+            refresh: false,
         }
     }
 

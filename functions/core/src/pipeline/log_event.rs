@@ -80,20 +80,18 @@ pub fn to_record(
     path: CollectionPath,
     collected_at: DateTime<Utc>,
 ) -> PendingRecord {
-    let relay = RelayMetadata {
-        org: org.to_string(),
-        stream: LOGS_STREAM.to_string(),
-        path,
-        collected_at,
-        record_id: header.uuid.clone(),
-    };
+    let relay = RelayMetadata::new(org, LOGS_STREAM, path, collected_at, header.uuid.clone());
     let entry = record::shape(
         record::SYSTEM_LOG_DETAIL_TYPE,
         raw,
         &relay,
         Some(header.published),
     );
-    PendingRecord { relay, entry }
+    PendingRecord {
+        dedupe_key: header.uuid.clone(),
+        relay,
+        entry,
+    }
 }
 
 #[cfg(test)]

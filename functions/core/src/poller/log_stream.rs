@@ -5,14 +5,15 @@
 //! by persistence time, so late-persisted events arrive after the cursor instead of behind it
 //! (`DESIGN.md` §5.1). An empty page still has a `next` link: it is stored and the run stops.
 
-use super::{PollError, PollerPorts, RunSettings};
+use super::{PollError, PollerPorts, RunSettings, keep_lease, release_lease};
 use crate::clock::until;
 use crate::config::OrgConfig;
+use crate::inventory;
 use crate::okta::{OktaClient, Page};
 use crate::pipeline::log_event::{self, LogEventHeader};
 use crate::pipeline::{DeliveryPolicy, Forwarder};
 use crate::ports::{HealthNote, Lease, StreamKey};
-use crate::record::CollectionPath;
+use crate::record::{CollectionPath, SyncMode};
 use crate::stream_watch;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
@@ -40,6 +41,11 @@ pub struct StreamSummary {
     pub caught_up: bool,
     /// Okta log-stream lifecycle events seen (they feed the stream watch).
     pub lifecycle_events: u64,
+    /// Inventory change records (deletions, removals) derived from System Log events.
+    pub inventory_changes: u64,
+    /// Directory streams: whether this run was a full sync or a delta.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync: Option<SyncMode>,
 }
 
 impl StreamSummary {
@@ -51,6 +57,7 @@ impl StreamSummary {
             ("duplicates".to_string(), self.duplicates),
             ("oversize".to_string(), self.oversize),
             ("filtered".to_string(), self.filtered),
+            ("inventory_changes".to_string(), self.inventory_changes),
         ])
     }
 }
@@ -80,9 +87,7 @@ impl LogStreamRun<'_> {
             return Ok(());
         };
         let result = self.pages(&mut lease, deadline, summary).await;
-        if let Err(e) = self.ports.streams.release_lease(&lease).await {
-            tracing::warn!(stream = %key, error = %e, "could not release the lease; it will expire");
-        }
+        release_lease(self.ports, &lease).await;
         result
     }
 
@@ -114,6 +119,18 @@ impl LogStreamRun<'_> {
                     summary.lifecycle_events += 1;
                     self.note_lifecycle(&header).await;
                 }
+                // A deletion or removal also updates the SIEM's inventory, whatever the
+                // event-type filter says about forwarding the event itself.
+                if let Some(change) = inventory::change_record(
+                    raw,
+                    &header,
+                    self.org,
+                    CollectionPath::Pull,
+                    collected_at,
+                ) {
+                    summary.inventory_changes += 1;
+                    records.push(change);
+                }
                 if !self.org.event_types.allows(&header.event_type) {
                     summary.filtered += 1;
                     continue;
@@ -136,6 +153,7 @@ impl LogStreamRun<'_> {
                 claim_owner: &lease.owner,
                 claim_hold: until(self.ports.clock.now(), lease.expires_at),
                 mark_ttl: self.mark_ttl,
+                refresh: false,
             };
             let report = forwarder.forward(records).await?;
             summary.forwarded += report.forwarded as u64;
@@ -178,16 +196,8 @@ impl LogStreamRun<'_> {
         }
     }
 
-    /// Renews the lease when less than half of it is left, so a slow page does not lose it.
     async fn keep(&self, lease: &mut Lease) -> Result<(), PollError> {
-        if until(self.ports.clock.now(), lease.expires_at) < self.settings.lease_ttl / 2 {
-            *lease = self
-                .ports
-                .streams
-                .renew(lease, self.settings.lease_ttl)
-                .await?;
-        }
-        Ok(())
+        keep_lease(self.ports, self.settings, lease).await
     }
 
     /// The stored `next` link, or a first polling request.

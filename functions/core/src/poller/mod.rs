@@ -5,6 +5,7 @@
 //! the sink acknowledged every record of the page. Orgs are independent: one org's failure is
 //! recorded in its health and the others keep running.
 
+mod inventory_stream;
 mod log_stream;
 mod org_clients;
 mod schedule;
@@ -12,17 +13,21 @@ mod schedule;
 use org_clients::OrgClients;
 pub use org_clients::{LOG_SCOPES, SECRET_TTL};
 
+pub use inventory_stream::{DELTA_OVERLAP, InventoryRun};
 pub use log_stream::{LogStreamRun, StreamSummary};
 pub use schedule::{Due, DueReason, due};
 
 use crate::clock::Clock;
 use crate::config::{OrgConfig, RelayConfig};
+use crate::inventory::object::InvalidObject;
+use crate::inventory::{InventoryCursor, InventoryDue, InventoryStream};
 use crate::okta::{ClientSettings, OktaError};
 use crate::pipeline::{DeliveryPolicy, ForwardError};
 use crate::ports::{
-    DedupeStore, EventSink, HealthNote, HealthReport, HealthStore, SecretError, SecretSource,
-    StateError, StreamKey, StreamStateStore,
+    DedupeStore, EventSink, HealthNote, HealthReport, HealthStore, Lease, SecretError,
+    SecretSource, StateError, StreamKey, StreamStateStore,
 };
+use crate::record::SyncMode;
 use crate::stream_watch::{self, PushState};
 use crate::{ErrorKind, pipeline::log_event::InvalidLogEvent};
 use chrono::{DateTime, Utc};
@@ -46,6 +51,8 @@ pub enum PollError {
     Forward(#[from] ForwardError),
     #[error("Okta sent an unusable System Log event: {0}")]
     Event(#[from] InvalidLogEvent),
+    #[error("Okta sent an unusable directory object: {0}")]
+    Object(#[from] InvalidObject),
     /// Re-reading the secret after an authentication failure found it unchanged (internal: the
     /// original failure is what gets reported).
     #[error("the org's secret is unchanged")]
@@ -95,7 +102,7 @@ impl PollError {
             PollError::Okta(e) => e.kind(),
             PollError::State(e) => e.kind(),
             PollError::Forward(e) => e.kind(),
-            PollError::Event(_) => ErrorKind::Permanent,
+            PollError::Event(_) | PollError::Object(_) => ErrorKind::Permanent,
             PollError::AuthenticationUnchanged => ErrorKind::Configuration,
         }
     }
@@ -157,8 +164,44 @@ pub struct OrgOutcome {
     pub due_reason: Option<DueReason>,
     /// Caught up and within its interval: not polled, next poll at this time.
     pub next_poll_at: Option<DateTime<Utc>>,
-    /// The org's push path as the stream watch sees it.
-    pub push: PushState,
+    /// The org's push path as the stream watch sees it (System Log streams only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub push: Option<PushState>,
+}
+
+/// What a stream is: the System Log, or a directory stream of the catalogue.
+#[derive(Clone, Copy)]
+enum StreamJob<'a> {
+    Logs,
+    Inventory(&'a InventoryStream),
+}
+
+impl StreamJob<'_> {
+    fn name(&self) -> &'static str {
+        match self {
+            StreamJob::Logs => crate::pipeline::log_event::LOGS_STREAM,
+            StreamJob::Inventory(stream) => stream.spec.name,
+        }
+    }
+}
+
+/// Renews a held lease when less than half of it is left, so a slow page does not lose it.
+async fn keep_lease(
+    ports: &PollerPorts,
+    settings: &RunSettings,
+    lease: &mut Lease,
+) -> Result<(), PollError> {
+    if crate::clock::until(ports.clock.now(), lease.expires_at) < settings.lease_ttl / 2 {
+        *lease = ports.streams.renew(lease, settings.lease_ttl).await?;
+    }
+    Ok(())
+}
+
+/// Gives a lease up at the end of a run (best effort: it also expires by itself).
+async fn release_lease(ports: &PollerPorts, lease: &Lease) {
+    if let Err(e) = ports.streams.release_lease(lease).await {
+        tracing::warn!(stream = %lease.key, error = %e, "could not release the lease; it will expire");
+    }
 }
 
 /// The deadline a run works to: the runtime's (Lambda's invocation deadline), unless it is not
@@ -225,8 +268,9 @@ impl PollerService {
         &self.config
     }
 
-    /// Runs every org's System Log stream until caught up or `deadline` approaches.
-    /// `owner` identifies this invocation in leases (the Lambda request id).
+    /// Runs every org's System Log stream, then every org's directory streams, until each is
+    /// caught up or `deadline` approaches. The System Log goes first: inventory must never
+    /// starve it. `owner` identifies this invocation in leases (the Lambda request id).
     pub async fn run(&self, owner: &str, deadline: DateTime<Utc>) -> Vec<OrgOutcome> {
         tracing::info!(
             owner,
@@ -236,21 +280,73 @@ impl PollerService {
         );
         let mut outcomes = Vec::new();
         for org in self.config.orgs.iter().filter(|o| o.logs.enabled) {
-            outcomes.push(self.run_org_logs(org, owner, deadline).await);
+            outcomes.push(self.run_stream(org, StreamJob::Logs, owner, deadline).await);
+        }
+        for org in &self.config.orgs {
+            for stream in org.inventory_streams() {
+                outcomes.push(
+                    self.run_stream(org, StreamJob::Inventory(&stream), owner, deadline)
+                        .await,
+                );
+            }
         }
         outcomes
     }
 
-    async fn run_org_logs(
+    /// Whether a stream polls now: `Ok(reason)`, or `Err(next poll time)`.
+    async fn due_now(
         &self,
         org: &OrgConfig,
+        key: &StreamKey,
+        job: StreamJob<'_>,
+        health: Option<&HealthReport>,
+        push: Option<&PushState>,
+        now: DateTime<Utc>,
+    ) -> Result<DueReason, DateTime<Utc>> {
+        match job {
+            StreamJob::Logs => {
+                let interval = Duration::from_secs(org.logs.interval_seconds);
+                let push = push.cloned().unwrap_or(PushState::NotConfigured);
+                match due(now, interval, health, &push) {
+                    Due::Now(reason) => Ok(reason),
+                    Due::NotBefore(next) => Err(next),
+                }
+            }
+            StreamJob::Inventory(stream) => {
+                // A look without the lease; the run decides again under it.
+                let cursor = match self.ports.streams.snapshot(key).await {
+                    Ok(snapshot) => {
+                        InventoryCursor::parse(snapshot.as_ref().and_then(|s| s.cursor.as_deref()))
+                    }
+                    Err(e) => {
+                        tracing::warn!(stream = %key, error = %e, "could not read the stream's cursor; trying to run");
+                        return Ok(DueReason::NotCaughtUp);
+                    }
+                };
+                match cursor.due(now, stream.interval, stream.delta_interval) {
+                    InventoryDue::Resume(_) => Ok(DueReason::NotCaughtUp),
+                    InventoryDue::Start(SyncMode::Full) => Ok(DueReason::FullSync),
+                    InventoryDue::Start(SyncMode::Delta) => Ok(DueReason::Delta),
+                    InventoryDue::NotBefore(next) => Err(next),
+                }
+            }
+        }
+    }
+
+    async fn run_stream(
+        &self,
+        org: &OrgConfig,
+        job: StreamJob<'_>,
         owner: &str,
         deadline: DateTime<Utc>,
     ) -> OrgOutcome {
-        let key = StreamKey::new(&org.name, crate::pipeline::log_event::LOGS_STREAM);
+        let key = StreamKey::new(&org.name, job.name());
         let now = self.ports.clock.now();
         let health = self.read_health(&key).await;
-        let push = self.watch_push(org, now).await;
+        let push = match job {
+            StreamJob::Logs => Some(self.watch_push(org, now).await),
+            StreamJob::Inventory(_) => None,
+        };
         let mut outcome = OrgOutcome {
             org: org.name.clone(),
             stream: key.stream.clone(),
@@ -268,25 +364,27 @@ impl PollerService {
             outcome.backoff_until = Some(until);
             return outcome;
         }
-        let interval = Duration::from_secs(org.logs.interval_seconds);
-        match due(now, interval, health.as_ref(), &outcome.push) {
-            Due::NotBefore(next) => {
+        match self
+            .due_now(org, &key, job, health.as_ref(), outcome.push.as_ref(), now)
+            .await
+        {
+            Err(next) => {
                 tracing::info!(org = %org.name, stream = %key.stream, next_poll_at = %next, "caught up; interval not over");
                 outcome.next_poll_at = Some(next);
                 return outcome;
             }
-            Due::Now(reason) => outcome.due_reason = Some(reason),
+            Ok(reason) => outcome.due_reason = Some(reason),
         }
         let mut summary = StreamSummary::default();
         let mut result = self
-            .run_with_client(org, &key, owner, deadline, &mut summary, false)
+            .run_with_client(org, &key, job, owner, deadline, &mut summary, false)
             .await;
         if let Err(e) = &result
             && is_authentication_failure(e)
         {
             // A rotated secret takes effect now; an unchanged one means the failure is real.
             match self
-                .run_with_client(org, &key, owner, deadline, &mut summary, true)
+                .run_with_client(org, &key, job, owner, deadline, &mut summary, true)
                 .await
             {
                 Err(PollError::AuthenticationUnchanged) => {}
@@ -408,10 +506,12 @@ impl PollerService {
 
     /// One stream run with the org's client; with `fresh_secret`, only if re-reading the
     /// secret found new credentials (otherwise the earlier failure stands).
+    #[allow(clippy::too_many_arguments)]
     async fn run_with_client(
         &self,
         org: &OrgConfig,
         key: &StreamKey,
+        job: StreamJob<'_>,
         owner: &str,
         deadline: DateTime<Utc>,
         summary: &mut StreamSummary,
@@ -427,18 +527,35 @@ impl PollerService {
             }
             tracing::info!(org = %org.name, "the org's secret changed; retrying with the new credentials");
         }
-        let run = LogStreamRun {
-            org,
-            client: &client.client,
-            ports: &self.ports,
-            delivery: DeliveryPolicy {
-                max_request_bytes: self.config.max_request_bytes,
-                ..DeliveryPolicy::default()
-            },
-            mark_ttl: self.config.dedupe_ttl(),
-            settings: &self.settings,
+        let delivery = DeliveryPolicy {
+            max_request_bytes: self.config.max_request_bytes,
+            ..DeliveryPolicy::default()
         };
-        run.run(key, owner, deadline, summary).await
+        match job {
+            StreamJob::Logs => {
+                let run = LogStreamRun {
+                    org,
+                    client: &client.client,
+                    ports: &self.ports,
+                    delivery,
+                    mark_ttl: self.config.dedupe_ttl(),
+                    settings: &self.settings,
+                };
+                run.run(key, owner, deadline, summary).await
+            }
+            StreamJob::Inventory(stream) => {
+                let run = InventoryRun {
+                    org,
+                    stream,
+                    client: &client.client,
+                    ports: &self.ports,
+                    delivery,
+                    mark_ttl: self.config.dedupe_ttl(),
+                    settings: &self.settings,
+                };
+                run.run(key, owner, deadline, summary).await
+            }
+        }
     }
 }
 

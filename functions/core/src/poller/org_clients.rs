@@ -20,7 +20,8 @@ use std::sync::{Arc, Mutex};
 /// How long a secret read is reused.
 pub const SECRET_TTL: chrono::Duration = chrono::Duration::minutes(5);
 
-/// OAuth scopes the System Log stream needs.
+/// OAuth scopes the System Log stream needs (an org's default scopes add those of its
+/// directory streams: [`crate::config::OrgConfig::scopes`]).
 pub const LOG_SCOPES: &[&str] = &["okta.logs.read"];
 
 struct Cached {
@@ -37,8 +38,11 @@ pub struct OrgClients {
     allow_loopback_http: bool,
     secrets: Arc<dyn SecretSource>,
     clock: Arc<dyn Clock>,
-    /// Per-org limiters survive between invocations of a warm container.
+    /// Per-org limiters survive between invocations of a warm container. One per org, shared
+    /// by all its streams: the org's rate budget is one budget.
     limiters: HashMap<String, RateLimiter>,
+    /// The OAuth scopes each org's enabled streams need (used when its secret names none).
+    scopes: HashMap<String, Vec<&'static str>>,
     cache: Mutex<HashMap<String, Cached>>,
 }
 
@@ -70,8 +74,14 @@ impl OrgClients {
                 )
             })
             .collect();
+        let scopes = config
+            .orgs
+            .iter()
+            .map(|o| (o.name.clone(), o.scopes()))
+            .collect();
         Self {
             http,
+            scopes,
             settings,
             allow_loopback_http: config.allow_loopback_http,
             secrets,
@@ -132,7 +142,12 @@ impl OrgClients {
         }
         let credentials =
             OktaCredentials::from_secret_json(secret.expose_secret(), self.allow_loopback_http)?
-                .with_default_scopes(LOG_SCOPES);
+                .with_default_scopes(
+                    self.scopes
+                        .get(org)
+                        .map(Vec::as_slice)
+                        .unwrap_or(LOG_SCOPES),
+                );
         let changed = cache.contains_key(org);
         cache.insert(
             org.to_string(),

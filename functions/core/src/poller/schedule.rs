@@ -24,6 +24,10 @@ pub enum DueReason {
     Requested,
     /// The org's push path is silent or stopped: pull fills the gap.
     PushNeedsCatchUp,
+    /// A directory stream's full sync is due (first run, or its interval passed).
+    FullSync,
+    /// A directory stream's delta is due.
+    Delta,
 }
 
 /// Whether a stream polls now.

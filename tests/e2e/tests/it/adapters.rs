@@ -293,13 +293,13 @@ fn entry(i: usize) -> SinkEntry {
         r#"{{"uuid":"evt-{i}","published":"2026-11-21T10:00:0{i}.000Z","eventType":"user.session.start"}}"#
     ))
     .unwrap();
-    let relay = RelayMetadata {
-        org: "acme".into(),
-        stream: "logs".into(),
-        path: CollectionPath::Pull,
-        collected_at: Utc::now(),
-        record_id: format!("evt-{i}"),
-    };
+    let relay = RelayMetadata::new(
+        "acme",
+        "logs",
+        CollectionPath::Pull,
+        Utc::now(),
+        format!("evt-{i}"),
+    );
     record::shape(
         record::SYSTEM_LOG_DETAIL_TYPE,
         &object,

@@ -33,15 +33,27 @@ pub(crate) fn poller_binary() -> PathBuf {
 }
 
 /// Runs `okta-relay-poller run-once` with AWS behind the kill switch, armed with `kill_at`.
-async fn run_once(
+pub(crate) async fn run_once(
     env: &[(&'static str, String)],
     proxy: &KillSwitch,
     kill_at: Option<KillAt>,
 ) -> (std::process::ExitStatus, String) {
+    run_once_as(env, proxy, kill_at, None).await
+}
+
+/// [`run_once`] with a fixed lease owner (a supervisor restarting the same worker).
+pub(crate) async fn run_once_as(
+    env: &[(&'static str, String)],
+    proxy: &KillSwitch,
+    kill_at: Option<KillAt>,
+    owner: Option<&str>,
+) -> (std::process::ExitStatus, String) {
     let mut cmd = Command::new(poller_binary());
-    cmd.args(["run-once", "60"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+    cmd.args(["run-once", "60"]);
+    if let Some(owner) = owner {
+        cmd.arg(owner);
+    }
+    cmd.stdout(Stdio::piped()).stderr(Stdio::null());
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -32,6 +32,15 @@ pub fn cursor_commit(nth: usize) -> KillAt {
     }
 }
 
+/// The DynamoDB call that claims one dedupe mark before delivery.
+pub fn dedupe_claim(nth: usize) -> KillAt {
+    KillAt {
+        target: "DynamoDB_20120810.PutItem",
+        body_contains: "claimed_by",
+        nth,
+    }
+}
+
 /// The EventBridge call that delivers records.
 pub fn put_events(nth: usize) -> KillAt {
     KillAt {

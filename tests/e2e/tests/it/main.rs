@@ -7,6 +7,7 @@
 
 mod adapters;
 mod crash;
+mod crash_suite;
 mod kill_switch;
 mod lambda;
 mod oauth;

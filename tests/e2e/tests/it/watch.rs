@@ -94,7 +94,7 @@ async fn a_deactivated_log_stream_makes_the_reconciliation_poller_catch_up() {
     assert_eq!(first.due_reason, Some(DueReason::NotCaughtUp));
     assert_eq!((first.summary.forwarded, first.summary.duplicates), (40, 1));
     assert!(first.summary.caught_up);
-    assert_eq!(first.push, PushState::Delivering);
+    assert_eq!(first.push, Some(PushState::Delivering));
 
     // Caught up and within the hour: the next schedule does not poll.
     sim_call(&sim, "/events", Some(json!({"count": 10}))).await;
@@ -111,7 +111,7 @@ async fn a_deactivated_log_stream_makes_the_reconciliation_poller_catch_up() {
     let catch_up = run(&poller, "catch-up").await;
     assert_eq!(catch_up.due_reason, Some(DueReason::Requested));
     assert!(
-        matches!(catch_up.push, PushState::Stopped { .. }),
+        matches!(catch_up.push, Some(PushState::Stopped { .. })),
         "{:?}",
         catch_up.push
     );
@@ -137,7 +137,7 @@ async fn a_deactivated_log_stream_makes_the_reconciliation_poller_catch_up() {
         .await
         .unwrap();
     let back = run(&poller, "back-to-hourly").await;
-    assert_eq!(back.push, PushState::Delivering);
+    assert_eq!(back.push, Some(PushState::Delivering));
     assert_eq!(back.due_reason, None);
 
     let captured = stack.capture(100, Duration::from_secs(10)).await;
@@ -169,7 +169,7 @@ async fn a_silent_log_stream_is_recorded_and_polled_at_every_schedule() {
     sim_call(&sim, "/events", Some(json!({"count": 3}))).await;
     let silent = run(&poller, "silent").await;
     assert!(
-        matches!(silent.push, PushState::Silent { .. }),
+        matches!(silent.push, Some(PushState::Silent { .. })),
         "{:?}",
         silent.push
     );

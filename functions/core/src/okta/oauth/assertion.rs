@@ -20,7 +20,7 @@ pub enum KeyAlgorithm {
 pub struct ClientKey {
     pub kid: String,
     pub algorithm: KeyAlgorithm,
-    /// PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`).
+    /// PKCS#8 PEM (the "PRIVATE KEY" label).
     pub private_key: SecretString,
 }
 

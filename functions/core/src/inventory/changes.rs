@@ -1,0 +1,274 @@
+//! Deletions and removals: Okta lists no tombstones, so a deleted user or a removed membership
+//! simply stops appearing. The System Log says so, though: while the System Log runs (either
+//! path), each such event also becomes an `Okta Inventory Change` record for the directory
+//! stream it affects, so the SIEM's inventory stays true between full syncs.
+//!
+//! The record's `okta` is the System Log event unchanged; `relay.change` names the action and
+//! both sides (`userId` + `groupId`, `appId` + `userId`, …). Its dedupe mark (`change#<uuid>`)
+//! is shared by both paths, so an event seen on push and pull yields one change record.
+
+use crate::config::OrgConfig;
+use crate::pipeline::PendingRecord;
+use crate::pipeline::log_event::LogEventHeader;
+use crate::record::{self, CollectionPath, RelayMetadata};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+
+/// `DetailType` of inventory change records.
+pub const INVENTORY_CHANGE_DETAIL_TYPE: &str = "Okta Inventory Change";
+
+/// What happened to a directory object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeAction {
+    /// The object no longer exists.
+    Deleted,
+    /// A membership or assignment ended.
+    Removed,
+}
+
+/// `relay.change` of an inventory change record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InventoryChange {
+    pub action: ChangeAction,
+    /// The System Log event type it comes from.
+    pub event_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
+    /// Identity providers and network zones.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object_id: Option<String>,
+}
+
+/// Which side of a change a target is.
+#[derive(Debug, Clone, Copy)]
+enum Side {
+    User,
+    Group,
+    App,
+    Object,
+}
+
+struct ChangeRule {
+    event_types: &'static [&'static str],
+    /// The directory stream it affects (the change is emitted only when the org collects it).
+    stream: &'static str,
+    action: ChangeAction,
+    /// Target `type`s to read, and which side each is (`*`: the first target of any type).
+    sides: &'static [(&'static str, Side)],
+}
+
+const RULES: &[ChangeRule] = &[
+    ChangeRule {
+        event_types: &[
+            "user.lifecycle.delete.initiated",
+            "user.lifecycle.delete.completed",
+        ],
+        stream: "users",
+        action: ChangeAction::Deleted,
+        sides: &[("User", Side::User)],
+    },
+    ChangeRule {
+        event_types: &["group.user_membership.remove"],
+        stream: "group_members",
+        action: ChangeAction::Removed,
+        sides: &[("User", Side::User), ("UserGroup", Side::Group)],
+    },
+    ChangeRule {
+        event_types: &["application.user_membership.remove"],
+        stream: "app_users",
+        action: ChangeAction::Removed,
+        sides: &[("User", Side::User), ("AppInstance", Side::App)],
+    },
+    ChangeRule {
+        event_types: &["group.application_assignment.remove"],
+        stream: "app_groups",
+        action: ChangeAction::Removed,
+        sides: &[("UserGroup", Side::Group), ("AppInstance", Side::App)],
+    },
+    ChangeRule {
+        event_types: &["group.lifecycle.delete"],
+        stream: "groups",
+        action: ChangeAction::Deleted,
+        sides: &[("UserGroup", Side::Group)],
+    },
+    ChangeRule {
+        event_types: &["application.lifecycle.delete"],
+        stream: "apps",
+        action: ChangeAction::Deleted,
+        sides: &[("AppInstance", Side::App)],
+    },
+    ChangeRule {
+        event_types: &["system.idp.lifecycle.delete"],
+        stream: "idps",
+        action: ChangeAction::Deleted,
+        sides: &[("*", Side::Object)],
+    },
+    ChangeRule {
+        event_types: &["zone.delete"],
+        stream: "zones",
+        action: ChangeAction::Deleted,
+        sides: &[("*", Side::Object)],
+    },
+];
+
+#[derive(Deserialize)]
+struct Target<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+}
+
+#[derive(Deserialize)]
+struct Targets<'a> {
+    #[serde(borrow, default)]
+    target: Option<Vec<Target<'a>>>,
+}
+
+/// The inventory change record a System Log event implies for `org`, if any. Cheap for every
+/// other event: only the event type is compared.
+pub fn change_record(
+    raw: &RawValue,
+    header: &LogEventHeader,
+    org: &OrgConfig,
+    path: CollectionPath,
+    collected_at: DateTime<Utc>,
+) -> Option<PendingRecord> {
+    let rule = RULES
+        .iter()
+        .find(|r| r.event_types.contains(&header.event_type.as_str()))?;
+    if !org.inventory.contains_key(rule.stream) {
+        return None;
+    }
+    let targets = serde_json::from_str::<Targets<'_>>(raw.get())
+        .ok()
+        .and_then(|t| t.target)
+        .unwrap_or_default();
+    let mut change = InventoryChange {
+        action: rule.action,
+        event_type: header.event_type.clone(),
+        user_id: None,
+        group_id: None,
+        app_id: None,
+        object_id: None,
+    };
+    for (kind, side) in rule.sides {
+        let Some(target) = targets
+            .iter()
+            .find(|t| *kind == "*" || t.kind.eq_ignore_ascii_case(kind))
+        else {
+            tracing::warn!(org = %org.name, uuid = %header.uuid, event_type = %header.event_type,
+                target_type = kind, "System Log event lacks the target an inventory change needs; no change record");
+            return None;
+        };
+        let id = Some(target.id.chars().take(256).collect());
+        match side {
+            Side::User => change.user_id = id,
+            Side::Group => change.group_id = id,
+            Side::App => change.app_id = id,
+            Side::Object => change.object_id = id,
+        }
+    }
+    let mut relay = RelayMetadata::new(
+        &org.name,
+        rule.stream,
+        path,
+        collected_at,
+        format!("change:{}", header.uuid),
+    );
+    relay.change = Some(change);
+    let entry = record::shape(
+        INVENTORY_CHANGE_DETAIL_TYPE,
+        raw,
+        &relay,
+        Some(header.published),
+    );
+    Some(PendingRecord {
+        dedupe_key: format!("change#{}", header.uuid),
+        relay,
+        entry,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::RelayConfig;
+
+    fn org(inventory: &str) -> OrgConfig {
+        RelayConfig::from_json(&format!(
+            r#"{{"orgs":[{{"name":"acme","secret_arn":"arn:aws:secretsmanager:us-east-1:123456789012:secret:x-AbCdEf","inventory":{inventory}}}]}}"#
+        ))
+        .unwrap()
+        .orgs
+        .remove(0)
+    }
+
+    fn event(event_type: &str, targets: &str) -> (Box<RawValue>, LogEventHeader) {
+        let raw = RawValue::from_string(format!(
+            r#"{{"uuid":"e-1","published":"2026-11-21T10:00:00.000Z","eventType":"{event_type}","target":{targets}}}"#
+        ))
+        .unwrap();
+        let header = LogEventHeader::parse(&raw).unwrap();
+        (raw, header)
+    }
+
+    #[test]
+    fn a_membership_removal_names_both_sides() {
+        let (raw, header) = event(
+            "group.user_membership.remove",
+            r#"[{"id":"00u1","type":"User"},{"id":"00g2","type":"UserGroup"}]"#,
+        );
+        let org = org(r#"{"groups":{},"group_members":{}}"#);
+        let record = change_record(&raw, &header, &org, CollectionPath::Pull, Utc::now()).unwrap();
+        assert_eq!(record.entry.detail_type, "Okta Inventory Change");
+        assert_eq!(record.dedupe_key, "change#e-1");
+        assert!(
+            record.entry.detail.contains(raw.get()),
+            "the event unchanged"
+        );
+        let detail: serde_json::Value = serde_json::from_str(&record.entry.detail).unwrap();
+        assert_eq!(detail["relay"]["stream"], "group_members");
+        assert_eq!(detail["relay"]["recordId"], "change:e-1");
+        assert_eq!(
+            detail["relay"]["change"],
+            serde_json::json!({"action": "removed", "eventType": "group.user_membership.remove",
+                "userId": "00u1", "groupId": "00g2"})
+        );
+    }
+
+    #[test]
+    fn only_for_collected_streams_and_complete_events() {
+        let (raw, header) = event(
+            "user.lifecycle.delete.initiated",
+            r#"[{"id":"00u1","type":"User"}]"#,
+        );
+        let at = Utc::now();
+        assert!(change_record(&raw, &header, &org("{}"), CollectionPath::Push, at).is_none());
+        let users = org(r#"{"users":{}}"#);
+        let record = change_record(&raw, &header, &users, CollectionPath::Push, at).unwrap();
+        assert_eq!(
+            record.relay.change.unwrap().user_id.as_deref(),
+            Some("00u1")
+        );
+        let (raw, header) = event("user.lifecycle.delete.initiated", "null");
+        assert!(change_record(&raw, &header, &users, CollectionPath::Push, at).is_none());
+        let (raw, header) = event("user.session.start", r#"[{"id":"00u1","type":"User"}]"#);
+        assert!(change_record(&raw, &header, &users, CollectionPath::Push, at).is_none());
+        let (raw, header) = event("zone.delete", r#"[{"id":"nzo1","type":"Zone"}]"#);
+        let zones = org(r#"{"zones":{}}"#);
+        let record = change_record(&raw, &header, &zones, CollectionPath::Pull, at).unwrap();
+        assert_eq!(
+            record.relay.change.unwrap().object_id.as_deref(),
+            Some("nzo1")
+        );
+    }
+}
