@@ -261,6 +261,37 @@ async fn a_429_whose_reset_is_beyond_the_budget_is_returned_not_slept() {
 }
 
 #[tokio::test]
+async fn a_wait_that_would_pass_the_runs_deadline_is_returned_not_slept() {
+    let server = MockServer::start().await;
+    let now = std::time::SystemTime::now();
+    // Reset in 3 s: within the 5 s budget, but not within a run that must end in 1 s.
+    let reset = now.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 3;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("x-rate-limit-limit", "120")
+                .insert_header("x-rate-limit-remaining", "0")
+                .insert_header("x-rate-limit-reset", reset.to_string().as_str())
+                .insert_header("date", httpdate::fmt_http_date(now).as_str()),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let started = Instant::now();
+    let err = client(&server)
+        .with_deadline(chrono::Utc::now() + chrono::Duration::seconds(1))
+        .get_page::<Value>(&logs_url(&server))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, OktaError::RateLimited { .. }), "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "returned, not slept through the 3 s reset: {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
 async fn server_errors_are_retried_with_backoff_then_succeed() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))

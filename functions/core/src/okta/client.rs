@@ -100,6 +100,8 @@ pub struct OktaClient {
     limiter: RateLimiter,
     retry: RetryPolicy,
     max_body_bytes: usize,
+    /// No wait (for a rate-limit reset or a retry) runs past this: the caller's run ends first.
+    deadline: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 struct RawResponse {
@@ -122,6 +124,26 @@ impl OktaClient {
             limiter,
             retry: settings.retry.clone(),
             max_body_bytes: settings.max_body_bytes,
+            deadline: None,
+        }
+    }
+
+    /// The same client for a run that must end by `deadline`: a rate-limit wait that would run
+    /// past it is not slept through but returned as [`OktaError::RateLimited`], so the run can
+    /// stop cleanly and the next one resume.
+    pub fn with_deadline(mut self, deadline: chrono::DateTime<chrono::Utc>) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// The longest wait this client sleeps through now.
+    fn max_wait(&self) -> Duration {
+        match self.deadline {
+            Some(deadline) => self
+                .retry
+                .max_wait
+                .min(crate::clock::until(chrono::Utc::now(), deadline)),
+            None => self.retry.max_wait,
         }
     }
 
@@ -175,7 +197,7 @@ impl OktaClient {
                         error_code = body.error_code.as_deref().unwrap_or(""),
                         "Okta rate limit hit; waiting for the reset"
                     );
-                    if attempt >= self.retry.max_attempts || wait > self.retry.max_wait {
+                    if attempt >= self.retry.max_attempts || wait > self.max_wait() {
                         return Err(OktaError::RateLimited {
                             path,
                             attempts: attempt,
@@ -194,7 +216,10 @@ impl OktaClient {
                     }
                 }
             };
-            if failure.kind() != ErrorKind::Transient || attempt >= self.retry.max_attempts {
+            if failure.kind() != ErrorKind::Transient
+                || attempt >= self.retry.max_attempts
+                || backoff > self.max_wait()
+            {
                 return Err(failure);
             }
             tracing::warn!(
@@ -218,7 +243,7 @@ impl OktaClient {
         loop {
             match self.limiter.admit(bucket) {
                 Admission::Proceed => return Ok(()),
-                Admission::Wait(wait) if wait > self.retry.max_wait => {
+                Admission::Wait(wait) if wait > self.max_wait() => {
                     return Err(OktaError::RateLimited {
                         path: path.to_string(),
                         attempts,

@@ -107,13 +107,23 @@ impl InventoryRun<'_> {
             self.keep(lease).await?;
             let page = match listing.fanout.front_mut() {
                 Some(task) => {
-                    let page = self.child_page(task).await?;
-                    if task.next.is_none() {
+                    let page = self.child_page(task).await;
+                    if page.is_ok() && task.next.is_none() {
                         listing.fanout.pop_front();
                     }
                     page
                 }
-                None => self.parent_page(&mut listing).await?,
+                None => self.parent_page(&mut listing).await,
+            };
+            let page = match page {
+                Ok(page) => page,
+                Err(PollError::Okta(OktaError::RateLimited { retry_after, .. })) => {
+                    summary.stopped_for_rate_limit = true;
+                    tracing::info!(stream = %lease.key, retry_after_ms = retry_after.as_millis() as u64,
+                        "rate-limit wait does not fit in this run; the next run resumes from the cursor");
+                    break;
+                }
+                Err(e) => return Err(e),
             };
             summary.pages += 1;
             summary.events += page.items as u64;

@@ -9,7 +9,7 @@ use super::{PollError, PollerPorts, RunSettings, keep_lease, release_lease};
 use crate::clock::until;
 use crate::config::OrgConfig;
 use crate::inventory;
-use crate::okta::{OktaClient, Page};
+use crate::okta::{OktaClient, OktaError, Page};
 use crate::pipeline::log_event::{self, LogEventHeader};
 use crate::pipeline::{DeliveryPolicy, Forwarder};
 use crate::ports::{HealthNote, Lease, StreamKey};
@@ -35,6 +35,9 @@ pub struct StreamSummary {
     /// Seconds between now and the newest `published` seen, if any event was seen.
     pub lag_seconds: Option<i64>,
     pub stopped_for_deadline: bool,
+    /// Okta's rate limit (with the reserve kept for other integrations) would have made the run
+    /// wait past its deadline: it stopped cleanly and the next run resumes from the cursor.
+    pub stopped_for_rate_limit: bool,
     /// Another invocation held the lease, so this one did nothing.
     pub lease_busy: bool,
     /// The run read everything Okta had (it ended on an empty page).
@@ -107,7 +110,16 @@ impl LogStreamRun<'_> {
                 break;
             }
             self.keep(lease).await?;
-            let page: Page<Box<RawValue>> = self.client.get_page(&url).await?;
+            let page: Page<Box<RawValue>> = match self.client.get_page(&url).await {
+                Ok(page) => page,
+                Err(OktaError::RateLimited { retry_after, .. }) => {
+                    summary.stopped_for_rate_limit = true;
+                    tracing::info!(stream = %lease.key, retry_after_ms = retry_after.as_millis() as u64,
+                        "rate-limit wait does not fit in this run; the next run resumes from the cursor");
+                    break;
+                }
+                Err(e) => return Err(e.into()),
+            };
             summary.pages += 1;
             summary.events += page.items.len() as u64;
             let collected_at = self.ports.clock.now();

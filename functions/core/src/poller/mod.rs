@@ -527,6 +527,10 @@ impl PollerService {
             }
             tracing::info!(org = %org.name, "the org's secret changed; retrying with the new credentials");
         }
+        // Waits end before the deadline's safety margin: the run then stops cleanly.
+        let stop_by = deadline
+            - chrono::Duration::from_std(self.settings.deadline_margin).unwrap_or_default();
+        let client = client.client.with_deadline(stop_by);
         let delivery = DeliveryPolicy {
             max_request_bytes: self.config.max_request_bytes,
             ..DeliveryPolicy::default()
@@ -535,7 +539,7 @@ impl PollerService {
             StreamJob::Logs => {
                 let run = LogStreamRun {
                     org,
-                    client: &client.client,
+                    client: &client,
                     ports: &self.ports,
                     delivery,
                     mark_ttl: self.config.dedupe_ttl(),
@@ -547,7 +551,7 @@ impl PollerService {
                 let run = InventoryRun {
                     org,
                     stream,
-                    client: &client.client,
+                    client: &client,
                     ports: &self.ports,
                     delivery,
                     mark_ttl: self.config.dedupe_ttl(),

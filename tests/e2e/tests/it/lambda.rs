@@ -196,7 +196,9 @@ async fn the_poller_binary_collects_a_backlog_and_live_late_events_exactly_once(
         let org = outcome[0].clone();
         assert!(org["error"].is_null(), "{org}");
         invocations.push(org.clone());
-        let done = org["stopped_for_deadline"] == false && org["lease_busy"] == false;
+        let done = org["stopped_for_deadline"] == false
+            && org["stopped_for_rate_limit"] == false
+            && org["lease_busy"] == false;
         if done && !live {
             caught_up = true;
             break;

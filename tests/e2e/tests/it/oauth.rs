@@ -250,6 +250,64 @@ async fn the_poller_collects_with_oauth_as_with_ssws_and_picks_up_a_rotated_key_
     assert_eq!(distinct(&captured), all_events(&sim).await);
 }
 
+#[tokio::test]
+async fn the_poller_collects_the_system_log_and_users_with_scopes_derived_from_its_streams() {
+    let sim = okta(40).await;
+    let stack = LocalStack::provision(&[]).await;
+    let key = rs256("users");
+    register(
+        &sim,
+        json!({"client_id": "0oaInventory", "jwks": [key.jwk],
+        "scopes": ["okta.logs.read", "okta.users.read"], "dpop": true}),
+    )
+    .await;
+    // No scopes in the secret: the relay asks for what its streams need.
+    let secret = json!({"org_url": sim.url, "oauth": {"client_id": "0oaInventory", "keys": [key.secret_entry()]}});
+    let arn = stack
+        .put_secret("acme-inventory", &secret.to_string())
+        .await;
+    let poller = crate::pull::poller_with(
+        &stack,
+        &arn,
+        50,
+        r#","inventory":{"users":{}}"#,
+        crate::pull::table(&stack),
+        Duration::from_secs(60),
+    );
+    let run = poller
+        .run(
+            "oauth-users",
+            chrono::Utc::now() + chrono::Duration::minutes(2),
+        )
+        .await;
+    let streams: Vec<(&str, u64)> = run
+        .iter()
+        .map(|o| {
+            assert!(o.error.is_none(), "{}: {:?}", o.stream, o.error);
+            (o.stream.as_str(), o.summary.forwarded)
+        })
+        .collect();
+    let users = sim_call(&sim, "/directory", None).await["users"]
+        .as_array()
+        .unwrap()
+        .len() as u64;
+    assert_eq!(streams, [("logs", 40), ("users", users)]);
+    assert_eq!(
+        tokens_issued(&sim).await,
+        1,
+        "one token serves both streams"
+    );
+    let captured = stack
+        .capture(40 + users as usize, Duration::from_secs(10))
+        .await;
+    let kinds: std::collections::BTreeSet<&str> = captured
+        .iter()
+        .map(|e| e["detail-type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["Okta System Log Event", "Okta User"].into());
+    assert_eq!(captured.len() as u64, 40 + users);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_poller_binary_logs_no_key_assertion_token_or_proof() {
     let sim = okta(30).await;
