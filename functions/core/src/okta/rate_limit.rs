@@ -144,6 +144,8 @@ pub enum Admission {
 
 #[derive(Debug, Clone)]
 struct BucketState {
+    /// `0` while unknown: a concurrency 429 can be the first thing seen of a bucket, and it
+    /// says nothing about the bucket's limit.
     limit: u32,
     remaining: u32,
     /// Okta's reset epoch: identifies the window the counts belong to.
@@ -188,6 +190,9 @@ impl RateLimiter {
                 return Admission::Wait(until(now, blocked) + self.jitter());
             }
             state.blocked_until = None;
+        }
+        if state.limit == 0 {
+            return Admission::Proceed;
         }
         if now >= state.reset_at {
             // A new window: we know the limit, not yet the new reset; count from full.
@@ -254,7 +259,7 @@ impl RateLimiter {
         let entry = buckets
             .entry(bucket.clone())
             .or_insert_with(|| BucketState {
-                limit: headers.limit.filter(|l| *l > 0).unwrap_or(1),
+                limit: headers.limit.unwrap_or(0),
                 remaining: 0,
                 window: headers.reset_epoch.unwrap_or(0),
                 reset_at: now,
@@ -565,6 +570,27 @@ mod tests {
         assert_eq!(
             limiter.on_too_many_requests(&logs(), &h),
             Duration::from_secs(2)
+        );
+    }
+
+    #[test]
+    fn a_first_concurrency_429_blocks_for_the_backoff_not_a_window() {
+        let clock = ManualClock::new(start());
+        let limiter = limiter(&clock, 0);
+        let h = RateLimitHeaders {
+            limit: Some(0),
+            remaining: Some(0),
+            reset_epoch: Some(start().timestamp() + 1),
+            server_date: Some(start()),
+        };
+        let wait = limiter.on_too_many_requests(&logs(), &h);
+        assert_eq!(wait, Duration::from_secs(2));
+        assert!(matches!(limiter.admit(&logs()), Admission::Wait(w) if w <= wait));
+        clock.advance(wait);
+        assert_eq!(
+            limiter.admit(&logs()),
+            Admission::Proceed,
+            "the bucket's limit is unknown, not spent"
         );
     }
 

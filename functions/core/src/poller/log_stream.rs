@@ -4,6 +4,7 @@
 //! `sortOrder=ASCENDING`), never a timestamp built from `published`: polling results are ordered
 //! by persistence time, so late-persisted events arrive after the cursor instead of behind it
 //! (`DESIGN.md` §5.1). An empty page still has a `next` link: it is stored and the run stops.
+//! So does a page shorter than the requested `limit`: Okta had nothing more at that moment.
 
 use super::{PollError, PollerPorts, RunSettings, keep_lease, release_lease};
 use crate::clock::until;
@@ -40,7 +41,7 @@ pub struct StreamSummary {
     pub stopped_for_rate_limit: bool,
     /// Another invocation held the lease, so this one did nothing.
     pub lease_busy: bool,
-    /// The run read everything Okta had (it ended on an empty page).
+    /// The run read everything Okta had (it ended on an empty or short page).
     pub caught_up: bool,
     /// Okta log-stream lifecycle events seen (they feed the stream watch).
     pub lifecycle_events: u64,
@@ -183,7 +184,10 @@ impl LogStreamRun<'_> {
                 .await?;
             tracing::info!(stream = %lease.key, events = page.items.len(), forwarded = report.forwarded,
                 duplicates = report.duplicates, request_id = page.request_id.as_deref().unwrap_or(""), "page done");
-            if page.items.is_empty() {
+            if page.items.len() < requested_limit(&url) {
+                // Okta had no more than this page at the time of the request: the run is at the
+                // head of the log. An empty page is the documented end; a short page saves the
+                // extra request that would find it (the next run resumes from `next` either way).
                 summary.caught_up = true;
                 break;
             }
@@ -233,5 +237,35 @@ impl LogStreamRun<'_> {
             .append_pair("sortOrder", "ASCENDING")
             .append_pair("limit", &self.org.logs.page_size.to_string());
         Ok(url)
+    }
+}
+
+/// The `limit` a polling URL asks for (Okta's default of 100 when absent or unreadable).
+fn requested_limit(url: &Url) -> usize {
+    url.query_pairs()
+        .find(|(k, _)| k == "limit")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limit_comes_from_the_polling_url() {
+        let url = |s: &str| Url::parse(s).unwrap();
+        assert_eq!(
+            requested_limit(&url("https://a.okta.com/api/v1/logs?after=x&limit=1000")),
+            1000
+        );
+        assert_eq!(
+            requested_limit(&url("https://a.okta.com/api/v1/logs?after=x")),
+            100
+        );
+        assert_eq!(
+            requested_limit(&url("https://a.okta.com/api/v1/logs?limit=lots")),
+            100
+        );
     }
 }
