@@ -9,7 +9,7 @@ PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat tests/local/requirements.txt | cksum | cut -d' ' -f1)
 CARGO_TEST := $(shell if cargo nextest --version >/dev/null 2>&1; then echo "cargo nextest run --profile ci"; else echo "cargo test"; fi)
 
-.PHONY: help venv up down build lint test unit demo clean fuzz crash-suite
+.PHONY: help venv up down build lint test unit demo clean fuzz crash-suite load
 
 help:
 	@echo "make test   full suite (fmt, clippy, unit and integration tests against moto)"
@@ -17,6 +17,7 @@ help:
 	@echo "make up / make down   start / stop the local AWS stack (moto) by PID"
 	@echo "make fuzz         the hostile-input properties at 1 000 000 cases each (release build)"
 	@echo "make crash-suite  50 000 events, 100 random SIGKILLs of the real poller (see RELIABILITY.md)"
+	@echo "make load         10 000 partner events at once through the events function (see RELIABILITY.md)"
 
 # Python venv with moto (local AWS) and cargo-lambda, pinned in tests/local/requirements.txt.
 $(STAMP): tests/local/requirements.txt
@@ -50,6 +51,10 @@ fuzz:
 crash-suite: venv build
 	OKTA_RELAY_CRASH_BACKLOG=50000 OKTA_RELAY_CRASHES=100 tests/local/with-stack.sh \
 	  cargo nextest run --profile ci --locked --workspace --no-capture -E 'test(/^crash_suite::/)'
+
+load: venv build
+	OKTA_RELAY_LOAD_EVENTS=10000 tests/local/with-stack.sh \
+	  cargo nextest run --profile ci --locked --workspace --no-capture -E 'test(/^load::/)'
 
 demo: venv
 	cargo build --locked -p okta-relay-events -p okta-relay-poller

@@ -35,6 +35,11 @@ fn cargo_lambda() -> Command {
 
 impl LambdaWatch {
     pub fn start(package: &str, env: &[(&str, String)]) -> Self {
+        Self::start_with(package, env, &[])
+    }
+
+    /// As [`start`](Self::start), with extra `cargo lambda watch` options (`--concurrency 4`).
+    pub fn start_with(package: &str, env: &[(&str, String)], options: &[&str]) -> Self {
         let port = free_port();
         let log = std::env::temp_dir().join(format!("okta-relay-watch-{package}-{port}.log"));
         let file = std::fs::File::create(&log).unwrap();
@@ -49,6 +54,7 @@ impl LambdaWatch {
             "-p",
             package,
         ])
+        .args(options)
         .stdout(Stdio::from(file.try_clone().unwrap()))
         .stderr(Stdio::from(file));
         for (k, v) in env {
@@ -98,9 +104,53 @@ impl LambdaWatch {
         }
     }
 
+    /// Invokes the function over the Lambda Invoke API that `cargo lambda watch` serves (what
+    /// `cargo lambda invoke` does, without a process per call): `Ok(response)` or `Err(error)`.
+    pub async fn invoke_http(
+        &self,
+        http: &reqwest::Client,
+        payload: &Value,
+    ) -> Result<Value, String> {
+        let url = format!(
+            "http://127.0.0.1:{}/2015-03-31/functions/{}/invocations",
+            self.port, self.function
+        );
+        let response = http
+            .post(url)
+            .json(payload)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let failed = !response.status().is_success()
+            || response.headers().contains_key("x-amz-function-error");
+        let body = response.text().await.map_err(|e| e.to_string())?;
+        if failed {
+            return Err(body);
+        }
+        serde_json::from_str(&body).map_err(|e| format!("{e}: {body}"))
+    }
+
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+}
+
+/// PIDs of a function binary's processes (not `cargo lambda watch`'s), found by the state table
+/// in their environment so parallel tests' functions are not counted.
+pub fn pids_of(binary: &str, state_table: &str) -> Vec<u32> {
+    let marker = format!("OKTA_RELAY_STATE_TABLE={state_table}");
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+            let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+            exe.file_name().is_some_and(|n| n == binary)
+                && environ.split(|b| *b == 0).any(|kv| kv == marker.as_bytes())
+        })
+        .collect()
 }
 
 impl Drop for LambdaWatch {
@@ -250,6 +300,25 @@ async fn the_poller_binary_collects_a_backlog_and_live_late_events_exactly_once(
         .iter()
         .map(|e| e["detail"]["okta"]["uuid"].as_str().unwrap().to_string())
         .collect();
+    let mut seen = BTreeSet::new();
+    let twice: Vec<&Value> = captured
+        .iter()
+        .filter(|e| !seen.insert(e["detail"]["okta"]["uuid"].as_str().unwrap()))
+        .collect();
+    // The EventBridge event ids say whether the relay sent a record twice (two ids) or one
+    // PutEvents entry arrived twice (one id).
+    assert!(
+        twice.is_empty(),
+        "duplicates in the capture queue: {:?}",
+        twice
+            .iter()
+            .map(|e| (
+                &e["id"],
+                &e["detail"]["okta"]["uuid"],
+                &e["detail"]["relay"]
+            ))
+            .collect::<Vec<_>>()
+    );
     assert_eq!(got.len(), all.len(), "no duplicates in the capture queue");
     assert!(
         got.into_iter().collect::<BTreeSet<_>>() == all,
@@ -299,8 +368,14 @@ async fn the_events_binary_forwards_partner_events_once_and_the_poller_adds_none
     let drainer = stack.drain_in_background();
     let invoke = |payload: &Value| tokio::task::block_in_place(|| watch.invoke(payload));
 
+    // Over the Invoke API that `cargo lambda invoke` uses (one process per call is slow), then
+    // through `cargo lambda invoke` itself.
+    let http = reqwest::Client::new();
     for event in &events {
-        let summary = invoke(&partner_envelope(SOURCE, event)).expect("handled");
+        let summary = watch
+            .invoke_http(&http, &partner_envelope(SOURCE, event))
+            .await
+            .expect("handled");
         assert_eq!(
             (summary["forwarded"].as_u64(), summary["org"].as_str()),
             (Some(1), Some("acme"))

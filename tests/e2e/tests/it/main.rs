@@ -12,6 +12,7 @@ mod faults;
 mod inventory;
 mod kill_switch;
 mod lambda;
+mod load;
 mod oauth;
 mod pull;
 mod push;

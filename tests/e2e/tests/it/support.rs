@@ -186,6 +186,9 @@ async fn receive_and_delete(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<Value> 
         .queue_url(url)
         .max_number_of_messages(10)
         .wait_time_seconds(1)
+        // Never handed out twice while a test runs, however slow moto gets under load: a
+        // duplicate in the capture must be the relay's, not a redelivery of the harness.
+        .visibility_timeout(900)
         .send()
         .await
         .expect("receive from capture queue");
@@ -205,7 +208,12 @@ async fn receive_and_delete(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<Value> 
                 .expect("delete entry"),
         );
     }
-    delete.send().await.expect("delete from capture queue");
+    let deleted = delete.send().await.expect("delete from capture queue");
+    assert!(
+        deleted.failed().is_empty(),
+        "capture queue deletes failed: {:?}",
+        deleted.failed()
+    );
     out
 }
 
