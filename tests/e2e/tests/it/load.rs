@@ -39,6 +39,9 @@ fn partner_events(count: usize) -> Vec<Value> {
         .collect()
 }
 
+/// Invocations done so far, and each function instance's resident memory (pid → KiB) then.
+type RssSample = (usize, BTreeMap<u32, u64>);
+
 /// Resident set size of a process, in KiB.
 fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -78,8 +81,7 @@ async fn a_burst_of_partner_events_is_forwarded_once_with_flat_memory() {
     let drainer = stack.drain_in_background();
 
     let done = Arc::new(AtomicUsize::new(0));
-    // (invocations done, pid → RSS KiB), sampled while the burst runs.
-    let samples: Arc<Mutex<Vec<(usize, BTreeMap<u32, u64>)>>> = Arc::default();
+    let samples: Arc<Mutex<Vec<RssSample>>> = Arc::default();
     let sampler = {
         let (done, samples) = (done.clone(), samples.clone());
         let table = stack.state_table.clone();
