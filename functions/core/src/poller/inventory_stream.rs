@@ -9,7 +9,9 @@
 //! after every acknowledged page, so the deadline (or a crash) costs at most the page in
 //! flight.
 
-use super::{PollError, PollerPorts, RunSettings, StreamSummary, keep_lease, release_lease};
+use super::{
+    PollError, PollerPorts, RunSettings, StreamSummary, fetch_page, keep_lease, release_lease,
+};
 use crate::clock::until;
 use crate::config::OrgConfig;
 use crate::inventory::object::{self, Found, ObjectHeader};
@@ -107,13 +109,13 @@ impl InventoryRun<'_> {
             self.keep(lease).await?;
             let page = match listing.fanout.front_mut() {
                 Some(task) => {
-                    let page = self.child_page(task).await;
+                    let page = self.child_page(task, lease, deadline).await;
                     if page.is_ok() && task.next.is_none() {
                         listing.fanout.pop_front();
                     }
                     page
                 }
-                None => self.parent_page(&mut listing).await,
+                None => self.parent_page(&mut listing, lease, deadline).await,
             };
             let page = match page {
                 Ok(page) => page,
@@ -195,9 +197,14 @@ impl InventoryRun<'_> {
     }
 
     /// The next parent page: its objects, and the child listings they imply.
-    async fn parent_page(&self, listing: &mut Listing) -> Result<PageRecords, PollError> {
+    async fn parent_page(
+        &self,
+        listing: &mut Listing,
+        lease: &mut Lease,
+        deadline: DateTime<Utc>,
+    ) -> Result<PageRecords, PollError> {
         let url = self.stored_url(listing.next.as_deref().unwrap_or_default())?;
-        let page: Page<Box<RawValue>> = self.client.get_page(&url).await?;
+        let page: Page<Box<RawValue>> = self.fetch(lease, deadline, &url).await?;
         if listing.okta_started_at.is_none() {
             listing.okta_started_at = page.rate_limit.server_date;
         }
@@ -238,7 +245,12 @@ impl InventoryRun<'_> {
     }
 
     /// The next page of a child listing; `task.next` becomes `None` when it is complete.
-    async fn child_page(&self, task: &mut FanoutTask) -> Result<PageRecords, PollError> {
+    async fn child_page(
+        &self,
+        task: &mut FanoutTask,
+        lease: &mut Lease,
+        deadline: DateTime<Utc>,
+    ) -> Result<PageRecords, PollError> {
         let Some(child) = self
             .stream
             .children
@@ -256,11 +268,11 @@ impl InventoryRun<'_> {
             Some(next) => self.stored_url(next)?,
             None => self.child_url(child, &task.parent)?,
         };
-        let page: Page<Box<RawValue>> = match self.client.get_page(&url).await {
+        let page: Page<Box<RawValue>> = match self.fetch(lease, deadline, &url).await {
             Ok(page) => page,
             // The parent was deleted since its page was read: its deletion reaches the SIEM as
             // an inventory change record, and it has no children to list.
-            Err(OktaError::Api { status: 404, .. }) => {
+            Err(PollError::Okta(OktaError::Api { status: 404, .. })) => {
                 tracing::info!(org = %self.org.name, stream = child.spec.name, parent = %task.parent,
                     "parent no longer exists; skipping its listing");
                 task.next = None;
@@ -269,7 +281,7 @@ impl InventoryRun<'_> {
                     items: 0,
                 });
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         };
         let found = Found {
             org: &self.org.name,
@@ -324,5 +336,14 @@ impl InventoryRun<'_> {
 
     async fn keep(&self, lease: &mut Lease) -> Result<(), PollError> {
         keep_lease(self.ports, self.settings, lease).await
+    }
+
+    async fn fetch(
+        &self,
+        lease: &mut Lease,
+        deadline: DateTime<Utc>,
+        url: &Url,
+    ) -> Result<Page<Box<RawValue>>, PollError> {
+        fetch_page(self.ports, self.settings, self.client, lease, deadline, url).await
     }
 }

@@ -6,7 +6,7 @@
 //! (`DESIGN.md` §5.1). An empty page still has a `next` link: it is stored and the run stops.
 //! So does a page shorter than the requested `limit`: Okta had nothing more at that moment.
 
-use super::{PollError, PollerPorts, RunSettings, keep_lease, release_lease};
+use super::{PollError, PollerPorts, RunSettings, fetch_page, keep_lease, release_lease};
 use crate::clock::until;
 use crate::config::OrgConfig;
 use crate::inventory;
@@ -110,16 +110,15 @@ impl LogStreamRun<'_> {
                 tracing::info!(stream = %lease.key, "stopping before the deadline; the next run resumes from the cursor");
                 break;
             }
-            self.keep(lease).await?;
-            let page: Page<Box<RawValue>> = match self.client.get_page(&url).await {
+            let page: Page<Box<RawValue>> = match self.fetch(lease, deadline, &url).await {
                 Ok(page) => page,
-                Err(OktaError::RateLimited { retry_after, .. }) => {
+                Err(PollError::Okta(OktaError::RateLimited { retry_after, .. })) => {
                     summary.stopped_for_rate_limit = true;
                     tracing::info!(stream = %lease.key, retry_after_ms = retry_after.as_millis() as u64,
                         "rate-limit wait does not fit in this run; the next run resumes from the cursor");
                     break;
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(e),
             };
             summary.pages += 1;
             summary.events += page.items.len() as u64;
@@ -214,6 +213,15 @@ impl LogStreamRun<'_> {
 
     async fn keep(&self, lease: &mut Lease) -> Result<(), PollError> {
         keep_lease(self.ports, self.settings, lease).await
+    }
+
+    async fn fetch(
+        &self,
+        lease: &mut Lease,
+        deadline: DateTime<Utc>,
+        url: &Url,
+    ) -> Result<Page<Box<RawValue>>, PollError> {
+        fetch_page(self.ports, self.settings, self.client, lease, deadline, url).await
     }
 
     /// The stored `next` link, or a first polling request.

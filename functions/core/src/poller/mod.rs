@@ -197,6 +197,51 @@ async fn keep_lease(
     Ok(())
 }
 
+/// Fetches one page while holding the stream's lease. The client sleeps through a rate-limit
+/// wait only while the lease surely lasts; a longer wait that still fits in the run is slept
+/// here, in steps that renew the lease, so waiting for Okta's reset never costs the run its
+/// lease (and with it the cursor). A wait beyond the run's deadline comes back as
+/// [`OktaError::RateLimited`] for the stream to stop cleanly.
+async fn fetch_page<T: serde::de::DeserializeOwned>(
+    ports: &PollerPorts,
+    settings: &RunSettings,
+    client: &crate::okta::OktaClient,
+    lease: &mut Lease,
+    deadline: DateTime<Utc>,
+    url: &url::Url,
+) -> Result<crate::okta::Page<T>, PollError> {
+    let step = settings.lease_ttl / 4;
+    let stop_by =
+        deadline - chrono::Duration::from_std(settings.deadline_margin).unwrap_or_default();
+    loop {
+        keep_lease(ports, settings, lease).await?;
+        let hold = lease.expires_at - chrono::Duration::from_std(step).unwrap_or_default();
+        match client
+            .clone()
+            .with_deadline(hold.min(stop_by))
+            .get_page(url)
+            .await
+        {
+            Err(OktaError::RateLimited { retry_after, .. })
+                if ports.clock.now()
+                    + chrono::Duration::from_std(retry_after).unwrap_or_default()
+                    < stop_by =>
+            {
+                tracing::info!(stream = %lease.key, wait_ms = retry_after.as_millis() as u64,
+                    "waiting for Okta's rate-limit reset; the lease is kept meanwhile");
+                let mut left = retry_after;
+                while !left.is_zero() {
+                    let nap = left.min(step);
+                    tokio::time::sleep(nap).await;
+                    left -= nap;
+                    keep_lease(ports, settings, lease).await?;
+                }
+            }
+            other => return other.map_err(PollError::from),
+        }
+    }
+}
+
 /// Gives a lease up at the end of a run (best effort: it also expires by itself).
 async fn release_lease(ports: &PollerPorts, lease: &Lease) {
     if let Err(e) = ports.streams.release_lease(lease).await {

@@ -322,6 +322,22 @@ async fn fault_skewed_date_waits_on_oktas_clock() {
     bench.settle(&[outcome], 0).await;
 }
 
+#[tokio::test]
+async fn fault_a_rate_limit_wait_longer_than_the_lease_keeps_the_lease() {
+    // 15 s windows of 3 requests (one kept in reserve) against a 10 s lease: the third page
+    // waits longer than the lease lasts. The wait renews the lease, and the run commits.
+    let bench = Bench::new(50, limits(&[("/api/v1/logs", 3)], 4.0, None)).await;
+    let outcome = bench.run(&bench.poller(Setup::default())).await;
+    assert!(outcome.error.is_none(), "{:?}", outcome.error);
+    assert!(
+        outcome.summary.caught_up && !outcome.summary.stopped_for_rate_limit,
+        "{outcome:?}"
+    );
+    assert_eq!(outcome.summary.forwarded, 50, "{outcome:?}");
+    assert!(logs().contains("the lease is kept meanwhile"));
+    bench.settle(&[outcome], 0).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fault_concurrency_429s_back_off_and_the_run_finishes() {
     // One request at a time org-wide, and another integration keeps a slow request open.

@@ -144,6 +144,23 @@ async fn full_sync_then_delta_forward_every_object_once_and_exactly_the_changes(
     ];
     for (kind, count) in expect {
         let ids = kinds.get(kind).cloned().unwrap_or_default();
+        if ids.len() != count {
+            let mut seen = BTreeSet::new();
+            let twice: Vec<&Value> = captured
+                .iter()
+                .filter(|e| e["detail-type"] == kind)
+                .filter(|e| !seen.insert(e["detail"]["relay"]["recordId"].to_string()))
+                .collect();
+            for t in &twice {
+                let rid = &t["detail"]["relay"]["recordId"];
+                let copies: Vec<_> = captured
+                    .iter()
+                    .filter(|e| &e["detail"]["relay"]["recordId"] == rid)
+                    .map(|e| (&e["id"], &e["detail"]["relay"]["collectedAt"]))
+                    .collect();
+                eprintln!("{kind}: {rid} arrived {} times: {copies:?}", copies.len());
+            }
+        }
         assert_eq!(ids.len(), count, "{kind}: every object");
         assert_eq!(set(&ids).len(), count, "{kind}: exactly once");
     }

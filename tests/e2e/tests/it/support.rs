@@ -151,7 +151,7 @@ impl LocalStack {
             let got = receive_and_delete(&sqs, &self.capture_queue_url).await;
             if got.is_empty() {
                 if out.len() >= expected || last_message.elapsed() >= idle {
-                    return out;
+                    return once_per_event_id(out);
                 }
                 continue;
             }
@@ -175,8 +175,32 @@ impl Drainer {
         for task in self.tasks {
             out.extend(task.await.expect("drainer"));
         }
-        out
+        once_per_event_id(out)
     }
+}
+
+/// Drops repeated deliveries of one EventBridge event (same envelope `id`). moto's SQS can hand
+/// one message to two concurrent receivers; that is the harness's duplicate, not the relay's:
+/// every entry the relay puts, a resend included, gets a fresh event id, so a relay duplicate
+/// is never removed here.
+fn once_per_event_id(envelopes: Vec<Value>) -> Vec<Value> {
+    let mut seen = std::collections::HashSet::new();
+    let total = envelopes.len();
+    let out: Vec<Value> = envelopes
+        .into_iter()
+        .filter(|e| {
+            e["id"]
+                .as_str()
+                .is_none_or(|id| seen.insert(id.to_string()))
+        })
+        .collect();
+    if out.len() < total {
+        eprintln!(
+            "capture: {} repeated deliveries of the same EventBridge event dropped",
+            total - out.len()
+        );
+    }
+    out
 }
 
 /// One receive from a queue; deletes and returns what it got (parsed JSON bodies).
@@ -186,8 +210,7 @@ async fn receive_and_delete(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<Value> 
         .queue_url(url)
         .max_number_of_messages(10)
         .wait_time_seconds(1)
-        // Never handed out twice while a test runs, however slow moto gets under load: a
-        // duplicate in the capture must be the relay's, not a redelivery of the harness.
+        // Not handed out again while a test runs, however slow moto gets under load.
         .visibility_timeout(900)
         .send()
         .await
