@@ -9,6 +9,26 @@ use crate::ports::{EntryOutcome, EventSink, SinkEntry, SinkError};
 use async_trait::async_trait;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 
+/// The SDK's entries for one PutEvents call on `bus` (the `Detail` text is copied once, into
+/// the request).
+pub fn request_entries(bus: &str, entries: &[SinkEntry]) -> Vec<PutEventsRequestEntry> {
+    entries
+        .iter()
+        .map(|e| {
+            PutEventsRequestEntry::builder()
+                .event_bus_name(bus)
+                .source(&e.source)
+                .detail_type(&e.detail_type)
+                .detail(&e.detail)
+                .set_time(e.time.map(|t| {
+                    aws_sdk_eventbridge::primitives::DateTime::from_millis(t.timestamp_millis())
+                }))
+                .set_resources((!e.resources.is_empty()).then(|| e.resources.clone()))
+                .build()
+        })
+        .collect()
+}
+
 /// Puts entries on one event bus.
 #[derive(Debug, Clone)]
 pub struct EventBridgeSink {
@@ -37,21 +57,7 @@ impl EventSink for EventBridgeSink {
                 entries.len()
             )));
         }
-        let request: Vec<PutEventsRequestEntry> = entries
-            .iter()
-            .map(|e| {
-                PutEventsRequestEntry::builder()
-                    .event_bus_name(&self.bus)
-                    .source(&e.source)
-                    .detail_type(&e.detail_type)
-                    .detail(&e.detail)
-                    .set_time(e.time.map(|t| {
-                        aws_sdk_eventbridge::primitives::DateTime::from_millis(t.timestamp_millis())
-                    }))
-                    .set_resources((!e.resources.is_empty()).then(|| e.resources.clone()))
-                    .build()
-            })
-            .collect();
+        let request = request_entries(&self.bus, entries);
         let output = self
             .client
             .put_events()

@@ -4,7 +4,7 @@
 //! (and `AWS_ENDPOINT_URL_<SERVICE>`), so the same binaries run against moto locally.
 
 mod dynamodb;
-mod eventbridge;
+pub mod eventbridge;
 mod secrets_manager;
 mod wiring;
 
