@@ -57,7 +57,7 @@ fn batch(entries: &[SinkEntry]) -> usize {
     DeliveryBatch::plan(entries, &indices, &DeliveryPolicy::default())
         .iter()
         .map(|b| {
-            let call: Vec<SinkEntry> = b.indices.iter().map(|&i| entries[i].clone()).collect();
+            let call: Vec<&SinkEntry> = b.indices.iter().map(|&i| &entries[i]).collect();
             request_entries("okta-relay-delivery", &call).len()
         })
         .sum()

@@ -11,7 +11,7 @@ use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 
 /// The SDK's entries for one PutEvents call on `bus` (the `Detail` text is copied once, into
 /// the request).
-pub fn request_entries(bus: &str, entries: &[SinkEntry]) -> Vec<PutEventsRequestEntry> {
+pub fn request_entries(bus: &str, entries: &[&SinkEntry]) -> Vec<PutEventsRequestEntry> {
     entries
         .iter()
         .map(|e| {
@@ -47,7 +47,7 @@ impl EventBridgeSink {
 
 #[async_trait]
 impl EventSink for EventBridgeSink {
-    async fn put(&self, entries: &[SinkEntry]) -> Result<Vec<EntryOutcome>, SinkError> {
+    async fn put(&self, entries: &[&SinkEntry]) -> Result<Vec<EntryOutcome>, SinkError> {
         if entries.is_empty() {
             return Ok(Vec::new());
         }

@@ -145,8 +145,7 @@ impl<'a> Delivery<'a> {
         for attempt in 1..=self.policy.max_attempts.max(1) {
             let mut retry = Vec::new();
             for batch in DeliveryBatch::plan(entries, &pending, self.policy) {
-                let calls: Vec<SinkEntry> =
-                    batch.indices.iter().map(|&i| entries[i].clone()).collect();
+                let calls: Vec<&SinkEntry> = batch.indices.iter().map(|&i| &entries[i]).collect();
                 let outcomes = match self.sink.put(&calls).await {
                     Ok(outcomes) => outcomes,
                     Err(e) if e.kind() == ErrorKind::Transient => {
@@ -243,7 +242,7 @@ mod tests {
 
     #[async_trait]
     impl EventSink for ScriptedSink {
-        async fn put(&self, entries: &[SinkEntry]) -> Result<Vec<EntryOutcome>, SinkError> {
+        async fn put(&self, entries: &[&SinkEntry]) -> Result<Vec<EntryOutcome>, SinkError> {
             self.calls
                 .lock()
                 .unwrap()

@@ -214,7 +214,7 @@ mod tests {
 
     #[async_trait]
     impl EventSink for PickySink {
-        async fn put(&self, entries: &[SinkEntry]) -> Result<Vec<EntryOutcome>, SinkError> {
+        async fn put(&self, entries: &[&SinkEntry]) -> Result<Vec<EntryOutcome>, SinkError> {
             Ok(entries
                 .iter()
                 .map(|e| {
@@ -224,7 +224,7 @@ mod tests {
                             message: String::new(),
                         }
                     } else {
-                        self.0.lock().unwrap().push(e.clone());
+                        self.0.lock().unwrap().push((*e).clone());
                         EntryOutcome::Accepted {
                             event_id: "x".into(),
                         }

@@ -66,12 +66,13 @@ impl SinkError {
     }
 }
 
-/// Puts entries on the delivery bus. One call takes at most ten entries whose total
+/// Puts entries on the delivery bus. Entries are borrowed: the event JSON is copied once, into
+/// the request. One call takes at most ten entries whose total
 /// [`SinkEntry::size`] is within the bus's request limit; the answer has one outcome per entry,
 /// in order.
 #[async_trait]
 pub trait EventSink: Send + Sync {
-    async fn put(&self, entries: &[SinkEntry]) -> Result<Vec<EntryOutcome>, SinkError>;
+    async fn put(&self, entries: &[&SinkEntry]) -> Result<Vec<EntryOutcome>, SinkError>;
 }
 
 #[cfg(test)]

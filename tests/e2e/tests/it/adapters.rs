@@ -316,7 +316,7 @@ async fn put_events_reaches_the_capture_queue_through_the_rule() {
         &stack.delivery_bus,
     );
     let entries: Vec<SinkEntry> = (0..3).map(entry).collect();
-    let outcomes = sink.put(&entries).await.unwrap();
+    let outcomes = sink.put(&entries.iter().collect::<Vec<_>>()).await.unwrap();
     assert_eq!(outcomes.len(), 3);
     assert!(
         outcomes
@@ -353,7 +353,7 @@ async fn put_events_reports_per_entry_failures_and_bad_buses() {
     let sink = EventBridgeSink::new(client.clone(), &stack.delivery_bus);
     let mut bad = entry(1);
     bad.detail = "not json".into();
-    let outcomes = sink.put(&[entry(0), bad]).await.unwrap();
+    let outcomes = sink.put(&[&entry(0), &bad]).await.unwrap();
     assert!(matches!(outcomes[0], EntryOutcome::Accepted { .. }));
     match &outcomes[1] {
         EntryOutcome::Failed { code, .. } => assert_eq!(code, "MalformedDetail"),
@@ -363,12 +363,12 @@ async fn put_events_reports_per_entry_failures_and_bad_buses() {
 
     let eleven: Vec<SinkEntry> = (0..11).map(entry).collect();
     assert!(matches!(
-        sink.put(&eleven).await,
+        sink.put(&eleven.iter().collect::<Vec<_>>()).await,
         Err(SinkError::Invalid(_))
     ));
 
     let nowhere = EventBridgeSink::new(client, "no-such-bus");
-    let err = nowhere.put(&[entry(0)]).await.unwrap_err();
+    let err = nowhere.put(&[&entry(0)]).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Configuration, "{err:?}");
 }
 

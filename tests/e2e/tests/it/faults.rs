@@ -598,13 +598,13 @@ struct FlakySink {
 
 #[async_trait]
 impl EventSink for FlakySink {
-    async fn put(&self, entries: &[SinkEntry]) -> Result<Vec<EntryOutcome>, SinkError> {
+    async fn put(&self, entries: &[&SinkEntry]) -> Result<Vec<EntryOutcome>, SinkError> {
         let call = self.calls.fetch_add(1, Ordering::SeqCst);
-        let keep: Vec<SinkEntry> = entries
+        let keep: Vec<&SinkEntry> = entries
             .iter()
             .enumerate()
             .filter(|(i, _)| !(self.fail)(call, *i))
-            .map(|(_, e)| e.clone())
+            .map(|(_, e)| *e)
             .collect();
         let mut sent = if keep.is_empty() {
             Vec::new()
