@@ -9,7 +9,8 @@ PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat tests/local/requirements.txt | cksum | cut -d' ' -f1)
 CARGO_TEST := $(shell if cargo nextest --version >/dev/null 2>&1; then echo "cargo nextest run --profile ci"; else echo "cargo test"; fi)
 
-.PHONY: help venv up down build lint test unit demo clean fuzz crash-suite load
+.PHONY: help venv up down build lint test unit demo clean fuzz crash-suite load \
+	infra-deps infra-test package bench-build bench-process bench-budget bench-startup
 
 help:
 	@echo "make test   full suite (fmt, clippy, unit and integration tests against moto)"
@@ -18,6 +19,9 @@ help:
 	@echo "make fuzz         the hostile-input properties at 1 000 000 cases each (release build)"
 	@echo "make crash-suite  50 000 events, 100 random SIGKILLs of the real poller (see RELIABILITY.md)"
 	@echo "make load         10 000 partner events at once through the events function (see RELIABILITY.md)"
+	@echo "make infra-test   CDK assertions, cdk synth, cfn-lint, checkov, terraform fmt, contract parity"
+	@echo "make package      the two arm64 Lambda zips (cargo lambda build --release --arm64)"
+	@echo "make bench-process / bench-budget / bench-startup   whole-process benchmarks (BENCHMARKS.md)"
 
 # Python venv with moto (local AWS) and cargo-lambda, pinned in tests/local/requirements.txt.
 $(STAMP): tests/local/requirements.txt
@@ -42,8 +46,71 @@ lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
-test: venv lint build
+test: venv lint infra-test build
 	tests/local/with-stack.sh $(CARGO_TEST) --workspace --locked
+
+# Infrastructure checks. Node packages pinned by infra/cdk/package-lock.json; cfn-lint and
+# python-hcl2 in one venv, checkov (which pins its own boto3 and hcl2) in another.
+CDK        := infra/cdk
+CDK_STAMP  := $(CDK)/node_modules/.installed-$(shell cat $(CDK)/package-lock.json | cksum | cut -d' ' -f1)
+INFRA_VENV := .local/infra-venv
+INFRA_STAMP := $(INFRA_VENV)/.installed-$(shell cat infra/tests/requirements.txt | cksum | cut -d' ' -f1)
+CHECKOV_VENV := .local/checkov-venv
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell cat infra/tests/checkov-requirements.txt | cksum | cut -d' ' -f1)
+TEMPLATE   := .local/cdk.out/OktaRelayExample.template.json
+
+$(CDK_STAMP): $(CDK)/package-lock.json
+	@command -v npm >/dev/null || { echo "node and npm are required for the CDK checks"; exit 1; }
+	cd $(CDK) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(INFRA_STAMP): infra/tests/requirements.txt
+	python3 -m venv $(INFRA_VENV)
+	$(INFRA_VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/tests/requirements.txt
+	rm -f $(INFRA_VENV)/.installed-*
+	touch $@
+
+$(CHECKOV_STAMP): infra/tests/checkov-requirements.txt
+	python3 -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/tests/checkov-requirements.txt
+	rm -f $(CHECKOV_VENV)/.installed-*
+	touch $@
+
+infra-deps: $(CDK_STAMP) $(INFRA_STAMP) $(CHECKOV_STAMP)
+
+# The template checks synthesize with empty placeholder zips (the template is under test, not
+# the code); deploy with the real ones from make package.
+infra-test: infra-deps
+	cd $(CDK) && npx tsc && node --test dist/cdk/test/
+	for b in okta-relay-events okta-relay-poller; do mkdir -p .local/cdk-code/$$b; \
+	  python3 -c "import zipfile,sys; zipfile.ZipFile(sys.argv[1],'w').close()" .local/cdk-code/$$b/bootstrap.zip; done
+	cd $(CDK) && npx cdk synth --quiet -c codeDirectory=../../.local/cdk-code -o ../../.local/cdk.out
+	$(INFRA_VENV)/bin/cfn-lint --config-file infra/.cfnlintrc $(TEMPLATE)
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f $(TEMPLATE)
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework terraform -d infra/terraform
+	@if command -v terraform >/dev/null; then terraform fmt -check -recursive infra/terraform && echo "terraform fmt: clean"; \
+	  else echo "NOTICE: terraform is not installed: fmt -check not run (python-hcl2 still parses the module)"; fi
+	$(INFRA_VENV)/bin/python infra/tests/parity.py $(TEMPLATE)
+
+package: venv
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH cargo lambda build --release --arm64 --output-format zip --locked \
+	  -p okta-relay-events -p okta-relay-poller
+	@ls -l target/lambda/*/bootstrap.zip
+
+# Whole-process benchmarks (BENCHMARKS.md): release binaries against moto and the simulator.
+bench-build:
+	cargo build --release --locked -p okta-sim -p okta-relay-poller -p okta-relay-events
+
+bench-process: venv bench-build
+	tests/local/with-stack.sh $(PY) tests/bench/poller_run.py process --events 100000
+
+bench-budget: venv bench-build
+	tests/local/with-stack.sh $(PY) tests/bench/poller_run.py budget
+	tests/local/with-stack.sh $(PY) tests/bench/poller_run.py budget --other 10
+	tests/local/with-stack.sh $(PY) tests/bench/poller_run.py budget --other 40
+
+bench-startup: bench-build
+	python3 tests/bench/startup.py
 
 fuzz:
 	OKTA_RELAY_FUZZ_CASES=1000000 cargo test --release --locked -p okta-relay --test hostile_input

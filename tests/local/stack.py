@@ -10,10 +10,12 @@
                      create one isolated set of resources and print it as JSON
                      (tests call this so each test has its own table, buses and queue)
 
-Resources (the same shapes as infra/): the DynamoDB state table (pk, TTL on expires_at),
-the delivery bus with a rule sending every okta-relay record to an SQS capture queue (moto
-cannot call API destinations with a body, so tests read this queue), and the Okta partner
-event source and its bus. With --org, one Secrets Manager secret per org holding a generated
+Resources: exactly the definitions of the synthesized CDK template, from
+tests/local/resources.json (make test checks it against a fresh `cdk synth`): the DynamoDB
+state table (key, billing, TTL, point-in-time recovery), the delivery bus with the template's
+rule pattern and retry policy targeting an SQS capture queue with a DLQ (moto cannot call API
+destinations with a body, so tests read this queue), and the Okta partner event source, its bus
+and the partner rule's pattern. With --org, one Secrets Manager secret per org holding a generated
 API token; the token is written to a 0600 file beside the state, never printed.
 """
 import argparse
@@ -44,41 +46,66 @@ def clients(endpoint):
     }
 
 
+def resources():
+    """The resource definitions of the synthesized CDK template (tests/local/resources.json,
+    kept equal to the template by infra/tests/parity.py in make test)."""
+    with open(os.path.join(ROOT, "tests", "local", "resources.json")) as f:
+        return json.load(f)
+
+
 def provision(endpoint, prefix, orgs=(), token_dir=None):
     c = clients(endpoint)
+    defs = resources()
     table = f"{prefix}-state"
+    t = defs["state_table"]
     c["dynamodb"].create_table(
         TableName=table,
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=t["AttributeDefinitions"],
+        KeySchema=t["KeySchema"],
+        BillingMode=t["BillingMode"],
     )
-    c["dynamodb"].update_time_to_live(
-        TableName=table,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
+    c["dynamodb"].update_time_to_live(TableName=table, TimeToLiveSpecification=t["TimeToLiveSpecification"])
+    c["dynamodb"].update_continuous_backups(
+        TableName=table, PointInTimeRecoverySpecification={
+            "PointInTimeRecoveryEnabled": t["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"]
+        },
     )
 
+    # The delivery bus and its rule, as defined; the target is the SQS capture queue standing in
+    # for the API destination (moto calls API destinations without a body), with the same retry
+    # policy, input path and a DLQ like the template's.
     delivery_bus = f"{prefix}-delivery"
     c["events"].create_event_bus(Name=delivery_bus)
     queue_url = c["sqs"].create_queue(QueueName=f"{prefix}-capture")["QueueUrl"]
     queue_arn = c["sqs"].get_queue_attributes(
         QueueUrl=queue_url, AttributeNames=["QueueArn"]
     )["Attributes"]["QueueArn"]
+    dlq_url = c["sqs"].create_queue(
+        QueueName=f"{prefix}-delivery-dlq",
+        Attributes={"MessageRetentionPeriod": str(defs["dlq"]["MessageRetentionPeriod"])},
+    )["QueueUrl"]
+    dlq_arn = c["sqs"].get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     rule = f"{prefix}-to-siem"
-    c["events"].put_rule(
-        Name=rule,
-        EventBusName=delivery_bus,
-        EventPattern=json.dumps({"source": ["okta-relay"]}),
-    )
-    c["events"].put_targets(
-        Rule=rule,
-        EventBusName=delivery_bus,
-        Targets=[{"Id": "capture", "Arn": queue_arn}],
-    )
+    delivery = defs["rules"]["delivery"]
+    c["events"].put_rule(Name=rule, EventBusName=delivery_bus, EventPattern=json.dumps(delivery["EventPattern"]))
+    target = {"Id": "capture", "Arn": queue_arn, "RetryPolicy": delivery["RetryPolicy"],
+              "DeadLetterConfig": {"Arn": dlq_arn}}
+    if delivery.get("InputPath"):
+        target["InputPath"] = delivery["InputPath"]
+    c["events"].put_targets(Rule=rule, EventBusName=delivery_bus, Targets=[target])
 
+    # The Okta partner event source and its bus. moto cannot put a rule on a bus whose name has
+    # a "/" (AWS can), so the template's partner rule is created on a stand-in bus. (Its target,
+    # the events function, is driven by the tests through cargo lambda: a moto rule targeting a
+    # Lambda makes PutEvents fail.)
     partner_source = f"aws.partner/okta.com/{prefix}/okta-relay"
     c["events"].create_partner_event_source(Name=partner_source, Account=ACCOUNT)
     c["events"].create_event_bus(Name=partner_source, EventSourceName=partner_source)
+    c["events"].create_event_bus(Name=f"{prefix}-partner-standin")
+    c["events"].put_rule(
+        Name=f"{prefix}-partner", EventBusName=f"{prefix}-partner-standin",
+        EventPattern=json.dumps(defs["rules"]["partner"]["EventPattern"]),
+    )
 
     org_secrets = {}
     for spec in orgs:

@@ -10,6 +10,7 @@
 //! - [`record`]: the forwarded record contract of `DESIGN.md` §4.
 //! - [`inventory`]: the directory streams (users, groups, apps, …) as data, their cursors, and
 //!   the inventory change records derived from the System Log.
+//! - [`metrics`]: CloudWatch Embedded Metric Format lines the infra alarms watch.
 //! - [`push`] and [`poller`]: the two paths; [`stream_watch`]: how the poller notices that the
 //!   push path stopped delivering.
 //!
@@ -20,6 +21,7 @@ pub mod clock;
 pub mod config;
 mod error_kind;
 pub mod inventory;
+pub mod metrics;
 pub mod okta;
 pub mod pipeline;
 pub mod poller;

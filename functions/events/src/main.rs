@@ -28,7 +28,7 @@ async fn handler(
     }
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     okta_relay::telemetry::init();
     let clock = Arc::new(SystemClock);

@@ -28,10 +28,12 @@ async fn handler(
             "the runtime gave no usable deadline; using max_run_seconds"
         );
     }
-    Ok(service.run(&event.context.request_id, deadline).await)
+    let outcomes = service.run(&event.context.request_id, deadline).await;
+    okta_relay::metrics::publish(&outcomes, Utc::now().timestamp_millis());
+    Ok(outcomes)
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let mut args = std::env::args().skip(1);
     let run_once = args.next().as_deref() == Some("run-once");

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Deploys both functions with `cargo lambda deploy`, configured from infra/contract.json (the
+# same contract the CDK construct and the Terraform module follow; infra/tests/parity.py checks
+# this script's commands against it). Build first: `make package`.
+#
+#   OKTA_RELAY_STATE_TABLE=...  OKTA_RELAY_DELIVERY_BUS=...  OKTA_RELAY_CONFIG_PATH=config.json \
+#   EVENTS_ROLE_ARN=...  POLLER_ROLE_ARN=...  infra/cargo-lambda/deploy.sh [--print]
+#
+# The roles, the table, the buses, the rules and the DLQs are not created by cargo lambda:
+# create them with the CDK stack or the Terraform module (or see the README's table of what each
+# role needs). --print shows the commands instead of running them.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+: "${OKTA_RELAY_STATE_TABLE:?the state table name}" "${OKTA_RELAY_DELIVERY_BUS:?the delivery bus name}"
+: "${OKTA_RELAY_CONFIG_PATH:?a file with the relay configuration (JSON)}"
+: "${EVENTS_ROLE_ARN:?the events function role}" "${POLLER_ROLE_ARN:?the poller function role}"
+config=$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1])), separators=(",", ":")))' "$OKTA_RELAY_CONFIG_PATH")
+
+python3 - "$root/infra/contract.json" <<'PY' | while IFS=$'\t' read -r name binary memory timeout runtime; do
+import json, sys
+c = json.load(open(sys.argv[1]))
+for name, f in c["functions"].items():
+    print("\t".join([name, f["binary"], str(f["memory_mb"]), str(f["timeout_seconds"]), c["runtime"]]))
+PY
+  role_var="$(echo "$name" | tr a-z A-Z)_ROLE_ARN"
+  cmd=(cargo lambda deploy "$binary" --binary-name "$binary" --iam-role "${!role_var}"
+       --runtime "$runtime" --memory "$memory" --timeout "$timeout"
+       --env-var "OKTA_RELAY_STATE_TABLE=$OKTA_RELAY_STATE_TABLE"
+       --env-var "OKTA_RELAY_DELIVERY_BUS=$OKTA_RELAY_DELIVERY_BUS"
+       --env-var "OKTA_RELAY_CONFIG=$config")
+  if [[ "${1:-}" == "--print" ]]; then
+    printf '%q ' "${cmd[@]}"; echo
+  else
+    (cd "$root" && "${cmd[@]}")
+  fi
+done

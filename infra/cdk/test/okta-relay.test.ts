@@ -1,0 +1,226 @@
+/**
+ * Assertion tests of the construct: every resource, rule pattern, retry policy, DLQ and IAM
+ * statement the deployment contract asks for, and what must never appear (secret values,
+ * wildcards). Run by `make infra-test` (node's test runner on the compiled TypeScript).
+ */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { OktaRelay, OktaRelayProps } from '../lib/okta-relay';
+import contract from '../../contract.json';
+
+const ORG_SECRET = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:okta/acme-AbCdEf';
+const SIEM_SECRET = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:siem-Xyz123';
+
+function codeDirectory(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'okta-relay-code-'));
+  for (const f of Object.values(contract.functions)) {
+    fs.mkdirSync(path.join(dir, f.binary));
+    // An empty zip archive: the template is what is tested, not the code.
+    fs.writeFileSync(path.join(dir, f.binary, 'bootstrap.zip'), Buffer.from([0x50, 0x4b, 5, 6, ...Array(18).fill(0)]));
+  }
+  return dir;
+}
+
+function synth(overrides: Partial<OktaRelayProps> = {}): Template {
+  const app = new App();
+  const stack = new Stack(app, 'Test', { env: { account: '123456789012', region: 'us-east-1' } });
+  new OktaRelay(stack, 'Relay', {
+    codeDirectory: codeDirectory(),
+    partnerEventBusName: 'aws.partner/okta.com/acme/okta-relay',
+    orgs: [
+      { name: 'acme', secretArn: ORG_SECRET, partnerEventSource: 'aws.partner/okta.com/acme/okta-relay' },
+      { name: 'beta', settings: { logs: { page_size: 500 } } },
+    ],
+    siemEndpoint: 'https://siem.example.com/ingest',
+    siemAuth: { kind: 'apiKey', headerName: 'X-Api-Key', secretArn: SIEM_SECRET, secretField: 'key' },
+    alarmTopic: new sns.Topic(stack, 'Alarms'),
+    ...overrides,
+  });
+  return Template.fromStack(stack);
+}
+
+const template = synth();
+const resources = (type: string) => template.findResources(type);
+const fnByBinary = (binary: string) => {
+  const fns = resources('AWS::Lambda::Function');
+  const found = Object.entries(fns).find(([, r]) => String(r.Properties.Description).includes(binary.replace('okta-relay-', '')));
+  assert.ok(found, `function ${binary}`);
+  return found;
+};
+const policiesOf = (logicalId: string) => {
+  const fn = resources('AWS::Lambda::Function')[logicalId];
+  const role = fn.Properties.Role['Fn::GetAtt'][0];
+  return Object.values(resources('AWS::IAM::Policy'))
+    .filter((p) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === role))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement);
+};
+
+test('both functions follow the contract: runtime, arch, handler, memory, timeout, environment', () => {
+  for (const spec of Object.values(contract.functions)) {
+    const [, fn] = fnByBinary(spec.binary);
+    const p = fn.Properties;
+    assert.equal(p.Runtime, contract.runtime);
+    assert.deepEqual(p.Architectures, [contract.architecture]);
+    assert.equal(p.Handler, contract.handler);
+    assert.equal(p.MemorySize, spec.memory_mb);
+    assert.equal(p.Timeout, spec.timeout_seconds);
+    assert.deepEqual(Object.keys(p.Environment.Variables).sort(), Object.keys(contract.environment).sort());
+    assert.ok(p.KmsKeyArn, 'environment encrypted with the relay key');
+  }
+});
+
+test('the configuration names every org by secret ARN and carries its settings', () => {
+  const [, fn] = fnByBinary('okta-relay-poller');
+  const json = JSON.stringify(fn.Properties.Environment.Variables.OKTA_RELAY_CONFIG);
+  assert.match(json, /acme/);
+  assert.ok(json.includes(ORG_SECRET));
+  assert.match(json, /page_size/);
+  assert.match(json, /partner_event_source/);
+});
+
+test('the state table: pk, on demand, TTL, point-in-time recovery, customer-managed encryption, retained', () => {
+  template.hasResource('AWS::DynamoDB::Table', {
+    DeletionPolicy: 'Retain',
+    Properties: {
+      KeySchema: [{ AttributeName: contract.state_table.partition_key, KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: contract.state_table.ttl_attribute, Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: Match.objectLike({ SSEEnabled: true, SSEType: 'KMS' }),
+    },
+  });
+});
+
+test('the partner rule: source prefix pattern, events function target with retries, max age and DLQ', () => {
+  template.hasResourceProperties('AWS::Events::Rule', {
+    EventBusName: 'aws.partner/okta.com/acme/okta-relay',
+    EventPattern: contract.rules.partner,
+    Targets: [
+      Match.objectLike({
+        RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 },
+        DeadLetterConfig: { Arn: Match.anyValue() },
+      }),
+    ],
+  });
+  const [, events] = fnByBinary('okta-relay-events');
+  assert.ok(events.Properties.DeadLetterConfig?.TargetArn, 'failed async invocations keep their payload');
+  template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 2 });
+});
+
+test('no partner rule when no org streams', () => {
+  const t = synth({ partnerEventBusName: undefined, orgs: [{ name: 'acme', secretArn: ORG_SECRET }] });
+  const rules = Object.values(t.findResources('AWS::Events::Rule'));
+  assert.equal(rules.filter((r) => r.Properties.EventPattern?.source?.[0]?.prefix).length, 0);
+  assert.throws(
+    () => synth({ partnerEventBusName: undefined }),
+    /partnerEventBusName/,
+    'a streaming org without the partner bus is a configuration error',
+  );
+});
+
+test('the schedule targets the poller', () => {
+  template.hasResourceProperties('AWS::Events::Rule', {
+    ScheduleExpression: 'rate(5 minutes)',
+    Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [fnByBinary('okta-relay-poller')[0], 'Arn'] } })],
+  });
+});
+
+test('the delivery rule: okta-relay records to the API destination with retries and a DLQ', () => {
+  template.hasResourceProperties('AWS::Events::Rule', {
+    EventPattern: contract.rules.delivery,
+    Targets: [
+      Match.objectLike({
+        RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 },
+        DeadLetterConfig: { Arn: Match.anyValue() },
+        HttpParameters: Match.absent(),
+      }),
+    ],
+  });
+  template.hasResourceProperties('AWS::Events::ApiDestination', {
+    HttpMethod: 'POST',
+    InvocationEndpoint: 'https://siem.example.com/ingest',
+    InvocationRateLimitPerSecond: 20,
+  });
+  template.resourceCountIs('AWS::Events::EventBus', 1);
+});
+
+test('the input transformer option sends only the Okta object', () => {
+  const t = synth({ siemReceivesOktaObjectOnly: true });
+  t.hasResourceProperties('AWS::Events::Rule', {
+    EventPattern: contract.rules.delivery,
+    Targets: [Match.objectLike({ InputPath: '$.detail.okta' })],
+  });
+});
+
+test('connection auth: API key, Basic and OAuth all reference Secrets Manager, never a value', () => {
+  const cases: OktaRelayProps['siemAuth'][] = [
+    { kind: 'apiKey', headerName: 'X-Api-Key', secretArn: SIEM_SECRET },
+    { kind: 'basic', username: 'relay', secretArn: SIEM_SECRET },
+    { kind: 'oauth', authorizationEndpoint: 'https://siem.example.com/token', clientId: 'relay', secretArn: SIEM_SECRET },
+  ];
+  for (const [i, auth] of cases.entries()) {
+    const t = synth({ siemAuth: auth });
+    const conn = Object.values(t.findResources('AWS::Events::Connection'))[0];
+    const kind = ['API_KEY', 'BASIC', 'OAUTH_CLIENT_CREDENTIALS'][i];
+    assert.equal(conn.Properties.AuthorizationType, kind);
+    assert.match(JSON.stringify(conn.Properties.AuthParameters), /resolve:secretsmanager/);
+  }
+});
+
+test('least privilege: each function gets exactly its contract actions on its resources, no wildcard', () => {
+  for (const [name, spec] of Object.entries(contract.functions)) {
+    const [logicalId] = fnByBinary(spec.binary);
+    const statements = policiesOf(logicalId);
+    const actions = (s: { Action: string | string[] }) => [s.Action].flat().sort();
+    const table = statements.find((s) => actions(s).some((a) => a.startsWith('dynamodb:')));
+    assert.deepEqual(actions(table), [...spec.state_table_actions].sort(), `${name} table actions`);
+    assert.equal(table.Resource['Fn::GetAtt'][1], 'Arn');
+    const bus = statements.find((s) => actions(s).includes('events:PutEvents'));
+    assert.deepEqual(actions(bus), spec.delivery_bus_actions);
+    const secrets = statements.filter((s) => actions(s).some((a) => a.startsWith('secretsmanager:')));
+    if (spec.secret_actions.length === 0) {
+      assert.equal(secrets.length, 0, `${name} reads no secret`);
+    } else {
+      assert.deepEqual(actions(secrets[0]), spec.secret_actions);
+      assert.ok(JSON.stringify(secrets[0].Resource).includes(ORG_SECRET), 'by ARN');
+    }
+    for (const s of statements) {
+      for (const a of actions(s)) {
+        if (a.startsWith('sqs:') || a.startsWith('kms:') || a.startsWith('xray:')) continue;
+        assert.ok(!a.includes('*'), `${name}: wildcard action ${a}`);
+      }
+      assert.notEqual(s.Resource, '*', `${name}: wildcard resource for ${actions(s)}`);
+    }
+  }
+});
+
+test('function roles carry no managed policy (logs only on their own log group)', () => {
+  for (const role of Object.values(resources('AWS::IAM::Role'))) {
+    assert.equal(role.Properties.ManagedPolicyArns, undefined);
+  }
+});
+
+test('alarms: both DLQs, both functions errors, and each org lag and stream health, to the topic', () => {
+  const alarms = Object.values(resources('AWS::CloudWatch::Alarm'));
+  const metrics = alarms.map((a) => a.Properties.MetricName);
+  assert.equal(metrics.filter((m) => m === 'ApproximateNumberOfMessagesVisible').length, 2);
+  assert.equal(metrics.filter((m) => m === 'Errors').length, 2);
+  assert.equal(metrics.filter((m) => m === 'LagSeconds').length, 2);
+  assert.equal(metrics.filter((m) => m === 'StreamErrors').length, 2);
+  for (const a of alarms) assert.equal(a.Properties.AlarmActions.length, 1);
+});
+
+test('no secret value anywhere in the template', () => {
+  const text = JSON.stringify(template.toJSON());
+  assert.ok(!/api_token"\s*:/.test(text));
+  assert.ok(!/SSWS /.test(text));
+  for (const s of Object.values(resources('AWS::SecretsManager::Secret'))) {
+    assert.equal(s.Properties.SecretString, undefined, 'an org secret is created without a value');
+  }
+});

@@ -1,0 +1,42 @@
+# The alarms, as data: both DLQs not empty, either function's errors, and per org the System Log
+# lag and failing streams (metrics the poller publishes in Embedded Metric Format).
+locals {
+  alarm_actions = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
+  alarms = merge(
+    { for q, d in {
+      delivery = "records the SIEM did not accept (redrive the DLQ)"
+      events   = "partner events the events function could not take"
+      } : "${q}-dlq" => {
+      description = d, namespace = "AWS/SQS", metric = "ApproximateNumberOfMessagesVisible"
+      dimensions  = { QueueName = aws_sqs_queue.dlq[q].name }, statistic = "Maximum", period = 300, threshold = 1
+    } },
+    { for f in keys(local.functions) : "${f}-errors" => {
+      description = "${f} function errors", namespace = "AWS/Lambda", metric = "Errors"
+      dimensions  = { FunctionName = aws_lambda_function.relay[f].function_name }, statistic = "Sum", period = 300, threshold = 1
+    } },
+    { for o in var.orgs : "${o.name}-lag" => {
+      description = "System Log lag of org ${o.name}", namespace = "OktaRelay", metric = "LagSeconds"
+      dimensions  = { Org = o.name, Stream = "logs" }, statistic = "Maximum", period = 900, threshold = var.lag_alarm_seconds
+    } },
+    { for o in var.orgs : "${o.name}-stream-errors" => {
+      description = "failing streams of org ${o.name}", namespace = "OktaRelay", metric = "StreamErrors"
+      dimensions  = { Org = o.name }, statistic = "Sum", period = 900, threshold = 3
+    } },
+  )
+}
+
+resource "aws_cloudwatch_metric_alarm" "relay" {
+  for_each            = local.alarms
+  alarm_name          = "${var.name_prefix}-${each.key}"
+  alarm_description   = "okta-relay: ${each.value.description}"
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric
+  dimensions          = each.value.dimensions
+  statistic           = each.value.statistic
+  period              = each.value.period
+  evaluation_periods  = 1
+  threshold           = each.value.threshold
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+}

@@ -1,0 +1,48 @@
+resource "aws_cloudwatch_log_group" "relay" {
+  for_each          = local.functions
+  name              = "/aws/lambda/${var.name_prefix}-${each.key}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = aws_kms_key.relay.arn
+}
+
+resource "aws_lambda_function" "relay" {
+  # checkov:skip=CKV_AWS_117: No VPC: the functions only make outbound calls (Okta over the internet, AWS public endpoints); a VPC adds a NAT gateway and no control over inbound traffic, of which there is none.
+  # checkov:skip=CKV_AWS_116: The events function has its DLQ (dead_letter_config below); the poller's scheduled event carries no data to keep, and a failed run resumes from its cursor.
+  # checkov:skip=CKV_AWS_272: Code signing needs a signing profile the deployer owns; the zips are built from this repository by make package.
+  # checkov:skip=CKV_AWS_50: X-Ray tracing is optional; the functions log one structured line per page and per run.
+  for_each      = local.functions
+  function_name = "${var.name_prefix}-${each.key}"
+  description   = "okta-relay ${each.key} function"
+  role          = aws_iam_role.relay[each.key].arn
+  runtime       = local.runtime
+  architectures = [local.architecture]
+  handler       = local.handler
+  filename      = "${var.package_directory}/${each.value.binary}/bootstrap.zip"
+  memory_size   = each.value.memory_mb
+  timeout       = each.value.timeout_seconds
+  kms_key_arn   = aws_kms_key.relay.arn
+  # One poller at a time is enough (leases make overlap safe); the events function is capped.
+  reserved_concurrent_executions = each.key == "poller" ? 1 : var.events_concurrency
+  source_code_hash               = filebase64sha256("${var.package_directory}/${each.value.binary}/bootstrap.zip")
+
+  environment {
+    variables = local.environment
+  }
+  logging_config {
+    log_format = "JSON"
+    log_group  = aws_cloudwatch_log_group.relay[each.key].name
+  }
+  dynamic "dead_letter_config" {
+    for_each = each.key == "events" ? [1] : []
+    content {
+      target_arn = aws_sqs_queue.dlq["events"].arn
+    }
+  }
+}
+
+resource "aws_lambda_function_event_invoke_config" "relay" {
+  for_each                     = local.functions
+  function_name                = aws_lambda_function.relay[each.key].function_name
+  maximum_retry_attempts       = each.key == "events" ? 2 : 0
+  maximum_event_age_in_seconds = each.key == "events" ? 21600 : null
+}

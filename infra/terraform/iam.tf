@@ -1,0 +1,64 @@
+data "aws_iam_policy_document" "assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "relay" {
+  for_each           = local.functions
+  name               = "${var.name_prefix}-${each.key}"
+  assume_role_policy = data.aws_iam_policy_document.assume.json
+}
+
+# Least privilege: the state table with the actions the function uses, the delivery bus, its
+# logs, the DLQ (events), and (poller) its orgs' secrets. No wildcard.
+data "aws_iam_policy_document" "relay" {
+  for_each = local.functions
+  statement {
+    sid       = "StateTable"
+    actions   = each.value.state_table_actions
+    resources = [aws_dynamodb_table.state.arn]
+  }
+  statement {
+    sid       = "DeliveryBus"
+    actions   = local.delivery_bus_actions
+    resources = [aws_cloudwatch_event_bus.delivery.arn]
+  }
+  statement {
+    sid       = "Logs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.relay[each.key].arn}:*"]
+  }
+  statement {
+    sid       = "Key"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.relay.arn]
+  }
+  dynamic "statement" {
+    for_each = length(each.value.secret_actions) > 0 ? [1] : []
+    content {
+      sid       = "OrgSecrets"
+      actions   = each.value.secret_actions
+      resources = values(local.org_secret_arns)
+    }
+  }
+  dynamic "statement" {
+    for_each = each.key == "events" ? [1] : []
+    content {
+      sid       = "DeadLetters"
+      actions   = ["sqs:SendMessage"]
+      resources = [aws_sqs_queue.dlq["events"].arn]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "relay" {
+  for_each = local.functions
+  name     = "${var.name_prefix}-${each.key}"
+  role     = aws_iam_role.relay[each.key].id
+  policy   = data.aws_iam_policy_document.relay[each.key].json
+}

@@ -1,0 +1,32 @@
+# One customer-managed key for the table, the queues, the logs and the functions' environment.
+resource "aws_kms_key" "relay" {
+  description         = "okta-relay: state table, queues and logs"
+  enable_key_rotation = true
+  policy              = data.aws_iam_policy_document.key.json
+}
+
+data "aws_iam_policy_document" "key" {
+  # checkov:skip=CKV_AWS_111: A key policy's resource "*" is the key itself (AWS requires "*" in key policies).
+  # checkov:skip=CKV_AWS_356: A key policy's resource "*" is the key itself (AWS requires "*" in key policies).
+  # checkov:skip=CKV_AWS_109: The account root statement is the default key policy; without it the key cannot be administered.
+  # The account administers its key (the standard default statement). KMS key policies must
+  # name the key itself as "*".
+  statement {
+    sid       = "Account"
+    actions   = ["kms:*"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
+    }
+  }
+  statement {
+    sid       = "Services"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*", "kms:Encrypt", "kms:ReEncrypt*", "kms:DescribeKey"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com", "logs.${data.aws_region.current.id}.amazonaws.com"]
+    }
+  }
+}

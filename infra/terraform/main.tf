@@ -1,0 +1,93 @@
+# okta-relay: the same system as the CDK construct (infra/cdk/lib/okta-relay.ts).
+# The function contract below is written out literally and checked against infra/contract.json
+# by infra/tests/parity.py, so this module and the construct cannot drift.
+
+locals {
+  runtime      = "provided.al2023"
+  architecture = "arm64"
+  handler      = "bootstrap"
+
+  functions = {
+    events = {
+      binary              = "okta-relay-events"
+      memory_mb           = 256
+      timeout_seconds     = 30
+      state_table_actions = ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+      secret_actions      = []
+    }
+    poller = {
+      binary              = "okta-relay-poller"
+      memory_mb           = 512
+      timeout_seconds     = 300
+      state_table_actions = ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+      secret_actions      = ["secretsmanager:GetSecretValue"]
+    }
+  }
+  delivery_bus_actions = ["events:PutEvents"]
+
+  partner_rule_pattern  = { source = [{ prefix = "aws.partner/okta.com" }], "detail-type" = ["SystemLog"] }
+  delivery_rule_pattern = { source = ["okta-relay"] }
+
+  state_partition_key = "pk"
+  state_ttl_attribute = "expires_at"
+
+  streaming       = anytrue([for o in var.orgs : o.partner_event_source != null])
+  created_secrets = { for o in var.orgs : o.name => o if o.secret_arn == null }
+  org_secret_arns = { for o in var.orgs : o.name => coalesce(o.secret_arn, try(aws_secretsmanager_secret.org[o.name].arn, null)) }
+
+  config = merge(var.relay_settings, {
+    orgs = [for o in var.orgs : merge(
+      { name = o.name, secret_arn = local.org_secret_arns[o.name] },
+      o.partner_event_source == null ? {} : { partner_event_source = o.partner_event_source },
+      o.settings,
+    )]
+  })
+
+  environment = {
+    OKTA_RELAY_STATE_TABLE  = aws_dynamodb_table.state.name
+    OKTA_RELAY_DELIVERY_BUS = aws_cloudwatch_event_bus.delivery.name
+    OKTA_RELAY_CONFIG       = jsonencode(local.config)
+  }
+}
+
+data "aws_caller_identity" "current" {}
+data "aws_region" "current" {}
+data "aws_partition" "current" {}
+
+resource "aws_dynamodb_table" "state" {
+  name         = "${var.name_prefix}-state"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = local.state_partition_key
+
+  attribute {
+    name = local.state_partition_key
+    type = "S"
+  }
+  ttl {
+    attribute_name = local.state_ttl_attribute
+    enabled        = true
+  }
+  point_in_time_recovery {
+    enabled = true
+  }
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = aws_kms_key.relay.arn
+  }
+  lifecycle {
+    prevent_destroy = true
+  }
+}
+
+resource "aws_cloudwatch_event_bus" "delivery" {
+  name = "${var.name_prefix}-delivery"
+}
+
+# An org without a secret ARN gets an empty secret; put its credentials in it after apply.
+resource "aws_secretsmanager_secret" "org" {
+  for_each    = local.created_secrets
+  name        = "${var.name_prefix}/okta/${each.key}"
+  description = "okta-relay: Okta credentials of org ${each.key}"
+  kms_key_id  = aws_kms_key.relay.arn
+  # checkov:skip=CKV2_AWS_57: Okta API tokens and service-app keys are rotated in Okta, not by a rotation Lambda; the relay re-reads the secret after a 401.
+}

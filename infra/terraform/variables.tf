@@ -1,0 +1,100 @@
+variable "name_prefix" {
+  description = "Prefix of every resource name."
+  type        = string
+  default     = "okta-relay"
+}
+
+variable "orgs" {
+  description = "Okta orgs. secret_arn: the secret with the org URL and credentials (omit to create an empty one). partner_event_source: the org's Log Streaming source, if it streams. settings: the org's other configuration fields (logs, inventory, event_types, push), never secret values."
+  type = list(object({
+    name                 = string
+    secret_arn           = optional(string)
+    partner_event_source = optional(string)
+    settings             = optional(any, {})
+  }))
+  validation {
+    condition     = length(var.orgs) > 0
+    error_message = "orgs must name at least one org."
+  }
+}
+
+variable "relay_settings" {
+  description = "Configuration fields outside orgs (e.g. rate_limit_reserve)."
+  type        = any
+  default     = {}
+}
+
+variable "siem_endpoint" {
+  description = "The SIEM's HTTPS endpoint (the API destination)."
+  type        = string
+}
+
+variable "siem_auth" {
+  description = "How EventBridge authenticates to the SIEM: kind = api_key (header_name), basic (username) or oauth (authorization_endpoint, client_id, scope). The credential itself is set on the connection from secret_arn after apply (see README); it never enters Terraform state."
+  type = object({
+    kind                   = string
+    secret_arn             = string
+    header_name            = optional(string)
+    username               = optional(string)
+    authorization_endpoint = optional(string)
+    client_id              = optional(string)
+    scope                  = optional(string)
+  })
+  validation {
+    condition     = contains(["api_key", "basic", "oauth"], var.siem_auth.kind)
+    error_message = "siem_auth.kind must be api_key, basic or oauth."
+  }
+}
+
+variable "partner_event_bus_name" {
+  description = "The Okta partner event bus (aws.partner/okta.com/...), if any org streams."
+  type        = string
+  default     = null
+}
+
+variable "invocation_rate_limit_per_second" {
+  description = "API destination invocations per second."
+  type        = number
+  default     = 20
+}
+
+variable "poll_schedule_expression" {
+  description = "The poller's schedule. Overlapping runs are safe (stream leases)."
+  type        = string
+  default     = "rate(5 minutes)"
+}
+
+variable "log_retention_days" {
+  description = "Function log retention in days."
+  type        = number
+  default     = 365
+}
+
+variable "alarm_topic_arn" {
+  description = "SNS topic for alarms."
+  type        = string
+  default     = null
+}
+
+variable "siem_receives_okta_object_only" {
+  description = "Send only the Okta object ($.detail.okta) to the SIEM instead of the whole record."
+  type        = bool
+  default     = false
+}
+
+variable "lag_alarm_seconds" {
+  description = "Alarm when an org's System Log lag exceeds this."
+  type        = number
+  default     = 3600
+}
+
+variable "events_concurrency" {
+  description = "Reserved concurrency of the events function."
+  type        = number
+  default     = 20
+}
+
+variable "package_directory" {
+  description = "Directory holding <binary>/bootstrap.zip (make package)."
+  type        = string
+}

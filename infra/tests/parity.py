@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""The three deployment paths cannot drift: checks the synthesized CDK template, the Terraform
+module (parsed with python-hcl2), the cargo lambda deploy script and the Rust code against
+infra/contract.json, and that tests/local/resources.json (what the local stack provisions in
+moto) is exactly what the template defines.
+
+  parity.py TEMPLATE            check everything; exit 1 with every difference listed
+  parity.py TEMPLATE --write    regenerate tests/local/resources.json from the template
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+
+import hcl2
+
+INFRA = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(INFRA)
+RESOURCES = os.path.join(ROOT, "tests", "local", "resources.json")
+problems = []
+
+
+def check(what, got, want):
+    if got != want:
+        problems.append(f"{what}: {json.dumps(got, sort_keys=True)} != contract {json.dumps(want, sort_keys=True)}")
+
+
+def unquote(v):
+    """python-hcl2 keeps the quotes of string literals."""
+    if isinstance(v, str) and len(v) >= 2 and v[0] == v[-1] == '"':
+        return v[1:-1]
+    if isinstance(v, list):
+        return [unquote(x) for x in v]
+    if isinstance(v, dict):
+        return {unquote(k): unquote(x) for k, x in v.items()}
+    return v
+
+
+def of_type(template, kind):
+    return {k: r for k, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def function(template, binary):
+    name = binary.removeprefix("okta-relay-")
+    for k, r in of_type(template, "AWS::Lambda::Function").items():
+        if r["Properties"].get("Description") == f"okta-relay {name} function":
+            return k, r["Properties"]
+    problems.append(f"template: no {binary} function")
+    return None, {}
+
+
+def statements_of(template, logical_id, props):
+    role = props["Role"]["Fn::GetAtt"][0]
+    out = []
+    for p in of_type(template, "AWS::IAM::Policy").values():
+        if any(r.get("Ref") == role for r in p["Properties"]["Roles"]):
+            out += p["Properties"]["PolicyDocument"]["Statement"]
+    return out
+
+
+def actions_with(statements, prefix):
+    return sorted(a for s in statements for a in [s["Action"]] if isinstance(a, str) and a.startswith(prefix)) + sorted(
+        a for s in statements if isinstance(s["Action"], list) for a in s["Action"] if a.startswith(prefix)
+    )
+
+
+def check_template(template, contract):
+    for name, spec in contract["functions"].items():
+        logical_id, p = function(template, spec["binary"])
+        if not logical_id:
+            continue
+        where = f"template {name}"
+        check(f"{where} runtime", p.get("Runtime"), contract["runtime"])
+        check(f"{where} architecture", p.get("Architectures"), [contract["architecture"]])
+        check(f"{where} handler", p.get("Handler"), contract["handler"])
+        check(f"{where} memory", p.get("MemorySize"), spec["memory_mb"])
+        check(f"{where} timeout", p.get("Timeout"), spec["timeout_seconds"])
+        check(f"{where} environment", sorted(p["Environment"]["Variables"]), sorted(contract["environment"]))
+        st = statements_of(template, logical_id, p)
+        check(f"{where} table actions", actions_with(st, "dynamodb:"), sorted(spec["state_table_actions"]))
+        check(f"{where} bus actions", actions_with(st, "events:"), sorted(spec["delivery_bus_actions"]))
+        check(f"{where} secret actions", actions_with(st, "secretsmanager:"), sorted(spec["secret_actions"]))
+    patterns = [r["Properties"].get("EventPattern") for r in of_type(template, "AWS::Events::Rule").values()]
+    for rule in ("partner", "delivery"):
+        if contract["rules"][rule] not in patterns:
+            problems.append(f"template: no rule with the {rule} pattern {contract['rules'][rule]}")
+    table = next(iter(of_type(template, "AWS::DynamoDB::Table").values()))["Properties"]
+    check("template table key", table["KeySchema"][0]["AttributeName"], contract["state_table"]["partition_key"])
+    check("template table TTL", table["TimeToLiveSpecification"]["AttributeName"], contract["state_table"]["ttl_attribute"])
+
+
+def check_terraform(contract):
+    locals_ = {}
+    for name in sorted(os.listdir(os.path.join(INFRA, "terraform"))):
+        if name.endswith(".tf"):
+            with open(os.path.join(INFRA, "terraform", name)) as f:
+                for block in hcl2.load(f).get("locals", []):
+                    locals_.update(unquote(block))
+    for key in ("runtime", "architecture", "handler"):
+        check(f"terraform {key}", locals_.get(key), contract[key])
+    for name, spec in contract["functions"].items():
+        tf = locals_["functions"].get(name, {})
+        for field in ("binary", "memory_mb", "timeout_seconds", "state_table_actions", "secret_actions"):
+            check(f"terraform {name}.{field}", tf.get(field), spec[field])
+        check(f"terraform {name} bus actions", locals_["delivery_bus_actions"], spec["delivery_bus_actions"])
+    check("terraform partner pattern", locals_["partner_rule_pattern"], contract["rules"]["partner"])
+    check("terraform delivery pattern", locals_["delivery_rule_pattern"], contract["rules"]["delivery"])
+    check("terraform environment", sorted(locals_["environment"]), sorted(contract["environment"]))
+    check("terraform table key", locals_["state_partition_key"], contract["state_table"]["partition_key"])
+    check("terraform table TTL", locals_["state_ttl_attribute"], contract["state_table"]["ttl_attribute"])
+
+
+def check_cargo_lambda(contract):
+    out = subprocess.run(
+        [os.path.join(INFRA, "cargo-lambda", "deploy.sh"), "--print"],
+        env={**os.environ, "OKTA_RELAY_STATE_TABLE": "t", "OKTA_RELAY_DELIVERY_BUS": "b",
+             "OKTA_RELAY_CONFIG_PATH": os.path.join(INFRA, "cargo-lambda", "example-config.json"),
+             "EVENTS_ROLE_ARN": "arn:aws:iam::123456789012:role/e", "POLLER_ROLE_ARN": "arn:aws:iam::123456789012:role/p"},
+        capture_output=True, text=True,
+    )
+    if out.returncode != 0:
+        problems.append(f"cargo-lambda/deploy.sh --print failed: {out.stderr.strip()}")
+        return
+    for name, spec in contract["functions"].items():
+        line = next((l for l in out.stdout.splitlines() if f" {spec['binary']} " in l + " "), "")
+        for want in (f"--memory {spec['memory_mb']}", f"--timeout {spec['timeout_seconds']}", f"--runtime {contract['runtime']}",
+                     *(f"--env-var {k}=" for k in contract["environment"])):
+            if want not in line:
+                problems.append(f"cargo lambda deploy of {name}: missing {want!r}")
+
+
+def check_rust(contract):
+    code = ""
+    for d, _, files in os.walk(os.path.join(ROOT, "functions", "core", "src")):
+        for f in files:
+            if f.endswith(".rs"):
+                with open(os.path.join(d, f)) as fh:
+                    code += fh.read()
+    for var in contract["environment"]:
+        if f'"{var}"' not in code:
+            problems.append(f"the Rust code never reads {var}")
+    if not re.search(r'SOURCE: &str = "%s"' % re.escape(contract["record_source"]), code):
+        problems.append(f"the Rust code does not send records with Source {contract['record_source']!r}")
+
+
+def local_resources(template):
+    """What the local stack creates in moto: the template's table, rule patterns and DLQ settings."""
+    table = next(iter(of_type(template, "AWS::DynamoDB::Table").values()))["Properties"]
+    rules = {}
+    for r in of_type(template, "AWS::Events::Rule").values():
+        p = r["Properties"]
+        if "EventPattern" in p:
+            kind = "partner" if "prefix" in json.dumps(p["EventPattern"]) else "delivery"
+            rules[kind] = {"EventPattern": p["EventPattern"],
+                           "RetryPolicy": p["Targets"][0].get("RetryPolicy"),
+                           "InputPath": p["Targets"][0].get("InputPath")}
+    queue = next(iter(of_type(template, "AWS::SQS::Queue").values()))["Properties"]
+    return {
+        "$comment": "Generated by infra/tests/parity.py --write from the synthesized CDK template; make test fails if it differs. tests/local/stack.py provisions exactly this.",
+        "state_table": {k: table[k] for k in ("AttributeDefinitions", "KeySchema", "BillingMode", "TimeToLiveSpecification", "PointInTimeRecoverySpecification")},
+        "rules": rules,
+        "dlq": {"MessageRetentionPeriod": queue["MessageRetentionPeriod"]},
+    }
+
+
+def main():
+    template_path = sys.argv[1]
+    with open(template_path) as f:
+        template = json.load(f)
+    with open(os.path.join(INFRA, "contract.json")) as f:
+        contract = json.load(f)
+    extract = local_resources(template)
+    if "--write" in sys.argv:
+        with open(RESOURCES, "w") as f:
+            json.dump(extract, f, indent=2)
+            f.write("\n")
+        print(f"wrote {RESOURCES}")
+        return
+    check_template(template, contract)
+    check_terraform(contract)
+    check_cargo_lambda(contract)
+    check_rust(contract)
+    with open(RESOURCES) as f:
+        check("tests/local/resources.json (regenerate with parity.py --write)", json.load(f), extract)
+    if problems:
+        print("deployment paths drifted from infra/contract.json:\n  " + "\n  ".join(problems))
+        sys.exit(1)
+    print("parity: CDK template, Terraform module, cargo lambda deploy and Rust code agree with infra/contract.json")
+
+
+if __name__ == "__main__":
+    main()
