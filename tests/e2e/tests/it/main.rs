@@ -16,5 +16,6 @@ mod load;
 mod oauth;
 mod pull;
 mod push;
+mod schemas;
 mod support;
 mod watch;

@@ -182,7 +182,7 @@ impl Drainer {
 /// Drops repeated deliveries of one EventBridge event (same envelope `id`). moto's SQS can hand
 /// one message to two concurrent receivers; that is the harness's duplicate, not the relay's:
 /// every entry the relay puts, a resend included, gets a fresh event id, so a relay duplicate
-/// is never removed here.
+/// is never removed here. Every record is checked against its schema under `schemas/`.
 fn once_per_event_id(envelopes: Vec<Value>) -> Vec<Value> {
     let mut seen = std::collections::HashSet::new();
     let total = envelopes.len();
@@ -200,6 +200,7 @@ fn once_per_event_id(envelopes: Vec<Value>) -> Vec<Value> {
             total - out.len()
         );
     }
+    super::schemas::assert_valid(&out);
     out
 }
 
