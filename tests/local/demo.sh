@@ -1,47 +1,106 @@
 #!/usr/bin/env bash
-# make demo: the relay's push path, locally. Runs inside tests/local/with-stack.sh (moto is up
-# and .local/stack.env is exported).
+# make demo: the relay's main job, locally, in about two minutes. Runs inside
+# tests/local/with-stack.sh (moto is up, .local/stack.env exported, resources from the template).
 #
-# 1. provisions a demo org (secret, buses, capture queue standing in for the SIEM);
-# 2. runs the real events function under `cargo lambda watch` (the Lambda runtime emulator);
-# 3. sends it Okta Log Streaming events with `cargo lambda invoke`: new ones, a redelivery, a
-#    malformed one;
+# 1. starts the Okta simulator: a seeded org with a System Log backlog, a directory, and live
+#    activity; provisions the relay's resources in moto (the synthesized template's
+#    definitions) with the org's API token in Secrets Manager;
+# 2. runs the poller and the events function as the real Lambda binaries under
+#    `cargo lambda watch`;
+# 3. invokes the poller on a short schedule for about a minute (System Log + users, groups,
+#    memberships) and sends the events function Okta Log Streaming events (new ones, a
+#    redelivery, a malformed one);
 # 4. shows what the SIEM would receive, then stops everything it started.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 py="$root/.local/venv/bin/python"
 work="$root/.local/demo"
 rm -rf "$work" && mkdir -p "$work"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -f "$work"/*.token
+}
+trap cleanup EXIT
 
 bold() { printf '\n\033[1m%s\033[0m\n' "$*"; }
+free_port() { "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-bold "1. Local AWS (moto at $AWS_ENDPOINT_URL): state table, delivery bus, SIEM capture queue"
-"$py" "$root/tests/local/stack.py" provision --prefix demo --org demo=https://demo-org.okta.invalid > "$work/stack.json"
+bold "1. A local Okta org (the simulator) and local AWS (moto at $AWS_ENDPOINT_URL)"
+echo "bootstrap-unused" > "$work/bootstrap.token"
+"$root/target/debug/okta-sim" --token-file "$work/bootstrap.token" --backlog-events 1500 --backlog-hours 6 \
+  --users 40 --groups 6 --memberships 80 --live-rate 2 > "$work/sim.out" 2> "$work/sim.log" &
+pids+=($!)
+for _ in $(seq 1 100); do grep -q "listening on" "$work/sim.out" 2>/dev/null && break; sleep 0.1; done
+sim_url=$(sed -n 's/.*listening on \(\S*\).*/\1/p' "$work/sim.out")
+echo "   Okta simulator: $sim_url (1 500 System Log events of backlog, 40 users, 6 groups, 2 new events/s)"
+"$py" "$root/tests/local/stack.py" provision --prefix demo --org "demo=$sim_url" --token-dir "$work" > "$work/stack.json"
+# The org's API token was generated into Secrets Manager and a 0600 file; the simulator learns
+# it through its control API. It is never printed.
+"$py" - "$sim_url" "$work/demo-demo.token" <<'PY'
+import json, sys, urllib.request
+token = open(sys.argv[2]).read().strip()
+req = urllib.request.Request(sys.argv[1] + "/__sim/tokens", data=json.dumps({"add": [token]}).encode(),
+                             headers={"content-type": "application/json"}, method="POST")
+urllib.request.urlopen(req).close()
+PY
 field() { "$py" -c "import json,sys; print(json.load(open('$work/stack.json'))$1)"; }
 secret_arn=$(field "['org_secrets']['demo']")
 partner_source="aws.partner/okta.com/demo-org/okta-relay"
 export OKTA_RELAY_STATE_TABLE=$(field "['state_table']")
 export OKTA_RELAY_DELIVERY_BUS=$(field "['delivery_bus']")
-export OKTA_RELAY_CONFIG="{\"orgs\":[{\"name\":\"demo\",\"secret_arn\":\"$secret_arn\",\"partner_event_source\":\"$partner_source\"}]}"
+export OKTA_RELAY_CONFIG="{\"allow_loopback_http\":true,\"max_run_seconds\":20,\"deadline_margin_seconds\":5,\"orgs\":[{\"name\":\"demo\",\"secret_arn\":\"$secret_arn\",\"partner_event_source\":\"$partner_source\",\"logs\":{\"initial_lookback_hours\":6},\"inventory\":{\"users\":{},\"groups\":{},\"group_members\":{}}}]}"
+export AWS_LAMBDA_LOG_LEVEL=info
 queue_url=$(field "['capture_queue_url']")
+echo "   state table $OKTA_RELAY_STATE_TABLE, delivery bus $OKTA_RELAY_DELIVERY_BUS (a capture queue stands in for the SIEM)"
 echo "   config: $OKTA_RELAY_CONFIG"
 
-bold "2. The events function under cargo lambda watch"
-port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-(cd "$root" && exec cargo lambda watch --ignore-changes -A 127.0.0.1 -P "$port" -p okta-relay-events) > "$work/watch.log" 2>&1 &
-watch_pid=$!
-trap 'kill "$watch_pid" 2>/dev/null || true; wait "$watch_pid" 2>/dev/null || true' EXIT
-for _ in $(seq 1 120); do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
-  sleep 0.5
-done
-echo "   listening on 127.0.0.1:$port (pid $watch_pid)"
-
-invoke() {
-  (cd "$root" && cargo lambda invoke okta-relay-events -A 127.0.0.1 -P "$port" --data-file "$1") 2>&1
+bold "2. The poller and the events function, as Lambda binaries under cargo lambda watch"
+start_watch() { # package port
+  (cd "$root" && exec cargo lambda watch --ignore-changes -A 127.0.0.1 -P "$2" -p "$1") > "$work/$1.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 240); do (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null && return; sleep 0.5; done
+  echo "cargo lambda watch for $1 did not start; see $work/$1.log"; exit 1
+}
+poller_port=$(free_port); start_watch okta-relay-poller "$poller_port"
+events_port=$(free_port); start_watch okta-relay-events "$events_port"
+echo "   poller on 127.0.0.1:$poller_port, events function on 127.0.0.1:$events_port (logs in $work)"
+invoke() { # package port file
+  (cd "$root" && cargo lambda invoke "$1" -A 127.0.0.1 -P "$2" --data-file "$3") 2>&1
 }
 
-bold "3. Okta Log Streaming events arrive"
+bold "3. The schedule fires: four poller runs, 15 s apart"
+cat > "$work/schedule.json" <<'JSON'
+{"version":"0","id":"demo","detail-type":"Scheduled Event","source":"aws.events","account":"123456789012","time":"2026-11-23T00:00:00Z","region":"us-east-1","resources":[],"detail":{}}
+JSON
+for run in 1 2 3 4; do
+  invoke okta-relay-poller "$poller_port" "$work/schedule.json" > "$work/run-$run.json" || true
+  "$py" - "$work/run-$run.json" "$run" <<'PY'
+import json, sys
+text = open(sys.argv[1]).read()
+try:
+    outcomes = json.loads(text[text.index("["):])
+except ValueError:
+    print(f"   run {sys.argv[2]}: the invocation failed: {text.strip()[-300:]}")
+    sys.exit(0)
+parts = []
+# A fan-out stream (group members) runs with, and is counted in, its parent (groups).
+for o in outcomes:
+    s = f"{o['stream']} {o.get('forwarded', 0)}"
+    if o.get("duplicates"):
+        s += f" (+{o['duplicates']} duplicates dropped)"
+    if o.get("error"):
+        s += f" ERROR {o['error_kind']}"
+    parts.append(s)
+logs = next((o for o in outcomes if o["stream"] == "logs"), {})
+lag = logs.get("lag_seconds")
+print(f"   run {sys.argv[2]}: forwarded {', '.join(parts)}; System Log lag {lag if lag is not None else '-'} s")
+PY
+  [[ $run == 4 ]] || sleep 15
+done
+
+bold "4. Okta Log Streaming events arrive on the partner bus"
 for i in 1 2 3; do
   "$py" - "$root/tests/fixtures/partner-event.json" "$work/event-$i.json" "$i" <<'PY'
 import json, sys, uuid
@@ -49,32 +108,40 @@ event = json.load(open(sys.argv[1]))
 event["detail"]["uuid"] = str(uuid.uuid5(uuid.NAMESPACE_URL, "demo-" + sys.argv[3]))
 json.dump(event, open(sys.argv[2], "w"))
 PY
-  echo "   event $i: $(invoke "$work/event-$i.json")"
+  echo "   event $i: $(invoke okta-relay-events "$events_port" "$work/event-$i.json" | tail -1)"
 done
-echo "   redelivery of event 2 (Okta delivers at least once): $(invoke "$work/event-2.json")"
+echo "   redelivery of event 2 (Okta delivers at least once): $(invoke okta-relay-events "$events_port" "$work/event-2.json" | tail -1)"
 echo '{"source":"aws.partner/okta.com/demo-org/okta-relay","detail-type":"SystemLog","detail":{"eventType":"x"}}' > "$work/bad.json"
-echo "   malformed event (no uuid): $(invoke "$work/bad.json" | grep -v "^\s*$" | tail -1)"
+invoke okta-relay-events "$events_port" "$work/bad.json" > "$work/bad.out" || true
+echo "   malformed event (no uuid), refused with: $(sed -n 's/.*× //p' "$work/bad.out" | head -1)"
 
-bold "4. What the SIEM receives (the delivery bus rule's capture queue)"
+bold "5. What the SIEM receives (the delivery bus rule's target)"
 "$py" "$root/tests/local/stack.py" capture --queue-url "$queue_url" > "$work/captured.json"
-"$py" - "$work/captured.json" <<'PY'
-import collections, json, sys
+"$py" - "$work/captured.json" "$work" <<'PY'
+import collections, glob, json, sys
 envelopes = json.load(open(sys.argv[1]))
 counts = collections.Counter(e["detail-type"] for e in envelopes)
-print(f"   {len(envelopes)} records; per DetailType: {dict(counts)}")
-uuids = [e["detail"]["okta"]["uuid"] for e in envelopes]
-print(f"   distinct uuids: {len(set(uuids))} (the redelivery was dropped as a duplicate)")
-if envelopes:
-    sample = envelopes[0]
-    print("   sample record (detail.okta is the Okta event, unchanged):")
+paths = collections.Counter(e["detail"]["relay"]["path"] for e in envelopes)
+ids = [e["detail"]["relay"]["recordId"] for e in envelopes]
+print(f"   {len(envelopes)} records ({paths['pull']} polled, {paths['push']} pushed), per DetailType:")
+for kind, n in counts.most_common():
+    print(f"     {n:6}  {kind}")
+print(f"   duplicates reaching the SIEM: {len(ids) - len(set(ids))} (the relay dropped the redelivery and the polls' overlap)")
+sample = next((e for e in envelopes if e["detail-type"] == "Okta System Log Event"), None)
+if sample:
+    okta = sample["detail"]["okta"]
+    print("   a sample record (detail.okta is Okta's event exactly as Okta sent it; schemas/ has every kind):")
     print("   " + json.dumps({"source": sample["source"], "detail-type": sample["detail-type"],
-        "detail": {"relay": sample["detail"]["relay"], "okta": {k: sample["detail"]["okta"][k]
-        for k in ("uuid", "eventType", "published", "displayMessage")}}}, indent=2).replace("\n", "\n   "))
+        "detail": {"relay": sample["detail"]["relay"],
+                   "okta": {k: okta[k] for k in ("uuid", "eventType", "published", "displayMessage") if k in okta}}},
+        indent=2).replace("\n", "\n   "))
 PY
 
 bold "Next steps"
 cat <<'TXT'
-   - Read README.md for the configuration schema, the secret format and the record contract.
-   - make test        runs the whole suite (what CI runs).
-   - Deploying to AWS (cargo lambda deploy, CDK, Terraform) is described in infra/README.md.
+   - Deploy: make package, then the CDK construct, the Terraform module or cargo lambda deploy
+     (infra/README.md has all three, with what each needs).
+   - Configure: README.md (Configuration, Secrets); the record contract: schemas/README.md.
+   - Costs and limits: BENCHMARKS.md; what is proven and how: RELIABILITY.md.
+   - make test runs the whole suite (what CI runs).
 TXT
