@@ -124,7 +124,7 @@ load: venv build
 	  cargo nextest run --profile ci --locked --workspace --no-capture -E 'test(/^load::/)'
 
 demo: venv
-	cargo build --locked -p okta-relay-events -p okta-relay-poller -p okta-sim
+	cargo build --locked -p okta-relay-events -p okta-relay-poller -p okta-relay-ctl -p okta-sim
 	tests/local/with-stack.sh tests/local/demo.sh
 
 clean: down

@@ -10,7 +10,8 @@
 # 3. invokes the poller on a short schedule for about a minute (System Log + users, groups,
 #    memberships) and sends the events function Okta Log Streaming events (new ones, a
 #    redelivery, a malformed one);
-# 4. shows what the SIEM would receive, then stops everything it started.
+# 4. shows what the SIEM would receive and what `okta-relay-ctl status` says, then stops
+#    everything it started.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 py="$root/.local/venv/bin/python"
@@ -103,9 +104,13 @@ done
 bold "4. Okta Log Streaming events arrive on the partner bus"
 for i in 1 2 3; do
   "$py" - "$root/tests/fixtures/partner-event.json" "$work/event-$i.json" "$i" <<'PY'
-import json, sys, uuid
+import datetime, json, sys, uuid
 event = json.load(open(sys.argv[1]))
 event["detail"]["uuid"] = str(uuid.uuid5(uuid.NAMESPACE_URL, "demo-" + sys.argv[3]))
+# Published a moment ago, as a live Log Streaming event is.
+now = datetime.datetime.now(datetime.timezone.utc)
+event["detail"]["published"] = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+event["time"] = now.isoformat(timespec="seconds").replace("+00:00", "Z")
 json.dump(event, open(sys.argv[2], "w"))
 PY
   echo "   event $i: $(invoke okta-relay-events "$events_port" "$work/event-$i.json" | tail -1)"
@@ -137,11 +142,16 @@ if sample:
         indent=2).replace("\n", "\n   "))
 PY
 
+bold "6. What the operator sees: okta-relay-ctl status"
+"$root/target/debug/okta-relay-ctl" status | sed 's/^/   /'
+
 bold "Next steps"
 cat <<'TXT'
    - Deploy: make package, then the CDK construct, the Terraform module or cargo lambda deploy
      (infra/README.md has all three, with what each needs).
    - Configure: README.md (Configuration, Secrets); the record contract: schemas/README.md.
    - Costs and limits: BENCHMARKS.md; what is proven and how: RELIABILITY.md.
+   - Operate: okta-relay-ctl status | backfill | validate-config | reset-cursor
+     (README.md, Operations and Troubleshooting).
    - make test runs the whole suite (what CI runs).
 TXT

@@ -13,6 +13,7 @@
 //! - [`metrics`]: CloudWatch Embedded Metric Format lines the infra alarms watch.
 //! - [`push`] and [`poller`]: the two paths; [`stream_watch`]: how the poller notices that the
 //!   push path stopped delivering.
+//! - [`operator`]: status, cursor reset and configuration checks for the operator CLI.
 //!
 //! Errors are typed per module and say, through [`ErrorKind`], whether a retry can help.
 
@@ -23,6 +24,7 @@ mod error_kind;
 pub mod inventory;
 pub mod metrics;
 pub mod okta;
+pub mod operator;
 pub mod pipeline;
 pub mod poller;
 pub mod ports;

@@ -1,42 +1,40 @@
-//! CloudWatch metrics as Embedded Metric Format (EMF) lines: one JSON object per stream outcome,
-//! printed to stdout, which Lambda ships to CloudWatch Logs and CloudWatch turns into metrics
-//! without an API call (no `cloudwatch:PutMetricData` permission, no extra latency).
+//! CloudWatch metrics as Embedded Metric Format (EMF) lines: one JSON object per stream outcome
+//! (poller) or per partner event (events function), printed to stdout, which Lambda ships to
+//! CloudWatch Logs and CloudWatch turns into metrics without an API call (no
+//! `cloudwatch:PutMetricData` permission, no extra latency).
 //!
 //! Namespace `OktaRelay`. Every metric is published per `Org` + `Stream` and per `Org`, so an
 //! alarm can watch one stream's lag (`LagSeconds`) or any failing stream of an org
-//! (`StreamErrors`). The infra alarms (infra/cdk, infra/terraform) use these names.
+//! (`StreamErrors`). The infra alarms (infra/cdk, infra/terraform) use these names; the README's
+//! operations section lists them all.
 
 use crate::poller::OrgOutcome;
+use crate::push::{PushError, PushSummary};
+use crate::stream_watch::PUSH_STREAM;
 use serde_json::{Map, Value, json};
 
 pub const NAMESPACE: &str = "OktaRelay";
 
-/// The EMF object for one stream's outcome at `timestamp_ms`.
-pub fn emf(outcome: &OrgOutcome, timestamp_ms: i64) -> Value {
-    let s = &outcome.summary;
-    let mut values: Vec<(&str, f64, &str)> = vec![
-        ("Pages", s.pages as f64, "Count"),
-        ("Forwarded", s.forwarded as f64, "Count"),
-        ("Duplicates", s.duplicates as f64, "Count"),
-        ("Filtered", s.filtered as f64, "Count"),
-        ("Oversize", s.oversize as f64, "Count"),
-        (
-            "StreamErrors",
-            f64::from(u8::from(outcome.error.is_some())),
-            "Count",
-        ),
-    ];
-    if let Some(lag) = s.lag_seconds {
-        values.push(("LagSeconds", lag.max(0) as f64, "Seconds"));
-    }
+/// The `Org` dimension of a partner event that matched no configured org.
+pub const UNMATCHED_ORG: &str = "unmatched";
+
+/// One metric: name, value, CloudWatch unit.
+type Metric = (&'static str, f64, &'static str);
+
+fn count(name: &'static str, value: impl Into<f64>) -> Metric {
+    (name, value.into(), "Count")
+}
+
+/// The EMF object for `values` of one org's stream at `timestamp_ms`.
+fn emf_object(org: &str, stream: &str, values: &[Metric], timestamp_ms: i64) -> Value {
     let mut object = Map::new();
-    object.insert("Org".into(), json!(outcome.org));
-    object.insert("Stream".into(), json!(outcome.stream));
+    object.insert("Org".into(), json!(org));
+    object.insert("Stream".into(), json!(stream));
     let definitions: Vec<Value> = values
         .iter()
         .map(|(name, _, unit)| json!({"Name": name, "Unit": unit}))
         .collect();
-    for (name, value, _) in &values {
+    for (name, value, _) in values {
         object.insert((*name).into(), json!(value));
     }
     object.insert(
@@ -53,11 +51,77 @@ pub fn emf(outcome: &OrgOutcome, timestamp_ms: i64) -> Value {
     Value::Object(object)
 }
 
+/// The EMF object for one poller stream outcome at `timestamp_ms`.
+pub fn emf(outcome: &OrgOutcome, timestamp_ms: i64) -> Value {
+    let s = &outcome.summary;
+    let failed = outcome.error.is_some();
+    let mut values: Vec<Metric> = vec![
+        count("Pages", s.pages as f64),
+        count("Forwarded", s.forwarded as f64),
+        count("Duplicates", s.duplicates as f64),
+        count("Filtered", s.filtered as f64),
+        count("Oversize", s.oversize as f64),
+        count("PutEventsFailedEntries", s.failed_entries as f64),
+        count("StreamErrors", u8::from(failed)),
+        // 1 when the stream ran or rested as planned; 0 when it failed or is backing off
+        // after configuration errors.
+        count(
+            "Healthy",
+            u8::from(!failed && outcome.backoff_until.is_none()),
+        ),
+    ];
+    if let Some(lag) = s.lag_seconds {
+        values.push(("LagSeconds", lag.max(0) as f64, "Seconds"));
+    }
+    if let Some(headroom) = s.rate_limit {
+        values.push(count("RateLimitRemaining", headroom.remaining));
+        values.push(count("RateLimitLimit", headroom.limit));
+    }
+    emf_object(&outcome.org, &outcome.stream, &values, timestamp_ms)
+}
+
+/// The EMF object for one partner event the events function handled (or failed to).
+pub fn push_emf(result: Result<&PushSummary, &PushError>, timestamp_ms: i64) -> Value {
+    match result {
+        Ok(s) => {
+            let lag = (timestamp_ms - s.published.timestamp_millis()).max(0) as f64 / 1000.0;
+            let values = [
+                count("Events", 1),
+                count("Forwarded", s.forwarded as f64),
+                count("Duplicates", s.duplicates as f64),
+                count("Filtered", s.filtered as f64),
+                count("OldEvents", s.old as f64),
+                count("DroppedOld", s.dropped_old as f64),
+                count("Oversize", s.oversize as f64),
+                count("PutEventsFailedEntries", s.failed_entries as f64),
+                count("StreamErrors", 0),
+                count("Healthy", 1),
+                ("LagSeconds", lag, "Seconds"),
+            ];
+            emf_object(&s.org, PUSH_STREAM, &values, timestamp_ms)
+        }
+        Err(e) => {
+            let values = [
+                count("Events", 1),
+                count("StreamErrors", 1),
+                count("Healthy", 0),
+            ];
+            let org = e.org().unwrap_or(UNMATCHED_ORG);
+            emf_object(org, PUSH_STREAM, &values, timestamp_ms)
+        }
+    }
+}
+
 /// Prints one EMF line per outcome to stdout (where Lambda's log capture reads it).
 pub fn publish(outcomes: &[OrgOutcome], timestamp_ms: i64) {
     for outcome in outcomes {
         println!("{}", emf(outcome, timestamp_ms));
     }
+}
+
+/// Prints the EMF line of one partner event.
+pub fn publish_push(result: Result<&PushSummary, &PushError>, timestamp_ms: i64) {
+    println!("{}", push_emf(result, timestamp_ms));
 }
 
 #[cfg(test)]
@@ -71,6 +135,10 @@ mod tests {
             forwarded: 2500,
             duplicates: 4,
             lag_seconds: lag,
+            rate_limit: Some(crate::ports::RateLimitHeadroom {
+                remaining: 412,
+                limit: 600,
+            }),
             ..StreamSummary::default()
         };
         OrgOutcome {
@@ -103,12 +171,16 @@ mod tests {
         assert_eq!(v["Forwarded"], 2500.0);
         assert_eq!(v["LagSeconds"], 42.0);
         assert_eq!(v["StreamErrors"], 0.0);
+        assert_eq!(v["Healthy"], 1.0);
+        assert_eq!(v["RateLimitRemaining"], 412.0);
+        assert_eq!(v["RateLimitLimit"], 600.0);
     }
 
     #[test]
     fn a_failed_stream_counts_one_error_and_no_lag_when_nothing_was_seen() {
         let v = emf(&outcome(Some("okta said 401"), None), 0);
         assert_eq!(v["StreamErrors"], 1.0);
+        assert_eq!(v["Healthy"], 0.0);
         assert!(v.get("LagSeconds").is_none());
         let names: Vec<&str> = v["_aws"]["CloudWatchMetrics"][0]["Metrics"]
             .as_array()
@@ -119,5 +191,59 @@ mod tests {
         assert!(!names.contains(&"LagSeconds"));
         // The error text is not a metric or dimension (it is logged, not published).
         assert!(!v.to_string().contains("401"));
+    }
+
+    fn every_declared_metric_has_a_value(v: &Value) {
+        for m in v["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap()
+        {
+            let name = m["Name"].as_str().unwrap();
+            assert!(v[name].is_number(), "{name} has a value");
+        }
+    }
+
+    #[test]
+    fn a_partner_event_counts_per_org_with_its_lag() {
+        let published = chrono::DateTime::from_timestamp_millis(1_700_000_000_000).unwrap();
+        let summary = PushSummary {
+            org: "acme".into(),
+            uuid: "u".into(),
+            event_type: "user.session.start".into(),
+            forwarded: 1,
+            duplicates: 0,
+            oversize: 0,
+            filtered: 0,
+            old: 0,
+            dropped_old: 0,
+            inventory_changes: 0,
+            failed_entries: 2,
+            published,
+        };
+        let v = push_emf(Ok(&summary), 1_700_000_042_500);
+        every_declared_metric_has_a_value(&v);
+        assert_eq!(v["Org"], "acme");
+        assert_eq!(v["Stream"], "push");
+        assert_eq!(v["Forwarded"], 1.0);
+        assert_eq!(v["PutEventsFailedEntries"], 2.0);
+        assert_eq!(v["LagSeconds"], 42.5);
+        assert_eq!(v["Healthy"], 1.0);
+    }
+
+    #[test]
+    fn a_failed_partner_event_is_an_error_of_its_org_or_of_unmatched() {
+        let unknown = PushError::UnknownSource("aws.partner/okta.com/x/y".into());
+        let v = push_emf(Err(&unknown), 0);
+        every_declared_metric_has_a_value(&v);
+        assert_eq!(v["Org"], "unmatched");
+        assert_eq!(v["StreamErrors"], 1.0);
+        assert_eq!(v["Healthy"], 0.0);
+        let forward = PushError::Forward {
+            org: "acme".into(),
+            source: crate::pipeline::ForwardError::Dedupe(crate::ports::StateError::Unavailable(
+                "throttled".into(),
+            )),
+        };
+        assert_eq!(push_emf(Err(&forward), 0)["Org"], "acme");
     }
 }

@@ -20,7 +20,7 @@ use crate::config::{OKTA_PARTNER_PREFIX, OldEventPolicy, OrgConfig, RelayConfig}
 use crate::inventory;
 use crate::pipeline::log_event::{self, InvalidLogEvent, LogEventHeader};
 use crate::pipeline::{DeliveryPolicy, ForwardError, ForwardReport, Forwarder};
-use crate::ports::{DedupeStore, EventSink, HealthNote, HealthStore, StreamKey};
+use crate::ports::{DedupeStore, EventSink, HealthNote, HealthStore, RunRecord, StreamKey};
 use crate::record::CollectionPath;
 use crate::stream_watch;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
@@ -42,8 +42,12 @@ pub enum PushError {
     UnknownSource(String),
     #[error("{0}")]
     Event(#[from] InvalidLogEvent),
-    #[error("{0}")]
-    Forward(#[from] ForwardError),
+    #[error("{source}")]
+    Forward {
+        /// The org whose event it was (for its metrics).
+        org: String,
+        source: ForwardError,
+    },
 }
 
 impl PushError {
@@ -53,7 +57,15 @@ impl PushError {
                 ErrorKind::Permanent
             }
             PushError::UnknownSource(_) => ErrorKind::Configuration,
-            PushError::Forward(e) => e.kind(),
+            PushError::Forward { source, .. } => source.kind(),
+        }
+    }
+
+    /// The org the event belonged to, once the source was matched to one.
+    pub fn org(&self) -> Option<&str> {
+        match self {
+            PushError::Forward { org, .. } => Some(org),
+            _ => None,
         }
     }
 }
@@ -75,9 +87,21 @@ pub struct PushSummary {
     pub dropped_old: usize,
     /// 1 when the event also produced an inventory change record (a deletion or removal).
     pub inventory_changes: usize,
+    /// Entries PutEvents reported failed and that a retry then delivered.
+    pub failed_entries: usize,
+    /// The event's `published`.
+    pub published: chrono::DateTime<chrono::Utc>,
 }
 
 impl PushSummary {
+    fn run_record(&self) -> RunRecord {
+        RunRecord {
+            counters: self.counters(),
+            newest_event_at: Some(self.published),
+            rate_limit: None,
+        }
+    }
+
     fn counters(&self) -> BTreeMap<String, u64> {
         BTreeMap::from([
             ("events".to_string(), 1),
@@ -91,6 +115,7 @@ impl PushSummary {
                 "inventory_changes".to_string(),
                 self.inventory_changes as u64,
             ),
+            ("failed_entries".to_string(), self.failed_entries as u64),
         ])
     }
 }
@@ -188,6 +213,8 @@ impl PushService {
             old: 0,
             dropped_old: 0,
             inventory_changes: 0,
+            failed_entries: 0,
+            published: header.published,
         };
         let mut records = Vec::with_capacity(2);
         // A deletion or removal also updates the SIEM's inventory (`inventory::changes`),
@@ -245,10 +272,18 @@ impl PushService {
             forwarded,
             duplicates,
             oversize,
-        } = forwarder.forward(records).await?;
+            failed_entries,
+        } = forwarder
+            .forward(records)
+            .await
+            .map_err(|source| PushError::Forward {
+                org: org.name.clone(),
+                source,
+            })?;
         summary.forwarded = forwarded;
         summary.duplicates = duplicates;
         summary.oversize = oversize;
+        summary.failed_entries = failed_entries;
         Ok(summary)
     }
 
@@ -259,7 +294,7 @@ impl PushService {
         let push = StreamKey::new(&org.name, stream_watch::PUSH_STREAM);
         if let Err(e) = self
             .health
-            .record_success(&push, now, &summary.counters())
+            .record_success(&push, now, &summary.run_record())
             .await
         {
             tracing::warn!(org = %org.name, error = %e, "could not record push health");

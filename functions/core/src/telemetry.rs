@@ -17,9 +17,18 @@ pub fn init_with_writer<W>(writer: W)
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
+    init_with(writer, "info");
+}
+
+/// Installs the JSON subscriber writing to `writer`, at `default_level` unless the environment
+/// sets one (the operator CLI logs warnings only by default: its output is the report).
+pub fn init_with<W>(writer: W, default_level: &str)
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
     let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "info".to_string())
+        .unwrap_or_else(|_| default_level.to_string())
         .to_ascii_lowercase();
     let filter = EnvFilter::try_new(&level).unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()

@@ -15,14 +15,18 @@ async fn handler(
     service: &PushService,
     event: LambdaEvent<Box<RawValue>>,
 ) -> Result<PushSummary, Error> {
-    match service.handle(&event.payload).await {
+    let result = service.handle(&event.payload).await;
+    okta_relay::metrics::publish_push(result.as_ref(), chrono::Utc::now().timestamp_millis());
+    match result {
         Ok(summary) => {
-            tracing::info!(org = %summary.org, uuid = %summary.uuid, forwarded = summary.forwarded,
-                duplicates = summary.duplicates, request_id = %event.context.request_id, "partner event handled");
+            tracing::info!(org = %summary.org, stream = "push", uuid = %summary.uuid, event_type = %summary.event_type,
+                forwarded = summary.forwarded, duplicates = summary.duplicates, filtered = summary.filtered,
+                request_id = %event.context.request_id, "partner event handled");
             Ok(summary)
         }
         Err(e) => {
-            tracing::error!(kind = %e.kind(), error = %e, request_id = %event.context.request_id, "partner event not forwarded");
+            tracing::error!(org = e.org().unwrap_or(okta_relay::metrics::UNMATCHED_ORG), stream = "push",
+                kind = %e.kind(), error = %e, request_id = %event.context.request_id, "partner event not forwarded");
             Err(e.into())
         }
     }

@@ -29,6 +29,18 @@ pub fn request_entries(bus: &str, entries: &[&SinkEntry]) -> Vec<PutEventsReques
         .collect()
 }
 
+/// A missing bus or a denied call is configuration; a refused request is invalid; the rest
+/// (throttling, 5xx, the network) can be retried.
+fn sink_error(failure: AwsFailure) -> SinkError {
+    if failure.code_is("ResourceNotFoundException") || failure.is_access_denied() {
+        SinkError::Configuration(failure.detail)
+    } else if failure.code_is("ValidationException") {
+        SinkError::Invalid(failure.detail)
+    } else {
+        SinkError::Transient(failure.detail)
+    }
+}
+
 /// Puts entries on one event bus.
 #[derive(Debug, Clone)]
 pub struct EventBridgeSink {
@@ -42,6 +54,18 @@ impl EventBridgeSink {
             client,
             bus: bus.into(),
         }
+    }
+
+    /// The bus's ARN, if it exists and may be described (`validate-config`).
+    pub async fn describe(&self) -> Result<String, SinkError> {
+        let out = self
+            .client
+            .describe_event_bus()
+            .name(&self.bus)
+            .send()
+            .await
+            .map_err(|e| sink_error(AwsFailure::from_sdk(&e)))?;
+        Ok(out.arn().unwrap_or(&self.bus).to_string())
     }
 }
 
@@ -64,16 +88,7 @@ impl EventSink for EventBridgeSink {
             .set_entries(Some(request))
             .send()
             .await
-            .map_err(|e| {
-                let failure = AwsFailure::from_sdk(&e);
-                if failure.code_is("ResourceNotFoundException") || failure.is_access_denied() {
-                    SinkError::Configuration(failure.detail)
-                } else if failure.code_is("ValidationException") {
-                    SinkError::Invalid(failure.detail)
-                } else {
-                    SinkError::Transient(failure.detail)
-                }
-            })?;
+            .map_err(|e| sink_error(AwsFailure::from_sdk(&e)))?;
         let results = output.entries();
         if results.len() != entries.len() {
             return Err(SinkError::Transient(format!(

@@ -136,8 +136,11 @@ impl<'a> Delivery<'a> {
         Self { sink, policy }
     }
 
-    /// Delivers every entry or says which were acknowledged before it gave up.
-    pub async fn deliver(&self, entries: &[SinkEntry]) -> Result<(), DeliveryError> {
+    /// Delivers every entry or says which were acknowledged before it gave up. On success, the
+    /// number of entry failures PutEvents reported along the way (each retried and then
+    /// accepted): the `PutEventsFailedEntries` metric.
+    pub async fn deliver(&self, entries: &[SinkEntry]) -> Result<usize, DeliveryError> {
+        let mut failed_entries = 0;
         let mut pending: Vec<usize> = (0..entries.len()).collect();
         let mut acknowledged = Vec::with_capacity(entries.len());
         let mut backoff = self.policy.base_backoff;
@@ -168,6 +171,7 @@ impl<'a> Delivery<'a> {
                             ref code,
                             ref message,
                         } => {
+                            failed_entries += 1;
                             if failed.is_retryable() {
                                 last_code = code.clone();
                                 retry.push(i);
@@ -184,7 +188,7 @@ impl<'a> Delivery<'a> {
                 }
             }
             if retry.is_empty() {
-                return Ok(());
+                return Ok(failed_entries);
             }
             if attempt == self.policy.max_attempts.max(1) {
                 return Err(DeliveryError::Exhausted {
@@ -200,7 +204,7 @@ impl<'a> Delivery<'a> {
             backoff = (backoff * 2).min(self.policy.max_backoff);
             pending = retry;
         }
-        Ok(())
+        Ok(failed_entries)
     }
 }
 
@@ -314,12 +318,16 @@ mod tests {
                 ..entry(0)
             })
             .collect();
-        Delivery::new(&sink, &policy())
+        let failed_entries = Delivery::new(&sink, &policy())
             .deliver(&entries)
             .await
             .unwrap();
         let calls = sink.calls.lock().unwrap().clone();
         assert_eq!(calls, vec![vec!["e0", "e1", "e2", "e3"], vec!["e1", "e3"]]);
+        assert_eq!(
+            failed_entries, 2,
+            "two entries failed once, then went through"
+        );
     }
 
     #[tokio::test]

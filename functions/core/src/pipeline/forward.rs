@@ -37,6 +37,8 @@ pub struct ForwardReport {
     pub forwarded: usize,
     pub duplicates: usize,
     pub oversize: usize,
+    /// Entries PutEvents reported failed and that a retry then delivered.
+    pub failed_entries: usize,
 }
 
 impl std::ops::AddAssign for ForwardReport {
@@ -44,6 +46,7 @@ impl std::ops::AddAssign for ForwardReport {
         self.forwarded += other.forwarded;
         self.duplicates += other.duplicates;
         self.oversize += other.oversize;
+        self.failed_entries += other.failed_entries;
     }
 }
 
@@ -136,7 +139,7 @@ impl Forwarder<'_> {
             .deliver(&entries)
             .await;
         let acknowledged: Vec<usize> = match &result {
-            Ok(()) => (0..claimed.len()).collect(),
+            Ok(_) => (0..claimed.len()).collect(),
             Err(e) => e.acknowledged().to_vec(),
         };
         let mut is_acked = vec![false; claimed.len()];
@@ -160,7 +163,7 @@ impl Forwarder<'_> {
                 }
             })
             .await;
-        result?;
+        report.failed_entries = result?;
         report.forwarded = claimed.len();
         Ok(report)
     }
@@ -286,7 +289,8 @@ mod tests {
             ForwardReport {
                 forwarded: 2,
                 duplicates: 1,
-                oversize: 0
+                oversize: 0,
+                failed_entries: 0
             }
         );
         let again = f
@@ -298,7 +302,8 @@ mod tests {
             ForwardReport {
                 forwarded: 1,
                 duplicates: 1,
-                oversize: 0
+                oversize: 0,
+                failed_entries: 0
             }
         );
         assert_eq!(sink.0.lock().unwrap().len(), 3);
@@ -343,7 +348,8 @@ mod tests {
             ForwardReport {
                 forwarded: 2,
                 duplicates: 0,
-                oversize: 1
+                oversize: 1,
+                failed_entries: 0
             }
         );
         let sent = sink.0.lock().unwrap();

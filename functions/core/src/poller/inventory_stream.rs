@@ -143,6 +143,10 @@ impl InventoryRun<'_> {
             summary.forwarded += report.forwarded as u64;
             summary.duplicates += report.duplicates as u64;
             summary.oversize += report.oversize as u64;
+            summary.failed_entries += report.failed_entries as u64;
+            tracing::info!(org = %lease.key.org, stream = %lease.key.stream, objects = page.items,
+                forwarded = report.forwarded, duplicates = report.duplicates,
+                failed_entries = report.failed_entries, "page done");
             self.keep(lease).await?;
             cursor.listing = Some(listing.clone());
             *lease = self

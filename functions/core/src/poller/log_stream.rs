@@ -6,14 +6,17 @@
 //! (`DESIGN.md` §5.1). An empty page still has a `next` link: it is stored and the run stops.
 //! So does a page shorter than the requested `limit`: Okta had nothing more at that moment.
 
-use super::{PollError, PollerPorts, RunSettings, fetch_page, keep_lease, release_lease};
+use super::{
+    BackfillJob, BackfillProgress, PollError, PollerPorts, RunSettings, fetch_page, keep_lease,
+    release_lease,
+};
 use crate::clock::until;
 use crate::config::OrgConfig;
 use crate::inventory;
-use crate::okta::{OktaClient, OktaError, Page};
+use crate::okta::{OktaClient, OktaError, Page, RateLimitBucket};
 use crate::pipeline::log_event::{self, LogEventHeader};
 use crate::pipeline::{DeliveryPolicy, Forwarder};
-use crate::ports::{HealthNote, Lease, StreamKey};
+use crate::ports::{HealthNote, Lease, RateLimitHeadroom, RunRecord, StreamKey};
 use crate::record::{CollectionPath, SyncMode};
 use crate::stream_watch;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -22,6 +25,9 @@ use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use url::Url;
+
+/// The System Log endpoint.
+pub const LOGS_PATH: &str = "/api/v1/logs";
 
 /// Counters of one run.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -35,6 +41,14 @@ pub struct StreamSummary {
     pub filtered: u64,
     /// Seconds between now and the newest `published` seen, if any event was seen.
     pub lag_seconds: Option<i64>,
+    /// The newest `published` seen, if any event was seen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub newest_event_at: Option<DateTime<Utc>>,
+    /// Entries PutEvents reported failed and that a retry then delivered.
+    pub failed_entries: u64,
+    /// The stream's Okta rate-limit bucket at the end of the run, if Okta reported it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimitHeadroom>,
     pub stopped_for_deadline: bool,
     /// Okta's rate limit (with the reserve kept for other integrations) would have made the run
     /// wait past its deadline: it stopped cleanly and the next run resumes from the cursor.
@@ -62,7 +76,17 @@ impl StreamSummary {
             ("oversize".to_string(), self.oversize),
             ("filtered".to_string(), self.filtered),
             ("inventory_changes".to_string(), self.inventory_changes),
+            ("failed_entries".to_string(), self.failed_entries),
         ])
+    }
+
+    /// What a successful run reports to health.
+    pub fn run_record(&self) -> RunRecord {
+        RunRecord {
+            counters: self.counters(),
+            newest_event_at: self.newest_event_at,
+            rate_limit: self.rate_limit,
+        }
     }
 }
 
@@ -74,6 +98,8 @@ pub struct LogStreamRun<'a> {
     pub delivery: DeliveryPolicy,
     pub mark_ttl: Duration,
     pub settings: &'a RunSettings,
+    /// An operator's bounded window instead of the scheduled stream.
+    pub backfill: Option<&'a BackfillJob<'a>>,
 }
 
 impl LogStreamRun<'_> {
@@ -171,8 +197,24 @@ impl LogStreamRun<'_> {
             summary.forwarded += report.forwarded as u64;
             summary.duplicates += report.duplicates as u64;
             summary.oversize += report.oversize as u64;
+            summary.failed_entries += report.failed_entries as u64;
+            if let Some(job) = self.backfill {
+                (job.on_page)(&BackfillProgress {
+                    pages: summary.pages,
+                    events: summary.events,
+                    forwarded: summary.forwarded,
+                    duplicates: summary.duplicates,
+                    reached: newest,
+                    rate_limit: super::headroom(self.client, &RateLimitBucket::for_path(LOGS_PATH)),
+                });
+            }
             let Some(next) = page.next else {
-                tracing::warn!(stream = %lease.key, "Okta sent no next link for a polling request; the cursor stays");
+                if self.backfill.is_some() {
+                    // A bounded request ends with a page without `next`: the window is done.
+                    summary.caught_up = true;
+                } else {
+                    tracing::warn!(stream = %lease.key, "Okta sent no next link for a polling request; the cursor stays");
+                }
                 break;
             };
             self.keep(lease).await?;
@@ -181,17 +223,27 @@ impl LogStreamRun<'_> {
                 .streams
                 .commit_cursor(lease, next.as_str())
                 .await?;
-            tracing::info!(stream = %lease.key, events = page.items.len(), forwarded = report.forwarded,
-                duplicates = report.duplicates, request_id = page.request_id.as_deref().unwrap_or(""), "page done");
-            if page.items.len() < requested_limit(&url) {
+            tracing::info!(org = %lease.key.org, stream = %lease.key.stream, events = page.items.len(),
+                forwarded = report.forwarded, duplicates = report.duplicates, failed_entries = report.failed_entries,
+                okta_request_id = page.request_id.as_deref().unwrap_or(""), "page done");
+            // (A bounded request is done only at its page without `next`, or an empty one.)
+            let short = page.items.len() < requested_limit(&url);
+            if short && (self.backfill.is_none() || page.items.is_empty()) {
                 // Okta had no more than this page at the time of the request: the run is at the
                 // head of the log. An empty page is the documented end; a short page saves the
                 // extra request that would find it (the next run resumes from `next` either way).
                 summary.caught_up = true;
                 break;
             }
+            if let Some(max) = self.backfill.and_then(|job| job.max_pages)
+                && summary.pages >= max
+            {
+                tracing::info!(stream = %lease.key, pages = summary.pages, "page limit reached; run the backfill again to go on");
+                break;
+            }
             url = next;
         }
+        summary.newest_event_at = newest;
         summary.lag_seconds = newest.map(|p| (self.ports.clock.now() - p).num_seconds());
         Ok(())
     }
@@ -238,12 +290,21 @@ impl LogStreamRun<'_> {
         let mut url = self
             .client
             .org()
-            .join("/api/v1/logs")
+            .join(LOGS_PATH)
             .map_err(crate::okta::OktaError::from)?;
-        url.query_pairs_mut()
-            .append_pair("since", &since.to_rfc3339_opts(SecondsFormat::Millis, true))
+        let millis = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
+        let mut query = url.query_pairs_mut();
+        match self.backfill {
+            // A bounded request: Okta returns the window's events and then no `next` link.
+            Some(job) => query
+                .append_pair("since", &millis(job.window.since))
+                .append_pair("until", &millis(job.window.until)),
+            None => query.append_pair("since", &millis(since)),
+        };
+        query
             .append_pair("sortOrder", "ASCENDING")
             .append_pair("limit", &self.org.logs.page_size.to_string());
+        drop(query);
         Ok(url)
     }
 }

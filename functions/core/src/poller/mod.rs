@@ -5,6 +5,7 @@
 //! the sink acknowledged every record of the page. Orgs are independent: one org's failure is
 //! recorded in its health and the others keep running.
 
+mod backfill;
 mod inventory_stream;
 mod log_stream;
 mod org_clients;
@@ -13,19 +14,20 @@ mod schedule;
 use org_clients::OrgClients;
 pub use org_clients::{LOG_SCOPES, SECRET_TTL};
 
+pub use backfill::{BackfillJob, BackfillProgress, BackfillWindow, eta as backfill_eta};
 pub use inventory_stream::{DELTA_OVERLAP, InventoryRun};
-pub use log_stream::{LogStreamRun, StreamSummary};
+pub use log_stream::{LOGS_PATH, LogStreamRun, StreamSummary};
 pub use schedule::{Due, DueReason, due};
 
 use crate::clock::Clock;
 use crate::config::{OrgConfig, RelayConfig};
 use crate::inventory::object::InvalidObject;
 use crate::inventory::{InventoryCursor, InventoryDue, InventoryStream};
-use crate::okta::{ClientSettings, OktaError};
+use crate::okta::{ClientSettings, OktaError, RateLimitBucket};
 use crate::pipeline::{DeliveryPolicy, ForwardError};
 use crate::ports::{
-    DedupeStore, EventSink, HealthNote, HealthReport, HealthStore, Lease, SecretError,
-    SecretSource, StateError, StreamKey, StreamStateStore,
+    DedupeStore, EventSink, HealthNote, HealthReport, HealthStore, Lease, RateLimitHeadroom,
+    SecretError, SecretSource, StateError, StreamKey, StreamStateStore,
 };
 use crate::record::SyncMode;
 use crate::stream_watch::{self, PushState};
@@ -169,18 +171,31 @@ pub struct OrgOutcome {
     pub push: Option<PushState>,
 }
 
-/// What a stream is: the System Log, or a directory stream of the catalogue.
+/// What a stream is: the System Log, a directory stream of the catalogue, or an operator's
+/// System Log backfill window.
 #[derive(Clone, Copy)]
 enum StreamJob<'a> {
     Logs,
     Inventory(&'a InventoryStream),
+    Backfill(&'a BackfillJob<'a>),
 }
 
 impl StreamJob<'_> {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> String {
         match self {
-            StreamJob::Logs => crate::pipeline::log_event::LOGS_STREAM,
-            StreamJob::Inventory(stream) => stream.spec.name,
+            StreamJob::Logs => crate::pipeline::log_event::LOGS_STREAM.to_string(),
+            StreamJob::Inventory(stream) => stream.spec.name.to_string(),
+            StreamJob::Backfill(job) => job.window.stream_name(),
+        }
+    }
+
+    /// The Okta rate-limit bucket the stream spends.
+    fn bucket(&self) -> RateLimitBucket {
+        match self {
+            StreamJob::Logs | StreamJob::Backfill(_) => {
+                RateLimitBucket::for_path(log_stream::LOGS_PATH)
+            }
+            StreamJob::Inventory(stream) => RateLimitBucket::for_path(stream.spec.path),
         }
     }
 }
@@ -276,6 +291,19 @@ pub fn configuration_backoff(failures: u64) -> Duration {
     Duration::from_secs(minutes.min(360) * 60)
 }
 
+/// `Some(until)` while a stream's last failures were configuration errors and their backoff
+/// ([`configuration_backoff`]) has not passed at `now`.
+pub fn backoff_until(health: &HealthReport, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    if health.last_error_kind != Some(ErrorKind::Configuration) || health.consecutive_failures == 0
+    {
+        return None;
+    }
+    let backoff =
+        chrono::Duration::from_std(configuration_backoff(health.consecutive_failures)).ok()?;
+    let until = health.last_error_at? + backoff;
+    (now < until).then_some(until)
+}
+
 /// The poller: built once per Lambda container, run once per invocation.
 pub struct PollerService {
     config: Arc<RelayConfig>,
@@ -335,7 +363,32 @@ impl PollerService {
                 );
             }
         }
+        tracing::info!(
+            owner,
+            streams = outcomes.len(),
+            failed = outcomes.iter().filter(|o| o.error.is_some()).count(),
+            forwarded = outcomes.iter().map(|o| o.summary.forwarded).sum::<u64>(),
+            pages = outcomes.iter().map(|o| o.summary.pages).sum::<u64>(),
+            "poller invocation finished"
+        );
         outcomes
+    }
+
+    /// Reads one System Log window of `org` (see [`BackfillJob`]); `None` if no org has that
+    /// name. Unlike the scheduled streams, a backfill ignores the configuration-error backoff:
+    /// an operator running it wants the answer now.
+    pub async fn backfill(
+        &self,
+        org: &str,
+        job: &BackfillJob<'_>,
+        owner: &str,
+        deadline: DateTime<Utc>,
+    ) -> Option<OrgOutcome> {
+        let org = self.config.orgs.iter().find(|o| o.name == org)?;
+        Some(
+            self.run_stream(org, StreamJob::Backfill(job), owner, deadline)
+                .await,
+        )
     }
 
     /// Whether a stream polls now: `Ok(reason)`, or `Err(next poll time)`.
@@ -375,6 +428,11 @@ impl PollerService {
                     InventoryDue::NotBefore(next) => Err(next),
                 }
             }
+            // A finished window is not read again.
+            StreamJob::Backfill(_) => match health.and_then(|h| h.caught_up_at) {
+                Some(done) => Err(done),
+                None => Ok(DueReason::Requested),
+            },
         }
     }
 
@@ -390,7 +448,7 @@ impl PollerService {
         let health = self.read_health(&key).await;
         let push = match job {
             StreamJob::Logs => Some(self.watch_push(org, now).await),
-            StreamJob::Inventory(_) => None,
+            StreamJob::Inventory(_) | StreamJob::Backfill(_) => None,
         };
         let mut outcome = OrgOutcome {
             org: org.name.clone(),
@@ -403,7 +461,12 @@ impl PollerService {
             next_poll_at: None,
             push,
         };
-        if let Some(until) = health.as_ref().and_then(|h| self.backing_off(h)) {
+        let scheduled = !matches!(job, StreamJob::Backfill(_));
+        if let Some(until) = health
+            .as_ref()
+            .and_then(|h| self.backing_off(h))
+            .filter(|_| scheduled)
+        {
             tracing::warn!(org = %org.name, stream = %key.stream, until = %until,
                 "stream stopped by a configuration error; fix the secret or configuration (retrying with backoff)");
             outcome.backoff_until = Some(until);
@@ -452,7 +515,7 @@ impl PollerService {
                 if let Err(e) = self
                     .ports
                     .health
-                    .record_success(&key, now, &summary.counters())
+                    .record_success(&key, now, &summary.run_record())
                     .await
                 {
                     tracing::warn!(org = %org.name, error = %e, "could not record stream health");
@@ -538,15 +601,7 @@ impl PollerService {
     /// `Some(until)` while the stream's last failures were configuration errors and their backoff
     /// has not passed.
     fn backing_off(&self, health: &HealthReport) -> Option<DateTime<Utc>> {
-        if health.last_error_kind != Some(ErrorKind::Configuration)
-            || health.consecutive_failures == 0
-        {
-            return None;
-        }
-        let backoff =
-            chrono::Duration::from_std(configuration_backoff(health.consecutive_failures)).ok()?;
-        let until = health.last_error_at? + backoff;
-        (self.ports.clock.now() < until).then_some(until)
+        backoff_until(health, self.ports.clock.now())
     }
 
     /// One stream run with the org's client; with `fresh_secret`, only if re-reading the
@@ -580,8 +635,8 @@ impl PollerService {
             max_request_bytes: self.config.max_request_bytes,
             ..DeliveryPolicy::default()
         };
-        match job {
-            StreamJob::Logs => {
+        let result = match job {
+            StreamJob::Logs | StreamJob::Backfill(_) => {
                 let run = LogStreamRun {
                     org,
                     client: &client,
@@ -589,6 +644,10 @@ impl PollerService {
                     delivery,
                     mark_ttl: self.config.dedupe_ttl(),
                     settings: &self.settings,
+                    backfill: match job {
+                        StreamJob::Backfill(backfill) => Some(backfill),
+                        _ => None,
+                    },
                 };
                 run.run(key, owner, deadline, summary).await
             }
@@ -604,8 +663,22 @@ impl PollerService {
                 };
                 run.run(key, owner, deadline, summary).await
             }
-        }
+        };
+        summary.rate_limit = headroom(&client, &job.bucket()).or(summary.rate_limit);
+        result
     }
+}
+
+/// The bucket's headroom as the org's limiter last saw it, once Okta told its limit.
+fn headroom(
+    client: &crate::okta::OktaClient,
+    bucket: &RateLimitBucket,
+) -> Option<RateLimitHeadroom> {
+    client
+        .limiter()
+        .headroom(bucket)
+        .filter(|(_, limit)| *limit > 0)
+        .map(|(remaining, limit)| RateLimitHeadroom { remaining, limit })
 }
 
 /// Okta refused the credentials (a 401, `E0000011`, or the token endpoint's refusal).

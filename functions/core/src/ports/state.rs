@@ -111,6 +111,10 @@ pub trait StreamStateStore: Send + Sync {
 
     /// The stream's record, without taking the lease.
     async fn snapshot(&self, key: &StreamKey) -> Result<Option<StreamSnapshot>, StateError>;
+
+    /// Removes the cursor under a held lease (an operator's reset: the next run starts over,
+    /// the System Log from its lookback window, a directory stream with a full sync).
+    async fn clear_cursor(&self, lease: &Lease) -> Result<Lease, StateError>;
 }
 
 /// Answer to a dedupe claim.
@@ -179,6 +183,28 @@ pub struct HealthReport {
     /// The last Okta log-stream lifecycle event seen for a push stream, and when.
     pub lifecycle_event: Option<String>,
     pub lifecycle_at: Option<DateTime<Utc>>,
+    /// The newest event `published` a successful run saw (lag = now − this).
+    pub newest_event_at: Option<DateTime<Utc>>,
+    /// The stream's Okta rate-limit bucket at the end of its last successful run.
+    pub rate_limit: Option<RateLimitHeadroom>,
+}
+
+/// An Okta rate-limit bucket as the relay last saw it: requests left in the window, of `limit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateLimitHeadroom {
+    pub remaining: u32,
+    pub limit: u32,
+}
+
+/// What a successful run reports to health.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunRecord {
+    /// Added to the running totals (events forwarded, duplicates dropped, …).
+    pub counters: BTreeMap<String, u64>,
+    /// The newest event `published` seen, if any (kept when `None`).
+    pub newest_event_at: Option<DateTime<Utc>>,
+    /// The stream's rate-limit bucket at the end of the run, if known (kept when `None`).
+    pub rate_limit: Option<RateLimitHeadroom>,
 }
 
 impl HealthReport {
@@ -206,12 +232,13 @@ pub enum HealthNote<'a> {
 /// Stream health records.
 #[async_trait]
 pub trait HealthStore: Send + Sync {
-    /// Records a successful run and adds `counters` to the running totals.
+    /// Records a successful run: adds its counters to the running totals and keeps its newest
+    /// event time and rate-limit headroom.
     async fn record_success(
         &self,
         key: &StreamKey,
         at: DateTime<Utc>,
-        counters: &BTreeMap<String, u64>,
+        run: &RunRecord,
     ) -> Result<(), StateError>;
 
     /// Records a failed run. `message` must not carry secrets (error types here never do).

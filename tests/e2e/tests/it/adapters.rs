@@ -7,8 +7,8 @@ use okta_relay::adapters::{DynamoStateTable, EventBridgeSink, SecretsManagerSour
 use okta_relay::clock::{Clock, ManualClock};
 use okta_relay::okta::OktaCredentials;
 use okta_relay::ports::{
-    DedupeClaim, DedupeStore, EntryOutcome, EventSink, HealthStore, SecretError, SecretSource,
-    SinkEntry, SinkError, StateError, StreamKey, StreamStateStore,
+    DedupeClaim, DedupeStore, EntryOutcome, EventSink, HealthStore, RateLimitHeadroom, RunRecord,
+    SecretError, SecretSource, SinkEntry, SinkError, StateError, StreamKey, StreamStateStore,
 };
 use okta_relay::record::{self, CollectionPath, RelayMetadata};
 use secrecy::ExposeSecret;
@@ -211,15 +211,17 @@ async fn health_records_successes_failures_and_counters() {
     let key = StreamKey::new("acme", "logs");
     assert_eq!(HealthStore::read(&state, &key).await.unwrap(), None);
 
-    let counters = BTreeMap::from([("forwarded".to_string(), 10u64), ("deduped".to_string(), 2)]);
-    state
-        .record_success(&key, clock.now(), &counters)
-        .await
-        .unwrap();
-    state
-        .record_success(&key, clock.now(), &counters)
-        .await
-        .unwrap();
+    let newest = clock.now() - chrono::Duration::seconds(30);
+    let run = RunRecord {
+        counters: BTreeMap::from([("forwarded".to_string(), 10u64), ("deduped".to_string(), 2)]),
+        newest_event_at: Some(newest),
+        rate_limit: Some(RateLimitHeadroom {
+            remaining: 412,
+            limit: 600,
+        }),
+    };
+    state.record_success(&key, clock.now(), &run).await.unwrap();
+    state.record_success(&key, clock.now(), &run).await.unwrap();
     state
         .record_failure(
             &key,
@@ -245,13 +247,61 @@ async fn health_records_successes_failures_and_counters() {
     assert_eq!(report.last_error_kind, Some(ErrorKind::Configuration));
     assert!(report.last_error.unwrap().contains("E0000011"));
 
+    assert_eq!(
+        report.newest_event_at.map(|t| t.timestamp_millis()),
+        Some(newest.timestamp_millis())
+    );
+    assert_eq!(
+        report.rate_limit,
+        Some(RateLimitHeadroom {
+            remaining: 412,
+            limit: 600
+        })
+    );
+
+    // A run that saw no event and no rate-limit header keeps what the last one saw.
     state
-        .record_success(&key, clock.now(), &BTreeMap::new())
+        .record_success(&key, clock.now(), &RunRecord::default())
         .await
         .unwrap();
     let report = HealthStore::read(&state, &key).await.unwrap().unwrap();
     assert_eq!(report.consecutive_failures, 0);
     assert_eq!(report.counters["forwarded"], 20);
+    assert!(report.newest_event_at.is_some());
+    assert_eq!(report.rate_limit.map(|h| h.remaining), Some(412));
+}
+
+#[tokio::test]
+async fn a_cursor_is_cleared_only_under_the_lease() {
+    let stack = LocalStack::provision(&[]).await;
+    let clock = clock();
+    let state = table(&stack, &clock);
+    let key = StreamKey::new("acme", "users");
+    let lease = state.acquire(&key, "a", MINUTE).await.unwrap().unwrap();
+    let lease = state.commit_cursor(&lease, "{\"v\":1}").await.unwrap();
+    let cleared = state.clear_cursor(&lease).await.unwrap();
+    assert_eq!(cleared.cursor, None);
+    assert_eq!(cleared.version, lease.version + 1);
+    assert_eq!(state.snapshot(&key).await.unwrap().unwrap().cursor, None);
+
+    // A lease someone else took over cannot clear it.
+    let lease = state.commit_cursor(&cleared, "kept").await.unwrap();
+    state.release_lease(&lease).await.unwrap();
+    state.acquire(&key, "b", MINUTE).await.unwrap().unwrap();
+    assert!(matches!(
+        state.clear_cursor(&lease).await,
+        Err(StateError::LeaseLost { .. })
+    ));
+    assert_eq!(
+        state
+            .snapshot(&key)
+            .await
+            .unwrap()
+            .unwrap()
+            .cursor
+            .as_deref(),
+        Some("kept")
+    );
 }
 
 #[tokio::test]

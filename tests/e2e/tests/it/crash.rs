@@ -5,7 +5,7 @@
 use crate::kill_switch::{KillAt, KillSwitch, cursor_commit, dedupe_confirm, put_events};
 use crate::lambda::function_env;
 use crate::pull::{TOKEN, all_events, distinct, okta, table};
-use crate::support::{LocalStack, repo_root};
+use crate::support::{LocalStack, workspace_binary};
 use okta_relay::ports::{StreamKey, StreamStateStore};
 use serde_json::{Value, json};
 use std::os::unix::process::ExitStatusExt;
@@ -17,19 +17,7 @@ const PAGE: usize = 50;
 
 /// The poller binary `make test` built (built here if missing).
 pub(crate) fn poller_binary() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target"));
-    let bin = target.join("debug/okta-relay-poller");
-    if !bin.exists() {
-        let built = Command::new("cargo")
-            .args(["build", "--locked", "-p", "okta-relay-poller"])
-            .current_dir(repo_root())
-            .status()
-            .unwrap();
-        assert!(built.success(), "cargo build -p okta-relay-poller");
-    }
-    bin
+    workspace_binary("okta-relay-poller")
 }
 
 /// Runs `okta-relay-poller run-once` with AWS behind the kill switch, armed with `kill_at`.

@@ -548,6 +548,9 @@ impl StreamStateStore for Thief {
     async fn snapshot(&self, key: &StreamKey) -> Result<Option<StreamSnapshot>, StateError> {
         self.inner.snapshot(key).await
     }
+    async fn clear_cursor(&self, lease: &Lease) -> Result<Lease, StateError> {
+        self.inner.clear_cursor(lease).await
+    }
 }
 
 #[tokio::test]

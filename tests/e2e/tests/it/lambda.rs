@@ -135,6 +135,14 @@ impl LambdaWatch {
     }
 }
 
+/// The CloudWatch EMF objects a function printed.
+pub fn emf_lines(logs: &str) -> Vec<Value> {
+    logs.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l.trim()).ok())
+        .filter(|v| v["_aws"]["CloudWatchMetrics"].is_array())
+        .collect()
+}
+
 /// PIDs of a function binary's processes (not `cargo lambda watch`'s), found by the state table
 /// in their environment so parallel tests' functions are not counted.
 pub fn pids_of(binary: &str, state_table: &str) -> Vec<u32> {
@@ -270,6 +278,23 @@ async fn the_poller_binary_collects_a_backlog_and_live_late_events_exactly_once(
     // Nothing new since: the next invocation forwards nothing.
     let idle = tokio::task::block_in_place(|| watch.invoke(&schedule)).unwrap();
     assert_eq!(idle[0]["forwarded"], 0, "{idle}");
+    let metrics = emf_lines(&watch.logs());
+    assert_eq!(
+        metrics.len(),
+        invocations.len() + 1,
+        "one EMF line per stream and run"
+    );
+    assert!(
+        metrics
+            .iter()
+            .all(|m| m["Stream"] == "logs" && m["Healthy"] == 1.0)
+    );
+    assert!(
+        metrics
+            .iter()
+            .any(|m| m["RateLimitRemaining"].as_f64().is_some()),
+        "the System Log bucket's headroom is a metric"
+    );
 
     let all: BTreeSet<String> = {
         let v: Value = http
@@ -408,6 +433,27 @@ async fn the_events_binary_forwards_partner_events_once_and_the_poller_adds_none
         let err = invoke(&payload).expect_err("must fail");
         assert!(err.contains(reason), "{reason}: {err}");
     }
+
+    // One EMF line per invocation: the org's counts, and the failures under their org or
+    // `unmatched` (a source no org claims).
+    let metrics = emf_lines(&watch.logs());
+    let acme: Vec<&Value> = metrics
+        .iter()
+        .filter(|m| m["Org"] == "acme" && m["Stream"] == "push")
+        .collect();
+    let forwarded: f64 = acme.iter().map(|m| m["Forwarded"].as_f64().unwrap()).sum();
+    assert_eq!(forwarded, events.len() as f64, "{acme:?}");
+    assert!(acme.iter().any(|m| m["Duplicates"] == 1.0));
+    assert!(
+        acme.iter()
+            .all(|m| m["LagSeconds"].as_f64().unwrap() >= 0.0)
+    );
+    assert!(
+        metrics
+            .iter()
+            .any(|m| m["Org"] == "unmatched" && m["StreamErrors"] == 1.0 && m["Healthy"] == 0.0),
+        "{metrics:?}"
+    );
 
     let captured = drainer.finish().await;
     assert_eq!(

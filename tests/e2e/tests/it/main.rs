@@ -8,6 +8,7 @@
 mod adapters;
 mod crash;
 mod crash_suite;
+mod ctl;
 mod faults;
 mod inventory;
 mod kill_switch;

@@ -415,6 +415,12 @@ impl StreamStateStore for CommitHook {
     ) -> Result<Option<okta_relay::ports::StreamSnapshot>, okta_relay::ports::StateError> {
         self.inner.snapshot(key).await
     }
+    async fn clear_cursor(
+        &self,
+        lease: &okta_relay::ports::Lease,
+    ) -> Result<okta_relay::ports::Lease, okta_relay::ports::StateError> {
+        self.inner.clear_cursor(lease).await
+    }
 }
 
 #[tokio::test]

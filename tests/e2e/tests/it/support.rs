@@ -25,6 +25,23 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// A workspace binary `make test` built (built here if missing).
+pub fn workspace_binary(package: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"));
+    let bin = target.join("debug").join(package);
+    if !bin.exists() {
+        let built = std::process::Command::new("cargo")
+            .args(["build", "--locked", "-p", package])
+            .current_dir(repo_root())
+            .status()
+            .unwrap();
+        assert!(built.success(), "cargo build -p {package}");
+    }
+    bin
+}
+
 fn python() -> PathBuf {
     std::env::var_os("OKTA_RELAY_PYTHON")
         .map(PathBuf::from)

@@ -3,7 +3,9 @@
 
 use super::{DynamoStateTable, get_n, get_s, get_time, health_pk, millis, n, s};
 use crate::ErrorKind;
-use crate::ports::{HealthNote, HealthReport, HealthStore, StateError, StreamKey};
+use crate::ports::{
+    HealthNote, HealthReport, HealthStore, RateLimitHeadroom, RunRecord, StateError, StreamKey,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -14,7 +16,7 @@ impl HealthStore for DynamoStateTable {
         &self,
         key: &StreamKey,
         at: DateTime<Utc>,
-        counters: &BTreeMap<String, u64>,
+        run: &RunRecord,
     ) -> Result<(), StateError> {
         let pk = health_pk(key);
         let mut request = self
@@ -24,14 +26,25 @@ impl HealthStore for DynamoStateTable {
             .key("pk", s(&pk))
             .expression_attribute_values(":at", n(millis(at)))
             .expression_attribute_values(":zero", n(0));
+        let mut sets = vec!["last_success_at = :at", "consecutive_failures = :zero"];
+        if let Some(newest) = run.newest_event_at {
+            sets.push("newest_event_at = :newest");
+            request = request.expression_attribute_values(":newest", n(millis(newest)));
+        }
+        if let Some(headroom) = run.rate_limit {
+            sets.push("rate_limit_remaining = :rl_remaining, rate_limit_limit = :rl_limit");
+            request = request
+                .expression_attribute_values(":rl_remaining", n(headroom.remaining))
+                .expression_attribute_values(":rl_limit", n(headroom.limit));
+        }
         let mut adds = Vec::new();
-        for (i, (name, value)) in counters.iter().enumerate() {
+        for (i, (name, value)) in run.counters.iter().enumerate() {
             adds.push(format!("#c{i} :c{i}"));
             request = request
                 .expression_attribute_names(format!("#c{i}"), format!("c_{name}"))
                 .expression_attribute_values(format!(":c{i}"), n(value));
         }
-        let mut expression = "SET last_success_at = :at, consecutive_failures = :zero".to_string();
+        let mut expression = format!("SET {}", sets.join(", "));
         if !adds.is_empty() {
             expression.push_str(" ADD ");
             expression.push_str(&adds.join(", "));
@@ -138,8 +151,22 @@ impl HealthStore for DynamoStateTable {
             catch_up_reason: get_s(item, "catch_up_reason").map(str::to_string),
             lifecycle_event: get_s(item, "lifecycle_event").map(str::to_string),
             lifecycle_at: get_time(item, "lifecycle_at", &pk)?,
+            newest_event_at: get_time(item, "newest_event_at", &pk)?,
+            rate_limit: rate_limit(item, &pk)?,
         }))
     }
+}
+
+fn rate_limit(item: &super::Item, pk: &str) -> Result<Option<RateLimitHeadroom>, StateError> {
+    let remaining = get_n(item, "rate_limit_remaining", pk)?;
+    let limit = get_n(item, "rate_limit_limit", pk)?;
+    Ok(match (remaining, limit) {
+        (Some(remaining), Some(limit)) => Some(RateLimitHeadroom {
+            remaining: u32::try_from(remaining).unwrap_or(0),
+            limit: u32::try_from(limit).unwrap_or(0),
+        }),
+        _ => None,
+    })
 }
 
 /// Text stored in health is cut at 1000 characters (on a character boundary).

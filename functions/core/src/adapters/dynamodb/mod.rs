@@ -269,6 +269,28 @@ impl StreamStateStore for DynamoStateTable {
         }
     }
 
+    async fn clear_cursor(&self, lease: &Lease) -> Result<Lease, StateError> {
+        let now = self.clock.now();
+        let pk = stream_pk(&lease.key);
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&pk))
+            .update_expression("REMOVE #cursor SET version = version + :one, cursor_updated = :now")
+            .condition_expression("lease_owner = :me AND fence = :fence AND lease_expires > :now")
+            .expression_attribute_names("#cursor", "cursor")
+            .expression_attribute_values(":me", s(&lease.owner))
+            .expression_attribute_values(":fence", n(lease.fence))
+            .expression_attribute_values(":now", n(millis(now)))
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(|e| self.error(&e, &pk))?;
+        lease_from(out.attributes().unwrap_or(&HashMap::new()), &lease.key)
+    }
+
     async fn snapshot(&self, key: &StreamKey) -> Result<Option<StreamSnapshot>, StateError> {
         let pk = stream_pk(key);
         let Some(item) = self.get(&pk).await? else {

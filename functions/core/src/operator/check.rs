@@ -1,0 +1,165 @@
+//! `validate-config`: what a deployment needs, checked from outside before the functions find
+//! out at 3 a.m. The configuration is parsed first (errors name the field); then, for each org,
+//! its secret is read and parsed and one single-item request per enabled endpoint proves that the
+//! credentials work and carry the scopes the streams need; then the state table is read.
+//!
+//! A check's detail never carries a secret: secret and Okta errors are typed and their messages
+//! name fields, ids and Okta error codes only.
+
+use crate::clock::Clock;
+use crate::config::{OrgConfig, RelayConfig};
+use crate::okta::{
+    ClientSettings, OktaClient, OktaCredentials, OrgAuth, RateLimitBucket, RateLimitPolicy,
+    RateLimiter,
+};
+use crate::poller::LOG_SCOPES;
+use crate::ports::{SecretSource, StreamKey, StreamStateStore};
+use secrecy::ExposeSecret;
+use serde::Serialize;
+use serde_json::value::RawValue;
+use std::sync::Arc;
+
+/// One check's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// What was checked: `orgs[acme] secret`, `orgs[acme] GET /api/v1/users`, `state table`.
+    pub subject: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+impl Check {
+    fn pass(subject: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            subject: subject.into(),
+            ok: true,
+            detail: detail.into(),
+        }
+    }
+
+    fn fail(subject: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            subject: subject.into(),
+            ok: false,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// The endpoints an org's enabled streams read first (fan-out streams use their parent's).
+pub fn endpoints(org: &OrgConfig) -> Vec<&'static str> {
+    let mut paths = Vec::new();
+    if org.logs.enabled {
+        paths.push(crate::poller::LOGS_PATH);
+    }
+    paths.extend(org.inventory_streams().iter().map(|s| s.spec.path));
+    paths
+}
+
+/// Reads and parses the org's secret, then asks each endpoint for one item.
+pub async fn check_org(
+    config: &RelayConfig,
+    org: &OrgConfig,
+    secrets: &dyn SecretSource,
+    clock: Arc<dyn Clock>,
+) -> Vec<Check> {
+    let subject = |what: &str| format!("orgs[{}] {what}", org.name);
+    let secret = match secrets.read(&org.secret_arn).await {
+        Ok(secret) => secret,
+        Err(e) => return vec![Check::fail(subject("secret"), e.to_string())],
+    };
+    let credentials =
+        match OktaCredentials::from_secret_json(secret.expose_secret(), config.allow_loopback_http)
+        {
+            Ok(c) => c.with_default_scopes(&scopes(org)),
+            Err(e) => return vec![Check::fail(subject("secret"), e.to_string())],
+        };
+    let kind = match &credentials.auth {
+        OrgAuth::ApiToken(_) => "API token (SSWS)".to_string(),
+        OrgAuth::OAuth(_) => format!("OAuth 2.0 service app, scopes {}", scopes(org).join(" ")),
+    };
+    let mut checks = vec![Check::pass(
+        subject("secret"),
+        format!("readable; {} for {}", kind, credentials.org_url),
+    )];
+    let settings = ClientSettings {
+        user_agent: config.user_agent.clone(),
+        ..ClientSettings::default()
+    };
+    let http = match settings.build_http() {
+        Ok(http) => http,
+        Err(e) => {
+            checks.push(Check::fail(subject("HTTP client"), e.to_string()));
+            return checks;
+        }
+    };
+    let limiter = RateLimiter::new(
+        RateLimitPolicy {
+            reserve_fraction: config.rate_limit_reserve,
+            ..RateLimitPolicy::default()
+        },
+        clock,
+    );
+    let client = OktaClient::new(http, credentials, limiter.clone(), &settings);
+    for path in endpoints(org) {
+        let what = subject(&format!("GET {path}"));
+        let url = match client.org().join(&format!("{path}?limit=1")) {
+            Ok(url) => url,
+            Err(e) => {
+                checks.push(Check::fail(what, e.to_string()));
+                continue;
+            }
+        };
+        checks.push(match client.get_page::<Box<RawValue>>(&url).await {
+            Ok(_) => {
+                let headroom = limiter
+                    .headroom(&RateLimitBucket::for_path(path))
+                    .filter(|(_, limit)| *limit > 0)
+                    .map(|(remaining, limit)| format!("; rate limit {remaining}/{limit} left"))
+                    .unwrap_or_default();
+                Check::pass(what, format!("ok{headroom}"))
+            }
+            Err(e) => Check::fail(what, format!("{e} ({})", e.kind())),
+        });
+    }
+    checks
+}
+
+fn scopes(org: &OrgConfig) -> Vec<&'static str> {
+    let scopes = org.scopes();
+    if scopes.is_empty() {
+        LOG_SCOPES.to_vec()
+    } else {
+        scopes
+    }
+}
+
+/// Reads one record of the state table (a missing table or a denied read fails here).
+pub async fn check_state_table(streams: &dyn StreamStateStore, table: &str) -> Check {
+    let subject = format!("state table {table}");
+    match streams
+        .snapshot(&StreamKey::new("okta-relay", "validate-config"))
+        .await
+    {
+        Ok(_) => Check::pass(subject, "readable"),
+        Err(e) => Check::fail(subject, format!("{e} ({})", e.kind())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_enabled_stream_family_is_asked_once() {
+        let config = RelayConfig::from_json(
+            r#"{"orgs":[{"name":"acme","secret_arn":"arn:aws:secretsmanager:us-east-1:1:secret:x",
+                "inventory":{"users":{},"groups":{},"group_members":{}}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            endpoints(&config.orgs[0]),
+            ["/api/v1/logs", "/api/v1/users", "/api/v1/groups"]
+        );
+    }
+}

@@ -1,0 +1,87 @@
+//! What every command needs: the configuration and the AWS adapters, from options or the same
+//! environment variables the functions read.
+
+use anyhow::{Context, Result, bail};
+use okta_relay::adapters::{
+    DynamoStateTable, EventBridgeSink, SecretsManagerSource, load_aws_config,
+};
+use okta_relay::clock::{Clock, SystemClock};
+use okta_relay::config::RelayConfig;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub struct Options {
+    pub config: Option<PathBuf>,
+    pub table: Option<String>,
+    pub bus: Option<String>,
+}
+
+impl Options {
+    /// The configuration from `--config`, else `OKTA_RELAY_CONFIG`. Errors name the field.
+    pub fn relay_config(&self) -> Result<RelayConfig> {
+        let config = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                RelayConfig::from_json(&text)?
+            }
+            None => RelayConfig::from_env()?,
+        };
+        Ok(config)
+    }
+
+    pub fn table_name(&self) -> Result<&str> {
+        match self.table.as_deref().filter(|t| !t.trim().is_empty()) {
+            Some(t) => Ok(t),
+            None => bail!("no state table: pass --table or set OKTA_RELAY_STATE_TABLE"),
+        }
+    }
+
+    pub fn bus_name(&self) -> Result<&str> {
+        match self.bus.as_deref().filter(|b| !b.trim().is_empty()) {
+            Some(b) => Ok(b),
+            None => bail!("no delivery bus: pass --bus or set OKTA_RELAY_DELIVERY_BUS"),
+        }
+    }
+}
+
+/// The AWS adapters the commands use.
+pub struct Aws {
+    pub sdk: aws_config::SdkConfig,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Aws {
+    pub async fn load() -> Self {
+        Self {
+            sdk: load_aws_config().await,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    pub fn table(&self, name: &str) -> Arc<DynamoStateTable> {
+        Arc::new(DynamoStateTable::new(
+            aws_sdk_dynamodb::Client::new(&self.sdk),
+            name,
+            self.clock.clone(),
+        ))
+    }
+
+    pub fn sink(&self, bus: &str) -> Arc<EventBridgeSink> {
+        Arc::new(EventBridgeSink::new(
+            aws_sdk_eventbridge::Client::new(&self.sdk),
+            bus,
+        ))
+    }
+
+    pub fn secrets(&self) -> Arc<SecretsManagerSource> {
+        Arc::new(SecretsManagerSource::new(
+            aws_sdk_secretsmanager::Client::new(&self.sdk),
+        ))
+    }
+}
+
+/// A lease owner that says who and where: `okta-relay-ctl:<command>:<pid>`.
+pub fn owner(command: &str) -> String {
+    format!("okta-relay-ctl:{command}:{}", std::process::id())
+}

@@ -1,0 +1,72 @@
+//! `reset-cursor`: asks before it acts (or needs `--yes`), then clears the cursor under the
+//! stream's lease (`operator::reset`).
+
+use crate::context::{Aws, Options, owner};
+use anyhow::Result;
+use okta_relay::operator::{ResetError, reset_cursor, resettable};
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+
+pub async fn run(options: &Options, org: &str, stream: &str, yes: bool) -> Result<ExitCode> {
+    let config = options.relay_config()?;
+    let key = match resettable(&config, org, stream) {
+        Ok(key) => key,
+        Err(e) => {
+            eprintln!("refused: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let effect = if stream == "logs" {
+        format!(
+            "the next run reads the System Log again from {} hours back",
+            config
+                .orgs
+                .iter()
+                .find(|o| o.name == org)
+                .map_or(0, |o| o.logs.initial_lookback_hours)
+        )
+    } else if stream.starts_with("backfill-") {
+        "the same backfill command starts the window again".to_string()
+    } else {
+        "the next run does a full sync of the stream".to_string()
+    };
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            eprintln!("refused: resetting {key} needs a confirmation; pass --yes to confirm");
+            return Ok(ExitCode::from(2));
+        }
+        eprint!("Reset the cursor of {key}? {effect}.\nType {key} to confirm: ");
+        std::io::stderr().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if answer.trim() != key.to_string() {
+            eprintln!("not confirmed; nothing changed");
+            return Ok(ExitCode::from(2));
+        }
+    }
+    let aws = Aws::load().await;
+    let table = aws.table(options.table_name()?);
+    match reset_cursor(
+        table.as_ref(),
+        &key,
+        &owner("reset-cursor"),
+        config.lease_ttl(),
+    )
+    .await
+    {
+        Ok(done) => {
+            let had = if done.previous.is_some() {
+                "cursor removed"
+            } else {
+                "there was no cursor"
+            };
+            println!("{key}: {had}; {effect}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e @ ResetError::Busy { .. }) => {
+            eprintln!("refused: {e}");
+            Ok(ExitCode::from(2))
+        }
+        Err(e) => Err(e.into()),
+    }
+}

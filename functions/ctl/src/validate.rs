@@ -1,0 +1,90 @@
+//! `validate-config`: the configuration, then every org's secret and Okta access, the state
+//! table and the delivery bus. Nothing it prints is secret (see `operator::check`).
+
+use crate::context::{Aws, Options};
+use anyhow::Result;
+use okta_relay::operator::{Check, check_org, check_state_table, configured_streams};
+use std::process::ExitCode;
+
+pub async fn run(options: &Options, offline: bool, json: bool) -> Result<ExitCode> {
+    let config = match options.relay_config() {
+        Ok(config) => config,
+        Err(e) => {
+            let check = Check {
+                subject: "configuration".into(),
+                ok: false,
+                detail: format!("{e:#}"),
+            };
+            report(&[check], json)?;
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let mut checks = vec![Check {
+        subject: "configuration".into(),
+        ok: true,
+        detail: format!("{} org(s)", config.orgs.len()),
+    }];
+    for org in &config.orgs {
+        checks.push(Check {
+            subject: format!("orgs[{}] streams", org.name),
+            ok: true,
+            detail: format!(
+                "{}; OAuth scopes needed: {}",
+                configured_streams(org).join(", "),
+                org.scopes().join(" ")
+            ),
+        });
+    }
+    if !offline {
+        let aws = Aws::load().await;
+        let secrets = aws.secrets();
+        for org in &config.orgs {
+            checks.extend(check_org(&config, org, secrets.as_ref(), aws.clock.clone()).await);
+        }
+        checks.push(match options.table_name() {
+            Ok(name) => check_state_table(aws.table(name).as_ref(), name).await,
+            Err(e) => failed("state table", e),
+        });
+        checks.push(match options.bus_name() {
+            Ok(name) => match aws.sink(name).describe().await {
+                Ok(arn) => Check {
+                    subject: format!("delivery bus {name}"),
+                    ok: true,
+                    detail: arn,
+                },
+                Err(e) => failed(&format!("delivery bus {name}"), e),
+            },
+            Err(e) => failed("delivery bus", e),
+        });
+    }
+    report(&checks, json)?;
+    Ok(if checks.iter().all(|c| c.ok) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn failed(subject: &str, e: impl std::fmt::Display) -> Check {
+    Check {
+        subject: subject.into(),
+        ok: false,
+        detail: e.to_string(),
+    }
+}
+
+fn report(checks: &[Check], json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(checks)?);
+        return Ok(());
+    }
+    for c in checks {
+        let mark = if c.ok { "ok  " } else { "FAIL" };
+        println!("{mark}  {}: {}", c.subject, c.detail);
+    }
+    let failed = checks.iter().filter(|c| !c.ok).count();
+    if failed > 0 {
+        println!("\n{failed} check(s) failed: see README § Troubleshooting.");
+    }
+    Ok(())
+}
