@@ -26,11 +26,12 @@ pub fn init_with<W>(writer: W, default_level: &str)
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| default_level.to_string())
-        .to_ascii_lowercase();
-    let filter = EnvFilter::try_new(&level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let level = log_level(
+        std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().as_deref(),
+        std::env::var("RUST_LOG").ok().as_deref(),
+        default_level,
+    );
+    let filter = EnvFilter::try_new(&level).unwrap_or_else(|_| EnvFilter::new(default_level));
     let _ = tracing_subscriber::fmt()
         .json()
         .flatten_event(true)
@@ -40,4 +41,42 @@ where
         .with_env_filter(filter)
         .with_writer(writer)
         .try_init();
+}
+
+/// The filter directive: Lambda's log level (`TRACE`…`FATAL`, set by the function's logging
+/// configuration) first, then `RUST_LOG`, then `default_level`. Lambda's `FATAL` is `error`
+/// (tracing has no fatal level).
+pub fn log_level(lambda: Option<&str>, rust_log: Option<&str>, default_level: &str) -> String {
+    let chosen = lambda
+        .or(rust_log)
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .unwrap_or(default_level)
+        .to_ascii_lowercase();
+    if chosen == "fatal" {
+        "error".to_string()
+    } else {
+        chosen
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lambdas_log_level_wins_then_rust_log_then_the_default() {
+        assert_eq!(log_level(Some("DEBUG"), Some("warn"), "info"), "debug");
+        assert_eq!(
+            log_level(None, Some("okta_relay=trace"), "info"),
+            "okta_relay=trace"
+        );
+        assert_eq!(log_level(None, None, "warn"), "warn");
+        assert_eq!(log_level(Some(" "), None, "info"), "info");
+        assert_eq!(log_level(Some("FATAL"), None, "info"), "error");
+        for level in ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"] {
+            let directive = log_level(Some(level), None, "info");
+            assert!(EnvFilter::try_new(&directive).is_ok(), "{level}");
+        }
+    }
 }

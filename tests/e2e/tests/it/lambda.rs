@@ -278,11 +278,35 @@ async fn the_poller_binary_collects_a_backlog_and_live_late_events_exactly_once(
     // Nothing new since: the next invocation forwards nothing.
     let idle = tokio::task::block_in_place(|| watch.invoke(&schedule)).unwrap();
     assert_eq!(idle[0]["forwarded"], 0, "{idle}");
-    let metrics = emf_lines(&watch.logs());
+    let logs = watch.logs();
+    let metrics = emf_lines(&logs);
     assert_eq!(
         metrics.len(),
         invocations.len() + 1,
         "one EMF line per stream and run"
+    );
+    // One JSON line per page and per invocation, with org, stream and the Lambda request id.
+    let lines: Vec<Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l.trim()).ok())
+        .collect();
+    let page = lines
+        .iter()
+        .find(|l| l["message"] == "page done")
+        .expect("a page line");
+    assert_eq!(
+        (&page["org"], &page["stream"]),
+        (&json!("acme"), &json!("logs"))
+    );
+    assert!(page["span"]["requestId"].is_string(), "{page}");
+    let finished = lines
+        .iter()
+        .filter(|l| l["message"] == "poller invocation finished")
+        .count();
+    assert_eq!(
+        finished,
+        invocations.len() + 1,
+        "one summary per invocation"
     );
     assert!(
         metrics
@@ -434,9 +458,22 @@ async fn the_events_binary_forwards_partner_events_once_and_the_poller_adds_none
         assert!(err.contains(reason), "{reason}: {err}");
     }
 
+    // One summary line per invocation, with org, stream and request id.
+    let logs = watch.logs();
+    let handled: Vec<Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l.trim()).ok())
+        .filter(|l| l["message"] == "partner event handled")
+        .collect();
+    assert!(!handled.is_empty());
+    assert!(
+        handled
+            .iter()
+            .all(|l| l["org"] == "acme" && l["stream"] == "push" && l["request_id"].is_string())
+    );
     // One EMF line per invocation: the org's counts, and the failures under their org or
     // `unmatched` (a source no org claims).
-    let metrics = emf_lines(&watch.logs());
+    let metrics = emf_lines(&logs);
     let acme: Vec<&Value> = metrics
         .iter()
         .filter(|m| m["Org"] == "acme" && m["Stream"] == "push")
