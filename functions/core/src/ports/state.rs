@@ -113,7 +113,8 @@ pub trait StreamStateStore: Send + Sync {
     async fn snapshot(&self, key: &StreamKey) -> Result<Option<StreamSnapshot>, StateError>;
 
     /// Removes the cursor under a held lease (an operator's reset: the next run starts over,
-    /// the System Log from its lookback window, a directory stream with a full sync).
+    /// the System Log from its lookback window, a directory stream with a full sync), fenced
+    /// like [`commit_cursor`](Self::commit_cursor).
     async fn clear_cursor(&self, lease: &Lease) -> Result<Lease, StateError>;
 }
 

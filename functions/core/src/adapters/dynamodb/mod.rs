@@ -87,6 +87,42 @@ impl DynamoStateTable {
     }
 }
 
+impl DynamoStateTable {
+    /// Sets (or, with `None`, removes) the cursor, only if `lease` is still held, unexpired, and
+    /// the cursor's version is the one the lease last saw (the fencing write, `DESIGN.md` §5.7).
+    async fn write_cursor(&self, lease: &Lease, cursor: Option<&str>) -> Result<Lease, StateError> {
+        let now = self.clock.now();
+        let pk = stream_pk(&lease.key);
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&pk))
+            .condition_expression(
+                "lease_owner = :me AND fence = :fence AND version = :version AND lease_expires > :now",
+            )
+            .expression_attribute_names("#cursor", "cursor")
+            .expression_attribute_values(":me", s(&lease.owner))
+            .expression_attribute_values(":fence", n(lease.fence))
+            .expression_attribute_values(":version", n(lease.version))
+            .expression_attribute_values(":now", n(millis(now)))
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::AllNew);
+        let request = match cursor {
+            Some(cursor) => request
+                .update_expression(
+                    "SET #cursor = :cursor, version = version + :one, cursor_updated = :now",
+                )
+                .expression_attribute_values(":cursor", s(cursor)),
+            None => request.update_expression(
+                "REMOVE #cursor SET version = version + :one, cursor_updated = :now",
+            ),
+        };
+        let out = request.send().await.map_err(|e| self.error(&e, &pk))?;
+        lease_from(out.attributes().unwrap_or(&HashMap::new()), &lease.key)
+    }
+}
+
 fn stream_pk(key: &StreamKey) -> String {
     format!("stream#{}#{}", key.org, key.stream)
 }
@@ -220,29 +256,7 @@ impl StreamStateStore for DynamoStateTable {
     }
 
     async fn commit_cursor(&self, lease: &Lease, cursor: &str) -> Result<Lease, StateError> {
-        let now = self.clock.now();
-        let pk = stream_pk(&lease.key);
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(&pk))
-            .update_expression("SET #cursor = :cursor, version = version + :one, cursor_updated = :now")
-            .condition_expression(
-                "lease_owner = :me AND fence = :fence AND version = :version AND lease_expires > :now",
-            )
-            .expression_attribute_names("#cursor", "cursor")
-            .expression_attribute_values(":cursor", s(cursor))
-            .expression_attribute_values(":me", s(&lease.owner))
-            .expression_attribute_values(":fence", n(lease.fence))
-            .expression_attribute_values(":version", n(lease.version))
-            .expression_attribute_values(":now", n(millis(now)))
-            .expression_attribute_values(":one", n(1))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await
-            .map_err(|e| self.error(&e, &pk))?;
-        lease_from(out.attributes().unwrap_or(&HashMap::new()), &lease.key)
+        self.write_cursor(lease, Some(cursor)).await
     }
 
     async fn release_lease(&self, lease: &Lease) -> Result<(), StateError> {
@@ -270,25 +284,7 @@ impl StreamStateStore for DynamoStateTable {
     }
 
     async fn clear_cursor(&self, lease: &Lease) -> Result<Lease, StateError> {
-        let now = self.clock.now();
-        let pk = stream_pk(&lease.key);
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(&pk))
-            .update_expression("REMOVE #cursor SET version = version + :one, cursor_updated = :now")
-            .condition_expression("lease_owner = :me AND fence = :fence AND lease_expires > :now")
-            .expression_attribute_names("#cursor", "cursor")
-            .expression_attribute_values(":me", s(&lease.owner))
-            .expression_attribute_values(":fence", n(lease.fence))
-            .expression_attribute_values(":now", n(millis(now)))
-            .expression_attribute_values(":one", n(1))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await
-            .map_err(|e| self.error(&e, &pk))?;
-        lease_from(out.attributes().unwrap_or(&HashMap::new()), &lease.key)
+        self.write_cursor(lease, None).await
     }
 
     async fn snapshot(&self, key: &StreamKey) -> Result<Option<StreamSnapshot>, StateError> {
