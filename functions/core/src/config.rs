@@ -56,6 +56,14 @@ pub struct RelayConfig {
     /// around each delivery; a run that stalls longer loses it and cannot move the cursor.
     #[serde(default = "default_lease_seconds")]
     pub lease_seconds: u64,
+    /// How long one attempt of an AWS call (DynamoDB, EventBridge, Secrets Manager) may take
+    /// before it is abandoned and retried.
+    #[serde(default = "default_aws_attempt_timeout_seconds")]
+    pub aws_attempt_timeout_seconds: u64,
+    /// How long an AWS call may take in all, its retries included. Keep it well under
+    /// `deadline_margin_seconds`, so a stalled call ends inside the margin.
+    #[serde(default = "default_aws_call_timeout_seconds")]
+    pub aws_call_timeout_seconds: u64,
 }
 
 /// One Okta org.
@@ -183,6 +191,19 @@ fn default_max_run_seconds() -> u64 {
 fn default_lease_seconds() -> u64 {
     120
 }
+fn default_aws_attempt_timeout_seconds() -> u64 {
+    crate::limits::AWS_ATTEMPT_TIMEOUT.as_secs()
+}
+fn default_aws_call_timeout_seconds() -> u64 {
+    crate::limits::AWS_CALL_TIMEOUT.as_secs()
+}
+
+/// The longest dedupe mark: a year.
+pub const MAX_DEDUPE_TTL_HOURS: u64 = 366 * 24;
+/// The oldest a partner event can be: Okta keeps the System Log for 180 days.
+pub const MAX_EVENT_AGE_SECONDS: u64 = 180 * 24 * 3600;
+/// The longest silence window of a push stream: 30 days.
+pub const MAX_SILENCE_WINDOW_SECONDS: u64 = 30 * 24 * 3600;
 
 /// The partner event source prefix Okta uses.
 pub const OKTA_PARTNER_PREFIX: &str = "aws.partner/okta.com/";
@@ -244,8 +265,23 @@ impl RelayConfig {
         if !(10..=900).contains(&self.lease_seconds) {
             return Err(err("lease_seconds", "must be between 10 and 900"));
         }
-        if self.dedupe_ttl_hours == 0 {
-            return Err(err("dedupe_ttl_hours", "must be at least 1"));
+        if !(1..=60).contains(&self.aws_attempt_timeout_seconds) {
+            return Err(err(
+                "aws_attempt_timeout_seconds",
+                "must be between 1 and 60",
+            ));
+        }
+        if !(self.aws_attempt_timeout_seconds..=120).contains(&self.aws_call_timeout_seconds) {
+            return Err(err(
+                "aws_call_timeout_seconds",
+                "must be at least aws_attempt_timeout_seconds and at most 120",
+            ));
+        }
+        if !(1..=MAX_DEDUPE_TTL_HOURS).contains(&self.dedupe_ttl_hours) {
+            return Err(err(
+                "dedupe_ttl_hours",
+                format!("must be between 1 and {MAX_DEDUPE_TTL_HOURS} (a year)"),
+            ));
         }
         let mut names = BTreeSet::new();
         let mut sources = BTreeSet::new();
@@ -318,8 +354,17 @@ impl RelayConfig {
                     "must be at most 604800 (a week)",
                 ));
             }
-            if org.push.max_event_age_seconds == 0 {
-                return Err(err(at("push.max_event_age_seconds"), "must be at least 1"));
+            if !(1..=MAX_EVENT_AGE_SECONDS).contains(&org.push.max_event_age_seconds) {
+                return Err(err(
+                    at("push.max_event_age_seconds"),
+                    format!("must be between 1 and {MAX_EVENT_AGE_SECONDS} (Okta's 180 days)"),
+                ));
+            }
+            if org.push.silence_window_seconds > MAX_SILENCE_WINDOW_SECONDS {
+                return Err(err(
+                    at("push.silence_window_seconds"),
+                    format!("must be at most {MAX_SILENCE_WINDOW_SECONDS} (30 days)"),
+                ));
             }
             crate::inventory::settings::validate(&org.inventory, |f| {
                 at(&format!("inventory.{f}"))
@@ -340,7 +385,15 @@ impl RelayConfig {
     }
 
     pub fn dedupe_ttl(&self) -> Duration {
-        Duration::from_secs(self.dedupe_ttl_hours * 3600)
+        Duration::from_secs(self.dedupe_ttl_hours.saturating_mul(3600))
+    }
+
+    /// How long AWS calls may take.
+    pub fn aws_timeouts(&self) -> crate::adapters::AwsTimeouts {
+        crate::adapters::AwsTimeouts {
+            attempt: Duration::from_secs(self.aws_attempt_timeout_seconds),
+            call: Duration::from_secs(self.aws_call_timeout_seconds),
+        }
     }
 }
 
@@ -439,6 +492,73 @@ mod tests {
         let typo =
             RelayConfig::from_json(&valid().replace("secret_arn", "secert_arn")).unwrap_err();
         assert!(typo.to_string().contains("secert_arn"), "{typo}");
+    }
+
+    #[test]
+    fn values_near_the_integer_limits_are_refused_and_never_panic() {
+        for (text, field) in [
+            (
+                valid().replace(
+                    "{\"orgs\"",
+                    &format!("{{\"dedupe_ttl_hours\":{},\"orgs\"", u64::MAX),
+                ),
+                "dedupe_ttl_hours",
+            ),
+            (
+                valid().replace(
+                    "}]}",
+                    &format!(",\"push\":{{\"silence_window_seconds\":{}}}}}]}}", u64::MAX),
+                ),
+                "orgs[0].push.silence_window_seconds",
+            ),
+            (
+                valid().replace(
+                    "}]}",
+                    &format!(
+                        ",\"push\":{{\"max_event_age_seconds\":{}}}}}]}}",
+                        i64::MAX as u64 + 1
+                    ),
+                ),
+                "orgs[0].push.max_event_age_seconds",
+            ),
+            (
+                valid().replace(
+                    "}]}",
+                    &format!(
+                        ",\"push\":{{\"max_event_age_seconds\":{}}}}}]}}",
+                        i64::MAX / 1000 + 1
+                    ),
+                ),
+                "orgs[0].push.max_event_age_seconds",
+            ),
+            (
+                valid().replace(
+                    "{\"orgs\"",
+                    &format!("{{\"aws_call_timeout_seconds\":{},\"orgs\"", u64::MAX),
+                ),
+                "aws_call_timeout_seconds",
+            ),
+        ] {
+            let e = RelayConfig::from_json(&text).unwrap_err();
+            assert_eq!(e.field, field, "{text}: {e}");
+        }
+        // The largest accepted values are usable by everything that reads them.
+        let most = RelayConfig::from_json(
+            &valid()
+                .replace("{\"orgs\"", &format!("{{\"dedupe_ttl_hours\":{MAX_DEDUPE_TTL_HOURS},\"orgs\""))
+                .replace(
+                    "}]}",
+                    &format!(
+                        ",\"push\":{{\"silence_window_seconds\":{MAX_SILENCE_WINDOW_SECONDS},\"max_event_age_seconds\":{MAX_EVENT_AGE_SECONDS}}}}}]}}"
+                    ),
+                ),
+        )
+        .unwrap();
+        assert_eq!(most.dedupe_ttl().as_secs(), MAX_DEDUPE_TTL_HOURS * 3600);
+        let org = &most.orgs[0];
+        let now = chrono::Utc::now();
+        let health = crate::ports::HealthReport::default();
+        let _ = crate::stream_watch::push_state(now, &org.push, true, Some(&health));
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod clock;
 pub mod config;
 mod error_kind;
 pub mod inventory;
+pub mod limits;
 pub mod metrics;
 pub mod okta;
 pub mod operator;
@@ -32,6 +33,8 @@ pub mod push;
 pub mod record;
 pub mod stream_watch;
 pub mod telemetry;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use error_kind::ErrorKind;
 

@@ -62,6 +62,8 @@ pub fn emf(outcome: &OrgOutcome, timestamp_ms: i64) -> Value {
         count("Filtered", s.filtered as f64),
         count("Oversize", s.oversize as f64),
         count("PutEventsFailedEntries", s.failed_entries as f64),
+        count("Quarantined", s.quarantined as f64),
+        count("UnmarkedDeliveries", s.unmarked as f64),
         count("StreamErrors", u8::from(failed)),
         // 1 when the stream ran or rested as planned; 0 when it failed or is backing off
         // after configuration errors.
@@ -94,6 +96,7 @@ pub fn push_emf(result: Result<&PushSummary, &PushError>, timestamp_ms: i64) -> 
                 count("DroppedOld", s.dropped_old as f64),
                 count("Oversize", s.oversize as f64),
                 count("PutEventsFailedEntries", s.failed_entries as f64),
+                count("Quarantined", s.quarantined as f64),
                 count("StreamErrors", 0),
                 count("Healthy", 1),
                 ("LagSeconds", lag, "Seconds"),
@@ -218,6 +221,7 @@ mod tests {
             dropped_old: 0,
             inventory_changes: 0,
             failed_entries: 2,
+            quarantined: 0,
             published,
         };
         let v = push_emf(Ok(&summary), 1_700_000_042_500);

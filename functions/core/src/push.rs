@@ -19,7 +19,7 @@ use crate::clock::Clock;
 use crate::config::{OKTA_PARTNER_PREFIX, OldEventPolicy, OrgConfig, RelayConfig};
 use crate::inventory;
 use crate::pipeline::log_event::{self, InvalidLogEvent, LogEventHeader};
-use crate::pipeline::{DeliveryPolicy, ForwardError, ForwardReport, Forwarder};
+use crate::pipeline::{DeliveryPolicy, ForwardError, ForwardReport, Forwarder, MarkPolicy};
 use crate::ports::{DedupeStore, EventSink, HealthNote, HealthStore, RunRecord, StreamKey};
 use crate::record::CollectionPath;
 use crate::stream_watch;
@@ -28,7 +28,6 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 use thiserror::Error;
 
 /// Why a partner event was not forwarded.
@@ -89,6 +88,8 @@ pub struct PushSummary {
     pub inventory_changes: usize,
     /// Entries PutEvents reported failed and that a retry then delivered.
     pub failed_entries: usize,
+    /// 1 when the bus refused the event for good and it went out as a quarantine marker.
+    pub quarantined: usize,
     /// The event's `published`.
     pub published: chrono::DateTime<chrono::Utc>,
 }
@@ -116,6 +117,7 @@ impl PushSummary {
                 self.inventory_changes as u64,
             ),
             ("failed_entries".to_string(), self.failed_entries as u64),
+            ("quarantined".to_string(), self.quarantined as u64),
         ])
     }
 }
@@ -214,6 +216,7 @@ impl PushService {
             dropped_old: 0,
             inventory_changes: 0,
             failed_entries: 0,
+            quarantined: 0,
             published: header.published,
         };
         let mut records = Vec::with_capacity(2);
@@ -261,18 +264,17 @@ impl PushService {
             dedupe: self.dedupe.as_ref(),
             sink: self.sink.as_ref(),
             policy: &self.delivery,
-            // The push path claims as "push:<uuid>": a retry of the same event (Lambda's, or
-            // Okta's redelivery) may take over a crashed attempt's claim; the poller may not.
-            claim_owner: &format!("push:{}", header.uuid),
-            claim_hold: Duration::from_secs(15 * 60),
             mark_ttl: self.config.dedupe_ttl(),
-            refresh: false,
+            marks: MarkPolicy::Check,
+            heartbeat: None,
         };
         let ForwardReport {
             forwarded,
             duplicates,
             oversize,
             failed_entries,
+            quarantined,
+            unmarked: _,
         } = forwarder
             .forward(records)
             .await
@@ -284,6 +286,7 @@ impl PushService {
         summary.duplicates = duplicates;
         summary.oversize = oversize;
         summary.failed_entries = failed_entries;
+        summary.quarantined = quarantined;
         Ok(summary)
     }
 

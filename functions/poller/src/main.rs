@@ -45,7 +45,7 @@ async fn main() -> Result<(), Error> {
     let clock = Arc::new(SystemClock);
     // Display, not Debug: start-up errors name the field in plain words.
     let config = Arc::new(RelayConfig::from_env().map_err(|e| e.to_string())?);
-    let aws = AwsWiring::from_env(clock.clone())
+    let aws = AwsWiring::from_env(clock.clone(), config.aws_timeouts())
         .await
         .map_err(|e| e.to_string())?;
     let ports = PollerPorts {

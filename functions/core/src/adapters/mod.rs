@@ -1,7 +1,8 @@
 //! AWS implementations of the ports. SDK types stop here.
 //!
-//! Every client is built from [`aws_config::load_defaults`], which honours `AWS_ENDPOINT_URL`
-//! (and `AWS_ENDPOINT_URL_<SERVICE>`), so the same binaries run against moto locally.
+//! Every client is built from [`load_aws_config`], which honours `AWS_ENDPOINT_URL` (and
+//! `AWS_ENDPOINT_URL_<SERVICE>`), so the same binaries run against moto locally, and gives every
+//! call a connect, an attempt and a total timeout ([`AwsTimeouts`]).
 
 mod dynamodb;
 pub mod eventbridge;
@@ -13,12 +14,50 @@ pub use eventbridge::EventBridgeSink;
 pub use secrets_manager::SecretsManagerSource;
 pub use wiring::AwsWiring;
 
+use crate::limits::{AWS_ATTEMPT_TIMEOUT, AWS_CALL_TIMEOUT, AWS_CONNECT_TIMEOUT, AWS_MAX_ATTEMPTS};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use std::time::Duration;
+
+/// How long AWS calls may take: every SDK client the relay builds has both limits, so a stalled
+/// call ends (and is retried, up to [`AWS_MAX_ATTEMPTS`](crate::limits::AWS_MAX_ATTEMPTS)
+/// attempts) instead of hanging a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AwsTimeouts {
+    /// One attempt of a call.
+    pub attempt: Duration,
+    /// The whole call, retries included.
+    pub call: Duration,
+}
+
+impl Default for AwsTimeouts {
+    fn default() -> Self {
+        Self {
+            attempt: AWS_ATTEMPT_TIMEOUT,
+            call: AWS_CALL_TIMEOUT,
+        }
+    }
+}
 
 /// Loads the shared AWS configuration (region, credentials, endpoint overrides) from the
-/// environment, as Lambda and local runs provide it.
+/// environment, as Lambda and local runs provide it, with the default [`AwsTimeouts`].
 pub async fn load_aws_config() -> aws_config::SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    load_aws_config_with(AwsTimeouts::default()).await
+}
+
+/// [`load_aws_config`] with the given timeouts.
+pub async fn load_aws_config_with(timeouts: AwsTimeouts) -> aws_config::SdkConfig {
+    let timeout_config = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(AWS_CONNECT_TIMEOUT)
+        .operation_attempt_timeout(timeouts.attempt)
+        .operation_timeout(timeouts.call)
+        .build();
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(timeout_config)
+        .retry_config(
+            aws_config::retry::RetryConfig::standard().with_max_attempts(AWS_MAX_ATTEMPTS),
+        )
+        .load()
+        .await
 }
 
 /// An SDK failure reduced to what the adapters branch on.

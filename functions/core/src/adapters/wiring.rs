@@ -29,10 +29,13 @@ fn required(name: &str) -> Result<String, ConfigError> {
 }
 
 impl AwsWiring {
-    pub async fn from_env(clock: Arc<dyn Clock>) -> Result<Self, ConfigError> {
+    pub async fn from_env(
+        clock: Arc<dyn Clock>,
+        timeouts: super::AwsTimeouts,
+    ) -> Result<Self, ConfigError> {
         let table = required("OKTA_RELAY_STATE_TABLE")?;
         let bus = required("OKTA_RELAY_DELIVERY_BUS")?;
-        let aws = super::load_aws_config().await;
+        let aws = super::load_aws_config_with(timeouts).await;
         Ok(Self {
             state: Arc::new(DynamoStateTable::new(
                 aws_sdk_dynamodb::Client::new(&aws),

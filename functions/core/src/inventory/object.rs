@@ -134,15 +134,15 @@ pub fn to_record(raw: &RawValue, header: &ObjectHeader, found: &Found<'_>) -> Pe
         });
     let entry = record::shape(found.spec.detail_type, raw, &relay, header.last_updated);
     PendingRecord {
-        dedupe_key: dedupe_key(found.org, found.spec.name, &relay.record_id),
+        dedupe_key: dedupe_key(found.spec.name, &relay.record_id),
         relay,
         entry,
     }
 }
 
-/// The dedupe mark of a directory record.
-pub fn dedupe_key(org: &str, stream: &str, record_id: &str) -> String {
-    format!("inv#{org}#{stream}#{record_id}")
+/// The dedupe mark of a directory record, within its org.
+pub fn dedupe_key(stream: &str, record_id: &str) -> String {
+    format!("inv#{stream}#{record_id}")
 }
 
 #[cfg(test)]
@@ -173,10 +173,7 @@ mod tests {
         let header = ObjectHeader::parse(&user, users).unwrap();
         let record = to_record(&user, &header, &found("users", None));
         assert_eq!(record.relay.record_id, "00u1@2026-11-21T10:00:00.000Z");
-        assert_eq!(
-            record.dedupe_key,
-            "inv#acme#users#00u1@2026-11-21T10:00:00.000Z"
-        );
+        assert_eq!(record.dedupe_key, "inv#users#00u1@2026-11-21T10:00:00.000Z");
         assert_eq!(record.entry.detail_type, "Okta User");
         assert!(record.entry.detail.contains(user.get()), "object unchanged");
         let detail: serde_json::Value = serde_json::from_str(&record.entry.detail).unwrap();

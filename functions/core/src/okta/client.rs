@@ -100,9 +100,15 @@ pub struct OktaClient {
     limiter: RateLimiter,
     retry: RetryPolicy,
     max_body_bytes: usize,
+    request_timeout: Duration,
     /// No wait (for a rate-limit reset or a retry) runs past this: the caller's run ends first.
+    /// Requests (token requests too) get no more time than is left before it, and at least
+    /// [`OKTA_MIN_REQUEST_TIMEOUT`].
     deadline: Option<chrono::DateTime<chrono::Utc>>,
 }
+
+/// The least time a request gets, however close the run is to its deadline.
+pub const OKTA_MIN_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 struct RawResponse {
     status: StatusCode,
@@ -124,6 +130,7 @@ impl OktaClient {
             limiter,
             retry: settings.retry.clone(),
             max_body_bytes: settings.max_body_bytes,
+            request_timeout: settings.request_timeout,
             deadline: None,
         }
     }
@@ -144,6 +151,17 @@ impl OktaClient {
                 .max_wait
                 .min(crate::clock::until(chrono::Utc::now(), deadline)),
             None => self.retry.max_wait,
+        }
+    }
+
+    /// How long the next request (or token request) may take: what is left before the
+    /// deadline, within [`OKTA_MIN_REQUEST_TIMEOUT`] and the configured request timeout.
+    fn request_budget(&self) -> Duration {
+        match self.deadline {
+            Some(deadline) => crate::clock::until(chrono::Utc::now(), deadline)
+                .max(OKTA_MIN_REQUEST_TIMEOUT)
+                .min(self.request_timeout),
+            None => self.request_timeout,
         }
     }
 
@@ -260,7 +278,8 @@ impl OktaClient {
     }
 
     async fn send(&self, url: &Url, path: &str) -> Result<RawResponse, OktaError> {
-        let mut request = self.http.get(url.clone());
+        let budget = self.request_budget();
+        let mut request = self.http.get(url.clone()).timeout(budget);
         match &self.auth {
             OrgAuth::ApiToken(_) => {
                 let auth = self.auth.header_value().map_err(|e| OktaError::Transport {
@@ -272,7 +291,7 @@ impl OktaClient {
             }
             OrgAuth::OAuth(session) => {
                 let auth = session
-                    .authorize(&self.http, "GET", url, chrono::Utc::now())
+                    .authorize(&self.http, "GET", url, chrono::Utc::now(), budget)
                     .await?;
                 request = request.header(AUTHORIZATION, auth.authorization);
                 if let Some(proof) = auth.dpop {

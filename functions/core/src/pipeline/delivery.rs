@@ -3,11 +3,22 @@
 //! PutEvents takes at most 10 entries and a request of at most the bus's byte limit (256 KiB by
 //! default; AWS raised it to 1 MiB in 2026, so it is configurable), measured with AWS's entry-size
 //! formula. It answers 200 even when entries failed; only `InternalFailure` and
-//! `ThrottlingException` entries are sent again, with backoff. If they still fail, or an entry
-//! fails for another reason, delivery fails and the caller commits nothing.
+//! `ThrottlingException` entries are sent again, with backoff. If they still fail, delivery fails
+//! and the caller commits nothing.
+//!
+//! An entry the bus refuses for good (`MalformedDetail`, `InvalidArgument`, …) is a poison
+//! record: it is reported back as a [`Rejection`] for the caller to quarantine, and delivery goes
+//! on, so one bad record never stalls a stream. A refusal that names a permission
+//! (`AccessDenied…`, `NotAuthorized…`) is the deployment's fault, not the record's: delivery
+//! fails as a configuration error.
+//!
+//! Before every request a [`Heartbeat`] runs: the poller renews its stream lease there, so a
+//! slow delivery (a throttled or stalled bus) never outlives the lease.
 
 use crate::ErrorKind;
-use crate::ports::{EntryOutcome, EventSink, SinkEntry, SinkError};
+use crate::limits::{PUT_EVENTS_DEFAULT_REQUEST_BYTES, PUT_EVENTS_MAX_ENTRIES};
+use crate::ports::{EntryOutcome, EventSink, SinkEntry, SinkError, StateError};
+use async_trait::async_trait;
 use std::time::Duration;
 use thiserror::Error;
 
@@ -27,13 +38,20 @@ pub struct DeliveryPolicy {
 impl Default for DeliveryPolicy {
     fn default() -> Self {
         Self {
-            max_entries: 10,
-            max_request_bytes: 256 * 1024,
+            max_entries: PUT_EVENTS_MAX_ENTRIES,
+            max_request_bytes: PUT_EVENTS_DEFAULT_REQUEST_BYTES,
             max_attempts: 5,
             base_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(5),
         }
     }
+}
+
+/// Runs before each PutEvents request of a delivery (the poller renews its lease here). An error
+/// stops the delivery: what was acknowledged so far is reported, nothing else is sent.
+#[async_trait]
+pub trait Heartbeat: Send + Sync {
+    async fn beat(&self) -> Result<(), StateError>;
 }
 
 /// The entries of one PutEvents call, as indices into the caller's slice.
@@ -55,7 +73,7 @@ impl DeliveryBatch {
         };
         for &i in indices {
             let size = entries[i].size();
-            let full = current.indices.len() >= policy.max_entries.clamp(1, 10)
+            let full = current.indices.len() >= policy.max_entries.clamp(1, PUT_EVENTS_MAX_ENTRIES)
                 || current.bytes + size > policy.max_request_bytes;
             if full && !current.indices.is_empty() {
                 batches.push(std::mem::replace(
@@ -76,8 +94,28 @@ impl DeliveryBatch {
     }
 }
 
-/// Delivery failed; `acknowledged` says which entries did get through (their marks may be
-/// confirmed, the rest must not be).
+/// An entry the bus refused for good: the record is poison.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// The entry's index in the caller's slice.
+    pub index: usize,
+    pub code: String,
+    pub message: String,
+}
+
+/// What a finished delivery did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Delivered {
+    /// Entry failures PutEvents reported along the way that a retry then delivered: the
+    /// `PutEventsFailedEntries` metric.
+    pub failed_entries: usize,
+    /// Entries refused for good, for the caller to quarantine. Every other entry was
+    /// acknowledged.
+    pub rejected: Vec<Rejection>,
+}
+
+/// Delivery failed; `acknowledged` says which entries did get through (they may be marked
+/// delivered, the rest must not be).
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum DeliveryError {
     #[error("{failed} entries still failing after {attempts} attempts (last error code {code})")]
@@ -87,9 +125,10 @@ pub enum DeliveryError {
         code: String,
         acknowledged: Vec<usize>,
     },
-    #[error("{failed} entries rejected by the bus with {code}: {message}")]
-    Rejected {
-        failed: usize,
+    #[error(
+        "the delivery bus refused an entry with {code} (check the function's permissions): {message}"
+    )]
+    Forbidden {
         code: String,
         message: String,
         acknowledged: Vec<usize>,
@@ -99,19 +138,20 @@ pub enum DeliveryError {
         source: SinkError,
         acknowledged: Vec<usize>,
     },
+    #[error("delivery stopped: {source}")]
+    Heartbeat {
+        source: StateError,
+        acknowledged: Vec<usize>,
+    },
 }
 
 impl DeliveryError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             DeliveryError::Exhausted { .. } => ErrorKind::Transient,
-            DeliveryError::Rejected { code, .. }
-                if code.contains("AccessDenied") || code.contains("NotAuthorized") =>
-            {
-                ErrorKind::Configuration
-            }
-            DeliveryError::Rejected { .. } => ErrorKind::Permanent,
+            DeliveryError::Forbidden { .. } => ErrorKind::Configuration,
             DeliveryError::Sink { source, .. } => source.kind(),
+            DeliveryError::Heartbeat { source, .. } => source.kind(),
         }
     }
 
@@ -119,35 +159,60 @@ impl DeliveryError {
     pub fn acknowledged(&self) -> &[usize] {
         match self {
             DeliveryError::Exhausted { acknowledged, .. }
-            | DeliveryError::Rejected { acknowledged, .. }
-            | DeliveryError::Sink { acknowledged, .. } => acknowledged,
+            | DeliveryError::Forbidden { acknowledged, .. }
+            | DeliveryError::Sink { acknowledged, .. }
+            | DeliveryError::Heartbeat { acknowledged, .. } => acknowledged,
         }
     }
+}
+
+/// Whether an entry error code names a permission problem (the deployment's fault).
+fn is_permission_code(code: &str) -> bool {
+    code.contains("AccessDenied") || code.contains("NotAuthorized") || code.starts_with("KMS")
 }
 
 /// Sends entries through an [`EventSink`] under a [`DeliveryPolicy`].
 pub struct Delivery<'a> {
     sink: &'a dyn EventSink,
     policy: &'a DeliveryPolicy,
+    heartbeat: Option<&'a dyn Heartbeat>,
 }
 
 impl<'a> Delivery<'a> {
     pub fn new(sink: &'a dyn EventSink, policy: &'a DeliveryPolicy) -> Self {
-        Self { sink, policy }
+        Self {
+            sink,
+            policy,
+            heartbeat: None,
+        }
     }
 
-    /// Delivers every entry or says which were acknowledged before it gave up. On success, the
-    /// number of entry failures PutEvents reported along the way (each retried and then
-    /// accepted): the `PutEventsFailedEntries` metric.
-    pub async fn deliver(&self, entries: &[SinkEntry]) -> Result<usize, DeliveryError> {
-        let mut failed_entries = 0;
+    /// Runs `heartbeat` before every request.
+    pub fn with_heartbeat(mut self, heartbeat: Option<&'a dyn Heartbeat>) -> Self {
+        self.heartbeat = heartbeat;
+        self
+    }
+
+    /// Delivers every entry (or reports it rejected), or says which were acknowledged before it
+    /// gave up.
+    pub async fn deliver(&self, entries: &[SinkEntry]) -> Result<Delivered, DeliveryError> {
+        let mut delivered = Delivered::default();
         let mut pending: Vec<usize> = (0..entries.len()).collect();
         let mut acknowledged = Vec::with_capacity(entries.len());
         let mut backoff = self.policy.base_backoff;
         let mut last_code = String::new();
-        for attempt in 1..=self.policy.max_attempts.max(1) {
+        let attempts = self.policy.max_attempts.max(1);
+        for attempt in 1..=attempts {
             let mut retry = Vec::new();
             for batch in DeliveryBatch::plan(entries, &pending, self.policy) {
+                if let Some(heartbeat) = self.heartbeat
+                    && let Err(source) = heartbeat.beat().await
+                {
+                    return Err(DeliveryError::Heartbeat {
+                        source,
+                        acknowledged,
+                    });
+                }
                 let calls: Vec<&SinkEntry> = batch.indices.iter().map(|&i| &entries[i]).collect();
                 let outcomes = match self.sink.put(&calls).await {
                     Ok(outcomes) => outcomes,
@@ -165,32 +230,34 @@ impl<'a> Delivery<'a> {
                     }
                 };
                 for (&i, outcome) in batch.indices.iter().zip(outcomes) {
-                    match outcome {
-                        EntryOutcome::Accepted { .. } => acknowledged.push(i),
-                        ref failed @ EntryOutcome::Failed {
-                            ref code,
-                            ref message,
-                        } => {
-                            failed_entries += 1;
-                            if failed.is_retryable() {
-                                last_code = code.clone();
-                                retry.push(i);
-                            } else {
-                                return Err(DeliveryError::Rejected {
-                                    failed: 1,
-                                    code: code.clone(),
-                                    message: message.chars().take(200).collect(),
-                                    acknowledged,
-                                });
-                            }
-                        }
+                    let EntryOutcome::Failed { code, message } = &outcome else {
+                        acknowledged.push(i);
+                        continue;
+                    };
+                    let message: String = message.chars().take(200).collect();
+                    if outcome.is_retryable() {
+                        delivered.failed_entries += 1;
+                        last_code = code.clone();
+                        retry.push(i);
+                    } else if is_permission_code(code) {
+                        return Err(DeliveryError::Forbidden {
+                            code: code.clone(),
+                            message,
+                            acknowledged,
+                        });
+                    } else {
+                        delivered.rejected.push(Rejection {
+                            index: i,
+                            code: code.clone(),
+                            message,
+                        });
                     }
                 }
             }
             if retry.is_empty() {
-                return Ok(failed_entries);
+                return Ok(delivered);
             }
-            if attempt == self.policy.max_attempts.max(1) {
+            if attempt == attempts {
                 return Err(DeliveryError::Exhausted {
                     failed: retry.len(),
                     attempts: attempt,
@@ -204,7 +271,7 @@ impl<'a> Delivery<'a> {
             backoff = (backoff * 2).min(self.policy.max_backoff);
             pending = retry;
         }
-        Ok(failed_entries)
+        Ok(delivered)
     }
 }
 
@@ -318,14 +385,14 @@ mod tests {
                 ..entry(0)
             })
             .collect();
-        let failed_entries = Delivery::new(&sink, &policy())
+        let delivered = Delivery::new(&sink, &policy())
             .deliver(&entries)
             .await
             .unwrap();
         let calls = sink.calls.lock().unwrap().clone();
         assert_eq!(calls, vec![vec!["e0", "e1", "e2", "e3"], vec!["e1", "e3"]]);
         assert_eq!(
-            failed_entries, 2,
+            delivered.failed_entries, 2,
             "two entries failed once, then went through"
         );
     }
@@ -371,25 +438,102 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn non_retryable_entry_failures_stop_delivery() {
+    async fn a_poison_entry_is_rejected_and_the_rest_delivered() {
         let sink = ScriptedSink::default();
         sink.script
             .lock()
             .unwrap()
-            .push_back(Ok(vec![None, Some("MalformedDetail")]));
+            .push_back(Ok(vec![None, Some("MalformedDetail"), None]));
+        let entries: Vec<_> = (0..3).map(|_| entry(1)).collect();
+        let delivered = Delivery::new(&sink, &policy())
+            .deliver(&entries)
+            .await
+            .unwrap();
+        assert_eq!(
+            delivered.rejected,
+            vec![Rejection {
+                index: 1,
+                code: "MalformedDetail".into(),
+                message: "m".into()
+            }]
+        );
+        assert_eq!(delivered.failed_entries, 0, "a poison entry is not retried");
+        assert_eq!(
+            sink.calls.lock().unwrap().len(),
+            1,
+            "no retry of a permanent failure"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refusal_for_permissions_is_a_configuration_error() {
+        let sink = ScriptedSink::default();
+        sink.script
+            .lock()
+            .unwrap()
+            .push_back(Ok(vec![None, Some("AccessDeniedException")]));
         let entries: Vec<_> = (0..2).map(|_| entry(1)).collect();
         let err = Delivery::new(&sink, &policy())
             .deliver(&entries)
             .await
             .unwrap_err();
-        assert!(
-            matches!(err, DeliveryError::Rejected { ref code, .. } if code == "MalformedDetail")
-        );
+        assert_eq!(err.kind(), ErrorKind::Configuration);
         assert_eq!(err.acknowledged(), &[0]);
+    }
+
+    /// Counts beats; fails from the `fail_at`th on.
+    struct CountingHeartbeat {
+        beats: Mutex<usize>,
+        fail_at: usize,
+    }
+
+    #[async_trait]
+    impl Heartbeat for CountingHeartbeat {
+        async fn beat(&self) -> Result<(), StateError> {
+            let mut beats = self.beats.lock().unwrap();
+            *beats += 1;
+            if *beats >= self.fail_at {
+                return Err(StateError::LeaseLost { key: "k".into() });
+            }
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn the_heartbeat_runs_before_every_request_and_can_stop_delivery() {
+        let entries: Vec<_> = (0..25).map(|_| entry(1)).collect();
+        let heartbeat = CountingHeartbeat {
+            beats: Mutex::new(0),
+            fail_at: usize::MAX,
+        };
+        let sink = ScriptedSink::default();
+        Delivery::new(&sink, &policy())
+            .with_heartbeat(Some(&heartbeat))
+            .deliver(&entries)
+            .await
+            .unwrap();
+        assert_eq!(
+            *heartbeat.beats.lock().unwrap(),
+            3,
+            "one beat per call of 10"
+        );
+
+        let failing = CountingHeartbeat {
+            beats: Mutex::new(0),
+            fail_at: 2,
+        };
+        let sink = ScriptedSink::default();
+        let err = Delivery::new(&sink, &policy())
+            .with_heartbeat(Some(&failing))
+            .deliver(&entries)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, DeliveryError::Heartbeat { .. }), "{err:?}");
+        assert_eq!(err.acknowledged(), (0..10).collect::<Vec<_>>());
         assert_eq!(
             sink.calls.lock().unwrap().len(),
             1,
-            "no retry of a permanent failure"
+            "nothing sent after the lease was lost"
         );
     }
 

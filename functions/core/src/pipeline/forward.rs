@@ -1,44 +1,63 @@
-//! Forwarding with dedupe: claim each record's stable id, deliver the claimed records, then
-//! confirm the marks of what the sink acknowledged and release the rest.
+//! Forwarding with dedupe: check which records were delivered already, deliver the rest, then
+//! mark what the sink acknowledged.
 //!
-//! A claim is a short-lived pending mark, so a crash between delivery and confirmation leaves
-//! marks that expire by themselves: the event is then delivered again (at least once), never
-//! lost. The same marks serve the push and the pull path, so an event seen on both is forwarded
-//! once.
+//! The dedupe contract (`ARCHITECTURE.md`): a record is skipped only when a mark says it was
+//! **delivered**, that is acknowledged by the sink, and the mark has not expired. Marks are
+//! written only after the acknowledgment, so there is no pending state: a failed, stalled or
+//! killed delivery leaves nothing that makes a later one skip a record. What it may leave is a
+//! record delivered but not marked, which a later run delivers again: a duplicate, never a loss.
+//! The same marks serve the push and the pull path, so an event seen on both is forwarded once
+//! in the normal case; both paths handling one event at the same moment both deliver it.
 //!
 //! A record whose entry alone exceeds the request limit cannot be sent. It is replaced by an
 //! `Okta Relay Oversize Record` entry that carries its id, kind and size, counted and logged by
-//! id, so the SIEM knows the event exists and can fetch it from Okta.
+//! id, so the SIEM knows the event exists and can fetch it from Okta. A record the bus refuses
+//! for good (a poison record) is replaced by an `Okta Relay Quarantined Record` entry the same
+//! way, counted and logged, and the stream goes on.
 
-use super::delivery::{Delivery, DeliveryError, DeliveryPolicy};
+use super::delivery::{Delivered, Delivery, DeliveryError, DeliveryPolicy, Heartbeat, Rejection};
 use crate::ErrorKind;
-use crate::ports::{DedupeClaim, DedupeStore, EventSink, SinkEntry, StateError};
-use crate::record::{self, RelayMetadata};
-use futures::StreamExt;
+use crate::ports::{DedupeKey, DedupeStore, EventSink, SinkEntry, StateError};
+use crate::record::{self, Quarantine, QuarantineReason, RelayMetadata};
+use std::collections::HashSet;
 use std::time::Duration;
 use thiserror::Error;
-
-/// How many dedupe releases run at once.
-const DEDUPE_CONCURRENCY: usize = 16;
 
 /// A shaped record waiting for delivery.
 #[derive(Debug, Clone)]
 pub struct PendingRecord {
-    /// The dedupe mark's id: the System Log `uuid` (shared by both paths), or a directory
-    /// record's org-scoped id.
+    /// The dedupe mark's id within the record's org (`relay.org`): the System Log `uuid`
+    /// (shared by both paths), or a directory record's stream-scoped id.
     pub dedupe_key: String,
     pub relay: RelayMetadata,
     pub entry: SinkEntry,
 }
 
+impl PendingRecord {
+    /// The org-scoped key of the record's dedupe mark.
+    pub fn mark_key(&self) -> DedupeKey {
+        DedupeKey::new(&self.relay.org, &self.dedupe_key)
+    }
+
+    fn is_quarantine_marker(&self) -> bool {
+        self.entry.detail_type == record::QUARANTINE_DETAIL_TYPE
+    }
+}
+
 /// What a forward call did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ForwardReport {
+    /// Records the sink acknowledged (oversize and quarantine markers included).
     pub forwarded: usize,
+    /// Records a delivered mark (or an earlier copy in the same batch) showed as sent already.
     pub duplicates: usize,
     pub oversize: usize,
+    /// Records that could not be forwarded as they are and went out as quarantine markers.
+    pub quarantined: usize,
     /// Entries PutEvents reported failed and that a retry then delivered.
     pub failed_entries: usize,
+    /// Delivered records whose mark could not be written (each may be delivered again later).
+    pub unmarked: usize,
 }
 
 impl std::ops::AddAssign for ForwardReport {
@@ -46,7 +65,9 @@ impl std::ops::AddAssign for ForwardReport {
         self.forwarded += other.forwarded;
         self.duplicates += other.duplicates;
         self.oversize += other.oversize;
+        self.quarantined += other.quarantined;
         self.failed_entries += other.failed_entries;
+        self.unmarked += other.unmarked;
     }
 }
 
@@ -67,174 +88,206 @@ impl ForwardError {
     }
 }
 
+/// How a forward call uses the dedupe marks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MarkPolicy {
+    /// Skip records marked delivered; mark what gets delivered.
+    Check,
+    /// A snapshot (a directory full sync): deliver every record whatever marks exist, then
+    /// (re)write the marks, so later deltas drop what the snapshot sent.
+    Refresh,
+}
+
 /// Forwards records through dedupe and delivery.
 pub struct Forwarder<'a> {
     pub dedupe: &'a dyn DedupeStore,
     pub sink: &'a dyn EventSink,
     pub policy: &'a DeliveryPolicy,
-    /// Who claims: the same owner may take over its own pending claims after a crash.
-    pub claim_owner: &'a str,
-    /// How long a pending claim blocks others (longer than one delivery takes).
-    pub claim_hold: Duration,
-    /// How long a confirmed mark suppresses duplicates.
+    /// How long a delivered mark suppresses the same id.
     pub mark_ttl: Duration,
-    /// A snapshot (a directory full sync): every record is delivered whatever marks exist, and
-    /// the marks are then (re)written, so later delta runs drop what the snapshot sent.
-    pub refresh: bool,
+    pub marks: MarkPolicy,
+    /// Runs before every PutEvents request (the poller's lease renewal).
+    pub heartbeat: Option<&'a dyn Heartbeat>,
 }
 
 impl Forwarder<'_> {
-    /// Forwards `records`. On success every non-duplicate record was acknowledged by the sink and
-    /// its mark confirmed; on error nothing unacknowledged keeps a mark.
+    /// Forwards `records`. On success every record not marked delivered was acknowledged by the
+    /// sink (as itself, or as its oversize or quarantine marker); on error, the records that
+    /// were acknowledged are marked and the rest are not.
     pub async fn forward(
         &self,
         records: Vec<PendingRecord>,
     ) -> Result<ForwardReport, ForwardError> {
         let mut report = ForwardReport::default();
-        // The first occurrence of an id claims it; repeats within the batch are duplicates.
-        let mut seen = std::collections::HashSet::with_capacity(records.len());
-        let mut unique = Vec::with_capacity(records.len());
-        for record in records {
-            if seen.insert(record.dedupe_key.clone()) {
-                unique.push(record);
-            } else {
-                report.duplicates += 1;
-            }
-        }
-        let ids: Vec<String> = unique.iter().map(|r| r.dedupe_key.clone()).collect();
-        let claims = if self.refresh {
-            vec![DedupeClaim::Claimed; ids.len()]
-        } else {
-            self.dedupe
-                .claim_many(&ids, self.claim_owner, self.claim_hold)
-                .await?
-        };
-        let mut claimed = Vec::with_capacity(unique.len());
-        for (record, claim) in unique.into_iter().zip(claims) {
-            match claim {
-                DedupeClaim::Claimed => claimed.push(record),
-                DedupeClaim::AlreadySeen => report.duplicates += 1,
-            }
-        }
-        let entries: Vec<SinkEntry> = claimed
+        // The first occurrence of an id goes on; repeats within the batch are duplicates.
+        let received = records.len();
+        let mut seen = HashSet::with_capacity(received);
+        let unique: Vec<PendingRecord> = records
+            .into_iter()
+            .filter(|r| seen.insert(r.mark_key()))
+            .collect();
+        report.duplicates = received - unique.len();
+        let total = unique.len();
+        let todo = self.not_yet_delivered(unique).await?;
+        report.duplicates += total - todo.len();
+        let entries: Vec<SinkEntry> = todo
             .iter()
-            .map(|r| {
-                if r.entry.size() > self.policy.max_request_bytes {
-                    report.oversize += 1;
-                    tracing::warn!(
-                        record_id = %r.relay.record_id,
-                        org = %r.relay.org,
-                        stream = %r.relay.stream,
-                        bytes = r.entry.size(),
-                        limit = self.policy.max_request_bytes,
-                        "record too large for one PutEvents entry; forwarding an oversize marker instead"
-                    );
-                    record::oversize_marker(&r.relay, &r.entry)
-                } else {
-                    r.entry.clone()
-                }
-            })
+            .map(|r| self.entry_for(r, &mut report))
             .collect();
         let result = Delivery::new(self.sink, self.policy)
+            .with_heartbeat(self.heartbeat)
             .deliver(&entries)
             .await;
         let acknowledged: Vec<usize> = match &result {
-            Ok(_) => (0..claimed.len()).collect(),
+            Ok(delivered) => {
+                let rejected: HashSet<usize> = delivered.rejected.iter().map(|r| r.index).collect();
+                (0..todo.len()).filter(|i| !rejected.contains(i)).collect()
+            }
             Err(e) => e.acknowledged().to_vec(),
         };
-        let mut is_acked = vec![false; claimed.len()];
-        for &i in &acknowledged {
-            is_acked[i] = true;
-        }
-        let (acked, unacked): (Vec<_>, Vec<_>) =
-            claimed.iter().zip(is_acked).partition(|(_, acked)| *acked);
-        let acked_ids: Vec<String> = acked.iter().map(|(r, _)| r.dedupe_key.clone()).collect();
-        if let Err(e) = self.dedupe.confirm_many(&acked_ids, self.mark_ttl).await {
-            // Unconfirmed pending marks expire after their hold: at worst a duplicate later,
-            // never a loss.
-            tracing::warn!(records = acked_ids.len(), error = %e, "could not confirm dedupe marks");
-        }
-        // A snapshot made no claims, so there is nothing to release.
-        let unacked = if self.refresh { Vec::new() } else { unacked };
-        futures::stream::iter(unacked)
-            .for_each_concurrent(DEDUPE_CONCURRENCY, |(r, _)| async move {
-                if let Err(e) = self.dedupe.release_claim(&r.dedupe_key).await {
-                    tracing::warn!(record_id = %r.relay.record_id, error = %e, "could not release a dedupe claim");
-                }
-            })
+        report.forwarded = acknowledged.len();
+        report.quarantined += acknowledged
+            .iter()
+            .filter(|&&i| todo[i].is_quarantine_marker())
+            .count();
+        self.mark(acknowledged.iter().map(|&i| &todo[i]), &mut report)
             .await;
-        report.failed_entries = result?;
-        report.forwarded = claimed.len();
+        let Delivered {
+            failed_entries,
+            rejected,
+        } = result?;
+        report.failed_entries = failed_entries;
+        if !rejected.is_empty() {
+            self.quarantine(&todo, &entries, &rejected, &mut report)
+                .await?;
+        }
         Ok(report)
+    }
+
+    /// The records without a delivered mark (all of them for a snapshot).
+    async fn not_yet_delivered(
+        &self,
+        records: Vec<PendingRecord>,
+    ) -> Result<Vec<PendingRecord>, StateError> {
+        if self.marks == MarkPolicy::Refresh || records.is_empty() {
+            return Ok(records);
+        }
+        let keys: Vec<DedupeKey> = records.iter().map(PendingRecord::mark_key).collect();
+        let delivered = self.dedupe.delivered(&keys).await?;
+        Ok(records
+            .into_iter()
+            .zip(delivered)
+            .filter_map(|(r, done)| (!done).then_some(r))
+            .collect())
+    }
+
+    /// The entry to send for `r`: itself, or its oversize marker.
+    fn entry_for(&self, r: &PendingRecord, report: &mut ForwardReport) -> SinkEntry {
+        if r.entry.size() <= self.policy.max_request_bytes {
+            return r.entry.clone();
+        }
+        report.oversize += 1;
+        tracing::warn!(
+            record_id = %r.relay.record_id,
+            org = %r.relay.org,
+            stream = %r.relay.stream,
+            bytes = r.entry.size(),
+            limit = self.policy.max_request_bytes,
+            "record too large for one PutEvents entry; forwarding an oversize marker instead"
+        );
+        record::oversize_marker(&r.relay, &r.entry)
+    }
+
+    /// Marks acknowledged records delivered. A failure costs a possible duplicate later, never
+    /// a loss, so it is logged and counted rather than failing a delivery that happened.
+    async fn mark<'r>(
+        &self,
+        acknowledged: impl Iterator<Item = &'r PendingRecord>,
+        report: &mut ForwardReport,
+    ) {
+        let keys: Vec<DedupeKey> = acknowledged
+            .filter(|r| !r.is_quarantine_marker())
+            .map(PendingRecord::mark_key)
+            .collect();
+        if keys.is_empty() {
+            return;
+        }
+        if let Err(e) = self.dedupe.mark_delivered(&keys, self.mark_ttl).await {
+            report.unmarked += keys.len();
+            tracing::warn!(records = keys.len(), error = %e,
+                "could not mark delivered records; they may be delivered again later");
+        }
+    }
+
+    /// Sends a quarantine marker for each rejected record. A marker the bus refuses as well
+    /// leaves the record's id in the error log line, the last place it can go.
+    async fn quarantine(
+        &self,
+        todo: &[PendingRecord],
+        entries: &[SinkEntry],
+        rejected: &[Rejection],
+        report: &mut ForwardReport,
+    ) -> Result<(), DeliveryError> {
+        let markers: Vec<SinkEntry> = rejected
+            .iter()
+            .map(|r| {
+                let record = &todo[r.index];
+                tracing::error!(record_id = %record.relay.record_id, org = %record.relay.org,
+                    stream = %record.relay.stream, code = %r.code, message = %r.message,
+                    "the delivery bus refused a record for good; forwarding a quarantine marker instead");
+                record::quarantine_marker(
+                    &record.relay,
+                    &Quarantine {
+                        reason: QuarantineReason::RejectedByBus,
+                        detail_type: &entries[r.index].detail_type,
+                        code: &r.code,
+                        message: &r.message,
+                        original: &entries[r.index].detail,
+                    },
+                )
+            })
+            .collect();
+        let delivered = Delivery::new(self.sink, self.policy)
+            .with_heartbeat(self.heartbeat)
+            .deliver(&markers)
+            .await?;
+        for r in &delivered.rejected {
+            let record = &todo[rejected[r.index].index];
+            tracing::error!(record_id = %record.relay.record_id, org = %record.relay.org,
+                stream = %record.relay.stream, code = %r.code,
+                "the delivery bus refused the quarantine marker too; the record's id is only in this log line");
+        }
+        report.quarantined += rejected.len();
+        report.forwarded += rejected.len() - delivered.rejected.len();
+        report.failed_entries += delivered.failed_entries;
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ports::{EntryOutcome, SinkError};
+    use crate::ports::EntryOutcome;
     use crate::record::CollectionPath;
-    use async_trait::async_trait;
+    use crate::testing::{MemoryDedupe, MemorySink};
     use chrono::Utc;
-    use std::collections::HashMap;
-    use std::sync::Mutex;
 
-    /// In-memory dedupe marks: id → confirmed?
-    #[derive(Default)]
-    struct MemoryMarks(Mutex<HashMap<String, bool>>);
-
-    #[async_trait]
-    impl DedupeStore for MemoryMarks {
-        async fn claim(
-            &self,
-            id: &str,
-            _owner: &str,
-            _hold: Duration,
-        ) -> Result<DedupeClaim, StateError> {
-            let mut marks = self.0.lock().unwrap();
-            if marks.contains_key(id) {
-                return Ok(DedupeClaim::AlreadySeen);
-            }
-            marks.insert(id.to_string(), false);
-            Ok(DedupeClaim::Claimed)
-        }
-        async fn confirm(&self, id: &str, _ttl: Duration) -> Result<(), StateError> {
-            self.0.lock().unwrap().insert(id.to_string(), true);
-            Ok(())
-        }
-        async fn release_claim(&self, id: &str) -> Result<(), StateError> {
-            let mut marks = self.0.lock().unwrap();
-            if marks.get(id) == Some(&false) {
-                marks.remove(id);
-            }
-            Ok(())
-        }
-    }
-
-    /// Accepts everything except details containing "fail".
-    #[derive(Default)]
-    struct PickySink(Mutex<Vec<SinkEntry>>);
-
-    #[async_trait]
-    impl EventSink for PickySink {
-        async fn put(&self, entries: &[&SinkEntry]) -> Result<Vec<EntryOutcome>, SinkError> {
-            Ok(entries
-                .iter()
-                .map(|e| {
-                    if e.detail.contains("fail") {
-                        EntryOutcome::Failed {
-                            code: "ThrottlingException".into(),
-                            message: String::new(),
-                        }
-                    } else {
-                        self.0.lock().unwrap().push((*e).clone());
-                        EntryOutcome::Accepted {
-                            event_id: "x".into(),
-                        }
-                    }
-                })
-                .collect())
-        }
+    /// Fails entries whose detail contains "fail" retryably, and those that start with
+    /// `{"poison"` for good.
+    fn picky_sink() -> MemorySink {
+        MemorySink::with_rule(|e| {
+            let code = if e.detail.starts_with("{\"poison\"") {
+                "MalformedDetail"
+            } else if e.detail.contains("fail") {
+                "ThrottlingException"
+            } else {
+                return None;
+            };
+            Some(EntryOutcome::Failed {
+                code: code.into(),
+                message: String::new(),
+            })
+        })
     }
 
     fn record(id: &str, detail: &str) -> PendingRecord {
@@ -251,6 +304,10 @@ mod tests {
         }
     }
 
+    fn key(id: &str) -> DedupeKey {
+        DedupeKey::new("acme", id)
+    }
+
     const POLICY: DeliveryPolicy = DeliveryPolicy {
         max_entries: 10,
         max_request_bytes: 2048,
@@ -259,22 +316,21 @@ mod tests {
         max_backoff: Duration::from_millis(2),
     };
 
-    fn forwarder<'a>(marks: &'a MemoryMarks, sink: &'a PickySink) -> Forwarder<'a> {
+    fn forwarder<'a>(marks: &'a MemoryDedupe, sink: &'a MemorySink) -> Forwarder<'a> {
         Forwarder {
             dedupe: marks,
             sink,
             policy: &POLICY,
-            claim_owner: "test",
-            claim_hold: Duration::from_secs(60),
             mark_ttl: Duration::from_secs(3600),
-            refresh: false,
+            marks: MarkPolicy::Check,
+            heartbeat: None,
         }
     }
 
     #[tokio::test]
-    async fn duplicates_are_dropped_and_marks_confirmed_after_ack() {
-        let marks = MemoryMarks::default();
-        let sink = PickySink::default();
+    async fn duplicates_are_dropped_and_marks_written_after_the_ack() {
+        let marks = MemoryDedupe::default();
+        let sink = picky_sink();
         let f = forwarder(&marks, &sink);
         let report = f
             .forward(vec![
@@ -284,75 +340,140 @@ mod tests {
             ])
             .await
             .unwrap();
-        assert_eq!(
-            report,
-            ForwardReport {
-                forwarded: 2,
-                duplicates: 1,
-                oversize: 0,
-                failed_entries: 0
-            }
-        );
+        assert_eq!((report.forwarded, report.duplicates), (2, 1));
+        assert!(marks.is_marked(&key("a")) && marks.is_marked(&key("b")));
         let again = f
             .forward(vec![record("a", "{}"), record("c", "{}")])
             .await
             .unwrap();
-        assert_eq!(
-            again,
-            ForwardReport {
-                forwarded: 1,
-                duplicates: 1,
-                oversize: 0,
-                failed_entries: 0
-            }
-        );
-        assert_eq!(sink.0.lock().unwrap().len(), 3);
-        assert!(marks.0.lock().unwrap().values().all(|confirmed| *confirmed));
+        assert_eq!((again.forwarded, again.duplicates), (1, 1));
+        assert_eq!(sink.accepted().len(), 3);
     }
 
     #[tokio::test]
-    async fn a_failed_delivery_keeps_no_mark_for_what_was_not_acknowledged() {
-        let marks = MemoryMarks::default();
-        let sink = PickySink::default();
+    async fn marks_are_per_org() {
+        let marks = MemoryDedupe::default();
+        let sink = picky_sink();
+        let f = forwarder(&marks, &sink);
+        f.forward(vec![record("u-1", "{}")]).await.unwrap();
+        let mut other = record("u-1", "{}");
+        other.relay.org = "beta".into();
+        let report = f.forward(vec![other]).await.unwrap();
+        assert_eq!(
+            (report.forwarded, report.duplicates),
+            (1, 0),
+            "another org's mark never suppresses a record"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_delivery_marks_only_what_was_acknowledged_and_a_retry_delivers_the_rest() {
+        let marks = MemoryDedupe::default();
+        let sink = picky_sink();
         let f = forwarder(&marks, &sink);
         let err = f
             .forward(vec![record("ok", "{}"), record("bad", "{\"fail\":1}")])
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Transient);
-        let marks = marks.0.lock().unwrap();
-        assert_eq!(
-            marks.get("ok"),
-            Some(&true),
-            "acknowledged record keeps its mark"
+        assert!(marks.is_marked(&key("ok")), "acknowledged record is marked");
+        assert!(
+            !marks.is_marked(&key("bad")),
+            "unacknowledged record is not"
         );
-        assert_eq!(
-            marks.get("bad"),
-            None,
-            "unacknowledged record can be forwarded on retry"
+        // Nothing the failed attempt left behind suppresses the retry.
+        let retry = f
+            .forward(vec![record("ok", "{}"), record("bad", "{}")])
+            .await
+            .unwrap();
+        assert_eq!((retry.forwarded, retry.duplicates), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn a_failed_check_delivers_nothing_and_leaves_nothing_behind() {
+        let marks = MemoryDedupe::default();
+        let sink = picky_sink();
+        marks.fail_checks(1);
+        let err = forwarder(&marks, &sink)
+            .forward(vec![record("a", "{}")])
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Transient);
+        assert!(sink.accepted().is_empty() && marks.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_failed_mark_write_is_counted_and_the_delivery_stands() {
+        let marks = MemoryDedupe::default();
+        let sink = picky_sink();
+        marks.fail_marks(1);
+        let report = forwarder(&marks, &sink)
+            .forward(vec![record("a", "{}"), record("b", "{}")])
+            .await
+            .unwrap();
+        assert_eq!((report.forwarded, report.unmarked), (2, 2));
+        assert_eq!(sink.accepted().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_poison_record_is_quarantined_and_the_rest_go_on() {
+        let marks = MemoryDedupe::default();
+        let sink = picky_sink();
+        let report = forwarder(&marks, &sink)
+            .forward(vec![
+                record("a", "{}"),
+                record("p-1", "{\"poison\":1}"),
+                record("b", "{}"),
+            ])
+            .await
+            .unwrap();
+        assert_eq!((report.forwarded, report.quarantined), (3, 1));
+        let sent = sink.accepted();
+        let marker = sent
+            .iter()
+            .find(|e| e.detail_type == record::QUARANTINE_DETAIL_TYPE)
+            .expect("marker sent");
+        let detail: serde_json::Value = serde_json::from_str(&marker.detail).unwrap();
+        assert_eq!(detail["relay"]["recordId"], "p-1");
+        assert_eq!(detail["quarantine"]["code"], "MalformedDetail");
+        assert_eq!(detail["quarantine"]["reason"], "rejected_by_bus");
+        assert_eq!(detail["quarantine"]["original"], "{\"poison\":1}");
+        assert!(marks.is_marked(&key("a")) && marks.is_marked(&key("b")));
+        assert!(
+            !marks.is_marked(&key("p-1")),
+            "a quarantined record is not marked delivered"
         );
     }
 
     #[tokio::test]
+    async fn a_snapshot_delivers_marked_records_again_and_refreshes_their_marks() {
+        let marks = MemoryDedupe::default();
+        let sink = picky_sink();
+        forwarder(&marks, &sink)
+            .forward(vec![record("a", "{}")])
+            .await
+            .unwrap();
+        let snapshot = Forwarder {
+            marks: MarkPolicy::Refresh,
+            ..forwarder(&marks, &sink)
+        };
+        let report = snapshot.forward(vec![record("a", "{}")]).await.unwrap();
+        assert_eq!((report.forwarded, report.duplicates), (1, 0));
+        assert_eq!(sink.accepted().len(), 2);
+    }
+
+    #[tokio::test]
     async fn oversize_records_become_markers_with_their_id() {
-        let marks = MemoryMarks::default();
-        let sink = PickySink::default();
+        let marks = MemoryDedupe::default();
+        let sink = picky_sink();
         let f = forwarder(&marks, &sink);
         let huge = format!("{{\"okta\":\"{}\"}}", "y".repeat(4096));
         let report = f
             .forward(vec![record("big-1", &huge), record("small", "{}")])
             .await
             .unwrap();
-        assert_eq!(
-            report,
-            ForwardReport {
-                forwarded: 2,
-                duplicates: 0,
-                oversize: 1,
-                failed_entries: 0
-            }
-        );
-        let sent = sink.0.lock().unwrap();
+        assert_eq!((report.forwarded, report.oversize), (2, 1));
+        let sent = sink.accepted();
         let marker = sent
             .iter()
             .find(|e| e.detail_type == record::OVERSIZE_DETAIL_TYPE)

@@ -3,14 +3,16 @@
 //!
 //! - [`delivery`] batches entries for PutEvents (≤ 10 per call, ≤ the request byte limit), retries
 //!   only the entries that failed retryably, and reports which entries were acknowledged.
-//! - [`forward`] wraps delivery in dedupe marks: claim, deliver, confirm what was acknowledged,
-//!   release what was not.
+//! - [`forward`] wraps delivery in dedupe marks: skip what was delivered, deliver the rest, mark
+//!   what the sink acknowledged.
 
 pub mod delivery;
 pub mod event_filter;
 pub mod forward;
 pub mod log_event;
 
-pub use delivery::{Delivery, DeliveryBatch, DeliveryError, DeliveryPolicy};
+pub use delivery::{
+    Delivered, Delivery, DeliveryBatch, DeliveryError, DeliveryPolicy, Heartbeat, Rejection,
+};
 pub use event_filter::EventTypeFilter;
-pub use forward::{ForwardError, ForwardReport, Forwarder, PendingRecord};
+pub use forward::{ForwardError, ForwardReport, Forwarder, MarkPolicy, PendingRecord};

@@ -19,7 +19,7 @@ use crate::inventory::{
     FanoutTask, InventoryCursor, InventoryDue, InventoryStream, Listing, settings::ChildStream,
 };
 use crate::okta::{OktaClient, OktaError, OrgUrlError, Page};
-use crate::pipeline::{DeliveryPolicy, Forwarder, PendingRecord};
+use crate::pipeline::{DeliveryPolicy, MarkPolicy, PendingRecord};
 use crate::ports::{Lease, StreamKey};
 use crate::record::SyncMode;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -130,20 +130,21 @@ impl InventoryRun<'_> {
             summary.pages += 1;
             summary.events += page.items as u64;
             self.keep(lease).await?;
-            let forwarder = Forwarder {
-                dedupe: self.ports.dedupe.as_ref(),
-                sink: self.ports.sink.as_ref(),
-                policy: &self.delivery,
-                claim_owner: &lease.owner,
-                claim_hold: until(self.ports.clock.now(), lease.expires_at),
-                mark_ttl: self.mark_ttl,
-                refresh: listing.mode == SyncMode::Full,
+            let marks = match listing.mode {
+                SyncMode::Full => MarkPolicy::Refresh,
+                SyncMode::Delta => MarkPolicy::Check,
             };
-            let report = forwarder.forward(page.records).await?;
-            summary.forwarded += report.forwarded as u64;
-            summary.duplicates += report.duplicates as u64;
-            summary.oversize += report.oversize as u64;
-            summary.failed_entries += report.failed_entries as u64;
+            let report = super::forward_page(
+                self.ports,
+                self.settings,
+                lease,
+                &self.delivery,
+                self.mark_ttl,
+                marks,
+                page.records,
+            )
+            .await?;
+            summary.add(&report);
             tracing::info!(org = %lease.key.org, stream = %lease.key.stream, objects = page.items,
                 forwarded = report.forwarded, duplicates = report.duplicates,
                 failed_entries = report.failed_entries, "page done");

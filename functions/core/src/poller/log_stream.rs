@@ -15,7 +15,7 @@ use crate::config::OrgConfig;
 use crate::inventory;
 use crate::okta::{OktaClient, OktaError, Page, RateLimitBucket};
 use crate::pipeline::log_event::{self, LogEventHeader};
-use crate::pipeline::{DeliveryPolicy, Forwarder};
+use crate::pipeline::{DeliveryPolicy, MarkPolicy};
 use crate::ports::{HealthNote, Lease, RateLimitHeadroom, RunRecord, StreamKey};
 use crate::record::{CollectionPath, SyncMode};
 use crate::stream_watch;
@@ -46,6 +46,10 @@ pub struct StreamSummary {
     pub newest_event_at: Option<DateTime<Utc>>,
     /// Entries PutEvents reported failed and that a retry then delivered.
     pub failed_entries: u64,
+    /// Records that went out as quarantine markers (poison: refused by the bus, or unreadable).
+    pub quarantined: u64,
+    /// Delivered records whose dedupe mark could not be written (each may come again).
+    pub unmarked: u64,
     /// The stream's Okta rate-limit bucket at the end of the run, if Okta reported it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<RateLimitHeadroom>,
@@ -77,7 +81,19 @@ impl StreamSummary {
             ("filtered".to_string(), self.filtered),
             ("inventory_changes".to_string(), self.inventory_changes),
             ("failed_entries".to_string(), self.failed_entries),
+            ("quarantined".to_string(), self.quarantined),
+            ("unmarked".to_string(), self.unmarked),
         ])
+    }
+
+    /// Adds what one page's forwarding did.
+    pub fn add(&mut self, report: &crate::pipeline::ForwardReport) {
+        self.forwarded += report.forwarded as u64;
+        self.duplicates += report.duplicates as u64;
+        self.oversize += report.oversize as u64;
+        self.failed_entries += report.failed_entries as u64;
+        self.quarantined += report.quarantined as u64;
+        self.unmarked += report.unmarked as u64;
     }
 
     /// What a successful run reports to health.
@@ -182,22 +198,17 @@ impl LogStreamRun<'_> {
                 ));
             }
             self.keep(lease).await?;
-            // Claims last no longer than the lease: once another run can take the lease, this
-            // run's undelivered claims have expired, so nothing it claimed can be skipped.
-            let forwarder = Forwarder {
-                dedupe: self.ports.dedupe.as_ref(),
-                sink: self.ports.sink.as_ref(),
-                policy: &self.delivery,
-                claim_owner: &lease.owner,
-                claim_hold: until(self.ports.clock.now(), lease.expires_at),
-                mark_ttl: self.mark_ttl,
-                refresh: false,
-            };
-            let report = forwarder.forward(records).await?;
-            summary.forwarded += report.forwarded as u64;
-            summary.duplicates += report.duplicates as u64;
-            summary.oversize += report.oversize as u64;
-            summary.failed_entries += report.failed_entries as u64;
+            let report = super::forward_page(
+                self.ports,
+                self.settings,
+                lease,
+                &self.delivery,
+                self.mark_ttl,
+                MarkPolicy::Check,
+                records,
+            )
+            .await?;
+            summary.add(&report);
             if let Some(job) = self.backfill {
                 (job.on_page)(&BackfillProgress {
                     pages: summary.pages,

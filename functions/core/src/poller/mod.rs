@@ -7,6 +7,7 @@
 
 mod backfill;
 mod inventory_stream;
+mod lease;
 mod log_stream;
 mod org_clients;
 mod schedule;
@@ -255,6 +256,37 @@ async fn fetch_page<T: serde::de::DeserializeOwned>(
             other => return other.map_err(PollError::from),
         }
     }
+}
+
+/// Forwards one page's records while holding the stream's lease: the lease is renewed before
+/// every PutEvents request, so a slow delivery never outlives it.
+#[allow(clippy::too_many_arguments)]
+async fn forward_page(
+    ports: &PollerPorts,
+    settings: &RunSettings,
+    lease: &mut Lease,
+    delivery: &DeliveryPolicy,
+    mark_ttl: Duration,
+    marks: crate::pipeline::MarkPolicy,
+    records: Vec<crate::pipeline::PendingRecord>,
+) -> Result<crate::pipeline::ForwardReport, PollError> {
+    let keeper = lease::LeaseKeeper::new(
+        ports.streams.as_ref(),
+        ports.clock.as_ref(),
+        settings.lease_ttl,
+        lease.clone(),
+    );
+    let forwarder = crate::pipeline::Forwarder {
+        dedupe: ports.dedupe.as_ref(),
+        sink: ports.sink.as_ref(),
+        policy: delivery,
+        mark_ttl,
+        marks,
+        heartbeat: Some(&keeper),
+    };
+    let report = forwarder.forward(records).await;
+    *lease = keeper.into_lease();
+    Ok(report?)
 }
 
 /// Gives a lease up at the end of a run (best effort: it also expires by itself).

@@ -10,6 +10,6 @@ mod state;
 pub use secrets::{SecretError, SecretSource};
 pub use sink::{EntryOutcome, EventSink, SinkEntry, SinkError};
 pub use state::{
-    DedupeClaim, DedupeStore, HealthNote, HealthReport, HealthStore, Lease, RateLimitHeadroom,
+    DedupeKey, DedupeStore, HealthNote, HealthReport, HealthStore, Lease, RateLimitHeadroom,
     RunRecord, StateError, StreamKey, StreamSnapshot, StreamStateStore,
 };

@@ -1,10 +1,9 @@
 //! The state table's three jobs: stream leases with their cursors, dedupe marks, and health.
 //!
 //! A stream's lease and cursor live in one record, so "move the cursor only if I still hold the
-//! lease and nobody moved it since I read it" is a single conditional write (fencing, `DESIGN.md`
-//! §5.7). Dedupe marks are claimed before delivery with a short hold and confirmed after the sink
-//! acknowledged, so a crash between the two never turns an undelivered event into a "duplicate"
-//! forever (§2: nothing is committed before the sink acknowledged).
+//! lease and nobody moved it since I read it" is a single conditional write (fencing). Dedupe
+//! marks are written only after the sink acknowledged a record, so a mark always means
+//! "delivered" and nothing an interrupted delivery leaves behind can suppress a record.
 
 use crate::ErrorKind;
 use async_trait::async_trait;
@@ -118,52 +117,42 @@ pub trait StreamStateStore: Send + Sync {
     async fn clear_cursor(&self, lease: &Lease) -> Result<Lease, StateError>;
 }
 
-/// Answer to a dedupe claim.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DedupeClaim {
-    /// Nobody has this id (or its mark expired): forward it.
-    Claimed,
-    /// Forwarded already, or being forwarded by someone else right now: drop it.
-    AlreadySeen,
+/// The key of a dedupe mark: a record's stable id within one org (a System Log `uuid`, a
+/// directory record's id), stored as `dedupe#<org>#<id>` so two orgs never suppress each other.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DedupeKey {
+    pub org: String,
+    pub id: String,
 }
 
-/// Dedupe marks by stable record id, shared by the push and pull paths.
+impl DedupeKey {
+    pub fn new(org: impl Into<String>, id: impl Into<String>) -> Self {
+        Self {
+            org: org.into(),
+            id: id.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for DedupeKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}#{}", self.org, self.id)
+    }
+}
+
+/// Dedupe marks, shared by the push and pull paths. A mark says one thing only: the sink
+/// acknowledged this record (see `ARCHITECTURE.md`, "The dedupe contract"). There are no
+/// pending claims, so nothing a failed, stalled or killed delivery leaves behind can make a
+/// later one skip a record.
 #[async_trait]
 pub trait DedupeStore: Send + Sync {
-    /// Claims `id` for `owner` for `hold` (a pending mark). A mark whose expiry has passed counts
-    /// as absent, whether or not the table has deleted it yet; `owner`'s own pending mark may be
-    /// claimed again (a crashed delivery retried by the same owner: the Lambda retry of the same
-    /// partner event, the same poller lease holder), anyone else's is [`DedupeClaim::AlreadySeen`].
-    async fn claim(&self, id: &str, owner: &str, hold: Duration)
-    -> Result<DedupeClaim, StateError>;
+    /// For each key, in order: whether an unexpired delivered mark exists. A mark whose expiry
+    /// has passed counts as absent, whether or not the table has deleted it yet.
+    async fn delivered(&self, keys: &[DedupeKey]) -> Result<Vec<bool>, StateError>;
 
-    /// Makes a claimed mark last `ttl`: call only after the sink acknowledged the record.
-    async fn confirm(&self, id: &str, ttl: Duration) -> Result<(), StateError>;
-
-    /// Drops a pending claim after a failed delivery, so a retry is not seen as a duplicate.
-    async fn release_claim(&self, id: &str) -> Result<(), StateError>;
-
-    /// Claims several distinct ids; one answer per id, in order. Stores override this to batch.
-    async fn claim_many(
-        &self,
-        ids: &[String],
-        owner: &str,
-        hold: Duration,
-    ) -> Result<Vec<DedupeClaim>, StateError> {
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            out.push(self.claim(id, owner, hold).await?);
-        }
-        Ok(out)
-    }
-
-    /// Confirms several claimed ids. Stores override this to batch.
-    async fn confirm_many(&self, ids: &[String], ttl: Duration) -> Result<(), StateError> {
-        for id in ids {
-            self.confirm(id, ttl).await?;
-        }
-        Ok(())
-    }
+    /// Records that the sink acknowledged these keys' records; each mark lasts `ttl`. Call only
+    /// after the acknowledgment.
+    async fn mark_delivered(&self, keys: &[DedupeKey], ttl: Duration) -> Result<(), StateError>;
 }
 
 /// A stream's health, readable by operators.

@@ -7,7 +7,7 @@ use okta_relay::adapters::{DynamoStateTable, EventBridgeSink, SecretsManagerSour
 use okta_relay::clock::{Clock, ManualClock};
 use okta_relay::okta::OktaCredentials;
 use okta_relay::ports::{
-    DedupeClaim, DedupeStore, EntryOutcome, EventSink, HealthStore, RateLimitHeadroom, RunRecord,
+    DedupeKey, DedupeStore, EntryOutcome, EventSink, HealthStore, RateLimitHeadroom, RunRecord,
     SecretError, SecretSource, SinkEntry, SinkError, StateError, StreamKey, StreamStateStore,
 };
 use okta_relay::record::{self, CollectionPath, RelayMetadata};
@@ -140,67 +140,42 @@ async fn lease_is_exclusive_and_fences_cursor_writes() {
 }
 
 #[tokio::test]
-async fn dedupe_marks_are_claimed_confirmed_released_and_expire() {
+async fn dedupe_marks_say_delivered_per_org_and_expire() {
     let stack = LocalStack::provision(&[]).await;
     let clock = clock();
     let state = table(&stack, &clock);
-
-    assert_eq!(
-        state.claim("uuid-1", "owner-a", MINUTE).await.unwrap(),
-        DedupeClaim::Claimed
-    );
-    // Someone else's pending claim blocks; the owner's own (a crashed attempt, retried) does not.
-    assert_eq!(
-        state.claim("uuid-1", "owner-b", MINUTE).await.unwrap(),
-        DedupeClaim::AlreadySeen
-    );
-    assert_eq!(
-        state.claim("uuid-1", "owner-a", MINUTE).await.unwrap(),
-        DedupeClaim::Claimed
-    );
-    // A failed delivery releases its claim: the retry is not a duplicate.
-    state.release_claim("uuid-1").await.unwrap();
-    assert_eq!(
-        state.claim("uuid-1", "owner-a", MINUTE).await.unwrap(),
-        DedupeClaim::Claimed
-    );
+    let acme = |id: &str| DedupeKey::new("acme", id);
+    let keys = [acme("uuid-1"), acme("uuid-2")];
+    assert_eq!(state.delivered(&keys).await.unwrap(), [false, false]);
     state
-        .confirm("uuid-1", Duration::from_secs(3600))
+        .mark_delivered(&keys[..1], Duration::from_secs(3600))
         .await
         .unwrap();
-    // Release never removes a confirmed mark.
-    state.release_claim("uuid-1").await.unwrap();
+    assert_eq!(state.delivered(&keys).await.unwrap(), [true, false]);
+    // Marks are per org: another org's same id is not delivered.
     assert_eq!(
-        state.claim("uuid-1", "owner-a", MINUTE).await.unwrap(),
-        DedupeClaim::AlreadySeen
+        state
+            .delivered(&[DedupeKey::new("beta", "uuid-1")])
+            .await
+            .unwrap(),
+        [false]
     );
-
-    // A pending claim abandoned by a crash expires after its hold.
+    // A key asked for twice gets one answer per position.
     assert_eq!(
-        state.claim("uuid-2", "owner-a", MINUTE).await.unwrap(),
-        DedupeClaim::Claimed
+        state
+            .delivered(&[acme("uuid-1"), acme("uuid-1")])
+            .await
+            .unwrap(),
+        [true, true]
     );
-    assert_eq!(
-        state.claim("uuid-2", "owner-b", MINUTE).await.unwrap(),
-        DedupeClaim::AlreadySeen
-    );
-    clock.advance(Duration::from_secs(61));
-    assert_eq!(
-        state.claim("uuid-2", "owner-b", MINUTE).await.unwrap(),
-        DedupeClaim::Claimed
-    );
-    // The confirmed mark suppresses everyone, its owner included.
-    assert_eq!(
-        state.claim("uuid-1", "owner-a", MINUTE).await.unwrap(),
-        DedupeClaim::AlreadySeen
-    );
-
-    // An expired confirmed mark counts as absent although moto never deletes it.
-    clock.advance(Duration::from_secs(3600));
-    assert_eq!(
-        state.claim("uuid-1", "owner-a", MINUTE).await.unwrap(),
-        DedupeClaim::Claimed
-    );
+    // Marking again is harmless.
+    state
+        .mark_delivered(&[acme("uuid-1"), acme("uuid-1")], Duration::from_secs(3600))
+        .await
+        .unwrap();
+    // An expired mark counts as absent although moto never deletes it.
+    clock.advance(Duration::from_secs(3601));
+    assert_eq!(state.delivered(&keys).await.unwrap(), [false, false]);
 }
 
 #[tokio::test]
@@ -319,7 +294,15 @@ async fn a_missing_table_is_a_configuration_error() {
         .unwrap_err();
     assert!(matches!(err, StateError::TableMissing { .. }), "{err:?}");
     assert_eq!(err.kind(), ErrorKind::Configuration);
-    let err = state.claim("x", "owner-a", MINUTE).await.unwrap_err();
+    let err = state
+        .delivered(&[DedupeKey::new("acme", "x")])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Configuration);
+    let err = state
+        .mark_delivered(&[DedupeKey::new("acme", "x")], MINUTE)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Configuration);
 }
 
@@ -423,49 +406,28 @@ async fn put_events_reports_per_entry_failures_and_bad_buses() {
 }
 
 #[tokio::test]
-async fn batched_claims_tell_seen_from_new() {
+async fn batched_checks_and_marks_span_many_calls() {
     let stack = LocalStack::provision(&[]).await;
     let clock = clock();
     let state = table(&stack, &clock);
-    // Every third id was claimed by someone else before.
-    let ids: Vec<String> = (0..150).map(|i| format!("batch-{i}")).collect();
-    for id in ids.iter().step_by(3) {
-        assert_eq!(
-            state.claim(id, "owner-a", MINUTE).await.unwrap(),
-            DedupeClaim::Claimed
-        );
-    }
-    let answers = state.claim_many(&ids, "owner-b", MINUTE).await.unwrap();
-    for (i, answer) in answers.iter().enumerate() {
-        let expected = if i % 3 == 0 {
-            DedupeClaim::AlreadySeen
-        } else {
-            DedupeClaim::Claimed
-        };
-        assert_eq!(*answer, expected, "id {i}");
-    }
+    // 250 keys: three BatchGetItem calls of at most 100, ten BatchWriteItem calls of 25.
+    let keys: Vec<DedupeKey> = (0..250)
+        .map(|i| DedupeKey::new("acme", format!("batch-{i}")))
+        .collect();
+    let every_third: Vec<DedupeKey> = keys.iter().step_by(3).cloned().collect();
     state
-        .confirm_many(&ids, Duration::from_secs(3600))
+        .mark_delivered(&every_third, Duration::from_secs(3600))
         .await
         .unwrap();
-    // Confirmed marks outlive the claim hold...
-    clock.advance(Duration::from_secs(120));
-    assert!(
-        state
-            .claim_many(&ids, "owner-a", MINUTE)
-            .await
-            .unwrap()
-            .iter()
-            .all(|a| *a == DedupeClaim::AlreadySeen)
-    );
-    // ...and count as absent once expired.
-    clock.advance(Duration::from_secs(3600));
-    assert!(
-        state
-            .claim_many(&ids[..5], "owner-a", MINUTE)
-            .await
-            .unwrap()
-            .iter()
-            .all(|a| *a == DedupeClaim::Claimed)
-    );
+    let answers = state.delivered(&keys).await.unwrap();
+    for (i, answer) in answers.iter().enumerate() {
+        assert_eq!(*answer, i % 3 == 0, "key {i}");
+    }
+    state
+        .mark_delivered(&keys, Duration::from_secs(3600))
+        .await
+        .unwrap();
+    assert!(state.delivered(&keys).await.unwrap().iter().all(|d| *d));
+    clock.advance(Duration::from_secs(3601));
+    assert!(state.delivered(&keys).await.unwrap().iter().all(|d| !*d));
 }

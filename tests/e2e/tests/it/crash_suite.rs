@@ -2,16 +2,16 @@
 //! arrive, restarted each time by the same "supervisor" (a stable lease owner, so it takes its
 //! lease and claims back at once), then run to the end. Afterwards every event the simulator
 //! holds is in the capture queue, the duplicates are at most one page per kill, and the state
-//! table has no pending claim and no held lease.
+//! table has no held lease and no mark but delivered ones.
 //!
 //! Sizes come from the environment: `OKTA_RELAY_CRASH_BACKLOG` (default 5 000 in `make test`),
 //! `OKTA_RELAY_CRASHES` (default 20), `OKTA_RELAY_CRASH_SEED` (default 7), page size 500.
 //! `make crash-suite` runs the full 50 000 events / 100 kills; RELIABILITY.md has its figures.
 
-use crate::crash::run_once_as;
-use crate::kill_switch::{
-    KillAt, KillSwitch, cursor_commit, dedupe_claim, dedupe_confirm, put_events,
+use crate::aws_faults::{
+    Fault, FaultProxy, Rule, cursor_commit, dedupe_check, dedupe_mark_write, put_events,
 };
+use crate::crash::run_once_as;
 use crate::lambda::function_env;
 use crate::pull::{TOKEN, all_events, distinct};
 use crate::support::LocalStack;
@@ -30,17 +30,19 @@ fn env_or(name: &str, default: u64) -> u64 {
 }
 
 /// A kill point somewhere in the first pages of a run.
-fn random_point(rng: &mut rand_chacha::ChaCha8Rng) -> KillAt {
+fn random_point(rng: &mut rand_chacha::ChaCha8Rng) -> Rule {
     let pages = 3;
-    match rng.random_range(0..4) {
-        0 => dedupe_claim(rng.random_range(1..=pages * PAGE)),
-        1 => put_events(rng.random_range(1..=pages * PAGE / 10)),
-        2 => dedupe_confirm(rng.random_range(1..=pages * PAGE / 25)),
-        _ => cursor_commit(rng.random_range(1..=pages)),
-    }
+    let (calls, nth) = match rng.random_range(0..4) {
+        0 => (dedupe_check(), rng.random_range(1..=pages * PAGE / 100)),
+        1 => (put_events(), rng.random_range(1..=pages * PAGE / 10)),
+        2 => (dedupe_mark_write(), rng.random_range(1..=pages * PAGE / 25)),
+        _ => (cursor_commit(), rng.random_range(1..=pages)),
+    };
+    Rule::nth(calls, nth, Fault::Kill)
 }
 
-async fn pending_claims_and_held_leases(stack: &LocalStack) -> (usize, usize) {
+/// Marks that do not say "delivered" (there should be none) and leases still held.
+async fn odd_marks_and_held_leases(stack: &LocalStack) -> (usize, usize) {
     let ddb = aws_sdk_dynamodb::Client::new(stack.sdk());
     let mut pending = 0;
     let mut held = 0;
@@ -61,7 +63,7 @@ async fn pending_claims_and_held_leases(stack: &LocalStack) -> (usize, usize) {
                     .and_then(|v| v.as_n().ok())
                     .and_then(|n| n.parse::<i64>().ok())
             };
-            if get("mark").as_deref() == Some("pending") {
+            if get("mark").is_some_and(|m| m != "delivered") {
                 pending += 1;
             }
             if get("pk").is_some_and(|pk| pk.starts_with("stream#"))
@@ -104,7 +106,7 @@ async fn random_sigkills_lose_nothing_and_duplicate_at_most_a_page_each() {
         "orgs": [{"name": "acme", "secret_arn": arn, "logs": {"page_size": PAGE, "initial_lookback_hours": 12}}],
     });
     let env = function_env(&stack, &config);
-    let proxy = KillSwitch::start(&std::env::var("AWS_ENDPOINT_URL").unwrap()).await;
+    let proxy = FaultProxy::start(&std::env::var("AWS_ENDPOINT_URL").unwrap()).await;
     let drainer = stack.drain_in_background();
     let http = reqwest::Client::new();
     let live = |rate: u32| {
@@ -118,7 +120,7 @@ async fn random_sigkills_lose_nothing_and_duplicate_at_most_a_page_each() {
     let (mut kills, mut completed) = (0u64, 0u64);
     for _ in 0..crashes {
         let point = random_point(&mut rng);
-        let (status, _) = run_once_as(&env, &proxy, Some(point), Some("supervised")).await;
+        let (status, _) = run_once_as(&env, &proxy, vec![point], Some("supervised")).await;
         match status.signal() {
             Some(9) => kills += 1,
             _ => {
@@ -133,7 +135,7 @@ async fn random_sigkills_lose_nothing_and_duplicate_at_most_a_page_each() {
     loop {
         finishing_runs += 1;
         assert!(finishing_runs < 100, "did not catch up");
-        let (status, stdout) = run_once_as(&env, &proxy, None, Some("supervised")).await;
+        let (status, stdout) = run_once_as(&env, &proxy, Vec::new(), Some("supervised")).await;
         assert!(status.success(), "{status:?}");
         let outcome: Value = serde_json::from_str(&stdout).unwrap();
         assert!(outcome[0]["error"].is_null(), "{outcome}");
@@ -147,11 +149,11 @@ async fn random_sigkills_lose_nothing_and_duplicate_at_most_a_page_each() {
     let got = distinct(&captured);
     let lost = all.difference(&got).count();
     let duplicates = captured.len() - got.len();
-    let (pending, held) = pending_claims_and_held_leases(&stack).await;
+    let (pending, held) = odd_marks_and_held_leases(&stack).await;
     println!(
         "crash suite: seed {seed}, backlog {backlog}, events {}, kill points {crashes}, kills landed {kills}, \
          runs that finished first {completed}, finishing runs {finishing_runs}, captured {}, lost {lost}, \
-         duplicates {duplicates} (at most {} allowed), pending claims {pending}, held leases {held}, {:.0?}",
+         duplicates {duplicates} (at most {} allowed), marks not saying delivered {pending}, held leases {held}, {:.0?}",
         all.len(),
         captured.len(),
         kills as usize * PAGE,

@@ -6,12 +6,13 @@
 #![allow(clippy::unwrap_used)]
 
 mod adapters;
+mod aws_fault_matrix;
+mod aws_faults;
 mod crash;
 mod crash_suite;
 mod ctl;
 mod faults;
 mod inventory;
-mod kill_switch;
 mod lambda;
 mod load;
 mod oauth;

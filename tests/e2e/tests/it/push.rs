@@ -234,37 +234,49 @@ async fn a_huge_partner_event_becomes_an_oversize_marker_with_its_uuid() {
 }
 
 #[tokio::test]
-async fn a_retried_partner_event_takes_over_its_crashed_claim() {
-    use okta_relay::ports::DedupeStore;
+async fn a_partner_event_is_dropped_only_once_a_mark_says_it_was_delivered() {
+    use okta_relay::ports::{DedupeKey, DedupeStore};
     let stack = LocalStack::provision(&[]).await;
-    let service = service(&stack);
     let table = DynamoStateTable::new(
         aws_sdk_dynamodb::Client::new(stack.sdk()),
         &stack.state_table,
         Arc::new(SystemClock),
     );
-    // An earlier attempt claimed the event and died before delivering it.
-    let crashed = event_aged(chrono::Duration::minutes(1));
-    let uuid = crashed["detail"]["uuid"].as_str().unwrap().to_string();
-    table
-        .claim(&uuid, &format!("push:{uuid}"), Duration::from_secs(900))
-        .await
+    // An attempt whose delivery failed leaves nothing behind: the retry forwards the event.
+    let failing = {
+        let config = RelayConfig::from_json(&format!(
+            r#"{{"orgs":[{{"name":"demo","secret_arn":"arn:aws:secretsmanager:us-east-1:123456789012:secret:x-AbCdEf","partner_event_source":"{SOURCE}"}}]}}"#
+        ))
         .unwrap();
-    let retried = service.handle(&raw(&crashed)).await.unwrap();
+        let sink = okta_relay::testing::MemorySink::default();
+        sink.fail_calls(usize::MAX);
+        let table = Arc::new(table.clone());
+        PushService::new(
+            Arc::new(config),
+            table.clone(),
+            table,
+            Arc::new(sink),
+            Arc::new(SystemClock),
+        )
+    };
+    let event = event_aged(chrono::Duration::minutes(1));
+    let err = failing.handle(&raw(&event)).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Transient);
+    let retried = service(&stack).handle(&raw(&event)).await.unwrap();
     assert_eq!(
         (retried.forwarded, retried.duplicates),
         (1, 0),
         "not taken for a duplicate"
     );
 
-    // A claim the poller holds right now means the poller is delivering it: not twice.
+    // The poller delivered this one (its mark is written): the push path drops it.
     let polled = event_aged(chrono::Duration::minutes(1));
-    let uuid = polled["detail"]["uuid"].as_str().unwrap().to_string();
+    let uuid = polled["detail"]["uuid"].as_str().unwrap();
     table
-        .claim(&uuid, "poller-request-id", Duration::from_secs(60))
+        .mark_delivered(&[DedupeKey::new("demo", uuid)], Duration::from_secs(3600))
         .await
         .unwrap();
-    let pushed = service.handle(&raw(&polled)).await.unwrap();
+    let pushed = service(&stack).handle(&raw(&polled)).await.unwrap();
     assert_eq!((pushed.forwarded, pushed.duplicates), (0, 1));
     assert_eq!(stack.capture(2, Duration::from_secs(5)).await.len(), 1);
 }

@@ -4,19 +4,18 @@
 //! - `stream#<org>#<stream>`: lease (`lease_owner`, `lease_expires` ms, `fence`) and cursor
 //!   (`cursor`, `version`, `cursor_updated` ms) in one item, so a cursor write can be
 //!   conditional on the lease in a single `UpdateItem`.
-//! - `dedupe#<id>`: `expires_at` (TTL) and `mark` (`pending` | `confirmed`). DynamoDB deletes
-//!   expired items lazily (up to days later) and moto never does, so every condition treats
-//!   `expires_at < now` as absent.
+//! - `dedupe#<org>#<id>`: `mark = delivered` and `expires_at` (TTL), written only after the sink
+//!   acknowledged the record (see [`dedupe`]). DynamoDB deletes expired items lazily (up to days
+//!   later) and moto never does, so every read treats `expires_at <= now` as absent.
 //! - `health#<org>#<stream>`: last success/error, failure count, `c_<name>` counters, and the
 //!   stream watch's notes (see [`health`]).
 
+mod dedupe;
 mod health;
 
 use super::AwsFailure;
 use crate::clock::Clock;
-use crate::ports::{
-    DedupeClaim, DedupeStore, Lease, StateError, StreamKey, StreamSnapshot, StreamStateStore,
-};
+use crate::ports::{Lease, StateError, StreamKey, StreamSnapshot, StreamStateStore};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
@@ -26,9 +25,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 type Item = HashMap<String, AttributeValue>;
-
-/// Dedupe claims in flight at once.
-const CLAIM_CONCURRENCY: usize = 16;
 
 /// The state table.
 #[derive(Debug, Clone)]
@@ -129,10 +125,6 @@ fn stream_pk(key: &StreamKey) -> String {
 
 fn health_pk(key: &StreamKey) -> String {
     format!("health#{}#{}", key.org, key.stream)
-}
-
-fn dedupe_pk(id: &str) -> String {
-    format!("dedupe#{id}")
 }
 
 fn s(v: impl Into<String>) -> AttributeValue {
@@ -301,142 +293,5 @@ impl StreamStateStore for DynamoStateTable {
             lease_expires_at: get_time(item, "lease_expires", &pk)?,
             cursor_updated_at: get_time(item, "cursor_updated", &pk)?,
         }))
-    }
-}
-
-#[async_trait]
-impl DedupeStore for DynamoStateTable {
-    async fn claim(
-        &self,
-        id: &str,
-        owner: &str,
-        hold: Duration,
-    ) -> Result<DedupeClaim, StateError> {
-        let now = self.clock.now();
-        let pk = dedupe_pk(id);
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", s(&pk))
-            .item("mark", s("pending"))
-            .item("claimed_by", s(owner))
-            .item("expires_at", n(plus(now, hold).timestamp()))
-            .condition_expression(
-                "attribute_not_exists(pk) OR expires_at <= :now \
-                 OR (mark = :pending AND claimed_by = :me)",
-            )
-            .expression_attribute_values(":now", n(now.timestamp()))
-            .expression_attribute_values(":pending", s("pending"))
-            .expression_attribute_values(":me", s(owner))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(DedupeClaim::Claimed),
-            Err(e) => match self.error(&e, &pk) {
-                StateError::LeaseLost { .. } => Ok(DedupeClaim::AlreadySeen),
-                other => Err(other),
-            },
-        }
-    }
-
-    async fn confirm(&self, id: &str, ttl: Duration) -> Result<(), StateError> {
-        let now = self.clock.now();
-        let pk = dedupe_pk(id);
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(&pk))
-            .update_expression("SET mark = :confirmed, expires_at = :exp")
-            .expression_attribute_values(":confirmed", s("confirmed"))
-            .expression_attribute_values(":exp", n(plus(now, ttl).timestamp()))
-            .send()
-            .await
-            .map_err(|e| self.error(&e, &pk))?;
-        Ok(())
-    }
-
-    /// Concurrent single conditional puts. (Not `TransactWriteItems`: a transactional write costs
-    /// twice the write units of a conditional put, and one already-seen id cancels the batch.)
-    async fn claim_many(
-        &self,
-        ids: &[String],
-        owner: &str,
-        hold: Duration,
-    ) -> Result<Vec<DedupeClaim>, StateError> {
-        use futures::{StreamExt, TryStreamExt};
-        futures::stream::iter(ids.iter().cloned())
-            .map(|id| async move { self.claim(&id, owner, hold).await })
-            .buffered(CLAIM_CONCURRENCY)
-            .try_collect()
-            .await
-    }
-
-    /// Unconditional puts in batches of 25, retrying unprocessed items.
-    async fn confirm_many(&self, ids: &[String], ttl: Duration) -> Result<(), StateError> {
-        let expires = plus(self.clock.now(), ttl).timestamp();
-        for chunk in ids.chunks(25) {
-            let mut requests: Vec<aws_sdk_dynamodb::types::WriteRequest> =
-                Vec::with_capacity(chunk.len());
-            for id in chunk {
-                let put = aws_sdk_dynamodb::types::PutRequest::builder()
-                    .item("pk", s(dedupe_pk(id)))
-                    .item("mark", s("confirmed"))
-                    .item("expires_at", n(expires))
-                    .build()
-                    .map_err(|e| StateError::Unavailable(e.to_string()))?;
-                requests.push(
-                    aws_sdk_dynamodb::types::WriteRequest::builder()
-                        .put_request(put)
-                        .build(),
-                );
-            }
-            for attempt in 0..5u64 {
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, requests)
-                    .send()
-                    .await
-                    .map_err(|e| self.error(&e, "dedupe marks"))?;
-                requests = out
-                    .unprocessed_items()
-                    .and_then(|m| m.get(&self.table))
-                    .cloned()
-                    .unwrap_or_default();
-                if requests.is_empty() {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(50 * (attempt + 1))).await;
-            }
-            if !requests.is_empty() {
-                return Err(StateError::Unavailable(format!(
-                    "{} dedupe marks left unprocessed",
-                    requests.len()
-                )));
-            }
-        }
-        Ok(())
-    }
-
-    async fn release_claim(&self, id: &str) -> Result<(), StateError> {
-        let pk = dedupe_pk(id);
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key("pk", s(&pk))
-            .condition_expression("mark = :pending")
-            .expression_attribute_values(":pending", s("pending"))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) => match self.error(&e, &pk) {
-                // Confirmed by someone (a mark we must keep) or already gone.
-                StateError::LeaseLost { .. } => Ok(()),
-                other => Err(other),
-            },
-        }
     }
 }

@@ -134,13 +134,15 @@ impl OAuthSession {
         self.state.lock().await.tokens_issued
     }
 
-    /// Headers for a `method` request to `url`, fetching a token first if needed.
+    /// Headers for a `method` request to `url`, fetching a token first if needed. A token
+    /// request takes at most `timeout` (the caller's run decides how much time is left).
     pub async fn authorize(
         &self,
         http: &reqwest::Client,
         method: &str,
         url: &Url,
         now: DateTime<Utc>,
+        timeout: std::time::Duration,
     ) -> Result<Authorization, OktaError> {
         let mut state = self.state.lock().await;
         let fresh = state
@@ -148,7 +150,7 @@ impl OAuthSession {
             .as_ref()
             .is_some_and(|t| t.expires_at - chrono::Duration::seconds(EXPIRY_MARGIN_SECONDS) > now);
         if !fresh {
-            let token = self.request_token(http, &mut state, now).await?;
+            let token = self.request_token(http, &mut state, now, timeout).await?;
             state.tokens_issued += 1;
             tracing::info!(client_id = %self.config.client_id, bound = token.bound,
                 expires_at = %token.expires_at, "obtained an Okta access token");
@@ -195,6 +197,7 @@ impl OAuthSession {
         http: &reqwest::Client,
         state: &mut SessionState,
         now: DateTime<Utc>,
+        timeout: std::time::Duration,
     ) -> Result<AccessToken, OktaError> {
         let credentials: Vec<Option<&ClientKey>> = match &self.config.credential {
             ClientCredential::Keys(keys) => keys.iter().map(Some).collect(),
@@ -202,7 +205,7 @@ impl OAuthSession {
         };
         let mut last = local("invalid_client", "no client credential");
         for (i, key) in credentials.iter().enumerate() {
-            match self.request_with(http, state, *key, now).await {
+            match self.request_with(http, state, *key, now, timeout).await {
                 Err(OktaError::OAuth { ref error, .. })
                     if error == "invalid_client" && i + 1 < credentials.len() =>
                 {
@@ -224,6 +227,7 @@ impl OAuthSession {
         state: &mut SessionState,
         key: Option<&ClientKey>,
         now: DateTime<Utc>,
+        timeout: std::time::Duration,
     ) -> Result<AccessToken, OktaError> {
         for _ in 0..2 {
             // Built in a block: the serializer must not live across an await.
@@ -249,6 +253,7 @@ impl OAuthSession {
             };
             let mut request = http
                 .post(self.token_url.clone())
+                .timeout(timeout)
                 .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
                 .header("accept", "application/json")
                 .body(body.expose_secret().to_string());

@@ -1,0 +1,63 @@
+//! Every limit the relay works within, named once: AWS's and Okta's published limits, and the
+//! bounds the relay sets itself. Configuration defaults live in [`crate::config`]; code reads
+//! limits from here, never as bare literals.
+
+use std::time::Duration;
+
+// ---- EventBridge PutEvents ----
+
+/// Entries per PutEvents call (AWS).
+pub const PUT_EVENTS_MAX_ENTRIES: usize = 10;
+/// The classic PutEvents request size limit, the default of `max_request_bytes` (AWS).
+pub const PUT_EVENTS_DEFAULT_REQUEST_BYTES: usize = 256 * 1024;
+/// The raised PutEvents request size limit (AWS, 2026).
+pub const PUT_EVENTS_MAX_REQUEST_BYTES: usize = 1024 * 1024;
+/// What an entry's `Time` adds to its size in AWS's entry-size formula.
+pub const PUT_EVENTS_TIME_BYTES: usize = 14;
+
+// ---- DynamoDB ----
+
+/// Keys per `BatchGetItem` call (AWS).
+pub const DYNAMODB_BATCH_GET_KEYS: usize = 100;
+/// Puts and deletes per `BatchWriteItem` call (AWS).
+pub const DYNAMODB_BATCH_WRITE_ITEMS: usize = 25;
+/// The largest item DynamoDB stores (AWS: 400 KB, attribute names included).
+pub const DYNAMODB_MAX_ITEM_BYTES: usize = 400 * 1024;
+/// The largest stream cursor the relay writes: the item also holds the lease and its
+/// attribute names, and a cursor anywhere near the item limit is a bug, not data.
+pub const MAX_CURSOR_BYTES: usize = 64 * 1024;
+/// Batch calls on dedupe marks in flight at once.
+pub const MARK_BATCH_CONCURRENCY: usize = 4;
+/// How often keys DynamoDB left unprocessed (throttling) are sent again before the call fails.
+pub const UNPROCESSED_RETRIES: u32 = 5;
+/// The first wait before resending unprocessed keys; it grows linearly.
+pub const UNPROCESSED_RETRY_BACKOFF: Duration = Duration::from_millis(50);
+
+// ---- Every AWS SDK call ----
+
+/// How long one attempt of an AWS call may take before it is abandoned and retried.
+pub const AWS_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long an AWS call may take in all, retries included: a stalled call ends well inside the
+/// poller's deadline margin (45 s by default).
+pub const AWS_CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long connecting to an AWS endpoint may take.
+pub const AWS_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Attempts per AWS call, the first included (the SDK's standard retry mode).
+pub const AWS_MAX_ATTEMPTS: u32 = 3;
+
+// ---- Lambda ----
+
+/// Lambda's longest invocation.
+pub const LAMBDA_MAX_RUN: Duration = Duration::from_secs(15 * 60);
+
+// ---- Okta ----
+
+/// How far back the System Log API reaches (Okta: 180 days).
+pub const OKTA_LOG_RETENTION: chrono::Duration = chrono::Duration::days(180);
+/// How far inside that window a first `since` stays, so clock skew and the time the request
+/// takes never push it past Okta's edge (which answers 400 `E0000053`).
+pub const OKTA_LOG_RETENTION_MARGIN: chrono::Duration = chrono::Duration::hours(1);
+/// System Log events per page (Okta's maximum).
+pub const OKTA_MAX_LOG_PAGE: u32 = 1000;
+/// Okta's default page size of the System Log when a URL names none.
+pub const OKTA_DEFAULT_LOG_PAGE: usize = 100;

@@ -1,0 +1,359 @@
+//! Deterministic and random AWS faults: a pass-through HTTP proxy in front of moto.
+//!
+//! The code under test (the real poller process, or the library in-process) gets this proxy as
+//! `AWS_ENDPOINT_URL`. Every request goes on to moto unchanged, except those a [`Rule`] or the
+//! [`Chaos`] setting picks. Those are answered with a fault instead:
+//!
+//! - [`Fault::Kill`]: `SIGKILL` the armed process before moto sees the request: a crash exactly
+//!   there (after everything before it, before it and everything after).
+//! - [`Fault::ServerError`]: HTTP 500 with the service's own error shape (DynamoDB
+//!   `InternalServerError`, EventBridge `InternalException`, Secrets Manager
+//!   `InternalServiceError`).
+//! - [`Fault::Throttle`]: HTTP 400 `ThrottlingException`.
+//! - [`Fault::Stall`]: the request reaches moto only after the stall, and its answer comes after
+//!   that: a client that gave up meanwhile sees a timeout, and the request may still take effect
+//!   later (the nastiest kind of slow).
+//!
+//! Rules count the requests they match from 1 (SDK retries are requests too) and fire on the
+//! `from..=to` of them. Chaos gives every request a seeded chance of a random fault.
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::Response;
+use rand::{RngExt, SeedableRng};
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// Which requests a rule matches: the `X-Amz-Target` (empty: any; a trailing `*`: a prefix)
+/// and a piece of the body (empty: any).
+#[derive(Debug, Clone, Copy)]
+pub struct Calls {
+    pub target: &'static str,
+    pub body_contains: &'static str,
+}
+
+impl Calls {
+    fn matches(&self, target: &str, body: &str) -> bool {
+        let target_ok = match self.target.strip_suffix('*') {
+            Some(prefix) => target.starts_with(prefix),
+            None => self.target.is_empty() || target == self.target,
+        };
+        target_ok && (self.body_contains.is_empty() || body.contains(self.body_contains))
+    }
+}
+
+/// The DynamoDB call that moves a stream cursor.
+pub fn cursor_commit() -> Calls {
+    Calls {
+        target: "DynamoDB_20120810.UpdateItem",
+        body_contains: "SET #cursor = :cursor",
+    }
+}
+
+/// Any DynamoDB call on dedupe marks (checks and writes, whichever protocol).
+pub fn dedupe_marks() -> Calls {
+    Calls {
+        target: "",
+        body_contains: "dedupe#",
+    }
+}
+
+/// The DynamoDB call that checks dedupe marks before delivery.
+pub fn dedupe_check() -> Calls {
+    Calls {
+        target: "DynamoDB_20120810.BatchGetItem",
+        body_contains: "dedupe#",
+    }
+}
+
+/// The DynamoDB call that writes delivered marks after the sink acknowledged.
+pub fn dedupe_mark_write() -> Calls {
+    Calls {
+        target: "DynamoDB_20120810.BatchWriteItem",
+        body_contains: "dedupe#",
+    }
+}
+
+/// The EventBridge call that delivers records.
+pub fn put_events() -> Calls {
+    Calls {
+        target: "AWSEvents.PutEvents",
+        body_contains: "okta-relay",
+    }
+}
+
+/// Every DynamoDB call.
+pub fn dynamodb() -> Calls {
+    Calls {
+        target: "DynamoDB_20120810.*",
+        body_contains: "",
+    }
+}
+
+/// What a matched request gets instead of moto's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    Kill,
+    ServerError,
+    Throttle,
+    Stall(Duration),
+}
+
+/// A fault for the `from..=to`th requests (counting from 1) that match `calls`.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub calls: Calls,
+    pub from: usize,
+    pub to: usize,
+    pub fault: Fault,
+}
+
+impl Rule {
+    pub fn nth(calls: Calls, n: usize, fault: Fault) -> Self {
+        Self {
+            calls,
+            from: n,
+            to: n,
+            fault,
+        }
+    }
+
+    pub fn range(calls: Calls, from: usize, to: usize, fault: Fault) -> Self {
+        Self {
+            calls,
+            from,
+            to,
+            fault,
+        }
+    }
+}
+
+/// Random faults on every request: each gets a fault with `probability`, its kind drawn
+/// evenly from 500, throttling and a stall of `stall`.
+#[derive(Debug, Clone, Copy)]
+pub struct Chaos {
+    pub seed: u64,
+    pub probability: f64,
+    pub stall: Duration,
+}
+
+/// Faults injected so far, by kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FaultCounts {
+    pub kills: usize,
+    pub server_errors: usize,
+    pub throttles: usize,
+    pub stalls: usize,
+}
+
+struct Armed {
+    rules: Vec<(Rule, usize)>,
+    chaos: Option<(Chaos, rand_chacha::ChaCha8Rng)>,
+}
+
+struct Shared {
+    upstream: String,
+    http: reqwest::Client,
+    armed: Mutex<Armed>,
+    pid: AtomicU32,
+    kills: AtomicUsize,
+    server_errors: AtomicUsize,
+    throttles: AtomicUsize,
+    stalls: AtomicUsize,
+}
+
+pub struct FaultProxy {
+    pub url: String,
+    shared: Arc<Shared>,
+}
+
+impl FaultProxy {
+    /// Starts the proxy in front of `upstream` (moto's endpoint), with no fault armed.
+    pub async fn start(upstream: &str) -> Self {
+        let shared = Arc::new(Shared {
+            upstream: upstream.trim_end_matches('/').to_string(),
+            http: reqwest::Client::new(),
+            armed: Mutex::new(Armed {
+                rules: Vec::new(),
+                chaos: None,
+            }),
+            pid: AtomicU32::new(0),
+            kills: AtomicUsize::new(0),
+            server_errors: AtomicUsize::new(0),
+            throttles: AtomicUsize::new(0),
+            stalls: AtomicUsize::new(0),
+        });
+        let app = Router::new().fallback(forward).with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self { url, shared }
+    }
+
+    /// Replaces the rules (their counts start again); `pid` is the process a kill hits.
+    pub fn arm(&self, pid: u32, rules: Vec<Rule>) {
+        self.shared.pid.store(pid, Ordering::SeqCst);
+        self.shared.armed.lock().unwrap().rules = rules.into_iter().map(|r| (r, 0)).collect();
+    }
+
+    /// Random faults from now on (`None`: none).
+    pub fn chaos(&self, chaos: Option<Chaos>) {
+        self.shared.armed.lock().unwrap().chaos =
+            chaos.map(|c| (c, rand_chacha::ChaCha8Rng::seed_from_u64(c.seed)));
+    }
+
+    pub fn kills(&self) -> usize {
+        self.shared.kills.load(Ordering::SeqCst)
+    }
+
+    pub fn counts(&self) -> FaultCounts {
+        FaultCounts {
+            kills: self.kills(),
+            server_errors: self.shared.server_errors.load(Ordering::SeqCst),
+            throttles: self.shared.throttles.load(Ordering::SeqCst),
+            stalls: self.shared.stalls.load(Ordering::SeqCst),
+        }
+    }
+}
+
+/// The fault (if any) for this request; counts rule matches.
+fn pick(shared: &Shared, target: &str, body: &str) -> Option<Fault> {
+    let mut armed = shared.armed.lock().unwrap();
+    let mut fault = None;
+    for (rule, seen) in &mut armed.rules {
+        if rule.calls.matches(target, body) {
+            *seen += 1;
+            if fault.is_none() && (rule.from..=rule.to).contains(seen) {
+                fault = Some(rule.fault);
+            }
+        }
+    }
+    if fault.is_none()
+        && let Some((chaos, rng)) = &mut armed.chaos
+        && rng.random_bool(chaos.probability.clamp(0.0, 1.0))
+    {
+        fault = Some(match rng.random_range(0..3) {
+            0 => Fault::ServerError,
+            1 => Fault::Throttle,
+            _ => Fault::Stall(chaos.stall),
+        });
+    }
+    fault
+}
+
+/// The service's own error answer for `target`.
+fn error_response(target: &str, fault: Fault) -> Response {
+    let (status, code) = match (target.split('.').next().unwrap_or(""), fault) {
+        ("DynamoDB_20120810", Fault::Throttle) => (
+            StatusCode::BAD_REQUEST,
+            "com.amazonaws.dynamodb.v20120810#ThrottlingException",
+        ),
+        ("DynamoDB_20120810", _) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "com.amazonaws.dynamodb.v20120810#InternalServerError",
+        ),
+        ("secretsmanager", Fault::Throttle) | (_, Fault::Throttle) => {
+            (StatusCode::BAD_REQUEST, "ThrottlingException")
+        }
+        ("secretsmanager", _) => (StatusCode::INTERNAL_SERVER_ERROR, "InternalServiceError"),
+        _ => (StatusCode::INTERNAL_SERVER_ERROR, "InternalException"),
+    };
+    let content_type = if target.starts_with("DynamoDB") {
+        "application/x-amz-json-1.0"
+    } else {
+        "application/x-amz-json-1.1"
+    };
+    Response::builder()
+        .status(status)
+        .header("content-type", content_type)
+        .header("x-amzn-requestid", "injected-fault")
+        .body(Body::from(format!(
+            r#"{{"__type":"{code}","message":"injected fault"}}"#
+        )))
+        .unwrap()
+}
+
+async fn forward(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let fault = pick(&shared, &target, &String::from_utf8_lossy(&body));
+    let mut stall = None;
+    match fault {
+        Some(Fault::Kill) => {
+            // Counted first: the test sees the process die as soon as the signal lands.
+            shared.kills.fetch_add(1, Ordering::SeqCst);
+            let pid = shared.pid.load(Ordering::SeqCst);
+            if pid != 0 {
+                let _ = std::process::Command::new("kill")
+                    .args(["-9", &pid.to_string()])
+                    .status();
+            }
+            return Response::builder()
+                .status(StatusCode::SERVICE_UNAVAILABLE)
+                .body(Body::empty())
+                .unwrap();
+        }
+        Some(f @ Fault::ServerError) => {
+            shared.server_errors.fetch_add(1, Ordering::SeqCst);
+            return error_response(&target, f);
+        }
+        Some(f @ Fault::Throttle) => {
+            shared.throttles.fetch_add(1, Ordering::SeqCst);
+            return error_response(&target, f);
+        }
+        Some(Fault::Stall(d)) => {
+            shared.stalls.fetch_add(1, Ordering::SeqCst);
+            stall = Some(d);
+        }
+        None => {}
+    }
+    let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
+    let mut request = shared
+        .http
+        .request(method, format!("{}{path}", shared.upstream))
+        .body(body);
+    for (name, value) in &headers {
+        if name != "host" && name != "content-length" {
+            request = request.header(name, value);
+        }
+    }
+    // A task of its own: a stalled request still reaches moto after its client gave up.
+    let task = tokio::spawn(async move {
+        if let Some(d) = stall {
+            tokio::time::sleep(d).await;
+        }
+        let upstream = request.send().await?;
+        let status = upstream.status();
+        let headers = upstream.headers().clone();
+        let bytes = upstream.bytes().await?;
+        Ok::<_, reqwest::Error>((status, headers, bytes))
+    });
+    match task.await {
+        Ok(Ok((status, upstream_headers, bytes))) => {
+            let mut response = Response::builder().status(status);
+            for (name, value) in &upstream_headers {
+                if name != "content-length" && name != "transfer-encoding" {
+                    response = response.header(name, value);
+                }
+            }
+            response.body(Body::from(bytes)).unwrap()
+        }
+        _ => Response::builder()
+            .status(StatusCode::BAD_GATEWAY)
+            .body(Body::empty())
+            .unwrap(),
+    }
+}
