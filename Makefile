@@ -9,7 +9,7 @@ PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat tests/local/requirements.txt | cksum | cut -d' ' -f1)
 CARGO_TEST := $(shell if cargo nextest --version >/dev/null 2>&1; then echo "cargo nextest run --profile ci"; else echo "cargo test"; fi)
 
-.PHONY: help venv up down build lint test unit demo clean fuzz crash-suite load \
+.PHONY: help venv up down build lint test unit demo clean fuzz crash-suite fault-suite load \
 	infra-deps infra-test package bench-build bench-process bench-budget bench-startup
 
 help:
@@ -18,6 +18,7 @@ help:
 	@echo "make up / make down   start / stop the local AWS stack (moto) by PID"
 	@echo "make fuzz         the hostile-input properties at 1 000 000 cases each (release build)"
 	@echo "make crash-suite  50 000 events, 100 random SIGKILLs of the real poller (see RELIABILITY.md)"
+	@echo "make fault-suite  20 000 events, 100 runs under random AWS faults and SIGKILLs, with pushed events (RELIABILITY.md)"
 	@echo "make load         10 000 partner events at once through the events function (see RELIABILITY.md)"
 	@echo "make infra-test   CDK assertions, cdk synth, cfn-lint, checkov, terraform fmt, contract parity"
 	@echo "make package      the two arm64 Lambda zips (cargo lambda build --release --arm64)"
@@ -118,6 +119,11 @@ fuzz:
 crash-suite: venv build
 	OKTA_RELAY_CRASH_BACKLOG=50000 OKTA_RELAY_CRASHES=100 tests/local/with-stack.sh \
 	  cargo nextest run --profile ci --locked --workspace --no-capture -E 'test(/^crash_suite::/)'
+
+fault-suite: venv build
+	OKTA_RELAY_FAULT_BACKLOG=20000 OKTA_RELAY_FAULT_RUNS=100 OKTA_RELAY_FAULT_PUSHED=2000 \
+	  tests/local/with-stack.sh \
+	  cargo nextest run --profile ci --locked --workspace --no-capture -E 'test(/^fault_suite::/)'
 
 load: venv build
 	OKTA_RELAY_LOAD_EVENTS=10000 tests/local/with-stack.sh \

@@ -1,5 +1,6 @@
 # The alarms, as data: both DLQs not empty, either function's errors, and per org the System Log
-# lag and failing streams (metrics the poller publishes in Embedded Metric Format).
+# lag, failing streams and quarantined (poison) records (metrics the functions publish in
+# Embedded Metric Format).
 locals {
   alarm_actions = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
   alarms = merge(
@@ -21,6 +22,11 @@ locals {
     { for o in var.orgs : "${o.name}-stream-errors" => {
       description = "failing streams of org ${o.name}", namespace = "OktaRelay", metric = "StreamErrors"
       dimensions  = { Org = o.name }, statistic = "Sum", period = 900, threshold = 3
+    } },
+    { for o in var.orgs : "${o.name}-quarantined" => {
+      description = "records of org ${o.name} forwarded as quarantine markers (see the README: poison records)"
+      namespace   = "OktaRelay", metric = "Quarantined"
+      dimensions  = { Org = o.name }, statistic = "Sum", period = 900, threshold = 1
     } },
   )
 }

@@ -7,15 +7,31 @@ resource "aws_sqs_queue" "dlq" {
   kms_master_key_id         = aws_kms_key.relay.arn
 }
 
+# The rules whose targets dead-letter into each queue: only they may send to it.
+locals {
+  dlq_source_rules = {
+    events   = aws_cloudwatch_event_rule.partner[*].arn
+    delivery = [aws_cloudwatch_event_rule.delivery.arn]
+  }
+}
+
 data "aws_iam_policy_document" "dlq" {
   for_each = aws_sqs_queue.dlq
-  statement {
-    sid       = "EventBridgeDeadLetters"
-    actions   = ["sqs:SendMessage"]
-    resources = [each.value.arn]
-    principals {
-      type        = "Service"
-      identifiers = ["events.amazonaws.com"]
+  dynamic "statement" {
+    for_each = length(local.dlq_source_rules[each.key]) > 0 ? [1] : []
+    content {
+      sid       = "EventBridgeDeadLetters"
+      actions   = ["sqs:SendMessage"]
+      resources = [each.value.arn]
+      principals {
+        type        = "Service"
+        identifiers = ["events.amazonaws.com"]
+      }
+      condition {
+        test     = "ArnEquals"
+        variable = "aws:SourceArn"
+        values   = local.dlq_source_rules[each.key]
+      }
     }
   }
   statement {

@@ -18,10 +18,17 @@ resource "aws_iam_role" "relay" {
 # logs, the DLQ (events), and (poller) its orgs' secrets. No wildcard.
 data "aws_iam_policy_document" "relay" {
   for_each = local.functions
+  # Only the function's own items: the events function never touches a stream's cursor or
+  # lease (stream#...).
   statement {
     sid       = "StateTable"
     actions   = each.value.state_table_actions
     resources = [aws_dynamodb_table.state.arn]
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = each.value.state_table_leading_keys
+    }
   }
   statement {
     sid       = "DeliveryBus"

@@ -9,18 +9,20 @@ locals {
 
   functions = {
     events = {
-      binary              = "okta-relay-events"
-      memory_mb           = 256
-      timeout_seconds     = 30
-      state_table_actions = ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
-      secret_actions      = []
+      binary                   = "okta-relay-events"
+      memory_mb                = 256
+      timeout_seconds          = 30
+      state_table_actions      = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem"]
+      state_table_leading_keys = ["dedupe#*", "health#*"]
+      secret_actions           = []
     }
     poller = {
-      binary              = "okta-relay-poller"
-      memory_mb           = 512
-      timeout_seconds     = 300
-      state_table_actions = ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
-      secret_actions      = ["secretsmanager:GetSecretValue"]
+      binary                   = "okta-relay-poller"
+      memory_mb                = 512
+      timeout_seconds          = 300
+      state_table_actions      = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:UpdateItem"]
+      state_table_leading_keys = ["stream#*", "dedupe#*", "health#*"]
+      secret_actions           = ["secretsmanager:GetSecretValue"]
     }
   }
   delivery_bus_actions = ["events:PutEvents"]

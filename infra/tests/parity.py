@@ -65,7 +65,36 @@ def actions_with(statements, prefix):
     )
 
 
+def leading_keys(statements):
+    """The dynamodb:LeadingKeys patterns of the statements that grant table actions (each must
+    have them: a statement without the condition reaches every item)."""
+    out = []
+    for s in statements:
+        actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+        if any(a.startswith("dynamodb:") for a in actions):
+            keys = s.get("Condition", {}).get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys")
+            if keys is None:
+                return ["(a table statement without dynamodb:LeadingKeys)"]
+            out += keys if isinstance(keys, list) else [keys]
+    return sorted(out)
+
+
+def check_template_key_and_queues(template):
+    """Service principals on the key only on this account's behalf; each DLQ only for its rules."""
+    for k, r in of_type(template, "AWS::KMS::Key").items():
+        for st in r["Properties"]["KeyPolicy"]["Statement"]:
+            service = st.get("Principal", {}).get("Service")
+            if service and not st.get("Condition"):
+                problems.append(f"template key {k}: statement for {service} has no source condition")
+    for k, r in of_type(template, "AWS::SQS::QueuePolicy").items():
+        for st in r["Properties"]["PolicyDocument"]["Statement"]:
+            if st.get("Effect") == "Allow" and st.get("Principal", {}).get("Service") == "events.amazonaws.com":
+                if "aws:SourceArn" not in json.dumps(st.get("Condition", {})):
+                    problems.append(f"template queue policy {k}: EventBridge may send without aws:SourceArn")
+
+
 def check_template(template, contract):
+    check_template_key_and_queues(template)
     for name, spec in contract["functions"].items():
         logical_id, p = function(template, spec["binary"])
         if not logical_id:
@@ -79,6 +108,7 @@ def check_template(template, contract):
         check(f"{where} environment", sorted(p["Environment"]["Variables"]), sorted(contract["environment"]))
         st = statements_of(template, logical_id, p)
         check(f"{where} table actions", actions_with(st, "dynamodb:"), sorted(spec["state_table_actions"]))
+        check(f"{where} table items", leading_keys(st), sorted(spec["state_table_leading_keys"]))
         check(f"{where} bus actions", actions_with(st, "events:"), sorted(spec["delivery_bus_actions"]))
         check(f"{where} secret actions", actions_with(st, "secretsmanager:"), sorted(spec["secret_actions"]))
     patterns = [r["Properties"].get("EventPattern") for r in of_type(template, "AWS::Events::Rule").values()]
@@ -90,6 +120,43 @@ def check_template(template, contract):
     check("template table TTL", table["TimeToLiveSpecification"]["AttributeName"], contract["state_table"]["ttl_attribute"])
 
 
+def terraform_blocks(kind):
+    """Every `kind` block ("data", "resource") of the module's files, parsed."""
+    out = []
+    for name in sorted(os.listdir(os.path.join(INFRA, "terraform"))):
+        if name.endswith(".tf"):
+            with open(os.path.join(INFRA, "terraform", name)) as f:
+                out += hcl2.load(f).get(kind, [])
+    return out
+
+
+def check_terraform_key_and_queues():
+    """The module's key policy, DLQ policies and role policy carry the same conditions as the
+    template's."""
+    docs = {}
+    for block in terraform_blocks("data"):
+        for name, body in unquote(block).get("aws_iam_policy_document", {}).items():
+            docs[name] = body
+    def statements(doc):
+        out = list(doc.get("statement", []))
+        for dyn in doc.get("dynamic", []):
+            for block in dyn.values():
+                content = block.get("content", [])
+                out += content if isinstance(content, list) else [content]
+        return out
+    for st in statements(docs.get("key", {})):
+        principals = st.get("principals", [])
+        if any(p.get("type") == "Service" for p in principals) and not st.get("condition"):
+            problems.append(f"terraform key statement {st.get('sid')}: a service principal without a source condition")
+    dlq = statements(docs.get("dlq", {}))
+    senders = [st for st in dlq if st.get("sid") == "EventBridgeDeadLetters"]
+    if not senders or any("aws:SourceArn" not in json.dumps(st.get("condition", [])) for st in senders):
+        problems.append("terraform DLQ policy: EventBridge may send without aws:SourceArn")
+    table = [st for st in statements(docs.get("relay", {})) if st.get("sid") == "StateTable"]
+    if not table or any("dynamodb:LeadingKeys" not in json.dumps(st.get("condition", [])) for st in table):
+        problems.append("terraform role policy: the state table statement has no dynamodb:LeadingKeys condition")
+
+
 def check_terraform(contract):
     locals_ = {}
     for name in sorted(os.listdir(os.path.join(INFRA, "terraform"))):
@@ -99,9 +166,10 @@ def check_terraform(contract):
                     locals_.update(unquote(block))
     for key in ("runtime", "architecture", "handler"):
         check(f"terraform {key}", locals_.get(key), contract[key])
+    check_terraform_key_and_queues()
     for name, spec in contract["functions"].items():
         tf = locals_["functions"].get(name, {})
-        for field in ("binary", "memory_mb", "timeout_seconds", "state_table_actions", "secret_actions"):
+        for field in ("binary", "memory_mb", "timeout_seconds", "state_table_actions", "state_table_leading_keys", "secret_actions"):
             check(f"terraform {name}.{field}", tf.get(field), spec[field])
         check(f"terraform {name} bus actions", locals_["delivery_bus_actions"], spec["delivery_bus_actions"])
     check("terraform partner pattern", locals_["partner_rule_pattern"], contract["rules"]["partner"])

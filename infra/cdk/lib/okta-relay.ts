@@ -98,8 +98,16 @@ export class OktaRelay extends Construct {
       description: 'okta-relay: state table, queues and logs',
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    key.grantEncryptDecrypt(new iam.ServicePrincipal('events.amazonaws.com'));
-    key.grantEncryptDecrypt(new iam.ServicePrincipal(`logs.${Stack.of(this).region}.amazonaws.com`));
+    // The services that write to the relay's queues and logs, only on this account's behalf.
+    const { account, region, partition } = Stack.of(this);
+    key.grantEncryptDecrypt(
+      new iam.ServicePrincipal('events.amazonaws.com').withConditions({ StringEquals: { 'aws:SourceAccount': account } }),
+    );
+    key.grantEncryptDecrypt(
+      new iam.ServicePrincipal(`logs.${region}.amazonaws.com`).withConditions({
+        ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${partition}:logs:${region}:${account}:log-group:*` },
+      }),
+    );
 
     this.stateTable = new dynamodb.Table(this, 'State', {
       partitionKey: { name: contract.state_table.partition_key, type: dynamodb.AttributeType.STRING },
@@ -241,12 +249,17 @@ export class OktaRelay extends Construct {
     this.alarms(props);
   }
 
-  /** Least privilege: the table with the actions the function uses, the delivery bus, and
-   * (poller) its orgs' secrets. No wildcard. */
+  /** Least privilege: the table with the actions the function uses, on its own items only
+   * (the events function never a stream's cursor or lease), the delivery bus, and (poller) its
+   * orgs' secrets. No wildcard action or resource. */
   private grant(f: lambda.Function, name: FunctionName, secrets: secretsmanager.ISecret[]) {
     const spec = contract.functions[name];
     f.addToRolePolicy(
-      new iam.PolicyStatement({ actions: spec.state_table_actions, resources: [this.stateTable.tableArn] }),
+      new iam.PolicyStatement({
+        actions: spec.state_table_actions,
+        resources: [this.stateTable.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': spec.state_table_leading_keys } },
+      }),
     );
     f.addToRolePolicy(
       new iam.PolicyStatement({ actions: spec.delivery_bus_actions, resources: [this.deliveryBus.eventBusArn] }),
@@ -299,6 +312,12 @@ export class OktaRelay extends Construct {
         new cloudwatch.Metric({ namespace: 'OktaRelay', metricName: 'StreamErrors', dimensionsMap: { Org: org.name }, statistic: 'Sum', period: Duration.minutes(15) }),
         3,
         `okta-relay: failing streams of org ${org.name}`,
+      );
+      alarm(
+        `QuarantineAlarm-${org.name}`,
+        new cloudwatch.Metric({ namespace: 'OktaRelay', metricName: 'Quarantined', dimensionsMap: { Org: org.name }, statistic: 'Sum', period: Duration.minutes(15) }),
+        1,
+        `okta-relay: records of org ${org.name} forwarded as quarantine markers (see the README: poison records)`,
       );
     }
   }

@@ -181,6 +181,17 @@ test('least privilege: each function gets exactly its contract actions on its re
     const table = statements.find((s) => actions(s).some((a) => a.startsWith('dynamodb:')));
     assert.deepEqual(actions(table), [...spec.state_table_actions].sort(), `${name} table actions`);
     assert.equal(table.Resource['Fn::GetAtt'][1], 'Arn');
+    assert.deepEqual(
+      table.Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys'],
+      spec.state_table_leading_keys,
+      `${name}: only its own items`,
+    );
+    if (name === 'events') {
+      assert.ok(
+        !spec.state_table_leading_keys.some((k: string) => k.startsWith('stream')),
+        'the events function never touches a cursor or a lease',
+      );
+    }
     const bus = statements.find((s) => actions(s).includes('events:PutEvents'));
     assert.deepEqual(actions(bus), spec.delivery_bus_actions);
     const secrets = statements.filter((s) => actions(s).some((a) => a.startsWith('secretsmanager:')));
@@ -200,19 +211,37 @@ test('least privilege: each function gets exactly its contract actions on its re
   }
 });
 
+test('the key lets AWS services use it only on this account\'s behalf', () => {
+  const [key] = Object.values(resources('AWS::KMS::Key'));
+  const services = key.Properties.KeyPolicy.Statement.filter((s: any) => s.Principal?.Service);
+  assert.equal(services.length, 2, 'EventBridge and CloudWatch Logs');
+  for (const s of services) assert.ok(s.Condition, `${JSON.stringify(s.Principal)} has a source condition`);
+});
+
+test('each DLQ takes messages only from the rules that dead-letter into it', () => {
+  const policies = Object.values(resources('AWS::SQS::QueuePolicy'));
+  assert.ok(policies.length >= 2);
+  for (const p of policies) {
+    for (const s of p.Properties.PolicyDocument.Statement.filter((s: any) => s.Effect === 'Allow')) {
+      assert.ok(JSON.stringify(s.Condition).includes('aws:SourceArn'), JSON.stringify(s));
+    }
+  }
+});
+
 test('function roles carry no managed policy (logs only on their own log group)', () => {
   for (const role of Object.values(resources('AWS::IAM::Role'))) {
     assert.equal(role.Properties.ManagedPolicyArns, undefined);
   }
 });
 
-test('alarms: both DLQs, both functions errors, and each org lag and stream health, to the topic', () => {
+test('alarms: both DLQs, both functions errors, and each org lag, stream health and quarantined records, to the topic', () => {
   const alarms = Object.values(resources('AWS::CloudWatch::Alarm'));
   const metrics = alarms.map((a) => a.Properties.MetricName);
   assert.equal(metrics.filter((m) => m === 'ApproximateNumberOfMessagesVisible').length, 2);
   assert.equal(metrics.filter((m) => m === 'Errors').length, 2);
   assert.equal(metrics.filter((m) => m === 'LagSeconds').length, 2);
   assert.equal(metrics.filter((m) => m === 'StreamErrors').length, 2);
+  assert.equal(metrics.filter((m) => m === 'Quarantined').length, 2, 'poison records, per org');
   for (const a of alarms) assert.equal(a.Properties.AlarmActions.length, 1);
 });
 

@@ -82,6 +82,11 @@ pub struct ChangeRequest {
     pub add_memberships: usize,
     pub remove_memberships: usize,
     pub remove_app_users: usize,
+    /// These memberships, (group, user), are removed (as an admin's
+    /// `DELETE /api/v1/groups/{g}/users/{u}` does); unknown or absent ones are skipped.
+    pub remove_membership_pairs: Vec<(String, String)>,
+    /// These memberships are added (`PUT /api/v1/groups/{g}/users/{u}`).
+    pub add_membership_pairs: Vec<(String, String)>,
 }
 
 /// What a change batch did, so tests can assert exactly those changes arrive.
@@ -585,6 +590,34 @@ impl Store {
                 "Add user to group membership",
             ));
             report.added_memberships.push((g, u));
+        }
+        for (g, u) in &req.remove_membership_pairs {
+            if !self.members.get_mut(g).is_some_and(|m| m.remove(u)) {
+                continue;
+            }
+            report.events.push(self.membership_event(
+                g,
+                u,
+                at,
+                "group.user_membership.remove",
+                "Remove user from group membership",
+            ));
+            report.removed_memberships.push((g.clone(), u.clone()));
+        }
+        for (g, u) in &req.add_membership_pairs {
+            if !self.users.contains_key(u)
+                || !self.members.get_mut(g).is_some_and(|m| m.insert(u.clone()))
+            {
+                continue;
+            }
+            report.events.push(self.membership_event(
+                g,
+                u,
+                at,
+                "group.user_membership.add",
+                "Add user to group membership",
+            ));
+            report.added_memberships.push((g.clone(), u.clone()));
         }
         for _ in 0..req.remove_app_users {
             let pairs: Vec<(String, String)> = self

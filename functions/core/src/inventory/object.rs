@@ -50,6 +50,8 @@ pub struct ObjectHeader {
     pub last_updated_text: Option<String>,
     pub last_updated: Option<DateTime<Utc>>,
     pub last_membership_updated: Option<DateTime<Utc>>,
+    /// `lastMembershipUpdated` exactly as Okta wrote it (a group's version of its members).
+    pub last_membership_updated_text: Option<String>,
 }
 
 impl ObjectHeader {
@@ -89,6 +91,7 @@ impl ObjectHeader {
                 &header.last_membership_updated,
             )?,
             last_updated_text: header.last_updated.map(Cow::into_owned),
+            last_membership_updated_text: header.last_membership_updated.map(Cow::into_owned),
         })
     }
 }
@@ -100,6 +103,10 @@ pub struct Found<'a> {
     pub spec: &'static StreamSpec,
     /// The parent's id, for fan-out streams.
     pub parent: Option<&'a str>,
+    /// The parent's version of its children (a group's `lastMembershipUpdated`): part of the
+    /// dedupe mark of child records that have no version of their own, so a membership removed
+    /// and added again is forwarded again.
+    pub parent_version: Option<&'a str>,
     pub sync: SyncMode,
     pub collected_at: DateTime<Utc>,
 }
@@ -133,8 +140,15 @@ pub fn to_record(raw: &RawValue, header: &ObjectHeader, found: &Found<'_>) -> Pe
             id: id.to_string(),
         });
     let entry = record::shape(found.spec.detail_type, raw, &relay, header.last_updated);
+    let mut dedupe_key = dedupe_key(found.spec.name, &relay.record_id);
+    if !found.spec.versioned
+        && let Some(version) = found.parent_version
+    {
+        dedupe_key.push('@');
+        dedupe_key.push_str(version);
+    }
     PendingRecord {
-        dedupe_key: dedupe_key(found.spec.name, &relay.record_id),
+        dedupe_key,
         relay,
         entry,
     }
@@ -159,6 +173,7 @@ mod tests {
             org: "acme",
             spec: spec(stream).unwrap(),
             parent,
+            parent_version: parent.map(|_| "2026-11-20T08:00:00.000Z"),
             sync: SyncMode::Delta,
             collected_at: Utc::now(),
         }
@@ -188,6 +203,10 @@ mod tests {
         assert_eq!(
             member.relay.record_id, "00g9/00u1",
             "memberships are not versioned"
+        );
+        assert_eq!(
+            member.dedupe_key, "inv#group_members#00g9/00u1@2026-11-20T08:00:00.000Z",
+            "their marks carry the group's membership version: a re-added member comes again"
         );
         let detail: serde_json::Value = serde_json::from_str(&member.entry.detail).unwrap();
         assert_eq!(

@@ -10,6 +10,7 @@ pub mod delivery;
 pub mod event_filter;
 pub mod forward;
 pub mod log_event;
+pub mod quarantine;
 
 pub use delivery::{
     Delivered, Delivery, DeliveryBatch, DeliveryError, DeliveryPolicy, Heartbeat, Rejection,

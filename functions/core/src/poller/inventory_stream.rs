@@ -10,20 +10,25 @@
 //! flight.
 
 use super::{
-    PollError, PollerPorts, RunSettings, StreamSummary, fetch_page, keep_lease, release_lease,
+    CursorError, PollError, PollerPorts, RunSettings, StreamSummary, fetch_page, keep_lease,
+    release_lease,
 };
 use crate::clock::until;
 use crate::config::OrgConfig;
-use crate::inventory::object::{self, Found, ObjectHeader};
+use crate::inventory::catalogue::StreamSpec;
+use crate::inventory::cursor::FanoutPosition;
+use crate::inventory::object::{self, Found, InvalidObject, ObjectHeader};
 use crate::inventory::{
     FanoutTask, InventoryCursor, InventoryDue, InventoryStream, Listing, settings::ChildStream,
 };
+use crate::limits::MAX_CURSOR_BYTES;
 use crate::okta::{OktaClient, OktaError, OrgUrlError, Page};
-use crate::pipeline::{DeliveryPolicy, MarkPolicy, PendingRecord};
+use crate::pipeline::{DeliveryPolicy, MarkPolicy, PendingRecord, quarantine};
 use crate::ports::{Lease, StreamKey};
-use crate::record::SyncMode;
+use crate::record::{CollectionPath, SyncMode};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::value::RawValue;
+use std::collections::VecDeque;
 use std::time::Duration;
 use url::Url;
 
@@ -43,9 +48,27 @@ pub struct InventoryRun<'a> {
 }
 
 /// What one page gave.
+#[derive(Default)]
 struct PageRecords {
     records: Vec<PendingRecord>,
     items: usize,
+}
+
+/// The child listings a parent page implies, in its order: the first is in progress.
+struct Fanout {
+    /// The parent page's URL.
+    page: String,
+    tasks: VecDeque<FanoutTask>,
+}
+
+impl Fanout {
+    /// Where the cursor says the fan-out stands (`None` once every child listing is done).
+    fn position(&self) -> Option<FanoutPosition> {
+        self.tasks.front().map(|task| FanoutPosition {
+            page: self.page.clone(),
+            task: task.clone(),
+        })
+    }
 }
 
 impl InventoryRun<'_> {
@@ -73,7 +96,8 @@ impl InventoryRun<'_> {
         deadline: DateTime<Utc>,
         summary: &mut StreamSummary,
     ) -> Result<(), PollError> {
-        let mut cursor = InventoryCursor::parse(lease.cursor.as_deref());
+        let mut cursor = InventoryCursor::parse(lease.cursor.as_deref())
+            .map_err(|e| PollError::Cursor(e.into()))?;
         let now = self.ports.clock.now();
         let due = cursor.due(now, self.stream.interval, self.stream.delta_interval);
         let mut listing = match (cursor.listing.take(), due) {
@@ -87,17 +111,15 @@ impl InventoryRun<'_> {
         };
         summary.sync = Some(listing.mode);
         tracing::info!(stream = %lease.key, mode = ?listing.mode, since = ?listing.since,
-            fanout = listing.fanout.len(), "directory listing");
+            resuming_fanout = listing.fanout.is_some(), "directory listing");
+        // The child listings the parent page read last implies, in memory only (the cursor
+        // keeps the one in progress).
+        let mut queue: Option<Fanout> = None;
         loop {
             if listing.is_done() {
                 cursor.listing = Some(listing);
                 cursor.finish(self.ports.clock.now());
-                self.keep(lease).await?;
-                *lease = self
-                    .ports
-                    .streams
-                    .commit_cursor(lease, &cursor.to_json())
-                    .await?;
+                self.commit(lease, &cursor).await?;
                 summary.caught_up = true;
                 break;
             }
@@ -107,16 +129,31 @@ impl InventoryRun<'_> {
                 break;
             }
             self.keep(lease).await?;
-            let page = match listing.fanout.front_mut() {
-                Some(task) => {
-                    let page = self.child_page(task, lease, deadline).await;
-                    if page.is_ok() && task.next.is_none() {
-                        listing.fanout.pop_front();
+            let page =
+                match listing.fanout.clone() {
+                    Some(at) => {
+                        let fanout = match queue.take() {
+                            Some(fanout) => Ok(fanout),
+                            None => self.rebuild(&listing, &at, lease, deadline, summary).await,
+                        };
+                        match fanout {
+                            Ok(mut fanout) => {
+                                let page = self.next_child_page(&mut fanout, lease, deadline).await;
+                                listing.fanout = fanout.position();
+                                queue = listing.fanout.is_some().then_some(fanout);
+                                page
+                            }
+                            Err(e) => Err(e),
+                        }
                     }
-                    page
-                }
-                None => self.parent_page(&mut listing, lease, deadline).await,
-            };
+                    None => self.parent_page(&mut listing, lease, deadline).await.map(
+                        |(page, fanout)| {
+                            listing.fanout = fanout.position();
+                            queue = listing.fanout.is_some().then_some(fanout);
+                            page
+                        },
+                    ),
+                };
             let page = match page {
                 Ok(page) => page,
                 Err(PollError::Okta(OktaError::RateLimited { retry_after, .. })) => {
@@ -148,15 +185,103 @@ impl InventoryRun<'_> {
             tracing::info!(org = %lease.key.org, stream = %lease.key.stream, objects = page.items,
                 forwarded = report.forwarded, duplicates = report.duplicates,
                 failed_entries = report.failed_entries, "page done");
-            self.keep(lease).await?;
             cursor.listing = Some(listing.clone());
-            *lease = self
-                .ports
-                .streams
-                .commit_cursor(lease, &cursor.to_json())
-                .await?;
+            self.commit(lease, &cursor).await?;
         }
         Ok(())
+    }
+
+    /// Moves the cursor under the lease; a cursor that would not fit the state table's item is
+    /// refused before the write (it would fail there, as a transient error, forever).
+    async fn commit(&self, lease: &mut Lease, cursor: &InventoryCursor) -> Result<(), PollError> {
+        let text = cursor.to_json();
+        if text.len() > MAX_CURSOR_BYTES {
+            return Err(PollError::Cursor(CursorError::TooLarge {
+                bytes: text.len(),
+            }));
+        }
+        self.keep(lease).await?;
+        *lease = self.ports.streams.commit_cursor(lease, &text).await?;
+        Ok(())
+    }
+
+    /// The child listings a parent object implies (none in a delta if its children did not
+    /// move).
+    fn tasks_for(&self, header: &ObjectHeader, listing: &Listing) -> Vec<FanoutTask> {
+        let fanout_when = self.stream.spec.delta.and_then(|r| r.fanout_when_moved);
+        let fan_out = match (listing.mode, listing.since, fanout_when) {
+            (SyncMode::Delta, Some(since), Some(_)) => header
+                .last_membership_updated
+                .is_some_and(|moved| moved > since),
+            _ => true,
+        };
+        if !fan_out {
+            return Vec::new();
+        }
+        self.stream
+            .children
+            .iter()
+            .map(|child| FanoutTask {
+                stream: child.spec.name.to_string(),
+                parent: header.id.clone(),
+                parent_version: header.last_membership_updated_text.clone(),
+                next: None,
+            })
+            .collect()
+    }
+
+    /// After a resume: reads the parent page again and rebuilds its child listings from the one
+    /// in progress on. If that one is no longer on the page, the page's child listings start
+    /// over (records sent again, none skipped).
+    async fn rebuild(
+        &self,
+        listing: &Listing,
+        at: &FanoutPosition,
+        lease: &mut Lease,
+        deadline: DateTime<Utc>,
+        summary: &mut StreamSummary,
+    ) -> Result<Fanout, PollError> {
+        let url = self.stored_url(&at.page)?;
+        let page: Page<Box<RawValue>> = self.fetch(lease, deadline, &url).await?;
+        summary.pages += 1;
+        let mut tasks: VecDeque<FanoutTask> = page
+            .items
+            .iter()
+            // Unreadable objects were quarantined when the page was first read.
+            .filter_map(|raw| ObjectHeader::parse(raw, self.stream.spec).ok())
+            .flat_map(|header| self.tasks_for(&header, listing))
+            .collect();
+        match tasks.iter().position(|t| t.same_listing(&at.task)) {
+            Some(i) => {
+                tasks.drain(..i);
+                if let Some(first) = tasks.front_mut() {
+                    first.next = at.task.next.clone();
+                }
+            }
+            None => tracing::warn!(stream = %lease.key, parent = %at.task.parent,
+                "the child listing in progress is no longer on its parent page; listing the page's children again"),
+        }
+        Ok(Fanout {
+            page: at.page.clone(),
+            tasks,
+        })
+    }
+
+    /// The next page of the first child listing; the listing leaves the queue once complete.
+    async fn next_child_page(
+        &self,
+        fanout: &mut Fanout,
+        lease: &mut Lease,
+        deadline: DateTime<Utc>,
+    ) -> Result<PageRecords, PollError> {
+        let Some(task) = fanout.tasks.front_mut() else {
+            return Ok(PageRecords::default());
+        };
+        let page = self.child_page(task, lease, deadline).await?;
+        if task.next.is_none() {
+            fanout.tasks.pop_front();
+        }
+        Ok(page)
     }
 
     /// A new listing: a full sync of everything, or a delta from the high-water mark.
@@ -207,46 +332,68 @@ impl InventoryRun<'_> {
         listing: &mut Listing,
         lease: &mut Lease,
         deadline: DateTime<Utc>,
-    ) -> Result<PageRecords, PollError> {
-        let url = self.stored_url(listing.next.as_deref().unwrap_or_default())?;
+    ) -> Result<(PageRecords, Fanout), PollError> {
+        let page_url = listing.next.clone().unwrap_or_default();
+        let url = self.stored_url(&page_url)?;
         let page: Page<Box<RawValue>> = self.fetch(lease, deadline, &url).await?;
         if listing.okta_started_at.is_none() {
             listing.okta_started_at = page.rate_limit.server_date;
         }
+        let collected_at = self.ports.clock.now();
         let found = Found {
             org: &self.org.name,
             spec: self.stream.spec,
             parent: None,
+            parent_version: None,
             sync: listing.mode,
-            collected_at: self.ports.clock.now(),
+            collected_at,
         };
-        let fanout_when = self.stream.spec.delta.and_then(|r| r.fanout_when_moved);
         let mut records = Vec::with_capacity(page.items.len());
+        let mut tasks = VecDeque::new();
         for raw in &page.items {
-            let header = ObjectHeader::parse(raw, self.stream.spec)?;
-            listing.saw(header.last_updated.max(header.last_membership_updated));
-            let fan_out = match (listing.mode, listing.since, fanout_when) {
-                (SyncMode::Delta, Some(since), Some(_)) => header
-                    .last_membership_updated
-                    .is_some_and(|moved| moved > since),
-                _ => true,
+            let header = match ObjectHeader::parse(raw, self.stream.spec) {
+                Ok(header) => header,
+                Err(e) => {
+                    records.push(self.unreadable(raw, &e, self.stream.spec, collected_at));
+                    continue;
+                }
             };
-            if fan_out {
-                listing
-                    .fanout
-                    .extend(self.stream.children.iter().map(|child| FanoutTask {
-                        stream: child.spec.name.to_string(),
-                        parent: header.id.clone(),
-                        next: None,
-                    }));
-            }
+            listing.saw(header.last_updated.max(header.last_membership_updated));
+            tasks.extend(self.tasks_for(&header, listing));
             records.push(object::to_record(raw, &header, &found));
         }
         listing.next = page.next.map(String::from);
-        Ok(PageRecords {
-            records,
-            items: page.items.len(),
-        })
+        Ok((
+            PageRecords {
+                records,
+                items: page.items.len(),
+            },
+            Fanout {
+                page: page_url,
+                tasks,
+            },
+        ))
+    }
+
+    /// The quarantine record of an object the relay cannot read.
+    fn unreadable(
+        &self,
+        raw: &RawValue,
+        problem: &InvalidObject,
+        spec: &StreamSpec,
+        collected_at: DateTime<Utc>,
+    ) -> PendingRecord {
+        quarantine::unreadable(
+            raw,
+            &problem.to_string(),
+            &quarantine::FoundAt {
+                org: &self.org.name,
+                stream: spec.name,
+                detail_type: spec.detail_type,
+                path: CollectionPath::Pull,
+                collected_at,
+            },
+        )
     }
 
     /// The next page of a child listing; `task.next` becomes `None` when it is complete.
@@ -264,10 +411,7 @@ impl InventoryRun<'_> {
         else {
             // The configuration no longer collects this child.
             task.next = None;
-            return Ok(PageRecords {
-                records: Vec::new(),
-                items: 0,
-            });
+            return Ok(PageRecords::default());
         };
         let url = match &task.next {
             Some(next) => self.stored_url(next)?,
@@ -281,24 +425,25 @@ impl InventoryRun<'_> {
                 tracing::info!(org = %self.org.name, stream = child.spec.name, parent = %task.parent,
                     "parent no longer exists; skipping its listing");
                 task.next = None;
-                return Ok(PageRecords {
-                    records: Vec::new(),
-                    items: 0,
-                });
+                return Ok(PageRecords::default());
             }
             Err(e) => return Err(e),
         };
+        let collected_at = self.ports.clock.now();
         let found = Found {
             org: &self.org.name,
             spec: child.spec,
             parent: Some(&task.parent),
+            parent_version: task.parent_version.as_deref(),
             sync: SyncMode::Full,
-            collected_at: self.ports.clock.now(),
+            collected_at,
         };
         let mut records = Vec::with_capacity(page.items.len());
         for raw in &page.items {
-            let header = ObjectHeader::parse(raw, child.spec)?;
-            records.push(object::to_record(raw, &header, &found));
+            match ObjectHeader::parse(raw, child.spec) {
+                Ok(header) => records.push(object::to_record(raw, &header, &found)),
+                Err(e) => records.push(self.unreadable(raw, &e, child.spec, collected_at)),
+            }
         }
         task.next = page.next.map(String::from);
         Ok(PageRecords {

@@ -7,16 +7,19 @@
 //! So does a page shorter than the requested `limit`: Okta had nothing more at that moment.
 
 use super::{
-    BackfillJob, BackfillProgress, PollError, PollerPorts, RunSettings, fetch_page, keep_lease,
-    release_lease,
+    BackfillJob, BackfillProgress, CursorError, PollError, PollerPorts, RunSettings, fetch_page,
+    keep_lease, release_lease,
 };
 use crate::clock::until;
 use crate::config::OrgConfig;
 use crate::inventory;
+use crate::limits::{OKTA_DEFAULT_LOG_PAGE, OKTA_LOG_RETENTION, OKTA_LOG_RETENTION_MARGIN};
 use crate::okta::{OktaClient, OktaError, Page, RateLimitBucket};
 use crate::pipeline::log_event::{self, LogEventHeader};
+use crate::pipeline::quarantine;
 use crate::pipeline::{DeliveryPolicy, MarkPolicy};
 use crate::ports::{HealthNote, Lease, RateLimitHeadroom, RunRecord, StreamKey};
+use crate::record::SYSTEM_LOG_DETAIL_TYPE;
 use crate::record::{CollectionPath, SyncMode};
 use crate::stream_watch;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -167,7 +170,13 @@ impl LogStreamRun<'_> {
             let collected_at = self.ports.clock.now();
             let mut records = Vec::with_capacity(page.items.len());
             for raw in &page.items {
-                let header = LogEventHeader::parse(raw)?;
+                let header = match LogEventHeader::parse(raw) {
+                    Ok(header) => header,
+                    Err(e) => {
+                        records.push(self.unreadable(raw, &e, collected_at));
+                        continue;
+                    }
+                };
                 newest = newest.max(Some(header.published));
                 if stream_watch::is_lifecycle_event(&header.event_type) {
                     summary.lifecycle_events += 1;
@@ -287,17 +296,42 @@ impl LogStreamRun<'_> {
         fetch_page(self.ports, self.settings, self.client, lease, deadline, url).await
     }
 
-    /// The stored `next` link, or a first polling request.
+    /// The quarantine record of an event the relay cannot read.
+    fn unreadable(
+        &self,
+        raw: &RawValue,
+        problem: &log_event::InvalidLogEvent,
+        collected_at: DateTime<Utc>,
+    ) -> crate::pipeline::PendingRecord {
+        quarantine::unreadable(
+            raw,
+            &problem.to_string(),
+            &quarantine::FoundAt {
+                org: &self.org.name,
+                stream: log_event::LOGS_STREAM,
+                detail_type: SYSTEM_LOG_DETAIL_TYPE,
+                path: CollectionPath::Pull,
+                collected_at,
+            },
+        )
+    }
+
+    /// The stored `next` link, or a first polling request. A stored link that is not on the
+    /// org's URL, or not a URL, stops the stream: starting over silently would skip or repeat a
+    /// window.
     fn start_url(&self, lease: &Lease) -> Result<Url, PollError> {
         if let Some(cursor) = &lease.cursor {
-            match Url::parse(cursor) {
-                Ok(url) if self.client.org().ensure_same_origin(&url).is_ok() => return Ok(url),
-                _ => tracing::warn!(stream = %lease.key,
-                    "stored cursor is not on the org's current URL (org URL changed?); starting from the lookback window"),
+            let url = Url::parse(cursor).map_err(|_| CursorError::NotAUrl)?;
+            if self.client.org().ensure_same_origin(&url).is_err() {
+                return Err(CursorError::ForeignOrigin {
+                    stored: url.origin().ascii_serialization(),
+                    org: self.client.org().as_url().origin().ascii_serialization(),
+                }
+                .into());
             }
+            return Ok(url);
         }
-        let since = self.ports.clock.now()
-            - chrono::Duration::hours(i64::from(self.org.logs.initial_lookback_hours));
+        let since = first_since(self.ports.clock.now(), self.org.logs.initial_lookback_hours);
         let mut url = self
             .client
             .org()
@@ -320,17 +354,37 @@ impl LogStreamRun<'_> {
     }
 }
 
-/// The `limit` a polling URL asks for (Okta's default of 100 when absent or unreadable).
+/// The `limit` a polling URL asks for (Okta's default when absent or unreadable).
 fn requested_limit(url: &Url) -> usize {
     url.query_pairs()
         .find(|(k, _)| k == "limit")
         .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(100)
+        .unwrap_or(OKTA_DEFAULT_LOG_PAGE)
+}
+
+/// A first polling request's `since`: `lookback_hours` ago, but never outside Okta's 180-day
+/// window (less a margin), where Okta answers 400 `E0000053` on every run.
+fn first_since(now: DateTime<Utc>, lookback_hours: u32) -> DateTime<Utc> {
+    let wanted = now - chrono::Duration::hours(i64::from(lookback_hours));
+    let oldest = now - OKTA_LOG_RETENTION + OKTA_LOG_RETENTION_MARGIN;
+    wanted.max(oldest)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_first_since_stays_inside_oktas_180_days() {
+        let now = Utc::now();
+        assert_eq!(first_since(now, 24), now - chrono::Duration::hours(24));
+        let oldest = first_since(now, 180 * 24);
+        assert!(oldest > now - chrono::Duration::days(180), "{oldest}");
+        assert_eq!(
+            oldest,
+            now - chrono::Duration::days(180) + chrono::Duration::hours(1)
+        );
+    }
 
     #[test]
     fn the_limit_comes_from_the_polling_url() {

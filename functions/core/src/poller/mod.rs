@@ -56,10 +56,34 @@ pub enum PollError {
     Event(#[from] InvalidLogEvent),
     #[error("Okta sent an unusable directory object: {0}")]
     Object(#[from] InvalidObject),
+    #[error("{0}")]
+    Cursor(#[from] CursorError),
     /// Re-reading the secret after an authentication failure found it unchanged (internal: the
     /// original failure is what gets reported).
     #[error("the org's secret is unchanged")]
     AuthenticationUnchanged,
+}
+
+/// A stored cursor the stream cannot go on from. Starting over silently could skip or repeat
+/// a window, so the stream stops (a configuration error, retried with backoff) and the message
+/// names the fix.
+#[derive(Debug, Error)]
+pub enum CursorError {
+    #[error(
+        "the stored System Log cursor points at {stored}, not at the org's URL {org} (did the org move to another domain?); \
+         check the org URL in its secret, then run `okta-relay-ctl reset-cursor --org <org> --stream logs` to start again from the lookback window"
+    )]
+    ForeignOrigin { stored: String, org: String },
+    #[error(
+        "the stored System Log cursor is not a URL; run `okta-relay-ctl reset-cursor --org <org> --stream logs` to start again from the lookback window"
+    )]
+    NotAUrl,
+    #[error("{0}")]
+    Directory(#[from] crate::inventory::cursor::UnreadableCursor),
+    #[error(
+        "the directory cursor would be {bytes} bytes, more than the state table's item can hold"
+    )]
+    TooLarge { bytes: usize },
 }
 
 #[cfg(test)]
@@ -106,6 +130,8 @@ impl PollError {
             PollError::State(e) => e.kind(),
             PollError::Forward(e) => e.kind(),
             PollError::Event(_) | PollError::Object(_) => ErrorKind::Permanent,
+            PollError::Cursor(CursorError::TooLarge { .. }) => ErrorKind::Permanent,
+            PollError::Cursor(_) => ErrorKind::Configuration,
             PollError::AuthenticationUnchanged => ErrorKind::Configuration,
         }
     }
@@ -323,11 +349,15 @@ pub fn configuration_backoff(failures: u64) -> Duration {
     Duration::from_secs(minutes.min(360) * 60)
 }
 
-/// `Some(until)` while a stream's last failures were configuration errors and their backoff
+/// `Some(until)` while a stream's last failures were configuration or permanent errors (a
+/// retry gives the same answer until someone changes something) and their backoff
 /// ([`configuration_backoff`]) has not passed at `now`.
 pub fn backoff_until(health: &HealthReport, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    if health.last_error_kind != Some(ErrorKind::Configuration) || health.consecutive_failures == 0
-    {
+    let stops = matches!(
+        health.last_error_kind,
+        Some(ErrorKind::Configuration | ErrorKind::Permanent)
+    );
+    if !stops || health.consecutive_failures == 0 {
         return None;
     }
     let backoff =
@@ -445,9 +475,13 @@ impl PollerService {
             StreamJob::Inventory(stream) => {
                 // A look without the lease; the run decides again under it.
                 let cursor = match self.ports.streams.snapshot(key).await {
-                    Ok(snapshot) => {
-                        InventoryCursor::parse(snapshot.as_ref().and_then(|s| s.cursor.as_deref()))
-                    }
+                    Ok(snapshot) => match InventoryCursor::parse(
+                        snapshot.as_ref().and_then(|s| s.cursor.as_deref()),
+                    ) {
+                        Ok(cursor) => cursor,
+                        // The run reports it.
+                        Err(_) => return Ok(DueReason::NotCaughtUp),
+                    },
                     Err(e) => {
                         tracing::warn!(stream = %key, error = %e, "could not read the stream's cursor; trying to run");
                         return Ok(DueReason::NotCaughtUp);

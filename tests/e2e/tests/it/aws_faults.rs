@@ -13,6 +13,8 @@
 //! - [`Fault::Stall`]: the request reaches moto only after the stall, and its answer comes after
 //!   that: a client that gave up meanwhile sees a timeout, and the request may still take effect
 //!   later (the nastiest kind of slow).
+//! - [`Fault::RejectEntry`]: PutEvents refuses the entries whose `Detail` contains a string, with
+//!   a per-entry error code, and delivers the rest (EventBridge's answer is 200 either way).
 //!
 //! Rules count the requests they match from 1 (SDK retries are requests too) and fire on the
 //! `from..=to` of them. Chaos gives every request a seeded chance of a random fault.
@@ -101,6 +103,10 @@ pub enum Fault {
     ServerError,
     Throttle,
     Stall(Duration),
+    RejectEntry {
+        containing: &'static str,
+        code: &'static str,
+    },
 }
 
 /// A fault for the `from..=to`th requests (counting from 1) that match `calls`.
@@ -245,6 +251,75 @@ fn pick(shared: &Shared, target: &str, body: &str) -> Option<Fault> {
     fault
 }
 
+/// PutEvents with the entries whose `Detail` contains `containing` refused with `code`: the
+/// others go on to moto, and the answer has one result per entry, in order, as EventBridge's.
+async fn reject_entries(
+    shared: &Shared,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+    containing: &str,
+    code: &str,
+) -> Response {
+    let mut request: serde_json::Value = serde_json::from_slice(body).unwrap();
+    let entries = request["Entries"].as_array().cloned().unwrap_or_default();
+    let refused: Vec<bool> = entries
+        .iter()
+        .map(|e| e["Detail"].as_str().is_some_and(|d| d.contains(containing)))
+        .collect();
+    request["Entries"] = serde_json::Value::Array(
+        entries
+            .into_iter()
+            .zip(&refused)
+            .filter(|(_, r)| !**r)
+            .map(|(e, _)| e)
+            .collect(),
+    );
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut forward = shared
+        .http
+        .post(format!("{}{path}", shared.upstream))
+        .body(request.to_string());
+    for (name, value) in headers {
+        if name != "host" && name != "content-length" {
+            forward = forward.header(name, value);
+        }
+    }
+    let answer: serde_json::Value = match forward.send().await {
+        Ok(r) => r.json().await.unwrap_or_default(),
+        Err(_) => {
+            return Response::builder()
+                .status(StatusCode::BAD_GATEWAY)
+                .body(Body::empty())
+                .unwrap();
+        }
+    };
+    let mut accepted = answer["Entries"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter();
+    let mut failed = answer["FailedEntryCount"].as_u64().unwrap_or(0);
+    let results: Vec<serde_json::Value> = refused
+        .iter()
+        .map(|r| {
+            if *r {
+                failed += 1;
+                serde_json::json!({"ErrorCode": code, "ErrorMessage": "injected: refused for good"})
+            } else {
+                accepted.next().unwrap_or_default()
+            }
+        })
+        .collect();
+    Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", "application/x-amz-json-1.1")
+        .body(Body::from(
+            serde_json::json!({"FailedEntryCount": failed, "Entries": results}).to_string(),
+        ))
+        .unwrap()
+}
+
 /// The service's own error answer for `target`.
 fn error_response(target: &str, fault: Fault) -> Response {
     let (status, code) = match (target.split('.').next().unwrap_or(""), fault) {
@@ -318,6 +393,9 @@ async fn forward(
             shared.stalls.fetch_add(1, Ordering::SeqCst);
             stall = Some(d);
         }
+        Some(Fault::RejectEntry { containing, code }) => {
+            return reject_entries(&shared, &uri, &headers, &body, containing, code).await;
+        }
         None => {}
     }
     let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
@@ -355,5 +433,39 @@ async fn forward(
             .status(StatusCode::BAD_GATEWAY)
             .body(Body::empty())
             .unwrap(),
+    }
+}
+
+/// AWS clients whose calls go through a proxy, with short timeouts (so a stall is abandoned
+/// quickly) and the relay's retry settings. (Each client's own endpoint: it wins over the
+/// `AWS_ENDPOINT_URL` the suites run with.)
+pub struct ClientsThrough {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub eventbridge: aws_sdk_eventbridge::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
+}
+
+pub async fn sdk_through(proxy: &FaultProxy, attempt: Duration, call: Duration) -> ClientsThrough {
+    let sdk = okta_relay::adapters::load_aws_config_with(okta_relay::adapters::AwsTimeouts {
+        attempt,
+        call,
+    })
+    .await;
+    ClientsThrough {
+        dynamodb: aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&sdk)
+                .endpoint_url(&proxy.url)
+                .build(),
+        ),
+        eventbridge: aws_sdk_eventbridge::Client::from_conf(
+            aws_sdk_eventbridge::config::Builder::from(&sdk)
+                .endpoint_url(&proxy.url)
+                .build(),
+        ),
+        secrets: aws_sdk_secretsmanager::Client::from_conf(
+            aws_sdk_secretsmanager::config::Builder::from(&sdk)
+                .endpoint_url(&proxy.url)
+                .build(),
+        ),
     }
 }

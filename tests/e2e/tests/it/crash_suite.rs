@@ -22,7 +22,7 @@ use std::time::Instant;
 
 const PAGE: usize = 500;
 
-fn env_or(name: &str, default: u64) -> u64 {
+pub(crate) fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
@@ -30,7 +30,7 @@ fn env_or(name: &str, default: u64) -> u64 {
 }
 
 /// A kill point somewhere in the first pages of a run.
-fn random_point(rng: &mut rand_chacha::ChaCha8Rng) -> Rule {
+pub(crate) fn random_point(rng: &mut rand_chacha::ChaCha8Rng) -> Rule {
     let pages = 3;
     let (calls, nth) = match rng.random_range(0..4) {
         0 => (dedupe_check(), rng.random_range(1..=pages * PAGE / 100)),
@@ -42,7 +42,7 @@ fn random_point(rng: &mut rand_chacha::ChaCha8Rng) -> Rule {
 }
 
 /// Marks that do not say "delivered" (there should be none) and leases still held.
-async fn odd_marks_and_held_leases(stack: &LocalStack) -> (usize, usize) {
+pub(crate) async fn odd_marks_and_held_leases(stack: &LocalStack) -> (usize, usize) {
     let ddb = aws_sdk_dynamodb::Client::new(stack.sdk());
     let mut pending = 0;
     let mut held = 0;

@@ -441,6 +441,23 @@ async fn fault_a_foreign_next_link_is_refused_and_the_foreign_host_sees_nothing(
         json!({}),
         "no request reached the foreign host: {seen}"
     );
+    // A permanent error backs off like a configuration error: the next schedule does not read
+    // the same page again.
+    let again = bench.run(&bench.poller(Setup::default())).await;
+    assert!(again.backoff_until.is_some(), "{again:?}");
+    assert_eq!(again.summary.pages, 0);
+    // The operator's fix (here: the fault cleared) takes effect at the end of the backoff;
+    // the test ends it now, as a successful run would.
+    use okta_relay::ports::HealthStore;
+    bench
+        .table
+        .record_success(
+            &StreamKey::new("acme", "logs"),
+            Utc::now(),
+            &okta_relay::ports::RunRecord::default(),
+        )
+        .await
+        .unwrap();
     bench.settle(&[outcome], 20).await;
 }
 

@@ -231,10 +231,39 @@ async fn full_sync_then_delta_forward_every_object_once_and_exactly_the_changes(
         .collect();
     assert_eq!(kinds["Okta User"].len(), updated.len(), "each change once");
     assert_eq!(got_users, updated, "exactly the changed users");
+    // A group whose membership changed is listed whole, under its new membership version:
+    // its members as they are now (the added ones among them), each once. (A membership removed
+    // and added again between two deltas therefore comes again.)
+    let group_of = |pair: &String| pair.split('/').next().unwrap().to_string();
+    let user_of = |pair: &String| pair.split('/').nth(1).unwrap().to_string();
+    let added = pairs(&changes["added_memberships"]);
+    let changed_groups: BTreeSet<String> = added
+        .iter()
+        .chain(&pairs(&changes["removed_memberships"]))
+        .map(group_of)
+        .chain(
+            pairs(&dir["memberships"])
+                .iter()
+                .filter(|p| deleted.contains(&user_of(p)))
+                .map(group_of),
+        )
+        .collect();
+    let now_members = pairs(&sim_call(&sim, "/directory", None).await["memberships"]);
+    let expected_members: BTreeSet<String> = now_members
+        .iter()
+        .filter(|p| changed_groups.contains(&group_of(p)))
+        .cloned()
+        .collect();
+    assert!(expected_members.is_superset(&added));
     assert_eq!(
         set(&kinds["Okta Group Membership"]),
-        pairs(&changes["added_memberships"]),
-        "exactly the added memberships"
+        expected_members,
+        "the members of every group whose membership changed"
+    );
+    assert_eq!(
+        kinds["Okta Group Membership"].len(),
+        expected_members.len(),
+        "each once"
     );
     assert!(!kinds.contains_key("Okta Group"), "no group changed");
     for kind in ["Okta App", "Okta App User", "Okta App Group"] {
@@ -276,7 +305,7 @@ async fn full_sync_then_delta_forward_every_object_once_and_exactly_the_changes(
     assert_eq!(log_events, changes["events"].as_array().unwrap().len());
     assert_eq!(
         captured.len(),
-        updated.len() + 50 + 80 + log_events,
+        updated.len() + expected_members.len() + 80 + log_events,
         "nothing else"
     );
 }
@@ -459,6 +488,142 @@ async fn a_tight_directory_rate_limit_never_makes_the_system_log_fall_behind() {
     println!(
         "tight directory limits: {directory_pages} directory pages, {rate_limited_stops} clean stops for the rate limit, System Log caught up in every run"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_membership_removed_and_added_again_is_forwarded_again() {
+    let sim = okta_sim::start(SimConfig {
+        tokens: vec![TOKEN.into()],
+        seed: SeedConfig {
+            users: 40,
+            groups: 4,
+            memberships: 30,
+            backlog_events: 0,
+            ..SeedConfig::default()
+        },
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let stack = LocalStack::provision(&[]).await;
+    let arn = stack.put_org_secret("acme", &sim.url, TOKEN).await;
+    let extra = r#","logs":{"enabled":false},"inventory":{"groups":{"delta_interval_seconds":1},"group_members":{}}"#;
+    let poller = poller_with(
+        &stack,
+        &arn,
+        100,
+        extra,
+        table(&stack),
+        Duration::from_secs(60),
+    );
+    let run = |name: &'static str| {
+        let poller = &poller;
+        async move {
+            tokio::time::sleep(Duration::from_millis(1100)).await;
+            let out = poller
+                .run(name, Utc::now() + chrono::Duration::minutes(2))
+                .await;
+            assert_ok(&out);
+            out
+        }
+    };
+    run("full").await;
+    let dir = sim_call(&sim, "/directory", None).await;
+    let pair = dir["memberships"][0].clone();
+    let member = format!(
+        "{}/{}",
+        pair[0].as_str().unwrap(),
+        pair[1].as_str().unwrap()
+    );
+    stack.capture(1, Duration::from_secs(3)).await;
+
+    sim_call(
+        &sim,
+        "/directory",
+        Some(json!({"remove_membership_pairs": [pair]})),
+    )
+    .await;
+    run("delta-1").await;
+    let removed = by_kind(&stack.capture(1, Duration::from_secs(3)).await);
+    assert!(
+        !removed
+            .get("Okta Group Membership")
+            .is_some_and(|m| m.contains(&member)),
+        "{removed:?}"
+    );
+
+    sim_call(
+        &sim,
+        "/directory",
+        Some(json!({"add_membership_pairs": [pair]})),
+    )
+    .await;
+    run("delta-2").await;
+    let added = by_kind(&stack.capture(1, Duration::from_secs(3)).await);
+    assert!(
+        added
+            .get("Okta Group Membership")
+            .is_some_and(|m| m.contains(&member)),
+        "the re-added membership reached the SIEM: {added:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_groups_page_of_8000_keeps_the_cursor_small_and_the_listing_resumes() {
+    let sim = okta_sim::start(SimConfig {
+        tokens: vec![TOKEN.into()],
+        seed: SeedConfig {
+            users: 50,
+            groups: 8_000,
+            memberships: 200,
+            backlog_events: 0,
+            ..SeedConfig::default()
+        },
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let stack = LocalStack::provision(&[]).await;
+    let arn = stack.put_org_secret("acme", &sim.url, TOKEN).await;
+    let extra = r#","logs":{"enabled":false},"inventory":{"groups":{"page_size":10000},"group_members":{}}"#;
+    let table = table(&stack);
+    let poller = poller_with(
+        &stack,
+        &arn,
+        100,
+        extra,
+        table.clone(),
+        Duration::from_secs(60),
+    );
+    let drainer = stack.drain_in_background();
+    let key = StreamKey::new("acme", "groups");
+    // The first run reads the one page of 8 000 groups and starts listing their members; the
+    // deadline stops it partway.
+    let first = poller
+        .run("run-1", Utc::now() + chrono::Duration::seconds(90))
+        .await;
+    assert_ok(&first);
+    assert!(first[0].summary.pages >= 2, "{:?}", first[0].summary);
+    let cursor = table.snapshot(&key).await.unwrap().unwrap().cursor.unwrap();
+    assert!(
+        cursor.len() < 4096,
+        "the cursor stays small: {} bytes",
+        cursor.len()
+    );
+    let stored: Value = serde_json::from_str(&cursor).unwrap();
+    let at = &stored["listing"]["fanout_at"];
+    assert!(at["task"]["parent"].is_string(), "{stored}");
+    // The next run reads the page again to rebuild its member listings and goes on from the
+    // one in progress: page 1's groups are not sent again.
+    let second = poller
+        .run("run-2", Utc::now() + chrono::Duration::seconds(20))
+        .await;
+    assert_ok(&second);
+    assert!(second[0].summary.pages >= 2, "{:?}", second[0].summary);
+    let captured = drainer.finish().await;
+    let kinds = by_kind(&captured);
+    assert_eq!(kinds["Okta Group"].len(), 8_000, "every group once");
+    assert_eq!(set(&kinds["Okta Group"]).len(), 8_000);
 }
 
 /// A control call whose answer is only its status.

@@ -156,10 +156,18 @@ pub(crate) async fn sim_log_events(sim: &RunningSim) -> Vec<Value> {
     events
 }
 
+/// The System Log `uuid` of each captured record; an oversize or quarantine marker stands for
+/// its record by `relay.recordId`.
 fn uuids(captured: &[Value]) -> Vec<String> {
     captured
         .iter()
-        .map(|e| e["detail"]["okta"]["uuid"].as_str().unwrap().to_string())
+        .map(|e| {
+            e["detail"]["okta"]["uuid"]
+                .as_str()
+                .or_else(|| e["detail"]["relay"]["recordId"].as_str())
+                .unwrap()
+                .to_string()
+        })
         .collect()
 }
 
@@ -647,4 +655,118 @@ async fn configuration_errors_back_off_instead_of_retrying_every_run() {
         .as_u64()
         .unwrap();
     assert_eq!(after, requests, "no request to Okta while backing off");
+}
+
+/// Stores `cursor` as the stream's cursor, as an earlier run (or another program) left it.
+async fn store_cursor(table: &DynamoStateTable, key: &StreamKey, cursor: &str) {
+    let lease = table
+        .acquire(key, "earlier", Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    let lease = table.commit_cursor(&lease, cursor).await.unwrap();
+    table.release_lease(&lease).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_first_run_at_oktas_180_day_edge_polls_without_e0000053() {
+    let sim = okta(20).await;
+    let stack = LocalStack::provision(&[]).await;
+    let arn = stack.put_org_secret("acme", &sim.url, TOKEN).await;
+    let poller = poller_with(
+        &stack,
+        &arn,
+        100,
+        r#","logs":{"page_size":100,"initial_lookback_hours":4320}"#,
+        table(&stack),
+        Duration::from_secs(60),
+    );
+    let outcome = poller
+        .run("run-1", Utc::now() + chrono::Duration::minutes(2))
+        .await;
+    assert!(outcome[0].error.is_none(), "{:?}", outcome[0].error);
+    assert_eq!(outcome[0].summary.forwarded, 20);
+}
+
+#[tokio::test]
+async fn a_stored_cursor_that_no_longer_fits_stops_the_stream_and_names_the_fix() {
+    let sim = okta(10).await;
+    let stack = LocalStack::provision(&[]).await;
+    let arn = stack.put_org_secret("acme", &sim.url, TOKEN).await;
+    let (poller, table) = poller(&stack, &arn, 10).await;
+    let key = StreamKey::new("acme", "logs");
+    // The org moved to a custom domain: the stored link points at the old one.
+    let old = "https://acme.okta.com/api/v1/logs?after=p5&limit=10";
+    for (stored, says) in [(old, "https://acme.okta.com"), ("not a url", "not a URL")] {
+        store_cursor(&table, &key, stored).await;
+        let outcome = poller
+            .run("run-1", Utc::now() + chrono::Duration::minutes(2))
+            .await;
+        assert_eq!(
+            outcome[0].error_kind,
+            Some(ErrorKind::Configuration),
+            "{stored}"
+        );
+        let error = outcome[0].error.as_deref().unwrap();
+        assert!(error.contains("okta-relay-ctl reset-cursor"), "{error}");
+        assert!(error.contains(says), "{error}");
+        assert_eq!(
+            table
+                .snapshot(&key)
+                .await
+                .unwrap()
+                .unwrap()
+                .cursor
+                .as_deref(),
+            Some(stored),
+            "the cursor is left for the operator"
+        );
+        // Not silently restarted at now − lookback: nothing was read.
+        assert_eq!(outcome[0].summary.pages, 0);
+        // Clear the backoff the configuration error started, for the next case.
+        table
+            .record_success(&key, Utc::now(), &okta_relay::ports::RunRecord::default())
+            .await
+            .unwrap();
+    }
+    assert!(stack.capture(1, Duration::from_secs(1)).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_okta_400_is_permanent_and_backs_off_instead_of_rereading_the_page() {
+    let sim = okta(10).await;
+    let stack = LocalStack::provision(&[]).await;
+    let arn = stack.put_org_secret("acme", &sim.url, TOKEN).await;
+    let (poller, table) = poller(&stack, &arn, 10).await;
+    let key = StreamKey::new("acme", "logs");
+    // A stored link Okta refuses with 400 E0000031 (another program wrote the table).
+    let refused = format!(
+        "{}/api/v1/logs?after=p0&limit=10&sortOrder=SIDEWAYS",
+        sim.url
+    );
+    store_cursor(&table, &key, &refused).await;
+    let first = poller
+        .run("run-1", Utc::now() + chrono::Duration::minutes(2))
+        .await;
+    assert_eq!(
+        first[0].error_kind,
+        Some(ErrorKind::Permanent),
+        "{:?}",
+        first[0]
+    );
+    let second = poller
+        .run("run-2", Utc::now() + chrono::Duration::minutes(2))
+        .await;
+    assert!(second[0].backoff_until.is_some(), "{:?}", second[0]);
+    let counters = sim_call(&sim, "/counters", None).await;
+    let requests: u64 = counters["buckets"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|b| b["requests"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(
+        requests, 1,
+        "the page was asked for once, not at every schedule: {counters}"
+    );
 }
