@@ -401,3 +401,74 @@ async fn oversized_bodies_are_refused() {
         .unwrap_err();
     assert!(err.to_string().contains("exceeds 1024 bytes"), "{err}");
 }
+
+/// A client whose requests may take 20 s, for a run that must stop in 1 s.
+fn client_near_its_deadline(secret: &str) -> OktaClient {
+    let mut settings = settings();
+    settings.request_timeout = Duration::from_secs(20);
+    settings.retry.max_attempts = 1;
+    let creds = OktaCredentials::from_secret_json(secret, true).unwrap();
+    OktaClient::new(
+        settings.build_http().unwrap(),
+        creds,
+        RateLimiter::new(RateLimitPolicy::default(), Arc::new(SystemClock)),
+        &settings,
+    )
+    .with_deadline(chrono::Utc::now() + chrono::Duration::seconds(1))
+}
+
+#[tokio::test]
+async fn a_slow_page_gets_only_the_time_left_before_the_deadline() {
+    let server = MockServer::start().await;
+    // Slower than the minimum budget, faster than the request timeout.
+    Mock::given(method("GET"))
+        .and(path("/api/v1/logs"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string("[]")
+                .set_delay(Duration::from_secs(8)),
+        )
+        .mount(&server)
+        .await;
+    let client = client_near_its_deadline(&format!(
+        r#"{{"org_url":"{}","api_token":"{TOKEN}"}}"#,
+        server.uri()
+    ));
+    let err = client
+        .get_page::<Value>(&logs_url(&server))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Transient, "{err}");
+    assert!(err.to_string().contains("timed out"), "{err}");
+}
+
+#[tokio::test]
+async fn a_slow_token_request_gets_only_the_time_left_before_the_deadline() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth2/v1/token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string(
+                    r#"{"token_type":"Bearer","access_token":"at","expires_in":3600,"scope":"okta.logs.read"}"#,
+                )
+                .set_delay(Duration::from_secs(8)),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/logs"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("[]"))
+        .mount(&server)
+        .await;
+    let client = client_near_its_deadline(&format!(
+        r#"{{"org_url":"{}","oauth":{{"client_id":"0oa1","client_secret":"s3cr3t-client","dpop":false}}}}"#,
+        server.uri()
+    ));
+    let err = client
+        .get_page::<Value>(&logs_url(&server))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Transient, "{err}");
+    assert!(!err.to_string().contains("s3cr3t"), "{err}");
+}
