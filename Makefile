@@ -100,7 +100,7 @@ package: venv
 
 # Whole-process benchmarks (BENCHMARKS.md): release binaries against moto and the simulator.
 bench-build:
-	cargo build --release --locked -p okta-sim -p okta-relay-poller -p okta-relay-events
+	cargo build --release --locked -p okta-sim -p okta-relay-poller -p okta-relay-events -p okta-relay-ctl
 
 bench-process: venv bench-build
 	tests/local/with-stack.sh $(PY) tests/bench/poller_run.py process --events 100000

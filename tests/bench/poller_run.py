@@ -3,7 +3,7 @@
 `make bench-budget` inside tests/local/with-stack.sh (moto is up, its env exported).
 
   poller_run.py process [--events 100000]
-      The release poller's local runner (`okta-relay-poller run-once`) collects a backlog from
+      The poller's code path as a release process (`okta-relay-ctl run`) collects a backlog from
       the release simulator into moto, under /usr/bin/time -v. Reports the poller's CPU
       seconds, peak RSS and wall time, and the CPU the simulator and moto spent meanwhile
       (what the poller's wall time was waiting on).
@@ -108,14 +108,15 @@ def poller_env(res, org_extra):
 
 
 def run_poller(env, seconds, work):
-    """Runs `okta-relay-poller run-once` under /usr/bin/time -v; returns (outcomes, time fields, wall)."""
+    """Runs `okta-relay-ctl run` (the poller's code path) under /usr/bin/time -v; returns
+    (outcomes, time fields, wall)."""
     time_out = os.path.join(work, "time.txt")
     started = time.monotonic()
     out = subprocess.run(
         # BENCH_WRAP="perf record -g -o .local/bench/perf.data --" profiles the poller.
         ["/usr/bin/time", "-v", "-o", time_out, *os.environ.get("BENCH_WRAP", "").split(),
-         os.path.join(RELEASE, "okta-relay-poller"),
-         "run-once", str(seconds), "bench-runner"],
+         os.path.join(RELEASE, "okta-relay-ctl"),
+         "run", "--seconds", str(seconds), "--owner", "bench-runner"],
         env=env, stdout=subprocess.PIPE, stderr=open(os.path.join(work, "poller.log"), "w"),
         text=True, check=True,
     )
@@ -169,7 +170,7 @@ def process(args, work):
     scale = 100_000 / max(forwarded, 1)
     print(json.dumps(log, indent=2), file=sys.stderr)
     print(f"""
-whole-process run: {args.events} backlog events, page size 1000, release poller run-once
+whole-process run: {args.events} backlog events, page size 1000, release okta-relay-ctl run (the poller's code path)
   forwarded                 {forwarded}  (error: {log.get('error')})
   wall                      {wall:.1f} s  ({forwarded / wall:.0f} events/s)
   poller CPU user + sys     {user:.2f} + {system:.2f} s = {(user + system) * scale:.2f} s per 100 000 events

@@ -7,7 +7,8 @@
 use chrono::Utc;
 use criterion::{Criterion, Throughput};
 use okta_relay::adapters::eventbridge::request_entries;
-use okta_relay::pipeline::log_event::{self, LogEventHeader};
+use okta_relay::pipeline::log_event;
+use okta_relay::pipeline::log_header::LogEventHeader;
 use okta_relay::pipeline::{DeliveryBatch, DeliveryPolicy, PendingRecord};
 use okta_relay::ports::SinkEntry;
 use okta_relay::record::CollectionPath;

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What a failure means for the stream that hit it (`DESIGN.md` §5.12).
+/// What a failure means for the stream that hit it (`ARCHITECTURE.md`, "Errors have kinds").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {

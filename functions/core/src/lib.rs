@@ -1,19 +1,16 @@
-//! okta-relay core: everything the Lambda functions do, with no Lambda in it.
+//! okta-relay core: everything the functions and the CLI do. `ARCHITECTURE.md` maps it; in
+//! short:
 //!
-//! The binaries in `functions/poller` and `functions/events` only wire configuration and
-//! clients; the logic lives here so it can be tested without AWS or Lambda:
-//!
+//! - [`handlers`]: the two Lambda handlers, plain functions the binaries wire to the runtime.
+//! - [`poller`] (the pull path) runs each due stream through [`run`], the one stream-run loop,
+//!   with a source from [`sources`]; [`push`] is the push path.
+//! - [`pipeline`]: the per-event path both paths share, dedupe-aware forwarding, delivery.
 //! - [`okta`]: the Okta HTTP client (org URL pinning, `Link` paging, error objects, rate limits).
-//! - [`ports`]: the small traits the pipeline talks to (state, secrets, sink) and their errors.
-//! - [`adapters`]: the AWS implementations of those ports (DynamoDB, Secrets Manager, EventBridge).
-//! - [`pipeline`]: delivery (batching, partial-failure retries) and dedupe-aware forwarding.
-//! - [`record`]: the forwarded record contract of `DESIGN.md` §4.
-//! - [`inventory`]: the directory streams (users, groups, apps, …) as data, their cursors, and
-//!   the inventory change records derived from the System Log.
-//! - [`metrics`]: CloudWatch Embedded Metric Format lines the infra alarms watch.
-//! - [`push`] and [`poller`]: the two paths; [`stream_watch`]: how the poller notices that the
-//!   push path stopped delivering.
-//! - [`operator`]: status, cursor reset and configuration checks for the operator CLI.
+//! - [`ports`] are the traits the core talks to; [`adapters`] their AWS implementations (the only
+//!   place SDK types appear) and the wiring; `testing` their in-memory fakes.
+//! - [`record`], [`summary`], [`stream`], [`config`], [`limits`]: the data everything shares.
+//! - [`inventory`]: the directory streams as data, their cursors, and inventory change records.
+//! - [`metrics`], [`telemetry`], [`operator`], [`stream_watch`]: what operators see.
 //!
 //! Errors are typed per module and say, through [`ErrorKind`], whether a retry can help.
 
@@ -21,6 +18,7 @@ pub mod adapters;
 pub mod clock;
 pub mod config;
 mod error_kind;
+pub mod handlers;
 pub mod inventory;
 pub mod limits;
 pub mod metrics;
@@ -31,7 +29,11 @@ pub mod poller;
 pub mod ports;
 pub mod push;
 pub mod record;
+pub mod run;
+pub mod sources;
+pub mod stream;
 pub mod stream_watch;
+pub mod summary;
 pub mod telemetry;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

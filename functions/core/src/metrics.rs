@@ -8,9 +8,8 @@
 //! (`StreamErrors`). The infra alarms (infra/cdk, infra/terraform) use these names; the README's
 //! operations section lists them all.
 
-use crate::poller::OrgOutcome;
-use crate::push::{PushError, PushSummary};
-use crate::stream_watch::PUSH_STREAM;
+use crate::stream::PUSH as PUSH_STREAM;
+use crate::summary::{OrgOutcome, PushSummary};
 use serde_json::{Map, Value, json};
 
 pub const NAMESPACE: &str = "OktaRelay";
@@ -82,8 +81,9 @@ pub fn emf(outcome: &OrgOutcome, timestamp_ms: i64) -> Value {
     emf_object(&outcome.org, &outcome.stream, &values, timestamp_ms)
 }
 
-/// The EMF object for one partner event the events function handled (or failed to).
-pub fn push_emf(result: Result<&PushSummary, &PushError>, timestamp_ms: i64) -> Value {
+/// The EMF object for one partner event the events function handled, or failed to (with the
+/// org it belonged to, once its source matched one).
+pub fn push_emf(result: Result<&PushSummary, Option<&str>>, timestamp_ms: i64) -> Value {
     match result {
         Ok(s) => {
             let lag = (timestamp_ms - s.published.timestamp_millis()).max(0) as f64 / 1000.0;
@@ -103,13 +103,13 @@ pub fn push_emf(result: Result<&PushSummary, &PushError>, timestamp_ms: i64) -> 
             ];
             emf_object(&s.org, PUSH_STREAM, &values, timestamp_ms)
         }
-        Err(e) => {
+        Err(org) => {
             let values = [
                 count("Events", 1),
                 count("StreamErrors", 1),
                 count("Healthy", 0),
             ];
-            let org = e.org().unwrap_or(UNMATCHED_ORG);
+            let org = org.unwrap_or(UNMATCHED_ORG);
             emf_object(org, PUSH_STREAM, &values, timestamp_ms)
         }
     }
@@ -123,14 +123,14 @@ pub fn publish(outcomes: &[OrgOutcome], timestamp_ms: i64) {
 }
 
 /// Prints the EMF line of one partner event.
-pub fn publish_push(result: Result<&PushSummary, &PushError>, timestamp_ms: i64) {
+pub fn publish_push(result: Result<&PushSummary, Option<&str>>, timestamp_ms: i64) {
     println!("{}", push_emf(result, timestamp_ms));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::poller::StreamSummary;
+    use crate::summary::StreamSummary;
 
     fn outcome(error: Option<&str>, lag: Option<i64>) -> OrgOutcome {
         let summary = StreamSummary {
@@ -236,18 +236,12 @@ mod tests {
 
     #[test]
     fn a_failed_partner_event_is_an_error_of_its_org_or_of_unmatched() {
-        let unknown = PushError::UnknownSource("aws.partner/okta.com/x/y".into());
-        let v = push_emf(Err(&unknown), 0);
+        // A source no org claims has no org; a failure after the source matched has one.
+        let v = push_emf(Err(None), 0);
         every_declared_metric_has_a_value(&v);
         assert_eq!(v["Org"], "unmatched");
         assert_eq!(v["StreamErrors"], 1.0);
         assert_eq!(v["Healthy"], 0.0);
-        let forward = PushError::Forward {
-            org: "acme".into(),
-            source: crate::pipeline::ForwardError::Dedupe(crate::ports::StateError::Unavailable(
-                "throttled".into(),
-            )),
-        };
-        assert_eq!(push_emf(Err(&forward), 0)["Org"], "acme");
+        assert_eq!(push_emf(Err(Some("acme")), 0)["Org"], "acme");
     }
 }

@@ -114,7 +114,14 @@ mod tests {
             StreamId::Backfill(window).name(),
             "backfill-1793491200-1794355200"
         );
-        for bad in ["", "log", "backfill-", "backfill-x-1", "backfill-1", "widgets"] {
+        for bad in [
+            "",
+            "log",
+            "backfill-",
+            "backfill-x-1",
+            "backfill-1",
+            "widgets",
+        ] {
             assert_eq!(StreamId::parse(bad), None, "{bad}");
         }
     }

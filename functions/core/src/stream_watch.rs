@@ -1,13 +1,13 @@
 //! The stream watch: noticing that Okta Log Streaming stopped, so the poller fills the gap.
 //!
 //! Okta deactivates a log stream after two failed deliveries and has no replay; an outage is a
-//! silent gap unless something notices (`DESIGN.md` §5, API notes §5). Two signals say the push
+//! silent gap unless something notices (`ARCHITECTURE.md`, "Okta's rules of the road"). Two signals say the push
 //! path is not delivering: a log-stream lifecycle event (`system.log_stream.lifecycle.deactivate`
 //! or `.delete`, seen by either path) and silence (no partner event for the org within the
 //! configured window). Either makes the org's System Log stream due at every poller schedule
 //! until the push path delivers again; the shared dedupe marks make the overlap harmless.
 //!
-//! The push path's health lives under the stream name [`PUSH_STREAM`]: every handled partner
+//! The push path's health lives under [`StreamId::Push`](crate::stream::StreamId): every handled partner
 //! event is a success, silence is recorded as a failure by the poller, and the last lifecycle
 //! event is a note.
 
@@ -15,9 +15,6 @@ use crate::config::PushConfig;
 use crate::ports::HealthReport;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-
-/// The stream name of an org's push path in health records.
-pub const PUSH_STREAM: &str = "push";
 
 /// Okta's log-stream lifecycle event types share this prefix.
 pub const LIFECYCLE_PREFIX: &str = "system.log_stream.lifecycle.";

@@ -1,20 +1,313 @@
-//! In-memory fakes of the ports, for unit and service tests that need no AWS (built with the
-//! `testing` feature, and in the crate's own tests).
+//! In-memory fakes of every port, for unit and service tests that need no AWS (built with the
+//! `testing` feature, and in the crate's own tests). [`MemoryPorts`] puts a service on all of
+//! them at once.
 //!
 //! They keep the ports' contracts (expired marks count as absent, one outcome per entry) and can
 //! be told to fail, so a test drives a service through an AWS fault in milliseconds. moto stays
 //! for the adapters and the end-to-end suites.
 
+use crate::ErrorKind;
 use crate::clock::{Clock, SystemClock};
 use crate::ports::{
-    DedupeKey, DedupeStore, EntryOutcome, EventSink, SinkEntry, SinkError, StateError,
+    DedupeKey, DedupeStore, EntryOutcome, EventSink, HealthNote, HealthReport, HealthStore, Lease,
+    Ports, RunRecord, SecretError, SecretSource, SinkEntry, SinkError, StateError, StreamKey,
+    StreamSnapshot, StreamStateStore,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use secrecy::SecretString;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// Every port on a fake, sharing `clock`: the services run in memory. The fakes stay
+/// reachable through the returned handles, to inspect them or make them fail.
+pub struct MemoryPorts {
+    pub secrets: Arc<MemorySecrets>,
+    pub streams: Arc<MemoryStreams>,
+    pub dedupe: Arc<MemoryDedupe>,
+    pub health: Arc<MemoryHealth>,
+    pub sink: Arc<MemorySink>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl MemoryPorts {
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Self {
+            secrets: Arc::new(MemorySecrets::default()),
+            streams: Arc::new(MemoryStreams::with_clock(clock.clone())),
+            dedupe: Arc::new(MemoryDedupe::with_clock(clock.clone())),
+            health: Arc::new(MemoryHealth::default()),
+            sink: Arc::new(MemorySink::default()),
+            clock,
+        }
+    }
+
+    /// The ports, as the services take them.
+    pub fn ports(&self) -> Ports {
+        Ports {
+            secrets: self.secrets.clone(),
+            streams: self.streams.clone(),
+            dedupe: self.dedupe.clone(),
+            health: self.health.clone(),
+            sink: self.sink.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+}
+
+/// Secrets in memory, by id.
+#[derive(Debug, Default)]
+pub struct MemorySecrets(Mutex<HashMap<String, String>>);
+
+impl MemorySecrets {
+    pub fn put(&self, id: &str, value: &str) {
+        lock(&self.0).insert(id.to_string(), value.to_string());
+    }
+}
+
+#[async_trait]
+impl SecretSource for MemorySecrets {
+    async fn read(&self, id: &str) -> Result<SecretString, SecretError> {
+        lock(&self.0)
+            .get(id)
+            .map(|v| SecretString::from(v.clone()))
+            .ok_or_else(|| SecretError::NotFound { id: id.to_string() })
+    }
+}
+
+/// One stream's record: lease and cursor together, as in the state table.
+#[derive(Debug, Clone, Default)]
+struct StreamRecord {
+    owner: Option<String>,
+    fence: u64,
+    expires_at: Option<DateTime<Utc>>,
+    cursor: Option<String>,
+    version: u64,
+    cursor_updated: Option<DateTime<Utc>>,
+}
+
+/// Leases and cursors in memory, with the state table's conditions: a lease is taken when free,
+/// expired or already the caller's; a renewal or a cursor write needs the lease, unexpired, and
+/// (for a write) the cursor version the lease last saw.
+#[derive(Debug)]
+pub struct MemoryStreams {
+    records: Mutex<HashMap<StreamKey, StreamRecord>>,
+    clock: Arc<dyn Clock>,
+    failing_commits: AtomicUsize,
+}
+
+impl MemoryStreams {
+    pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
+        Self {
+            records: Mutex::new(HashMap::new()),
+            clock,
+            failing_commits: AtomicUsize::new(0),
+        }
+    }
+
+    /// Someone else takes `key`'s lease now (a run that outlived its lease meets its thief).
+    pub fn steal(&self, key: &StreamKey, thief: &str) {
+        let now = self.clock.now();
+        let mut records = lock(&self.records);
+        let r = records.entry(key.clone()).or_default();
+        r.owner = Some(thief.to_string());
+        r.fence += 1;
+        r.expires_at = Some(now + chrono::Duration::minutes(10));
+    }
+
+    /// `key`'s lease runs out now (its holder went away).
+    pub fn expire(&self, key: &StreamKey) {
+        if let Some(r) = lock(&self.records).get_mut(key) {
+            r.expires_at = Some(DateTime::<Utc>::default());
+        }
+    }
+
+    /// The next `n` cursor commits fail as [`StateError::Unavailable`] (after the delivery,
+    /// before the commit: a crash at the worst moment, without the crash).
+    pub fn fail_commits(&self, n: usize) {
+        self.failing_commits.store(n, Ordering::SeqCst);
+    }
+
+    /// The stream's cursor now.
+    pub fn cursor(&self, key: &StreamKey) -> Option<String> {
+        lock(&self.records).get(key).and_then(|r| r.cursor.clone())
+    }
+
+    fn held(&self, lease: &Lease, r: &StreamRecord, now: DateTime<Utc>) -> bool {
+        r.owner.as_deref() == Some(lease.owner.as_str())
+            && r.fence == lease.fence
+            && r.expires_at.is_some_and(|t| t > now)
+    }
+
+    fn lease_of(key: &StreamKey, r: &StreamRecord) -> Lease {
+        Lease {
+            key: key.clone(),
+            owner: r.owner.clone().unwrap_or_default(),
+            fence: r.fence,
+            expires_at: r.expires_at.unwrap_or_default(),
+            cursor: r.cursor.clone(),
+            version: r.version,
+        }
+    }
+
+    fn lost(lease: &Lease) -> StateError {
+        StateError::LeaseLost {
+            key: lease.key.to_string(),
+        }
+    }
+
+    fn write(&self, lease: &Lease, cursor: Option<&str>) -> Result<Lease, StateError> {
+        let now = self.clock.now();
+        let mut records = lock(&self.records);
+        let r = records.entry(lease.key.clone()).or_default();
+        if !self.held(lease, r, now) || r.version != lease.version {
+            return Err(Self::lost(lease));
+        }
+        r.cursor = cursor.map(str::to_string);
+        r.version += 1;
+        r.cursor_updated = Some(now);
+        Ok(Self::lease_of(&lease.key, r))
+    }
+}
+
+#[async_trait]
+impl StreamStateStore for MemoryStreams {
+    async fn acquire(
+        &self,
+        key: &StreamKey,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<Option<Lease>, StateError> {
+        let now = self.clock.now();
+        let mut records = lock(&self.records);
+        let r = records.entry(key.clone()).or_default();
+        let free = r.owner.is_none()
+            || r.expires_at.is_none_or(|t| t < now)
+            || r.owner.as_deref() == Some(owner);
+        if !free {
+            return Ok(None);
+        }
+        r.owner = Some(owner.to_string());
+        r.fence += 1;
+        r.expires_at = Some(now + chrono::Duration::from_std(ttl).unwrap_or_default());
+        Ok(Some(Self::lease_of(key, r)))
+    }
+
+    async fn renew(&self, lease: &Lease, ttl: Duration) -> Result<Lease, StateError> {
+        let now = self.clock.now();
+        let mut records = lock(&self.records);
+        let r = records.entry(lease.key.clone()).or_default();
+        if !self.held(lease, r, now) {
+            return Err(Self::lost(lease));
+        }
+        r.expires_at = Some(now + chrono::Duration::from_std(ttl).unwrap_or_default());
+        Ok(Self::lease_of(&lease.key, r))
+    }
+
+    async fn commit_cursor(&self, lease: &Lease, cursor: &str) -> Result<Lease, StateError> {
+        if take_failure(&self.failing_commits) {
+            return Err(StateError::Unavailable(
+                "injected: the commit failed".into(),
+            ));
+        }
+        self.write(lease, Some(cursor))
+    }
+
+    async fn release_lease(&self, lease: &Lease) -> Result<(), StateError> {
+        let mut records = lock(&self.records);
+        if let Some(r) = records.get_mut(&lease.key)
+            && r.owner.as_deref() == Some(lease.owner.as_str())
+            && r.fence == lease.fence
+        {
+            r.expires_at = Some(DateTime::<Utc>::default());
+        }
+        Ok(())
+    }
+
+    async fn snapshot(&self, key: &StreamKey) -> Result<Option<StreamSnapshot>, StateError> {
+        Ok(lock(&self.records).get(key).map(|r| StreamSnapshot {
+            key: key.clone(),
+            cursor: r.cursor.clone(),
+            version: r.version,
+            lease_owner: r.owner.clone(),
+            lease_expires_at: r.expires_at,
+            cursor_updated_at: r.cursor_updated,
+        }))
+    }
+
+    async fn clear_cursor(&self, lease: &Lease) -> Result<Lease, StateError> {
+        self.write(lease, None)
+    }
+}
+
+/// Stream health in memory, as the state table keeps it.
+#[derive(Debug, Default)]
+pub struct MemoryHealth(Mutex<HashMap<StreamKey, HealthReport>>);
+
+#[async_trait]
+impl HealthStore for MemoryHealth {
+    async fn record_success(
+        &self,
+        key: &StreamKey,
+        at: DateTime<Utc>,
+        run: &RunRecord,
+    ) -> Result<(), StateError> {
+        let mut all = lock(&self.0);
+        let h = all.entry(key.clone()).or_default();
+        h.last_success_at = Some(at);
+        h.consecutive_failures = 0;
+        for (name, value) in &run.counters {
+            *h.counters.entry(name.clone()).or_default() += value;
+        }
+        h.newest_event_at = run.newest_event_at.or(h.newest_event_at);
+        h.rate_limit = run.rate_limit.or(h.rate_limit);
+        Ok(())
+    }
+
+    async fn record_failure(
+        &self,
+        key: &StreamKey,
+        at: DateTime<Utc>,
+        kind: ErrorKind,
+        message: &str,
+    ) -> Result<(), StateError> {
+        let mut all = lock(&self.0);
+        let h = all.entry(key.clone()).or_default();
+        h.last_error_at = Some(at);
+        h.last_error = Some(message.to_string());
+        h.last_error_kind = Some(kind);
+        h.consecutive_failures += 1;
+        Ok(())
+    }
+
+    async fn note(
+        &self,
+        key: &StreamKey,
+        at: DateTime<Utc>,
+        note: HealthNote<'_>,
+    ) -> Result<(), StateError> {
+        let mut all = lock(&self.0);
+        let h = all.entry(key.clone()).or_default();
+        match note {
+            HealthNote::CaughtUp => h.caught_up_at = Some(at),
+            HealthNote::CatchUpRequested { reason } => {
+                h.catch_up_requested_at = Some(at);
+                h.catch_up_reason = Some(reason.to_string());
+            }
+            HealthNote::Lifecycle { event_type } => {
+                h.lifecycle_event = Some(event_type.to_string());
+                h.lifecycle_at = Some(at);
+            }
+        }
+        Ok(())
+    }
+
+    async fn read(&self, key: &StreamKey) -> Result<Option<HealthReport>, StateError> {
+        Ok(lock(&self.0).get(key).cloned())
+    }
+}
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())

@@ -1,14 +1,13 @@
 //! `backfill`: one System Log window through the poller's own code path
 //! ([`PollerService::backfill`]), with a progress bar and an ETA from the rate budget.
 
-use crate::context::{Aws, Options, owner};
+use crate::context::{Options, owner, ports};
 use crate::show;
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use okta_relay::poller::{
-    BackfillJob, BackfillProgress, BackfillWindow, PollerPorts, PollerService, RunSettings,
-    backfill_eta,
+    BackfillJob, BackfillProgress, BackfillWindow, PollerService, RunSettings, backfill_eta,
 };
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -74,16 +73,7 @@ pub async fn run(options: &Options, args: Args) -> Result<ExitCode> {
     org.logs.enabled = true;
     let page_size = org.logs.page_size;
     let reserve = config.rate_limit_reserve;
-    let aws = Aws::load().await;
-    let table = aws.table(options.table_name()?);
-    let ports = PollerPorts {
-        secrets: aws.secrets(),
-        streams: table.clone(),
-        dedupe: table.clone(),
-        health: table,
-        sink: aws.sink(options.bus_name()?),
-        clock: aws.clock.clone(),
-    };
+    let ports = ports(options, &config).await?;
     let settings = RunSettings::from_config(&config);
     let service = PollerService::new(Arc::new(config), ports, settings)
         .context("cannot build the Okta client")?;

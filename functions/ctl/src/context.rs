@@ -3,10 +3,11 @@
 
 use anyhow::{Context, Result, bail};
 use okta_relay::adapters::{
-    DynamoStateTable, EventBridgeSink, SecretsManagerSource, load_aws_config,
+    AwsWiring, DynamoStateTable, EventBridgeSink, Resources, SecretsManagerSource, load_aws_config,
 };
 use okta_relay::clock::{Clock, SystemClock};
 use okta_relay::config::RelayConfig;
+use okta_relay::ports::Ports;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -79,6 +80,17 @@ impl Aws {
             aws_sdk_secretsmanager::Client::new(&self.sdk),
         ))
     }
+}
+
+/// Every port the poller uses, on the table and bus the options name, as the functions build
+/// them.
+pub async fn ports(options: &Options, config: &RelayConfig) -> Result<Ports> {
+    let resources = Resources {
+        table: options.table_name()?.to_string(),
+        bus: options.bus_name()?.to_string(),
+    };
+    let wiring = AwsWiring::new(&resources, config.aws_timeouts(), Arc::new(SystemClock)).await;
+    Ok(wiring.ports())
 }
 
 /// A lease owner that says who and where: `okta-relay-ctl:<command>:<pid>`.

@@ -8,6 +8,7 @@
 mod backfill;
 mod context;
 mod reset;
+mod run;
 mod show;
 mod status;
 mod validate;
@@ -58,6 +59,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// One poller run now, the same code path as the poller function; prints each stream's
+    /// outcome as JSON.
+    Run(run::Args),
     /// Make one stream start over (System Log: its lookback window; directory: a full sync).
     ResetCursor {
         #[arg(long)]
@@ -84,6 +88,7 @@ async fn main() -> ExitCode {
         Command::Backfill(args) => backfill::run(&options, args).await,
         Command::ValidateConfig { offline, json } => validate::run(&options, offline, json).await,
         Command::ResetCursor { org, stream, yes } => reset::run(&options, &org, &stream, yes).await,
+        Command::Run(args) => run::run(&options, args).await,
     };
     match result {
         Ok(code) => code,

@@ -30,7 +30,11 @@ pub async fn run(options: &Options, offline: bool, json: bool) -> Result<ExitCod
             ok: true,
             detail: format!(
                 "{}; OAuth scopes needed: {}",
-                configured_streams(org).join(", "),
+                configured_streams(org)
+                    .iter()
+                    .map(|id| id.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 org.scopes().join(" ")
             ),
         });

@@ -12,7 +12,7 @@ mod wiring;
 pub use dynamodb::DynamoStateTable;
 pub use eventbridge::EventBridgeSink;
 pub use secrets_manager::SecretsManagerSource;
-pub use wiring::AwsWiring;
+pub use wiring::{AwsWiring, Resources, function_from_env};
 
 use crate::limits::{AWS_ATTEMPT_TIMEOUT, AWS_CALL_TIMEOUT, AWS_CONNECT_TIMEOUT, AWS_MAX_ATTEMPTS};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};

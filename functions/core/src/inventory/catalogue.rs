@@ -2,8 +2,8 @@
 //!
 //! The streams differ only in these parameters, so one listing loop
 //! ([`crate::poller::InventoryRun`]) serves them all. Defaults follow Okta's partner guidance
-//! (`DESIGN.md` §5.3) and the endpoints' documented page limits
-//! (`shared/reference/okta-aws-api-notes.md` §2.2).
+//! (the README's directory stream table) and the endpoints' documented page limits
+//! (Okta's API reference for each list endpoint).
 
 /// How a stream finds what changed since its high-water mark.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

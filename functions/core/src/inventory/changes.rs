@@ -9,43 +9,15 @@
 
 use crate::config::OrgConfig;
 use crate::pipeline::PendingRecord;
-use crate::pipeline::log_event::LogEventHeader;
-use crate::record::{self, CollectionPath, RelayMetadata};
+use crate::pipeline::log_header::LogEventHeader;
+use crate::record::{self, ChangeAction, CollectionPath, InventoryChange, RelayMetadata};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 
 /// `DetailType` of inventory change records.
 pub const INVENTORY_CHANGE_DETAIL_TYPE: &str = "Okta Inventory Change";
-
-/// What happened to a directory object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ChangeAction {
-    /// The object no longer exists.
-    Deleted,
-    /// A membership or assignment ended.
-    Removed,
-}
-
-/// `relay.change` of an inventory change record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct InventoryChange {
-    pub action: ChangeAction,
-    /// The System Log event type it comes from.
-    pub event_type: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub group_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub app_id: Option<String>,
-    /// Identity providers and network zones.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub object_id: Option<String>,
-}
 
 /// Which side of a change a target is.
 #[derive(Debug, Clone, Copy)]

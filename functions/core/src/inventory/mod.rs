@@ -15,6 +15,6 @@ pub mod cursor;
 pub mod object;
 pub mod settings;
 
-pub use changes::{INVENTORY_CHANGE_DETAIL_TYPE, InventoryChange, change_record};
+pub use changes::{INVENTORY_CHANGE_DETAIL_TYPE, change_record};
 pub use cursor::{FanoutTask, InventoryCursor, InventoryDue, Listing};
 pub use settings::{InventoryConfig, InventoryStream, InventoryStreamConfig};

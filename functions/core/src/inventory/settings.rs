@@ -8,7 +8,7 @@
 //! ```
 
 use super::catalogue::{self, StreamSpec};
-use crate::config::ConfigError;
+use crate::config::error::ConfigError;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -302,14 +302,14 @@ impl OktaClient {
         let mut response = request
             .send()
             .await
-            .map_err(|e| transport_error(&e, path))?;
+            .map_err(|e| OktaError::transport(&e, path))?;
         let status = response.status();
         let headers = std::mem::take(response.headers_mut());
         let mut body = Vec::new();
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| transport_error(&e, path))?
+            .map_err(|e| OktaError::transport(&e, path))?
         {
             if body.len() + chunk.len() > self.max_body_bytes {
                 return Err(OktaError::Decode {
@@ -366,27 +366,5 @@ impl OktaClient {
                 .and_then(|v| v.to_str().ok())
                 .map(|s| s.chars().take(64).collect()),
         })
-    }
-}
-
-pub(super) fn transport_error(e: &reqwest::Error, path: &str) -> OktaError {
-    let what = if e.is_timeout() {
-        TransportFailure::Timeout
-    } else if e.is_connect() {
-        TransportFailure::Connect
-    } else if e.is_body() || e.is_decode() || e.is_request() {
-        TransportFailure::Body
-    } else {
-        TransportFailure::Other
-    };
-    // `without_url`: the URL carries the cursor and search terms, the path is enough.
-    let mut detail = std::error::Error::source(e)
-        .map(|s| s.to_string())
-        .unwrap_or_else(|| what.to_string());
-    detail.truncate(200);
-    OktaError::Transport {
-        what,
-        path: path.to_string(),
-        detail,
     }
 }

@@ -147,7 +147,31 @@ impl std::fmt::Display for TransportFailure {
 }
 
 impl OktaError {
-    /// Classification per `DESIGN.md` §5.12: 401/403 and `E0000011` are configuration errors;
+    /// A failure of the HTTP exchange itself, by what failed (the URL is left out: it carries
+    /// the cursor and search terms; the path is enough).
+    pub(crate) fn transport(e: &reqwest::Error, path: &str) -> OktaError {
+        let what = if e.is_timeout() {
+            TransportFailure::Timeout
+        } else if e.is_connect() {
+            TransportFailure::Connect
+        } else if e.is_body() || e.is_decode() || e.is_request() {
+            TransportFailure::Body
+        } else {
+            TransportFailure::Other
+        };
+        // `without_url`: the URL carries the cursor and search terms, the path is enough.
+        let mut detail = std::error::Error::source(e)
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| what.to_string());
+        detail.truncate(200);
+        OktaError::Transport {
+            what,
+            path: path.to_string(),
+            detail,
+        }
+    }
+
+    /// Classification (`ARCHITECTURE.md`, "Errors have kinds"): 401/403 and `E0000011` are configuration errors;
     /// 429, 5xx, timeouts and broken connections are transient; the rest is permanent.
     pub fn kind(&self) -> ErrorKind {
         match self {

@@ -1,6 +1,6 @@
 //! The Okta Management API client.
 //!
-//! Okta's rules of the road (`DESIGN.md` §5) are enforced here, once, for every stream:
+//! Okta's rules of the road (`ARCHITECTURE.md`, "Okta's rules of the road") are enforced here, once, for every stream:
 //! only `https` org URLs ([`OrgUrl`]), `next` links followed only to the org's own origin
 //! ([`links`]), typed error objects ([`OktaError`]), and a per-org rate limiter keyed by Okta's
 //! endpoint buckets that keeps a reserve for the org's other integrations ([`RateLimiter`]).

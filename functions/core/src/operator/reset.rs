@@ -9,7 +9,7 @@
 use crate::config::RelayConfig;
 use crate::operator::status::configured_streams;
 use crate::ports::{StateError, StreamKey, StreamStateStore};
-use crate::stream_watch::PUSH_STREAM;
+use crate::stream::StreamId;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 use thiserror::Error;
@@ -53,22 +53,22 @@ pub fn resettable(config: &RelayConfig, org: &str, stream: &str) -> Result<Strea
         .iter()
         .find(|o| o.name == org)
         .ok_or_else(|| ResetError::UnknownOrg(org.to_string()))?;
-    if stream == PUSH_STREAM {
-        return Err(ResetError::NoCursor);
-    }
     let configured = configured_streams(org_config);
-    if !configured.iter().any(|s| s == stream) && !stream.starts_with("backfill-") {
-        return Err(ResetError::UnknownStream {
+    match StreamId::parse(stream) {
+        Some(StreamId::Push) => Err(ResetError::NoCursor),
+        Some(id @ StreamId::Backfill(_)) => Ok(id.key(org)),
+        Some(id) if configured.contains(&id) => Ok(id.key(org)),
+        _ => Err(ResetError::UnknownStream {
             org: org.to_string(),
             stream: stream.to_string(),
             configured: configured
                 .into_iter()
-                .filter(|s| s != PUSH_STREAM)
+                .filter(|id| *id != StreamId::Push)
+                .map(|id| id.name())
                 .collect::<Vec<_>>()
                 .join(", "),
-        });
+        }),
     }
-    Ok(StreamKey::new(org, stream))
 }
 
 /// Clears the stream's cursor under its lease, taken as `owner` for `ttl`.

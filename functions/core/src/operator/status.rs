@@ -4,13 +4,13 @@
 
 use crate::ErrorKind;
 use crate::config::{OrgConfig, RelayConfig};
-use crate::pipeline::log_event::LOGS_STREAM;
 use crate::poller::backoff_until;
 use crate::ports::{
     HealthReport, HealthStore, RateLimitHeadroom, StateError, StreamKey, StreamSnapshot,
     StreamStateStore,
 };
-use crate::stream_watch::{self, PUSH_STREAM, PushState};
+use crate::stream::StreamId;
+use crate::stream_watch::{self, PushState};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -72,21 +72,21 @@ pub struct StreamStatus {
     pub forwarded_total: u64,
 }
 
-/// The stream names an org's configuration enables, in the poller's order, then `push`.
-pub fn configured_streams(org: &OrgConfig) -> Vec<String> {
-    let mut names = Vec::new();
+/// The streams an org's configuration enables, in the poller's order, then the push path.
+pub fn configured_streams(org: &OrgConfig) -> Vec<StreamId> {
+    let mut ids = Vec::new();
     if org.logs.enabled {
-        names.push(LOGS_STREAM.to_string());
+        ids.push(StreamId::Logs);
     }
-    names.extend(
+    ids.extend(
         org.inventory_streams()
             .iter()
-            .map(|s| s.spec.name.to_string()),
+            .map(|s| StreamId::Directory(s.spec.name)),
     );
     if org.partner_event_source.is_some() {
-        names.push(PUSH_STREAM.to_string());
+        ids.push(StreamId::Push);
     }
-    names
+    ids
 }
 
 /// Reads every configured stream's records (of `only` the org with that name, if given).
@@ -103,9 +103,9 @@ pub async fn gather(
         .iter()
         .filter(|o| only.is_none_or(|n| n == o.name))
     {
-        for name in configured_streams(org) {
-            let key = StreamKey::new(&org.name, &name);
-            let snapshot = if name == PUSH_STREAM {
+        for id in configured_streams(org) {
+            let key = id.key(&org.name);
+            let snapshot = if id == StreamId::Push {
                 None
             } else {
                 streams.snapshot(&key).await?
@@ -129,7 +129,8 @@ pub fn derive(
         .filter(|s| s.lease_expires_at.is_some_and(|t| t > now))
         .and_then(|s| s.lease_owner.clone());
     let backoff = health.and_then(|h| backoff_until(h, now));
-    let state = if key.stream == PUSH_STREAM {
+    let id = StreamId::parse(&key.stream);
+    let state = if id == Some(StreamId::Push) {
         let push = stream_watch::push_state(now, &org.push, true, health);
         match push {
             PushState::Stopped { .. } => StreamState::Stopped,
@@ -147,7 +148,7 @@ pub fn derive(
             _ => StreamState::NeverRun,
         }
     };
-    let is_log = key.stream == LOGS_STREAM || key.stream == PUSH_STREAM;
+    let is_log = matches!(id, Some(StreamId::Logs | StreamId::Push));
     StreamStatus {
         org: key.org.clone(),
         stream: key.stream.clone(),
@@ -198,7 +199,10 @@ mod tests {
             r#","inventory":{"users":{},"groups":{}},"partner_event_source":"aws.partner/okta.com/acme/s""#,
         );
         assert_eq!(
-            configured_streams(&org),
+            configured_streams(&org)
+                .iter()
+                .map(StreamId::name)
+                .collect::<Vec<_>>(),
             ["logs", "users", "groups", "push"]
         );
     }

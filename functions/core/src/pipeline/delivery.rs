@@ -19,6 +19,7 @@ use crate::ErrorKind;
 use crate::limits::{PUT_EVENTS_DEFAULT_REQUEST_BYTES, PUT_EVENTS_MAX_ENTRIES};
 use crate::ports::{EntryOutcome, EventSink, SinkEntry, SinkError, StateError};
 use async_trait::async_trait;
+use futures::StreamExt;
 use std::time::Duration;
 use thiserror::Error;
 
@@ -31,6 +32,8 @@ pub struct DeliveryPolicy {
     pub max_request_bytes: usize,
     /// Calls per entry, the first included.
     pub max_attempts: u32,
+    /// PutEvents requests in flight at once.
+    pub in_flight: usize,
     pub base_backoff: Duration,
     pub max_backoff: Duration,
 }
@@ -41,6 +44,7 @@ impl Default for DeliveryPolicy {
             max_entries: PUT_EVENTS_MAX_ENTRIES,
             max_request_bytes: PUT_EVENTS_DEFAULT_REQUEST_BYTES,
             max_attempts: 5,
+            in_flight: 1,
             base_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(5),
         }
@@ -196,82 +200,128 @@ impl<'a> Delivery<'a> {
     /// Delivers every entry (or reports it rejected), or says which were acknowledged before it
     /// gave up.
     pub async fn deliver(&self, entries: &[SinkEntry]) -> Result<Delivered, DeliveryError> {
-        let mut delivered = Delivered::default();
+        let mut progress = Progress::default();
         let mut pending: Vec<usize> = (0..entries.len()).collect();
-        let mut acknowledged = Vec::with_capacity(entries.len());
         let mut backoff = self.policy.base_backoff;
-        let mut last_code = String::new();
         let attempts = self.policy.max_attempts.max(1);
         for attempt in 1..=attempts {
-            let mut retry = Vec::new();
-            for batch in DeliveryBatch::plan(entries, &pending, self.policy) {
-                if let Some(heartbeat) = self.heartbeat
-                    && let Err(source) = heartbeat.beat().await
-                {
-                    return Err(DeliveryError::Heartbeat {
-                        source,
-                        acknowledged,
-                    });
-                }
-                let calls: Vec<&SinkEntry> = batch.indices.iter().map(|&i| &entries[i]).collect();
-                let outcomes = match self.sink.put(&calls).await {
-                    Ok(outcomes) => outcomes,
-                    Err(e) if e.kind() == ErrorKind::Transient => {
-                        last_code = "transient call failure".into();
-                        tracing::warn!(attempt, error = %e, entries = batch.indices.len(), "PutEvents call failed; will retry");
-                        retry.extend(&batch.indices);
-                        continue;
-                    }
-                    Err(source) => {
-                        return Err(DeliveryError::Sink {
-                            source,
-                            acknowledged,
-                        });
-                    }
-                };
-                for (&i, outcome) in batch.indices.iter().zip(outcomes) {
-                    let EntryOutcome::Failed { code, message } = &outcome else {
-                        acknowledged.push(i);
-                        continue;
-                    };
-                    let message: String = message.chars().take(200).collect();
-                    if outcome.is_retryable() {
-                        delivered.failed_entries += 1;
-                        last_code = code.clone();
-                        retry.push(i);
-                    } else if is_permission_code(code) {
-                        return Err(DeliveryError::Forbidden {
-                            code: code.clone(),
-                            message,
-                            acknowledged,
-                        });
-                    } else {
-                        delivered.rejected.push(Rejection {
-                            index: i,
-                            code: code.clone(),
-                            message,
-                        });
-                    }
-                }
-            }
+            self.attempt(entries, &pending, &mut progress).await?;
+            let retry = std::mem::take(&mut progress.retry);
             if retry.is_empty() {
-                return Ok(delivered);
+                return Ok(progress.delivered);
             }
             if attempt == attempts {
                 return Err(DeliveryError::Exhausted {
                     failed: retry.len(),
                     attempts: attempt,
-                    code: last_code,
-                    acknowledged,
+                    code: progress.last_code,
+                    acknowledged: progress.acknowledged,
                 });
             }
-            tracing::warn!(attempt, failed = retry.len(), code = %last_code, backoff_ms = backoff.as_millis() as u64,
+            tracing::warn!(attempt, failed = retry.len(), code = %progress.last_code,
+                backoff_ms = backoff.as_millis() as u64,
                 "PutEvents entries failed retryably; resending only those");
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(self.policy.max_backoff);
             pending = retry;
         }
-        Ok(delivered)
+        Ok(progress.delivered)
+    }
+
+    /// Sends `pending` once, up to `in_flight` requests at a time, and takes in each answer in
+    /// order.
+    async fn attempt(
+        &self,
+        entries: &[SinkEntry],
+        pending: &[usize],
+        progress: &mut Progress,
+    ) -> Result<(), DeliveryError> {
+        let calls = futures::stream::iter(DeliveryBatch::plan(entries, pending, self.policy))
+            .map(|batch| async move {
+                if let Some(heartbeat) = self.heartbeat {
+                    heartbeat.beat().await?;
+                }
+                let request: Vec<&SinkEntry> = batch.indices.iter().map(|&i| &entries[i]).collect();
+                let answer = self.sink.put(&request).await;
+                Ok::<_, StateError>((batch, answer))
+            })
+            .buffered(self.policy.in_flight.max(1));
+        futures::pin_mut!(calls);
+        while let Some(call) = calls.next().await {
+            let (batch, answer) = call.map_err(|source| DeliveryError::Heartbeat {
+                source,
+                acknowledged: progress.acknowledged.clone(),
+            })?;
+            progress.take(&batch, answer)?;
+        }
+        Ok(())
+    }
+}
+
+/// Where a delivery stands.
+#[derive(Default)]
+struct Progress {
+    delivered: Delivered,
+    acknowledged: Vec<usize>,
+    /// Entries to send again in the next attempt.
+    retry: Vec<usize>,
+    last_code: String,
+}
+
+impl Progress {
+    /// One call's answer.
+    fn take(
+        &mut self,
+        batch: &DeliveryBatch,
+        answer: Result<Vec<EntryOutcome>, SinkError>,
+    ) -> Result<(), DeliveryError> {
+        let outcomes = match answer {
+            Ok(outcomes) => outcomes,
+            Err(e) if e.kind() == ErrorKind::Transient => {
+                tracing::warn!(error = %e, entries = batch.indices.len(), "PutEvents call failed; will retry");
+                self.last_code = "transient call failure".into();
+                self.retry.extend(&batch.indices);
+                return Ok(());
+            }
+            Err(source) => {
+                return Err(DeliveryError::Sink {
+                    source,
+                    acknowledged: std::mem::take(&mut self.acknowledged),
+                });
+            }
+        };
+        for (&i, outcome) in batch.indices.iter().zip(outcomes) {
+            self.entry(i, outcome)?;
+        }
+        Ok(())
+    }
+
+    /// One entry's outcome.
+    fn entry(&mut self, i: usize, outcome: EntryOutcome) -> Result<(), DeliveryError> {
+        let retryable = outcome.is_retryable();
+        let EntryOutcome::Failed { code, message } = outcome else {
+            self.acknowledged.push(i);
+            return Ok(());
+        };
+        let message: String = message.chars().take(200).collect();
+        if retryable {
+            self.delivered.failed_entries += 1;
+            self.last_code = code;
+            self.retry.push(i);
+        } else if is_permission_code(&code) {
+            return Err(DeliveryError::Forbidden {
+                code,
+                message,
+                acknowledged: std::mem::take(&mut self.acknowledged),
+            });
+        } else {
+            self.delivered.rejected.push(Rejection {
+                index: i,
+                code,
+                message,
+            });
+        }
+        Ok(())
     }
 }
 

@@ -312,6 +312,7 @@ mod tests {
         max_entries: 10,
         max_request_bytes: 2048,
         max_attempts: 2,
+        in_flight: 1,
         base_backoff: Duration::from_millis(1),
         max_backoff: Duration::from_millis(2),
     };

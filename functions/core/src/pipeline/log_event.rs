@@ -1,75 +1,50 @@
-//! A System Log event on its way through the pipeline: the few fields the relay reads, and the
-//! untouched original.
-//!
-//! Only `uuid` (the dedupe key), `published` and `eventType` are read. The event itself stays a
-//! [`RawValue`] and is forwarded byte for byte.
+//! One System Log event on its way to the sink, the same steps on both paths: an inventory
+//! change record if the event deletes or removes a directory object (the SIEM's inventory stays
+//! true whatever the filters say), the org's event-type filter, then the event shaped into its
+//! record. The push path adds its old-event policy through `keep`.
 
 use super::forward::PendingRecord;
+use super::log_header::LogEventHeader;
+use crate::config::OrgConfig;
+use crate::inventory::changes;
 use crate::record::{self, CollectionPath, RelayMetadata};
+use crate::stream;
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 use serde_json::value::RawValue;
-use thiserror::Error;
 
-/// The stream name of the System Log in state keys and records.
-pub const LOGS_STREAM: &str = "logs";
-
-/// A System Log event that lacks what the relay needs.
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
-pub enum InvalidLogEvent {
-    #[error("System Log event is not a JSON object with uuid, published and eventType ({0})")]
-    Shape(String),
-    #[error("System Log event field `{0}` is empty or invalid")]
-    Field(&'static str),
+/// What one event becomes.
+#[derive(Debug, Default)]
+pub struct EventRecords {
+    /// The records to forward: its inventory change record, then the event (0–2).
+    pub records: Vec<PendingRecord>,
+    /// The org's event-type list excluded the event.
+    pub filtered: bool,
+    /// The event produced an inventory change record.
+    pub inventory_change: bool,
 }
 
-#[derive(Deserialize)]
-struct Header<'a> {
-    #[serde(borrow)]
-    uuid: std::borrow::Cow<'a, str>,
-    #[serde(borrow)]
-    published: std::borrow::Cow<'a, str>,
-    #[serde(rename = "eventType", borrow)]
-    event_type: std::borrow::Cow<'a, str>,
-}
-
-/// The fields the relay reads from a System Log event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogEventHeader {
-    pub uuid: String,
-    pub published: DateTime<Utc>,
-    pub event_type: String,
-}
-
-impl LogEventHeader {
-    pub fn parse(raw: &RawValue) -> Result<Self, InvalidLogEvent> {
-        let header: Header<'_> = serde_json::from_str(raw.get()).map_err(|e| {
-            let what = e.to_string();
-            // Keep serde's "missing field `uuid`" but not any quoted value.
-            let what = what
-                .split(':')
-                .next()
-                .unwrap_or("invalid")
-                .chars()
-                .take(80)
-                .collect();
-            InvalidLogEvent::Shape(what)
-        })?;
-        if header.uuid.trim().is_empty() || header.uuid.len() > 128 {
-            return Err(InvalidLogEvent::Field("uuid"));
-        }
-        if header.event_type.trim().is_empty() || header.event_type.len() > 256 {
-            return Err(InvalidLogEvent::Field("eventType"));
-        }
-        let published = DateTime::parse_from_rfc3339(&header.published)
-            .map_err(|_| InvalidLogEvent::Field("published"))?
-            .with_timezone(&Utc);
-        Ok(Self {
-            uuid: header.uuid.into_owned(),
-            published,
-            event_type: header.event_type.into_owned(),
-        })
+/// The per-event path both paths call. `keep = false` drops the event itself (the push path's
+/// old-event policy), never its inventory change.
+pub fn records_for(
+    raw: &RawValue,
+    header: &LogEventHeader,
+    org: &OrgConfig,
+    path: CollectionPath,
+    collected_at: DateTime<Utc>,
+    keep: bool,
+) -> EventRecords {
+    let mut out = EventRecords::default();
+    if let Some(change) = changes::change_record(raw, header, org, path, collected_at) {
+        out.inventory_change = true;
+        out.records.push(change);
     }
+    if !org.event_types.allows(&header.event_type) {
+        out.filtered = true;
+    } else if keep {
+        out.records
+            .push(to_record(raw, header, &org.name, path, collected_at));
+    }
+    out
 }
 
 /// Shapes one System Log event into a pending record.
@@ -80,7 +55,7 @@ pub fn to_record(
     path: CollectionPath,
     collected_at: DateTime<Utc>,
 ) -> PendingRecord {
-    let relay = RelayMetadata::new(org, LOGS_STREAM, path, collected_at, header.uuid.clone());
+    let relay = RelayMetadata::new(org, stream::LOGS, path, collected_at, header.uuid.clone());
     let entry = record::shape(
         record::SYSTEM_LOG_DETAIL_TYPE,
         raw,
@@ -114,40 +89,5 @@ mod tests {
         let record = to_record(&event, &header, "acme", CollectionPath::Push, Utc::now());
         assert!(record.entry.detail.contains(event.get()));
         assert_eq!(record.relay.record_id, "8f7c");
-    }
-
-    #[test]
-    fn names_what_is_missing_or_invalid() {
-        let cases = [
-            (
-                r#"{"published":"2026-11-21T10:00:00Z","eventType":"x"}"#,
-                "uuid",
-            ),
-            (
-                r#"{"uuid":"a","published":"yesterday","eventType":"x"}"#,
-                "published",
-            ),
-            (
-                r#"{"uuid":"","published":"2026-11-21T10:00:00Z","eventType":"x"}"#,
-                "uuid",
-            ),
-            (
-                r#"{"uuid":"a","published":"2026-11-21T10:00:00Z","eventType":""}"#,
-                "eventType",
-            ),
-            (
-                r#"{"uuid":"a","published":"2026-11-21T10:00:00Z"}"#,
-                "eventType",
-            ),
-            (r#"[1]"#, "invalid"),
-            (
-                r#"{"uuid":5,"published":"2026-11-21T10:00:00Z","eventType":"x"}"#,
-                "invalid type",
-            ),
-        ];
-        for (text, what) in cases {
-            let e = LogEventHeader::parse(&raw(text)).unwrap_err();
-            assert!(e.to_string().contains(what), "{text}: {e}");
-        }
     }
 }

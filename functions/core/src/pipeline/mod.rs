@@ -1,5 +1,5 @@
 //! The one pipeline both paths share: **source → (filter → dedupe → shape) → sink → acknowledge
-//! → commit** (`DESIGN.md` §2). Only the sources differ.
+//! → commit** (`ARCHITECTURE.md`). Only the sources differ.
 //!
 //! - [`delivery`] batches entries for PutEvents (≤ 10 per call, ≤ the request byte limit), retries
 //!   only the entries that failed retryably, and reports which entries were acknowledged.
@@ -10,6 +10,7 @@ pub mod delivery;
 pub mod event_filter;
 pub mod forward;
 pub mod log_event;
+pub mod log_header;
 pub mod quarantine;
 
 pub use delivery::{

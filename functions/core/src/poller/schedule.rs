@@ -8,27 +8,9 @@
 
 use crate::ports::HealthReport;
 use crate::stream_watch::PushState;
+pub use crate::summary::DueReason;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use std::time::Duration;
-
-/// Why a stream polls in this invocation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DueReason {
-    /// The stream never caught up (first run, or a run stopped before the head).
-    NotCaughtUp,
-    /// The interval since it last caught up has passed.
-    Interval,
-    /// Someone (the events function's stream watch) asked for a catch-up.
-    Requested,
-    /// The org's push path is silent or stopped: pull fills the gap.
-    PushNeedsCatchUp,
-    /// A directory stream's full sync is due (first run, or its interval passed).
-    FullSync,
-    /// A directory stream's delta is due.
-    Delta,
-}
 
 /// Whether a stream polls now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

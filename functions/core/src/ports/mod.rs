@@ -7,9 +7,24 @@ mod secrets;
 mod sink;
 mod state;
 
+use crate::clock::Clock;
+use std::sync::Arc;
+
 pub use secrets::{SecretError, SecretSource};
 pub use sink::{EntryOutcome, EventSink, SinkEntry, SinkError};
 pub use state::{
     DedupeKey, DedupeStore, HealthNote, HealthReport, HealthStore, Lease, RateLimitHeadroom,
     RunRecord, StateError, StreamKey, StreamSnapshot, StreamStateStore,
 };
+
+/// Every port, as the services use them: built in one place from AWS
+/// ([`crate::adapters::AwsWiring::ports`]) or from the in-memory fakes (`testing`).
+#[derive(Clone)]
+pub struct Ports {
+    pub secrets: Arc<dyn SecretSource>,
+    pub streams: Arc<dyn StreamStateStore>,
+    pub dedupe: Arc<dyn DedupeStore>,
+    pub health: Arc<dyn HealthStore>,
+    pub sink: Arc<dyn EventSink>,
+    pub clock: Arc<dyn Clock>,
+}

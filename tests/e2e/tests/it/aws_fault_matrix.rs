@@ -50,7 +50,7 @@ impl Scene {
         }
     }
 
-    /// One `run-once` of the real poller with `rules` armed; its outcome for the org's logs.
+    /// One `okta-relay-ctl run` (the poller's code path) with `rules` armed; its outcome for the org's logs.
     async fn run(&self, rules: Vec<Rule>) -> Value {
         let (status, stdout) = run_once(&self.env, &self.proxy, rules).await;
         assert!(status.success(), "{status:?}");

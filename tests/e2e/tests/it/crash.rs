@@ -15,12 +15,14 @@ use std::time::Duration;
 
 const PAGE: usize = 50;
 
-/// The poller binary `make test` built (built here if missing).
-pub(crate) fn poller_binary() -> PathBuf {
-    workspace_binary("okta-relay-poller")
+/// The operator CLI `make test` built (built here if missing): `okta-relay-ctl run` is the
+/// poller's code path as a process.
+pub(crate) fn ctl_binary() -> PathBuf {
+    workspace_binary("okta-relay-ctl")
 }
 
-/// Runs `okta-relay-poller run-once` with AWS behind the fault proxy, armed with `rules`.
+/// Runs `okta-relay-ctl run` (one poller run) with AWS behind the fault proxy, armed with
+/// `rules`.
 pub(crate) async fn run_once(
     env: &[(&'static str, String)],
     proxy: &FaultProxy,
@@ -36,10 +38,10 @@ pub(crate) async fn run_once_as(
     rules: Vec<Rule>,
     owner: Option<&str>,
 ) -> (std::process::ExitStatus, String) {
-    let mut cmd = Command::new(poller_binary());
-    cmd.args(["run-once", "60"]);
+    let mut cmd = Command::new(ctl_binary());
+    cmd.args(["run", "--seconds", "60"]);
     if let Some(owner) = owner {
-        cmd.arg(owner);
+        cmd.args(["--owner", owner]);
     }
     cmd.stdout(Stdio::piped()).stderr(Stdio::null());
     for (k, v) in env {

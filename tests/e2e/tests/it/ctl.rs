@@ -95,9 +95,9 @@ async fn status_shows_each_streams_state_lag_headroom_and_last_error() {
     );
 
     // The simulator runs on this test's runtime: wait for the poller off it.
-    let mut poller = Command::new(workspace_binary("okta-relay-poller"));
+    let mut poller = Command::new(workspace_binary("okta-relay-ctl"));
     poller
-        .args(["run-once", "60"])
+        .args(["run", "--seconds", "60"])
         .envs(env.iter().map(|(k, v)| (*k, v)))
         .stdout(Stdio::null())
         .stderr(Stdio::null());

@@ -328,8 +328,8 @@ async fn the_poller_binary_logs_no_key_assertion_token_or_proof() {
     env.retain(|(k, _)| *k != "AWS_LAMBDA_LOG_LEVEL");
     env.push(("AWS_LAMBDA_LOG_LEVEL", "debug".into()));
     let out = tokio::task::spawn_blocking(move || {
-        let mut cmd = std::process::Command::new(crate::crash::poller_binary());
-        cmd.args(["run-once", "60"]);
+        let mut cmd = std::process::Command::new(crate::crash::ctl_binary());
+        cmd.args(["run", "--seconds", "60"]);
         for (k, v) in env {
             cmd.env(k, v);
         }

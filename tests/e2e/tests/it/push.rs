@@ -203,7 +203,7 @@ async fn old_events_are_forwarded_unless_the_policy_drops_them_by_uuid() {
             &stack.state_table,
             Arc::new(SystemClock),
         ),
-        &okta_relay::ports::StreamKey::new("demo", okta_relay::stream_watch::PUSH_STREAM),
+        &okta_relay::ports::StreamKey::new("demo", okta_relay::stream::PUSH),
     )
     .await
     .unwrap()

@@ -81,7 +81,13 @@ impl LocalStack {
             String::from_utf8_lossy(&out.stderr)
         );
         let mut stack: LocalStack = serde_json::from_slice(&out.stdout).expect("stack.py JSON");
-        stack.sdk = Some(okta_relay::adapters::load_aws_config().await);
+        // The harness's own clients wait as long as moto needs (a scan of a table with 50 000
+        // marks under load); the relay's clients keep their own timeouts.
+        let patient = okta_relay::adapters::AwsTimeouts {
+            attempt: Duration::from_secs(120),
+            call: Duration::from_secs(300),
+        };
+        stack.sdk = Some(okta_relay::adapters::load_aws_config_with(patient).await);
         stack
     }
 

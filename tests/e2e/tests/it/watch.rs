@@ -10,7 +10,8 @@ use okta_relay::adapters::DynamoStateTable;
 use okta_relay::poller::{DueReason, OrgOutcome, PollerService};
 use okta_relay::ports::{HealthStore, StreamKey};
 use okta_relay::push::PushService;
-use okta_relay::stream_watch::{PUSH_STREAM, PushState};
+use okta_relay::stream::PUSH as PUSH_STREAM;
+use okta_relay::stream_watch::PushState;
 use serde_json::{Value, json};
 use std::time::Duration;
 

@@ -85,7 +85,7 @@ impl DynamoStateTable {
 
 impl DynamoStateTable {
     /// Sets (or, with `None`, removes) the cursor, only if `lease` is still held, unexpired, and
-    /// the cursor's version is the one the lease last saw (the fencing write, `DESIGN.md` §5.7).
+    /// the cursor's version is the one the lease last saw (the fencing write, `ARCHITECTURE.md`).
     async fn write_cursor(&self, lease: &Lease, cursor: Option<&str>) -> Result<Lease, StateError> {
         let now = self.clock.now();
         let pk = stream_pk(&lease.key);

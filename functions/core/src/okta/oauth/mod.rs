@@ -283,7 +283,7 @@ impl OAuthSession {
             let response = request
                 .send()
                 .await
-                .map_err(|e| super::client::transport_error(&e, TOKEN_PATH))?;
+                .map_err(|e| OktaError::transport(&e, TOKEN_PATH))?;
             let status = response.status();
             let nonce = response
                 .headers()
@@ -293,7 +293,7 @@ impl OAuthSession {
             let bytes = response
                 .bytes()
                 .await
-                .map_err(|e| super::client::transport_error(&e, TOKEN_PATH))?;
+                .map_err(|e| OktaError::transport(&e, TOKEN_PATH))?;
             if status.is_success() {
                 return self.parse_token(&bytes, now);
             }

@@ -1,44 +1,25 @@
-//! Backfill: an operator's bounded System Log window (`okta-relay-ctl backfill`), forwarded
-//! through the same lease, cursor, dedupe marks and sink as the scheduled stream.
+//! Backfill: an operator's bounded System Log window (`okta-relay-ctl backfill`), a source of
+//! its own run through the same loop as the scheduled streams: the same lease, cursor, dedupe
+//! marks and sink.
 //!
-//! A window is its own stream (`backfill-<since>-<until>` in epoch seconds), so running the same
-//! command again resumes from its cursor, and a finished window is recorded as caught up in its
-//! health and is not read again. The request is a *bounded* one (`since` and `until`): Okta ends
-//! it with a page without a `next` link, and its events arrive in `published` order, which is
-//! what makes the progress and the ETA below meaningful. Events the scheduled streams already
-//! forwarded are dropped by the shared dedupe marks while those marks last.
+//! A window is its own stream (`backfill-<since>-<until>`, see [`StreamId`]), so running the
+//! same command again resumes from its cursor, and a finished window is recorded as caught up
+//! in its health and is not read again. The request is a *bounded* one (`since` and `until`):
+//! Okta ends it with a page without a `next` link, and its events arrive in `published` order,
+//! which is what makes the progress and the ETA below meaningful. Events the scheduled streams
+//! already forwarded are dropped by the shared dedupe marks while those marks last.
 
+use super::system_log::{LOGS_PATH, fetch_events, start_url, stored_cursor};
+use crate::config::OrgConfig;
+use crate::okta::RateLimitBucket;
 use crate::ports::RateLimitHeadroom;
+use crate::run::{Next, Okta, Opened, PollError, Source, SourcePage};
+pub use crate::stream::{BackfillWindow, StreamId};
+use crate::summary::StreamSummary;
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
-
-/// The window `[since, until)` to read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BackfillWindow {
-    pub since: DateTime<Utc>,
-    pub until: DateTime<Utc>,
-}
-
-impl BackfillWindow {
-    /// The window's stream name in state keys: the same window always has the same name.
-    pub fn stream_name(&self) -> String {
-        format!(
-            "backfill-{}-{}",
-            self.since.timestamp(),
-            self.until.timestamp()
-        )
-    }
-
-    /// Share of the window before `reached` (0.0–1.0).
-    pub fn fraction(&self, reached: DateTime<Utc>) -> f64 {
-        let total = (self.until - self.since).num_milliseconds();
-        if total <= 0 {
-            return 1.0;
-        }
-        let done = (reached - self.since).num_milliseconds();
-        (done as f64 / total as f64).clamp(0.0, 1.0)
-    }
-}
+use url::Url;
 
 /// Where a backfill is, after each page.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -59,6 +40,86 @@ pub struct BackfillJob<'a> {
     /// Stop after this many pages (the command can be run again to go on).
     pub max_pages: Option<u64>,
     pub on_page: &'a (dyn Fn(&BackfillProgress) + Send + Sync),
+}
+
+/// The source of a backfill window.
+pub struct BackfillSource<'a> {
+    org: &'a OrgConfig,
+    job: &'a BackfillJob<'a>,
+    url: Option<Url>,
+    reached: Option<DateTime<Utc>>,
+    /// Pages read by this run (the page limit counts them).
+    pages: u64,
+}
+
+impl<'a> BackfillSource<'a> {
+    pub fn new(org: &'a OrgConfig, job: &'a BackfillJob<'a>) -> Self {
+        Self {
+            org,
+            job,
+            url: None,
+            reached: None,
+            pages: 0,
+        }
+    }
+}
+
+#[async_trait]
+impl Source for BackfillSource<'_> {
+    fn open(&mut self, cursor: Option<&str>, okta: &Okta<'_>) -> Result<Opened, PollError> {
+        let url = match stored_cursor(cursor, okta.org())? {
+            Some(url) => url,
+            None => start_url(
+                okta.org(),
+                self.org.logs.page_size,
+                &[
+                    ("since", self.job.window.since),
+                    ("until", self.job.window.until),
+                ],
+            )?,
+        };
+        self.url = Some(url);
+        Ok(Opened::Ready)
+    }
+
+    async fn next_page(&mut self, okta: &Okta<'_>) -> Result<SourcePage, PollError> {
+        let Some(url) = self.url.clone() else {
+            return Ok(SourcePage::empty(None, Next::Stop));
+        };
+        let (mut out, next) = fetch_events(okta, &url, self.org).await?;
+        self.reached = self.reached.max(out.newest);
+        // A bounded request ends with a page without `next`: the window is done.
+        let Some(next) = next else {
+            out.next = Next::CaughtUp;
+            return Ok(out);
+        };
+        self.pages += 1;
+        out.next = if out.items == 0 {
+            Next::CaughtUp
+        } else if self.job.max_pages.is_some_and(|max| self.pages >= max) {
+            tracing::info!(
+                pages = self.pages,
+                "page limit reached; run the backfill again to go on"
+            );
+            Next::Stop
+        } else {
+            Next::More
+        };
+        out.cursor = Some(next.to_string());
+        self.url = Some(next);
+        Ok(out)
+    }
+
+    fn after_page(&mut self, summary: &StreamSummary, okta: &Okta<'_>) {
+        (self.job.on_page)(&BackfillProgress {
+            pages: summary.pages,
+            events: summary.events,
+            forwarded: summary.forwarded,
+            duplicates: summary.duplicates,
+            reached: self.reached,
+            rate_limit: okta.headroom(&RateLimitBucket::for_path(LOGS_PATH)),
+        });
+    }
 }
 
 /// Time left, from the rate budget and from the pace so far, whichever is longer.
@@ -118,12 +179,6 @@ mod tests {
             }),
             ..BackfillProgress::default()
         }
-    }
-
-    #[test]
-    fn the_stream_name_is_stable_and_names_the_window() {
-        assert_eq!(window().stream_name(), "backfill-1793491200-1794355200");
-        assert_eq!(window().stream_name(), window().stream_name());
     }
 
     #[test]

@@ -1,0 +1,55 @@
+//! Every default of the configuration, and the bounds it is validated against: the one source
+//! the serde defaults, the poller's settings and the documentation use.
+
+use crate::limits::{AWS_ATTEMPT_TIMEOUT, AWS_CALL_TIMEOUT, PUT_EVENTS_DEFAULT_REQUEST_BYTES};
+
+/// Share of each Okta rate-limit bucket left for the org's other integrations.
+pub const RATE_LIMIT_RESERVE: f64 = 0.10;
+/// How long a delivered mark suppresses the same id: a week.
+pub const DEDUPE_TTL_HOURS: u64 = 7 * 24;
+/// The longest dedupe mark: a year.
+pub const MAX_DEDUPE_TTL_HOURS: u64 = 366 * 24;
+/// The poller stops taking pages this long before the Lambda deadline.
+pub const DEADLINE_MARGIN_SECONDS: u64 = 45;
+/// How long a run may take when the runtime gives no usable deadline.
+pub const MAX_RUN_SECONDS: u64 = 240;
+/// How long a stream lease lasts without renewal.
+pub const LEASE_SECONDS: u64 = 120;
+/// Where a System Log stream's first run starts.
+pub const INITIAL_LOOKBACK_HOURS: u32 = 24;
+/// A push stream is silent after this long without a partner event.
+pub const SILENCE_WINDOW_SECONDS: u64 = 15 * 60;
+/// The longest silence window of a push stream: 30 days.
+pub const MAX_SILENCE_WINDOW_SECONDS: u64 = 30 * 24 * 3600;
+/// Partner events older than this are old.
+pub const MAX_EVENT_AGE_DEFAULT_SECONDS: u64 = 24 * 3600;
+/// The oldest a partner event can be: Okta keeps the System Log for 180 days.
+pub const MAX_EVENT_AGE_SECONDS: u64 = 180 * 24 * 3600;
+
+pub(super) fn user_agent() -> String {
+    crate::DEFAULT_USER_AGENT.to_string()
+}
+pub(super) fn reserve() -> f64 {
+    RATE_LIMIT_RESERVE
+}
+pub(super) fn max_request_bytes() -> usize {
+    PUT_EVENTS_DEFAULT_REQUEST_BYTES
+}
+pub(super) fn dedupe_ttl_hours() -> u64 {
+    DEDUPE_TTL_HOURS
+}
+pub(super) fn deadline_margin_seconds() -> u64 {
+    DEADLINE_MARGIN_SECONDS
+}
+pub(super) fn max_run_seconds() -> u64 {
+    MAX_RUN_SECONDS
+}
+pub(super) fn lease_seconds() -> u64 {
+    LEASE_SECONDS
+}
+pub(super) fn aws_attempt_timeout_seconds() -> u64 {
+    AWS_ATTEMPT_TIMEOUT.as_secs()
+}
+pub(super) fn aws_call_timeout_seconds() -> u64 {
+    AWS_CALL_TIMEOUT.as_secs()
+}

@@ -1,0 +1,179 @@
+//! The configuration's validation: defaults, errors that name the field, limits.
+use super::defaults::*;
+use super::*;
+
+const ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:okta/acme-AbCdEf";
+
+fn valid() -> String {
+    format!(
+        r#"{{"orgs":[{{"name":"acme","secret_arn":"{ARN}","partner_event_source":"aws.partner/okta.com/acme/relay"}}]}}"#
+    )
+}
+
+#[test]
+fn defaults_follow_oktas_guidance() {
+    let c = RelayConfig::from_json(&valid()).unwrap();
+    assert_eq!(c.user_agent, crate::DEFAULT_USER_AGENT);
+    assert_eq!(c.orgs[0].logs.page_size, 1000);
+    assert_eq!(c.orgs[0].logs.initial_lookback_hours, 24);
+    assert_eq!(c.max_request_bytes, 262_144);
+    assert!(!c.allow_loopback_http);
+    assert_eq!(c.lease_seconds, 120);
+    assert_eq!(c.orgs[0].logs.interval_seconds, 0);
+    assert_eq!(c.orgs[0].push, PushConfig::default());
+    assert_eq!(c.orgs[0].push.old_events, OldEventPolicy::Forward);
+    let drop =
+        RelayConfig::from_json(&valid().replace("}]}", ",\"push\":{\"old_events\":\"drop\"}}]}"))
+            .unwrap();
+    assert_eq!(drop.orgs[0].push.old_events, OldEventPolicy::Drop);
+    assert_eq!(
+        c.org_for_partner_source("aws.partner/okta.com/acme/relay")
+            .unwrap()
+            .name,
+        "acme"
+    );
+    assert!(
+        c.org_for_partner_source("aws.partner/okta.com/other/relay")
+            .is_none()
+    );
+}
+
+#[test]
+fn errors_name_the_field() {
+    let cases = [
+        (r#"{"orgs":[]}"#.to_string(), "orgs"),
+        (valid().replace("\"acme\"", "\"Acme!\""), "orgs[0].name"),
+        (valid().replace(ARN, "okta/acme"), "orgs[0].secret_arn"),
+        (
+            valid().replace("aws.partner/okta.com/acme/relay", "aws.partner/other/x"),
+            "orgs[0].partner_event_source",
+        ),
+        (
+            valid().replace("}]}", ",\"logs\":{\"page_size\":5000}}]}"),
+            "orgs[0].logs.page_size",
+        ),
+        (
+            valid().replace("}]}", ",\"logs\":{\"initial_lookback_hours\":5000}}]}"),
+            "orgs[0].logs.initial_lookback_hours",
+        ),
+        (
+            valid().replace("{\"orgs\"", "{\"max_request_bytes\":10,\"orgs\""),
+            "max_request_bytes",
+        ),
+        (
+            valid().replace("}]}", ",\"event_types\":{\"allow\":[\"user.*.x\"]}}]}"),
+            "orgs[0].event_types",
+        ),
+        (
+            valid().replace("{\"orgs\"", "{\"rate_limit_reserve\":1.5,\"orgs\""),
+            "rate_limit_reserve",
+        ),
+        (
+            valid().replace("{\"orgs\"", "{\"lease_seconds\":5,\"orgs\""),
+            "lease_seconds",
+        ),
+        (
+            valid().replace("}]}", ",\"logs\":{\"interval_seconds\":9999999}}]}"),
+            "orgs[0].logs.interval_seconds",
+        ),
+        (
+            valid().replace("}]}", ",\"push\":{\"max_event_age_seconds\":0}}]}"),
+            "orgs[0].push.max_event_age_seconds",
+        ),
+        (
+            valid().replace("}]}", ",\"inventory\":{\"users\":{\"page_size\":999}}}]}"),
+            "orgs[0].inventory.users.page_size",
+        ),
+    ];
+    for (text, field) in cases {
+        let e = RelayConfig::from_json(&text).unwrap_err();
+        assert_eq!(e.field, field, "{text}: {e}");
+    }
+    let typo = RelayConfig::from_json(&valid().replace("secret_arn", "secert_arn")).unwrap_err();
+    assert!(typo.to_string().contains("secert_arn"), "{typo}");
+}
+
+#[test]
+fn values_near_the_integer_limits_are_refused_and_never_panic() {
+    for (text, field) in [
+        (
+            valid().replace(
+                "{\"orgs\"",
+                &format!("{{\"dedupe_ttl_hours\":{},\"orgs\"", u64::MAX),
+            ),
+            "dedupe_ttl_hours",
+        ),
+        (
+            valid().replace(
+                "}]}",
+                &format!(",\"push\":{{\"silence_window_seconds\":{}}}}}]}}", u64::MAX),
+            ),
+            "orgs[0].push.silence_window_seconds",
+        ),
+        (
+            valid().replace(
+                "}]}",
+                &format!(
+                    ",\"push\":{{\"max_event_age_seconds\":{}}}}}]}}",
+                    i64::MAX as u64 + 1
+                ),
+            ),
+            "orgs[0].push.max_event_age_seconds",
+        ),
+        (
+            valid().replace(
+                "}]}",
+                &format!(
+                    ",\"push\":{{\"max_event_age_seconds\":{}}}}}]}}",
+                    i64::MAX / 1000 + 1
+                ),
+            ),
+            "orgs[0].push.max_event_age_seconds",
+        ),
+        (
+            valid().replace(
+                "{\"orgs\"",
+                &format!("{{\"aws_call_timeout_seconds\":{},\"orgs\"", u64::MAX),
+            ),
+            "aws_call_timeout_seconds",
+        ),
+    ] {
+        let e = RelayConfig::from_json(&text).unwrap_err();
+        assert_eq!(e.field, field, "{text}: {e}");
+    }
+    // The largest accepted values are usable by everything that reads them.
+    let most = RelayConfig::from_json(
+        &valid()
+            .replace("{\"orgs\"", &format!("{{\"dedupe_ttl_hours\":{MAX_DEDUPE_TTL_HOURS},\"orgs\""))
+            .replace(
+                "}]}",
+                &format!(
+                    ",\"push\":{{\"silence_window_seconds\":{MAX_SILENCE_WINDOW_SECONDS},\"max_event_age_seconds\":{MAX_EVENT_AGE_SECONDS}}}}}]}}"
+                ),
+            ),
+    )
+    .unwrap();
+    assert_eq!(most.dedupe_ttl().as_secs(), MAX_DEDUPE_TTL_HOURS * 3600);
+    let org = &most.orgs[0];
+    let now = chrono::Utc::now();
+    let health = crate::ports::HealthReport::default();
+    let _ = crate::stream_watch::push_state(now, &org.push, true, Some(&health));
+}
+
+#[test]
+fn duplicate_orgs_and_sources_are_refused() {
+    let org = format!(
+        r#"{{"name":"acme","secret_arn":"{ARN}","partner_event_source":"aws.partner/okta.com/acme/relay"}}"#
+    );
+    let twice = format!(r#"{{"orgs":[{org},{org}]}}"#);
+    assert_eq!(
+        RelayConfig::from_json(&twice).unwrap_err().field,
+        "orgs[1].name"
+    );
+    let other = org.replace("\"acme\"", "\"beta\"");
+    let same_source = format!(r#"{{"orgs":[{org},{other}]}}"#);
+    assert_eq!(
+        RelayConfig::from_json(&same_source).unwrap_err().field,
+        "orgs[1].partner_event_source"
+    );
+}

@@ -1,0 +1,107 @@
+//! What the poller writes to stream health: each run's outcome, and the push path as the
+//! stream watch sees it. Best effort: a health write that fails is logged and never fails a
+//! run that delivered.
+
+use super::PollerService;
+use crate::ErrorKind;
+use crate::config::OrgConfig;
+use crate::ports::{HealthNote, HealthReport, StreamKey};
+use crate::run::PollError;
+use crate::stream::StreamId;
+use crate::stream_watch::{self, PushState};
+use crate::summary::StreamSummary;
+use chrono::{DateTime, Utc};
+
+impl PollerService {
+    /// A stream's health; one that cannot be read counts as absent (the stream polls).
+    pub(super) async fn read_health(&self, key: &StreamKey) -> Option<HealthReport> {
+        match self.ports.health.read(key).await {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read stream health; polling anyway");
+                None
+            }
+        }
+    }
+
+    /// Records a run's outcome. A run that caught up records that at the same instant as its
+    /// success, so the schedule sees that the last run ended caught up.
+    pub(super) async fn record(
+        &self,
+        key: &StreamKey,
+        result: &Result<(), PollError>,
+        summary: &StreamSummary,
+    ) {
+        let now = self.ports.clock.now();
+        let written = match result {
+            Ok(()) => {
+                if summary.caught_up
+                    && let Err(e) = self.ports.health.note(key, now, HealthNote::CaughtUp).await
+                {
+                    tracing::warn!(error = %e, "could not record stream health");
+                }
+                self.ports
+                    .health
+                    .record_success(key, now, &summary.run_record())
+                    .await
+            }
+            Err(e) => {
+                tracing::error!(kind = %e.kind(), error = %e, "stream run failed");
+                self.ports
+                    .health
+                    .record_failure(key, now, e.kind(), &e.to_string())
+                    .await
+            }
+        };
+        if let Err(e) = written {
+            tracing::warn!(error = %e, "could not record stream health");
+        }
+    }
+
+    /// The org's push path as the stream watch sees it; a silent or stopped push path is
+    /// recorded in its health so operators see it.
+    pub(super) async fn watch_push(&self, org: &OrgConfig, now: DateTime<Utc>) -> PushState {
+        let has_source = org.partner_event_source.is_some();
+        let key = StreamId::Push.key(&org.name);
+        let health = if has_source {
+            self.read_health(&key).await
+        } else {
+            None
+        };
+        let state = stream_watch::push_state(now, &org.push, has_source, health.as_ref());
+        if let Some((kind, message)) = push_problem(&state, org) {
+            tracing::warn!("{message}");
+            if let Err(e) = self
+                .ports
+                .health
+                .record_failure(&key, now, kind, &message)
+                .await
+            {
+                tracing::warn!(error = %e, "could not record push health");
+            }
+        }
+        state
+    }
+}
+
+/// What a silent or stopped push path means for an operator.
+fn push_problem(state: &PushState, org: &OrgConfig) -> Option<(ErrorKind, String)> {
+    match state {
+        PushState::Silent { last_event_at } => Some((
+            ErrorKind::Transient,
+            format!(
+                "no Okta Log Streaming event since {} (silence window {} s); polling the System Log to fill the gap",
+                last_event_at.map_or("ever".to_string(), |t| t.to_rfc3339()),
+                org.push.silence_window_seconds
+            ),
+        )),
+        PushState::Stopped { event_type, at } => Some((
+            ErrorKind::Configuration,
+            format!(
+                "Okta log stream stopped ({event_type} at {}); re-activate it in Okta. Polling the System Log meanwhile",
+                at.to_rfc3339()
+            ),
+        )),
+        PushState::NotConfigured | PushState::Delivering => None,
+    }
+}

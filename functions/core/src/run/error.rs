@@ -1,0 +1,75 @@
+//! Why a stream's run failed, and whose fault it is ([`ErrorKind`]).
+
+use crate::ErrorKind;
+use crate::okta::OktaError;
+use crate::pipeline::ForwardError;
+use crate::ports::{SecretError, StateError};
+use thiserror::Error;
+
+/// Why a stream's run failed.
+#[derive(Debug, Error)]
+pub enum PollError {
+    #[error("{0}")]
+    Secret(#[from] SecretError),
+    #[error("org secret: {0}")]
+    Credentials(#[from] crate::okta::credentials::CredentialsError),
+    #[error("{0}")]
+    Okta(#[from] OktaError),
+    #[error("{0}")]
+    State(#[from] StateError),
+    #[error("{0}")]
+    Forward(#[from] ForwardError),
+    #[error("{0}")]
+    Cursor(#[from] CursorError),
+    /// Re-reading the secret after an authentication failure found it unchanged (internal: the
+    /// original failure is what gets reported).
+    #[error("the org's secret is unchanged")]
+    AuthenticationUnchanged,
+}
+
+impl PollError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            PollError::Secret(e) => e.kind(),
+            PollError::Credentials(_) => ErrorKind::Configuration,
+            PollError::Okta(e) => e.kind(),
+            PollError::State(e) => e.kind(),
+            PollError::Forward(e) => e.kind(),
+            PollError::Cursor(CursorError::TooLarge { .. }) => ErrorKind::Permanent,
+            PollError::Cursor(_) => ErrorKind::Configuration,
+            PollError::AuthenticationUnchanged => ErrorKind::Configuration,
+        }
+    }
+
+    /// Okta refused the credentials (a 401, `E0000011`, or the token endpoint's refusal): a
+    /// rotated secret may fix it at once.
+    pub fn is_authentication_failure(&self) -> bool {
+        match self {
+            PollError::Okta(OktaError::Api { status, .. }) => *status == 401,
+            PollError::Okta(OktaError::OAuth { .. }) => self.kind() == ErrorKind::Configuration,
+            _ => false,
+        }
+    }
+}
+
+/// A stored cursor the stream cannot go on from. Starting over silently could skip or repeat
+/// a window, so the stream stops (a configuration error, retried with backoff) and the message
+/// names the fix.
+#[derive(Debug, Error)]
+pub enum CursorError {
+    #[error(
+        "the stored System Log cursor points at {stored}, not at the org's URL {org} (did the org move to another domain?); \
+         check the org URL in its secret, then run `okta-relay-ctl reset-cursor --org <org> --stream logs` to start again from the lookback window"
+    )]
+    ForeignOrigin { stored: String, org: String },
+    #[error(
+        "the stored System Log cursor is not a URL; run `okta-relay-ctl reset-cursor --org <org> --stream logs` to start again from the lookback window"
+    )]
+    NotAUrl,
+    #[error("{0}")]
+    Directory(#[from] crate::inventory::cursor::UnreadableCursor),
+    #[error(
+        "the directory cursor would be {bytes} bytes, more than the state table's item can hold"
+    )]
+    TooLarge { bytes: usize },
+}

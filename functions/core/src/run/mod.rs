@@ -1,0 +1,203 @@
+//! One stream run: the loop every pull stream shares (`ARCHITECTURE.md`). It owns the lease
+//! (acquire, renew, release), the deadline and rate-limit stops, forwarding with its
+//! acknowledgment, the commit, caught-up and the summary. A [`Source`] only fetches and parses
+//! pages, so every stream (the System Log, a backfill window, each directory stream) gets the
+//! same guarantees: nothing is committed before the sink acknowledged it.
+
+mod error;
+mod fetch;
+mod lease;
+mod settings;
+mod source;
+
+pub use error::{CursorError, PollError};
+pub use fetch::Okta;
+pub use lease::LeaseKeeper;
+pub use settings::{RunSettings, effective_deadline};
+pub use source::{LifecycleSeen, Next, Opened, Source, SourcePage};
+
+use crate::clock::until;
+use crate::okta::{OktaClient, OktaError};
+use crate::pipeline::{DeliveryPolicy, ForwardReport, Forwarder};
+use crate::ports::{HealthNote, Ports, StreamKey};
+use crate::stream::StreamId;
+use crate::summary::StreamSummary;
+use chrono::{DateTime, Utc};
+use std::time::Duration;
+
+/// Everything a run needs besides its source.
+pub struct StreamRun<'a> {
+    pub ports: &'a Ports,
+    pub settings: &'a RunSettings,
+    pub delivery: &'a DeliveryPolicy,
+    /// How long a delivered mark suppresses the same id.
+    pub mark_ttl: Duration,
+    pub client: &'a OktaClient,
+    pub key: &'a StreamKey,
+    /// This invocation, in the lease.
+    pub owner: &'a str,
+    pub deadline: DateTime<Utc>,
+}
+
+/// Why the page loop ended early.
+enum Stop {
+    Deadline,
+    RateLimit(Duration),
+}
+
+impl StreamRun<'_> {
+    /// Runs `source` under the stream's lease; another holder means nothing to do here.
+    pub async fn run(
+        &self,
+        source: &mut dyn Source,
+        summary: &mut StreamSummary,
+    ) -> Result<(), PollError> {
+        let ttl = self.settings.lease_ttl;
+        let Some(lease) = self
+            .ports
+            .streams
+            .acquire(self.key, self.owner, ttl)
+            .await?
+        else {
+            tracing::info!("another invocation holds the lease; skipping");
+            summary.lease_busy = true;
+            return Ok(());
+        };
+        let ports = self.ports;
+        let keeper = LeaseKeeper::new(ports.streams.as_ref(), ports.clock.as_ref(), ttl, lease);
+        let result = self.pages(source, &keeper, summary).await;
+        keeper.release().await;
+        result
+    }
+
+    async fn pages(
+        &self,
+        source: &mut dyn Source,
+        lease: &LeaseKeeper<'_>,
+        summary: &mut StreamSummary,
+    ) -> Result<(), PollError> {
+        let okta = Okta {
+            client: self.client,
+            lease,
+            settings: self.settings,
+            clock: self.ports.clock.as_ref(),
+            deadline: self.deadline,
+        };
+        let cursor = lease.cursor().await;
+        if source.open(cursor.as_deref(), &okta)? == Opened::NothingToDo {
+            summary.caught_up = true;
+            return Ok(());
+        }
+        summary.sync = source.sync();
+        loop {
+            if until(self.ports.clock.now(), self.deadline) < self.settings.deadline_margin {
+                self.stopped(Stop::Deadline, summary);
+                break;
+            }
+            lease.keep().await?;
+            let page = match source.next_page(&okta).await {
+                Err(PollError::Okta(OktaError::RateLimited { retry_after, .. })) => {
+                    self.stopped(Stop::RateLimit(retry_after), summary);
+                    break;
+                }
+                page => page?,
+            };
+            let next = page.next;
+            self.take(page, lease, summary).await?;
+            source.after_page(summary, &okta);
+            match next {
+                Next::More => continue,
+                Next::CaughtUp => summary.caught_up = true,
+                Next::Stop => {}
+            }
+            break;
+        }
+        summary.lag_seconds = summary
+            .newest_event_at
+            .map(|p| (self.ports.clock.now() - p).num_seconds());
+        Ok(())
+    }
+
+    /// Forwards one page's records and, once the sink acknowledged them, commits its cursor.
+    async fn take(
+        &self,
+        page: SourcePage,
+        lease: &LeaseKeeper<'_>,
+        summary: &mut StreamSummary,
+    ) -> Result<(), PollError> {
+        summary.pages += page.fetched;
+        summary.events += page.items as u64;
+        summary.filtered += page.filtered;
+        summary.inventory_changes += page.inventory_changes;
+        summary.newest_event_at = summary.newest_event_at.max(page.newest);
+        self.note_lifecycle(&page.lifecycle, summary).await;
+        lease.keep().await?;
+        let report = self.forward(page.records, page.marks, lease).await?;
+        summary.add(&report);
+        if let Some(cursor) = &page.cursor {
+            lease.commit(cursor).await?;
+        }
+        tracing::info!(
+            events = page.items,
+            forwarded = report.forwarded,
+            duplicates = report.duplicates,
+            failed_entries = report.failed_entries,
+            quarantined = report.quarantined,
+            okta_request_id = page.request_id.as_deref().unwrap_or(""),
+            "page done"
+        );
+        Ok(())
+    }
+
+    async fn forward(
+        &self,
+        records: Vec<crate::pipeline::PendingRecord>,
+        marks: crate::pipeline::MarkPolicy,
+        lease: &LeaseKeeper<'_>,
+    ) -> Result<ForwardReport, PollError> {
+        let forwarder = Forwarder {
+            dedupe: self.ports.dedupe.as_ref(),
+            sink: self.ports.sink.as_ref(),
+            policy: self.delivery,
+            mark_ttl: self.mark_ttl,
+            marks,
+            heartbeat: Some(lease),
+        };
+        Ok(forwarder.forward(records).await?)
+    }
+
+    /// Records Okta log-stream lifecycle events in the org's push health, so the stream watch
+    /// knows about a deactivation even when the push path could not deliver it. Best effort:
+    /// the events are forwarded either way.
+    async fn note_lifecycle(&self, seen: &[LifecycleSeen], summary: &mut StreamSummary) {
+        let push = StreamId::Push.key(&self.key.org);
+        for event in seen {
+            summary.lifecycle_events += 1;
+            tracing::warn!(event_type = %event.event_type, "Okta log stream lifecycle event");
+            let note = HealthNote::Lifecycle {
+                event_type: &event.event_type,
+            };
+            if let Err(e) = self.ports.health.note(&push, event.at, note).await {
+                tracing::warn!(error = %e, "could not record the lifecycle event in health");
+            }
+        }
+    }
+
+    fn stopped(&self, why: Stop, summary: &mut StreamSummary) {
+        match why {
+            Stop::Deadline => {
+                summary.stopped_for_deadline = true;
+                tracing::info!(
+                    "stopping before the deadline; the next run resumes from the cursor"
+                );
+            }
+            Stop::RateLimit(retry_after) => {
+                summary.stopped_for_rate_limit = true;
+                tracing::info!(
+                    retry_after_ms = retry_after.as_millis() as u64,
+                    "rate-limit wait does not fit in this run; the next run resumes from the cursor"
+                );
+            }
+        }
+    }
+}

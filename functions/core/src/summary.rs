@@ -1,0 +1,227 @@
+//! What a run did, as data: the counters of a pull stream's run, its outcome as the poller
+//! returns it, and what one partner event became on the push path. Metrics, logs, health and
+//! the functions' answers are all made from these, so neither path's code is needed to read
+//! them.
+
+use crate::ErrorKind;
+use crate::pipeline::ForwardReport;
+use crate::ports::{RateLimitHeadroom, RunRecord};
+use crate::record::SyncMode;
+use crate::stream_watch::PushState;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Counters of one pull stream run.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct StreamSummary {
+    pub pages: u64,
+    pub events: u64,
+    pub forwarded: u64,
+    pub duplicates: u64,
+    pub oversize: u64,
+    /// Events the org's event-type list excluded.
+    pub filtered: u64,
+    /// Seconds between now and the newest `published` seen, if any event was seen.
+    pub lag_seconds: Option<i64>,
+    /// The newest `published` seen, if any event was seen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub newest_event_at: Option<DateTime<Utc>>,
+    /// Entries PutEvents reported failed and that a retry then delivered.
+    pub failed_entries: u64,
+    /// Records that went out as quarantine markers (poison: refused by the bus, or unreadable).
+    pub quarantined: u64,
+    /// Delivered records whose dedupe mark could not be written (each may come again).
+    pub unmarked: u64,
+    /// The stream's Okta rate-limit bucket at the end of the run, if Okta reported it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimitHeadroom>,
+    pub stopped_for_deadline: bool,
+    /// Okta's rate limit (with the reserve kept for other integrations) would have made the run
+    /// wait past its deadline: it stopped cleanly and the next run resumes from the cursor.
+    pub stopped_for_rate_limit: bool,
+    /// Another invocation held the lease, so this one did nothing.
+    pub lease_busy: bool,
+    /// The run read everything Okta had (it ended on an empty or short page).
+    pub caught_up: bool,
+    /// Okta log-stream lifecycle events seen (they feed the stream watch).
+    pub lifecycle_events: u64,
+    /// Inventory change records (deletions, removals) derived from System Log events.
+    pub inventory_changes: u64,
+    /// Directory streams: whether this run was a full sync or a delta.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync: Option<SyncMode>,
+}
+
+impl StreamSummary {
+    pub fn counters(&self) -> BTreeMap<String, u64> {
+        BTreeMap::from([
+            ("pages".to_string(), self.pages),
+            ("events".to_string(), self.events),
+            ("forwarded".to_string(), self.forwarded),
+            ("duplicates".to_string(), self.duplicates),
+            ("oversize".to_string(), self.oversize),
+            ("filtered".to_string(), self.filtered),
+            ("inventory_changes".to_string(), self.inventory_changes),
+            ("failed_entries".to_string(), self.failed_entries),
+            ("quarantined".to_string(), self.quarantined),
+            ("unmarked".to_string(), self.unmarked),
+        ])
+    }
+
+    /// What a successful run reports to health.
+    pub fn run_record(&self) -> RunRecord {
+        RunRecord {
+            counters: self.counters(),
+            newest_event_at: self.newest_event_at,
+            rate_limit: self.rate_limit,
+        }
+    }
+
+    /// Adds what one page's forwarding did.
+    pub fn add(&mut self, report: &ForwardReport) {
+        self.forwarded += report.forwarded as u64;
+        self.duplicates += report.duplicates as u64;
+        self.oversize += report.oversize as u64;
+        self.failed_entries += report.failed_entries as u64;
+        self.quarantined += report.quarantined as u64;
+        self.unmarked += report.unmarked as u64;
+    }
+}
+
+/// Why a stream polls in this invocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DueReason {
+    /// The stream never caught up (first run, or a run stopped before the head).
+    NotCaughtUp,
+    /// The interval since it last caught up has passed.
+    Interval,
+    /// Someone (the events function's stream watch) asked for a catch-up.
+    Requested,
+    /// The org's push path is silent or stopped: pull fills the gap.
+    PushNeedsCatchUp,
+    /// A directory stream's full sync is due (first run, or its interval passed).
+    FullSync,
+    /// A directory stream's delta is due.
+    Delta,
+}
+
+/// What one org's stream did in an invocation: the poller's answer, one per stream.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrgOutcome {
+    pub org: String,
+    pub stream: String,
+    #[serde(flatten)]
+    pub summary: StreamSummary,
+    pub error: Option<String>,
+    pub error_kind: Option<ErrorKind>,
+    /// The stream is backing off after configuration or permanent errors and was not polled.
+    pub backoff_until: Option<DateTime<Utc>>,
+    /// Why the stream polled, or `None` when it did not.
+    pub due_reason: Option<DueReason>,
+    /// Caught up and within its interval: not polled, next poll at this time.
+    pub next_poll_at: Option<DateTime<Utc>>,
+    /// The org's push path as the stream watch sees it (System Log streams only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub push: Option<PushState>,
+}
+
+impl OrgOutcome {
+    /// A stream that has not run (yet) in this invocation.
+    pub fn new(org: &str, stream: &str) -> Self {
+        Self {
+            org: org.to_string(),
+            stream: stream.to_string(),
+            summary: StreamSummary::default(),
+            error: None,
+            error_kind: None,
+            backoff_until: None,
+            due_reason: None,
+            next_poll_at: None,
+            push: None,
+        }
+    }
+}
+
+/// What one partner event became on the push path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PushSummary {
+    pub org: String,
+    pub uuid: String,
+    pub event_type: String,
+    pub forwarded: usize,
+    pub duplicates: usize,
+    pub oversize: usize,
+    /// 1 when the org's event-type list excludes this event.
+    pub filtered: usize,
+    /// 1 when the event is older than the org's `push.max_event_age_seconds`.
+    pub old: usize,
+    /// 1 when it was old and the org's policy drops old events.
+    pub dropped_old: usize,
+    /// 1 when the event also produced an inventory change record (a deletion or removal).
+    pub inventory_changes: usize,
+    /// Entries PutEvents reported failed and that a retry then delivered.
+    pub failed_entries: usize,
+    /// 1 when the bus refused the event for good and it went out as a quarantine marker.
+    pub quarantined: usize,
+    /// The event's `published`.
+    pub published: DateTime<Utc>,
+}
+
+impl PushSummary {
+    /// A partner event nothing has been done with yet.
+    pub fn new(org: &str, uuid: &str, event_type: &str, published: DateTime<Utc>) -> Self {
+        Self {
+            org: org.to_string(),
+            uuid: uuid.to_string(),
+            event_type: event_type.to_string(),
+            forwarded: 0,
+            duplicates: 0,
+            oversize: 0,
+            filtered: 0,
+            old: 0,
+            dropped_old: 0,
+            inventory_changes: 0,
+            failed_entries: 0,
+            quarantined: 0,
+            published,
+        }
+    }
+
+    /// Adds what forwarding the event's records did.
+    pub fn add(&mut self, report: &ForwardReport) {
+        self.forwarded += report.forwarded;
+        self.duplicates += report.duplicates;
+        self.oversize += report.oversize;
+        self.failed_entries += report.failed_entries;
+        self.quarantined += report.quarantined;
+    }
+
+    /// What the event reports to the push stream's health.
+    pub fn run_record(&self) -> RunRecord {
+        RunRecord {
+            counters: self.counters(),
+            newest_event_at: Some(self.published),
+            rate_limit: None,
+        }
+    }
+
+    fn counters(&self) -> BTreeMap<String, u64> {
+        BTreeMap::from([
+            ("events".to_string(), 1),
+            ("forwarded".to_string(), self.forwarded as u64),
+            ("duplicates".to_string(), self.duplicates as u64),
+            ("oversize".to_string(), self.oversize as u64),
+            ("filtered".to_string(), self.filtered as u64),
+            ("old".to_string(), self.old as u64),
+            ("dropped_old".to_string(), self.dropped_old as u64),
+            (
+                "inventory_changes".to_string(),
+                self.inventory_changes as u64,
+            ),
+            ("failed_entries".to_string(), self.failed_entries as u64),
+            ("quarantined".to_string(), self.quarantined as u64),
+        ])
+    }
+}

@@ -1,0 +1,373 @@
+//! The middle test layer: the poller and the events function on the in-memory fakes of every
+//! port (`okta_relay::testing`), against the Okta simulator in-process. No AWS, no processes:
+//! each scenario (lease loss, a crash between acknowledgment and commit, partial delivery, a
+//! backfill, both paths on one event) runs in about a second. moto stays for the adapters and
+//! the end-to-end suites.
+
+#![allow(clippy::unwrap_used)]
+
+use chrono::Utc;
+use okta_relay::clock::SystemClock;
+use okta_relay::config::RelayConfig;
+use okta_relay::okta::{ClientSettings, RetryPolicy};
+use okta_relay::pipeline::DeliveryPolicy;
+use okta_relay::poller::{BackfillJob, BackfillWindow, OrgOutcome, PollerService, RunSettings};
+use okta_relay::ports::{DedupeKey, EntryOutcome, StreamKey};
+use okta_relay::push::PushService;
+use okta_relay::testing::{MemoryPorts, MemorySink};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+const TOKEN: &str = "00ServiceLayerToken";
+const ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:okta/acme-AbCdEf";
+const PAGE: usize = 100;
+
+/// A simulator with `backlog` System Log events.
+async fn okta(backlog: usize) -> okta_sim::RunningSim {
+    okta_sim::start(okta_sim::SimConfig {
+        tokens: vec![TOKEN.into()],
+        seed: okta_sim::SeedConfig {
+            backlog_events: backlog,
+            backlog_hours: 2,
+            late_share: 0.0,
+            ..okta_sim::SeedConfig::default()
+        },
+        ..okta_sim::SimConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+/// The fakes, with the org's secret, and a sink that answers by `rule`.
+fn fakes(sim: &okta_sim::RunningSim, sink: MemorySink) -> MemoryPorts {
+    let mut fakes = MemoryPorts::new(Arc::new(SystemClock));
+    fakes.sink = Arc::new(sink);
+    fakes.secrets.put(
+        ARN,
+        &json!({"org_url": sim.url, "api_token": TOKEN}).to_string(),
+    );
+    fakes
+}
+
+fn config() -> Arc<RelayConfig> {
+    Arc::new(
+        RelayConfig::from_json(&format!(
+            r#"{{"allow_loopback_http":true,"deadline_margin_seconds":2,
+                "orgs":[{{"name":"acme","secret_arn":"{ARN}","logs":{{"page_size":{PAGE}}}}}]}}"#
+        ))
+        .unwrap(),
+    )
+}
+
+fn poller(fakes: &MemoryPorts) -> PollerService {
+    let settings = RunSettings {
+        client: ClientSettings {
+            retry: RetryPolicy {
+                base_backoff: Duration::from_millis(5),
+                ..RetryPolicy::default()
+            },
+            ..ClientSettings::default()
+        },
+        deadline_margin: Duration::from_secs(2),
+        lease_ttl: Duration::from_secs(60),
+    };
+    PollerService::new(config(), fakes.ports(), settings).unwrap()
+}
+
+async fn run(poller: &PollerService, owner: &str) -> OrgOutcome {
+    let out = poller
+        .run(owner, Utc::now() + chrono::Duration::minutes(1))
+        .await;
+    out.into_iter().next().unwrap()
+}
+
+/// Every event the simulator holds.
+async fn all_events(sim: &okta_sim::RunningSim) -> BTreeSet<String> {
+    let text = reqwest::get(format!("{}/__sim/events", sim.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    serde_json::from_value(v["uuids"].clone()).unwrap()
+}
+
+/// The `uuid`s the sink accepted, repeats included.
+fn delivered(sink: &MemorySink) -> Vec<String> {
+    sink.accepted()
+        .iter()
+        .map(|e| {
+            let detail: Value = serde_json::from_str(&e.detail).unwrap();
+            detail["okta"]["uuid"].as_str().unwrap().to_string()
+        })
+        .collect()
+}
+
+fn logs() -> StreamKey {
+    StreamKey::new("acme", "logs")
+}
+
+#[tokio::test]
+async fn a_run_forwards_the_backlog_page_by_page_and_the_next_finds_nothing_new() {
+    let sim = okta(250).await;
+    let fakes = fakes(&sim, MemorySink::default());
+    let poller = poller(&fakes);
+    let first = run(&poller, "run-1").await;
+    assert!(
+        first.error.is_none() && first.summary.caught_up,
+        "{first:?}"
+    );
+    assert_eq!((first.summary.pages, first.summary.forwarded), (3, 250));
+    assert!(fakes.streams.cursor(&logs()).is_some(), "the cursor moved");
+    let second = run(&poller, "run-2").await;
+    assert_eq!(second.summary.forwarded, 0, "{second:?}");
+    let got = delivered(&fakes.sink);
+    assert_eq!(got.len(), 250);
+    assert_eq!(
+        got.into_iter().collect::<BTreeSet<_>>(),
+        all_events(&sim).await
+    );
+}
+
+#[tokio::test]
+async fn a_run_that_loses_its_lease_stops_and_cannot_move_the_cursor() {
+    let sim = okta(250).await;
+    // The lease is taken from the run while it delivers its second page.
+    let streams = Arc::new(std::sync::OnceLock::<Arc<okta_relay::testing::MemoryStreams>>::new());
+    let seen = Arc::new(AtomicUsize::new(0));
+    let sink = {
+        let (streams, seen) = (streams.clone(), seen.clone());
+        MemorySink::with_rule(move |_| {
+            if seen.fetch_add(1, Ordering::SeqCst) == 150 {
+                streams.get().unwrap().steal(&logs(), "thief");
+            }
+            None
+        })
+    };
+    let fakes = fakes(&sim, sink);
+    streams.set(fakes.streams.clone()).unwrap();
+    let poller = poller(&fakes);
+    let lost = run(&poller, "run-1").await;
+    assert_eq!(
+        lost.error_kind,
+        Some(okta_relay::ErrorKind::Transient),
+        "{lost:?}"
+    );
+    assert!(lost.error.unwrap().contains("no longer ours"));
+    let after_page_one = fakes.streams.cursor(&logs());
+    assert!(after_page_one.is_some(), "page 1 was committed");
+    // The thief goes; the next run resumes from page 1's cursor.
+    fakes.streams.expire(&logs());
+    let resumed = run(&poller, "run-2").await;
+    assert!(
+        resumed.error.is_none() && resumed.summary.caught_up,
+        "{resumed:?}"
+    );
+    let got: BTreeSet<String> = delivered(&fakes.sink).into_iter().collect();
+    assert_eq!(got, all_events(&sim).await, "nothing lost");
+}
+
+#[tokio::test]
+async fn a_crash_between_acknowledgment_and_commit_delivers_nothing_twice() {
+    let sim = okta(250).await;
+    let fakes = fakes(&sim, MemorySink::default());
+    let poller = poller(&fakes);
+    fakes.streams.fail_commits(1);
+    let failed = run(&poller, "run-1").await;
+    assert!(failed.error.is_some(), "{failed:?}");
+    assert_eq!(
+        fakes.streams.cursor(&logs()),
+        None,
+        "the cursor did not move"
+    );
+    let retried = run(&poller, "run-2").await;
+    assert!(
+        retried.error.is_none() && retried.summary.caught_up,
+        "{retried:?}"
+    );
+    assert_eq!(
+        retried.summary.duplicates, PAGE as u64,
+        "page 1 was delivered and marked: read again, dropped"
+    );
+    let got = delivered(&fakes.sink);
+    assert_eq!(got.len(), 250, "each event reached the sink once");
+}
+
+#[tokio::test]
+async fn a_partial_delivery_fails_the_run_and_the_retry_delivers_the_rest() {
+    let sim = okta(150).await;
+    // The 5th entry of the first page is throttled at every try of the first run.
+    let entries = Arc::new(AtomicUsize::new(0));
+    let victim = Arc::new(std::sync::Mutex::new((None::<String>, 0usize)));
+    let sink = {
+        let (entries, victim) = (entries.clone(), victim.clone());
+        MemorySink::with_rule(move |e| {
+            let n = entries.fetch_add(1, Ordering::SeqCst);
+            let mut victim = victim.lock().unwrap();
+            if n == 4 {
+                victim.0 = Some(e.detail.clone());
+            }
+            if victim.0.as_deref() != Some(e.detail.as_str()) {
+                return None;
+            }
+            victim.1 += 1;
+            let throttled = victim.1 <= DeliveryPolicy::default().max_attempts as usize;
+            throttled.then(|| EntryOutcome::Failed {
+                code: "ThrottlingException".into(),
+                message: String::new(),
+            })
+        })
+    };
+    let fakes = fakes(&sim, sink);
+    let poller = poller(&fakes);
+    let failed = run(&poller, "run-1").await;
+    assert_eq!(
+        failed.error_kind,
+        Some(okta_relay::ErrorKind::Transient),
+        "{failed:?}"
+    );
+    assert_eq!(fakes.streams.cursor(&logs()), None, "the cursor stayed");
+    let delivered_first = delivered(&fakes.sink).len();
+    assert_eq!(
+        delivered_first,
+        PAGE - 1,
+        "all of page 1 but the throttled entry"
+    );
+    let retried = run(&poller, "run-2").await;
+    assert!(retried.error.is_none(), "{retried:?}");
+    assert_eq!(
+        retried.summary.duplicates,
+        (PAGE - 1) as u64,
+        "the acknowledged ones are marked"
+    );
+    let got: BTreeSet<String> = delivered(&fakes.sink).into_iter().collect();
+    assert_eq!(got, all_events(&sim).await);
+}
+
+#[tokio::test]
+async fn a_backfill_reads_its_window_once_and_resumes_after_its_page_limit() {
+    let sim = okta(250).await;
+    let fakes = fakes(&sim, MemorySink::default());
+    let poller = poller(&fakes);
+    let job = |max_pages| BackfillJob {
+        window: BackfillWindow {
+            since: Utc::now() - chrono::Duration::days(1),
+            until: Utc::now() + chrono::Duration::minutes(1),
+        },
+        max_pages,
+        on_page: &|_| {},
+    };
+    let deadline = || Utc::now() + chrono::Duration::minutes(1);
+    let limited = job(Some(2));
+    let first = poller
+        .backfill("acme", &limited, "op-1", deadline())
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.summary.pages, first.summary.caught_up),
+        (2, false),
+        "{first:?}"
+    );
+    let rest = BackfillJob {
+        max_pages: None,
+        ..limited
+    };
+    let second = poller
+        .backfill("acme", &rest, "op-2", deadline())
+        .await
+        .unwrap();
+    assert!(second.summary.caught_up, "{second:?}");
+    let again = poller
+        .backfill("acme", &rest, "op-3", deadline())
+        .await
+        .unwrap();
+    assert!(
+        again.next_poll_at.is_some(),
+        "a finished window is not read again: {again:?}"
+    );
+    let got = delivered(&fakes.sink);
+    assert_eq!(got.len(), 250, "each event of the window once");
+}
+
+#[tokio::test]
+async fn an_event_pushed_first_is_a_duplicate_for_the_poller() {
+    let sim = okta(20).await;
+    let fakes = fakes(&sim, MemorySink::default());
+    let source = "aws.partner/okta.com/acme/relay";
+    let config = RelayConfig::from_json(&format!(
+        r#"{{"orgs":[{{"name":"acme","secret_arn":"{ARN}","partner_event_source":"{source}"}}]}}"#
+    ))
+    .unwrap();
+    let push = PushService::from_ports(Arc::new(config), &fakes.ports());
+    let events: Vec<Value> = reqwest::Client::new()
+        .get(format!(
+            "{}/api/v1/logs?since={}&until={}&limit=5",
+            sim.url,
+            (Utc::now() - chrono::Duration::days(1))
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        ))
+        .header("Authorization", format!("SSWS {TOKEN}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap();
+    for detail in &events {
+        let envelope = json!({"version":"0","id":"e","detail-type":"SystemLog","source":source,
+            "account":"1","time":detail["published"],"region":"us-east-1","resources":[],"detail":detail});
+        let payload = serde_json::value::RawValue::from_string(envelope.to_string()).unwrap();
+        let pushed = push.handle(&payload).await.unwrap();
+        assert_eq!(pushed.forwarded, 1);
+    }
+    let key = DedupeKey::new("acme", events[0]["uuid"].as_str().unwrap());
+    assert!(fakes.dedupe.is_marked(&key));
+    let polled = run(&poller(&fakes), "run-1").await;
+    assert_eq!(
+        (polled.summary.forwarded, polled.summary.duplicates),
+        (15, 5),
+        "{polled:?}"
+    );
+    assert_eq!(delivered(&fakes.sink).len(), 20, "each event once");
+}
+
+#[tokio::test]
+async fn the_handlers_take_a_real_lambda_event() {
+    use lambda_runtime::{Context, LambdaEvent};
+    let sim = okta(30).await;
+    let fakes = fakes(&sim, MemorySink::default());
+    let poller = poller(&fakes);
+    let scheduled = LambdaEvent::new(json!({"source": "aws.events"}), Context::default());
+    let outcomes = okta_relay::handlers::poller(&poller, scheduled)
+        .await
+        .unwrap();
+    assert_eq!(outcomes[0].summary.forwarded, 30, "{outcomes:?}");
+
+    let source = "aws.partner/okta.com/acme/relay";
+    let config = RelayConfig::from_json(&format!(
+        r#"{{"orgs":[{{"name":"acme","secret_arn":"{ARN}","partner_event_source":"{source}"}}]}}"#
+    ))
+    .unwrap();
+    let push = PushService::from_ports(Arc::new(config), &fakes.ports());
+    let detail = json!({"uuid": "handler-1", "published": Utc::now().to_rfc3339(),
+        "eventType": "user.session.start"});
+    let envelope = json!({"version":"0","id":"e","detail-type":"SystemLog","source":source,
+        "account":"1","time":detail["published"],"region":"us-east-1","resources":[],"detail":detail});
+    let payload = serde_json::value::RawValue::from_string(envelope.to_string()).unwrap();
+    let summary =
+        okta_relay::handlers::events(&push, LambdaEvent::new(payload, Context::default()))
+            .await
+            .unwrap();
+    assert_eq!((summary.uuid.as_str(), summary.forwarded), ("handler-1", 1));
+    let refused = serde_json::value::RawValue::from_string("{\"detail\":1}".into()).unwrap();
+    let err = okta_relay::handlers::events(&push, LambdaEvent::new(refused, Context::default()))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("envelope"), "{err}");
+}
