@@ -52,6 +52,9 @@ pub const LAMBDA_MAX_RUN: Duration = Duration::from_secs(15 * 60);
 
 // ---- Okta ----
 
+/// How long Okta keeps System Log events (90 days; the API accepts a `since` up to 180 days
+/// back, [`OKTA_LOG_RETENTION`], but finds nothing older than this).
+pub const OKTA_LOG_KEPT_DAYS: i64 = 90;
 /// How far back the System Log API reaches (Okta: 180 days).
 pub const OKTA_LOG_RETENTION: chrono::Duration = chrono::Duration::days(180);
 /// How far inside that window a first `since` stays, so clock skew and the time the request

@@ -7,15 +7,15 @@ use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use okta_relay::poller::{
-    BackfillJob, BackfillProgress, BackfillWindow, PollerService, RunSettings, backfill_eta,
+    BackfillJob, BackfillProgress, BackfillWindow, OrgOutcome, PollerService, RunSettings,
+    backfill_eta,
 };
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Okta keeps the System Log for 90 days.
-const RETENTION_DAYS: i64 = 90;
+use okta_relay::limits::OKTA_LOG_KEPT_DAYS;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -49,30 +49,14 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
 pub async fn run(options: &Options, args: Args) -> Result<ExitCode> {
     let mut config = options.relay_config()?;
     let now = Utc::now();
-    // Whole seconds: the window's name (and the resume command) must say exactly this window.
-    let until = args.until.unwrap_or(now).min(now);
-    let until = DateTime::from_timestamp(until.timestamp(), 0).unwrap_or(until);
-    let window = BackfillWindow {
-        since: args.since,
-        until,
-    };
-    if window.since >= window.until {
-        bail!("--since must be before --until (and before now)");
-    }
-    if window.since < now - chrono::Duration::days(RETENTION_DAYS) {
-        eprintln!(
-            "note: Okta keeps the System Log for {RETENTION_DAYS} days; events before {} are gone",
-            (now - chrono::Duration::days(RETENTION_DAYS)).format("%Y-%m-%d")
-        );
-    }
+    let window = window(&args, now)?;
     let Some(org) = config.orgs.iter_mut().find(|o| o.name == args.org) else {
         bail!("no org named {:?} in the configuration", args.org);
     };
     // A backfill reads the System Log even where the schedule does not (a push-only org): its
     // OAuth token must then carry okta.logs.read too.
     org.logs.enabled = true;
-    let page_size = org.logs.page_size;
-    let reserve = config.rate_limit_reserve;
+    let (page_size, reserve) = (org.logs.page_size, config.rate_limit_reserve);
     let ports = ports(options, &config).await?;
     let settings = RunSettings::from_config(&config);
     let service = PollerService::new(Arc::new(config), ports, settings)
@@ -80,28 +64,7 @@ pub async fn run(options: &Options, args: Args) -> Result<ExitCode> {
 
     let bar = progress_bar();
     let started = Instant::now();
-    let on_page = {
-        let bar = bar.clone();
-        move |p: &BackfillProgress| {
-            let fraction = p.reached.map_or(0.0, |t| window.fraction(t));
-            let eta = backfill_eta(&window, p, started.elapsed(), page_size, reserve)
-                .map_or("…".to_string(), |d| show::duration(d.as_secs() as i64));
-            let budget = p.rate_limit.map_or(String::new(), |h| {
-                let spend = h.limit - (f64::from(h.limit) * reserve).ceil() as u32;
-                format!(", budget {spend}/min")
-            });
-            let message = format!(
-                "{} events, {} forwarded, {} duplicates, ETA {eta}{budget}",
-                p.events, p.forwarded, p.duplicates
-            );
-            bar.set_position((fraction * 1000.0) as u64);
-            if bar.is_hidden() {
-                eprintln!("progress {:.1}%: {message}", fraction * 100.0);
-            } else {
-                bar.set_message(message);
-            }
-        }
-    };
+    let on_page = progress_reporter(bar.clone(), window, started, page_size, reserve);
     let job = BackfillJob {
         window,
         max_pages: args.max_pages,
@@ -113,24 +76,76 @@ pub async fn run(options: &Options, args: Args) -> Result<ExitCode> {
         .await
         .context("the org disappeared from the configuration")?;
     bar.finish_and_clear();
+    Ok(report(&args.org, &window, &outcome, started))
+}
 
+/// The window the arguments name, in whole seconds: its name (and the resume command) must say
+/// exactly this window.
+fn window(args: &Args, now: DateTime<Utc>) -> Result<BackfillWindow> {
+    let until = args.until.unwrap_or(now).min(now);
+    let until = DateTime::from_timestamp(until.timestamp(), 0).unwrap_or(until);
+    let window = BackfillWindow {
+        since: args.since,
+        until,
+    };
+    if window.since >= window.until {
+        bail!("--since must be before --until (and before now)");
+    }
+    let kept = now - chrono::Duration::days(OKTA_LOG_KEPT_DAYS);
+    if window.since < kept {
+        eprintln!(
+            "note: Okta keeps the System Log for {OKTA_LOG_KEPT_DAYS} days; events before {} are gone",
+            kept.format("%Y-%m-%d")
+        );
+    }
+    Ok(window)
+}
+
+/// What a page's progress shows: the bar (or a plain line) with counts and the ETA.
+fn progress_reporter(
+    bar: ProgressBar,
+    window: BackfillWindow,
+    started: Instant,
+    page_size: u32,
+    reserve: f64,
+) -> impl Fn(&BackfillProgress) + Send + Sync {
+    move |p: &BackfillProgress| {
+        let fraction = p.reached.map_or(0.0, |t| window.fraction(t));
+        let eta = backfill_eta(&window, p, started.elapsed(), page_size, reserve)
+            .map_or("…".to_string(), |d| show::duration(d.as_secs() as i64));
+        let budget = p.rate_limit.map_or(String::new(), |h| {
+            let spend = h.limit - (f64::from(h.limit) * reserve).ceil() as u32;
+            format!(", budget {spend}/min")
+        });
+        let message = format!(
+            "{} events, {} forwarded, {} duplicates, ETA {eta}{budget}",
+            p.events, p.forwarded, p.duplicates
+        );
+        bar.set_position((fraction * 1000.0) as u64);
+        if bar.is_hidden() {
+            eprintln!("progress {:.1}%: {message}", fraction * 100.0);
+        } else {
+            bar.set_message(message);
+        }
+    }
+}
+
+/// The summary line, and what to do next: exit 0 done or stopped, 1 failed, 2 busy.
+fn report(org: &str, window: &BackfillWindow, outcome: &OrgOutcome, started: Instant) -> ExitCode {
     let s = &outcome.summary;
     let since = window.since.to_rfc3339_opts(SecondsFormat::Secs, true);
     let until = window.until.to_rfc3339_opts(SecondsFormat::Secs, true);
-    let resume = format!(
-        "okta-relay-ctl backfill --org {} --since {since} --until {until}",
-        args.org
-    );
+    let resume = format!("okta-relay-ctl backfill --org {org} --since {since} --until {until}");
     println!(
-        "{} {since} → {until}: {} pages, {} events, {} forwarded, {} duplicates dropped",
-        args.org, s.pages, s.events, s.forwarded, s.duplicates
+        "{org} {since} → {until}: {} pages, {} events, {} forwarded, {} duplicates dropped",
+        s.pages, s.events, s.forwarded, s.duplicates
     );
     if let Some(error) = &outcome.error {
         let kind = outcome
             .error_kind
             .map_or(String::new(), |k| format!("{k}: "));
         println!("failed: {kind}{error}\nfix it and resume with: {resume}");
-        return Ok(ExitCode::from(1));
+        return ExitCode::from(1);
     }
     if let Some(done) = outcome.next_poll_at {
         println!(
@@ -139,7 +154,7 @@ pub async fn run(options: &Options, args: Args) -> Result<ExitCode> {
         );
     } else if s.lease_busy {
         println!("another backfill of this window is running; try again when it ends");
-        return Ok(ExitCode::from(2));
+        return ExitCode::from(2);
     } else if s.caught_up {
         println!(
             "complete in {}",
@@ -148,7 +163,7 @@ pub async fn run(options: &Options, args: Args) -> Result<ExitCode> {
     } else {
         println!("stopped before the end of the window; resume with: {resume}");
     }
-    Ok(ExitCode::SUCCESS)
+    ExitCode::SUCCESS
 }
 
 /// A bar on a terminal; hidden (plain progress lines instead) otherwise.

@@ -3,6 +3,7 @@
 
 use crate::context::{Aws, Options};
 use anyhow::Result;
+use okta_relay::config::RelayConfig;
 use okta_relay::operator::{Check, check_org, check_state_table, configured_streams};
 use std::process::ExitCode;
 
@@ -40,26 +41,7 @@ pub async fn run(options: &Options, offline: bool, json: bool) -> Result<ExitCod
         });
     }
     if !offline {
-        let aws = Aws::load().await;
-        let secrets = aws.secrets();
-        for org in &config.orgs {
-            checks.extend(check_org(&config, org, secrets.as_ref(), aws.clock.clone()).await);
-        }
-        checks.push(match options.table_name() {
-            Ok(name) => check_state_table(aws.table(name).as_ref(), name).await,
-            Err(e) => failed("state table", e),
-        });
-        checks.push(match options.bus_name() {
-            Ok(name) => match aws.sink(name).describe().await {
-                Ok(arn) => Check {
-                    subject: format!("delivery bus {name}"),
-                    ok: true,
-                    detail: arn,
-                },
-                Err(e) => failed(&format!("delivery bus {name}"), e),
-            },
-            Err(e) => failed("delivery bus", e),
-        });
+        checks.extend(online(options, &config).await);
     }
     report(&checks, json)?;
     Ok(if checks.iter().all(|c| c.ok) {
@@ -67,6 +49,32 @@ pub async fn run(options: &Options, offline: bool, json: bool) -> Result<ExitCod
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Each org's secret and Okta access, the state table and the delivery bus.
+async fn online(options: &Options, config: &RelayConfig) -> Vec<Check> {
+    let aws = Aws::load().await;
+    let secrets = aws.secrets();
+    let mut checks = Vec::new();
+    for org in &config.orgs {
+        checks.extend(check_org(config, org, secrets.as_ref(), aws.clock.clone()).await);
+    }
+    checks.push(match options.table_name() {
+        Ok(name) => check_state_table(aws.table(name).as_ref(), name).await,
+        Err(e) => failed("state table", e),
+    });
+    checks.push(match options.bus_name() {
+        Ok(name) => match aws.sink(name).describe().await {
+            Ok(arn) => Check {
+                subject: format!("delivery bus {name}"),
+                ok: true,
+                detail: arn,
+            },
+            Err(e) => failed(&format!("delivery bus {name}"), e),
+        },
+        Err(e) => failed("delivery bus", e),
+    });
+    checks
 }
 
 fn failed(subject: &str, e: impl std::fmt::Display) -> Check {

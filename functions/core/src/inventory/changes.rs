@@ -105,21 +105,12 @@ struct Targets<'a> {
     target: Option<Vec<Target<'a>>>,
 }
 
-/// The inventory change record a System Log event implies for `org`, if any. Cheap for every
-/// other event: only the event type is compared.
-pub fn change_record(
+/// What `rule` reads from the event's targets: both sides of the change.
+fn read_change(
+    rule: &ChangeRule,
     raw: &RawValue,
     header: &LogEventHeader,
-    org: &OrgConfig,
-    path: CollectionPath,
-    collected_at: DateTime<Utc>,
-) -> Option<PendingRecord> {
-    let rule = RULES
-        .iter()
-        .find(|r| r.event_types.contains(&header.event_type.as_str()))?;
-    if !org.inventory.contains_key(rule.stream) {
-        return None;
-    }
+) -> Option<InventoryChange> {
     let targets = serde_json::from_str::<Targets<'_>>(raw.get())
         .ok()
         .and_then(|t| t.target)
@@ -137,8 +128,8 @@ pub fn change_record(
             .iter()
             .find(|t| *kind == "*" || t.kind.eq_ignore_ascii_case(kind))
         else {
-            tracing::warn!(org = %org.name, uuid = %header.uuid, event_type = %header.event_type,
-                target_type = kind, "System Log event lacks the target an inventory change needs; no change record");
+            tracing::warn!(uuid = %header.uuid, event_type = %header.event_type, target_type = kind,
+                "System Log event lacks the target an inventory change needs; no change record");
             return None;
         };
         let id = Some(target.id.chars().take(256).collect());
@@ -149,6 +140,25 @@ pub fn change_record(
             Side::Object => change.object_id = id,
         }
     }
+    Some(change)
+}
+
+/// The inventory change record a System Log event implies for `org`, if any. Cheap for every
+/// other event: only the event type is compared.
+pub fn change_record(
+    raw: &RawValue,
+    header: &LogEventHeader,
+    org: &OrgConfig,
+    path: CollectionPath,
+    collected_at: DateTime<Utc>,
+) -> Option<PendingRecord> {
+    let rule = RULES
+        .iter()
+        .find(|r| r.event_types.contains(&header.event_type.as_str()))?;
+    if !org.inventory.contains_key(rule.stream) {
+        return None;
+    }
+    let change = read_change(rule, raw, header)?;
     let mut relay = RelayMetadata::new(
         &org.name,
         rule.stream,

@@ -54,61 +54,65 @@ pub fn validate(
     inventory: &InventoryConfig,
     at: impl Fn(&str) -> String,
 ) -> Result<(), ConfigError> {
-    let fail = |field: String, problem: String| Err(ConfigError { field, problem });
     for (name, settings) in inventory {
         let Some(spec) = catalogue::spec(name) else {
-            return fail(
+            let known = catalogue::names();
+            return Err(problem(
                 at(name),
-                format!("unknown stream (known: {})", catalogue::names()),
-            );
+                format!("unknown stream (known: {known})"),
+            ));
         };
         if let Some(size) = settings.page_size
             && !(1..=spec.max_page_size).contains(&size)
         {
-            return fail(
-                at(&format!("{name}.page_size")),
-                format!("must be between 1 and {}", spec.max_page_size),
-            );
+            let bound = format!("must be between 1 and {}", spec.max_page_size);
+            return Err(problem(at(&format!("{name}.page_size")), bound));
         }
         if let Some((parent, _)) = spec.parent {
             if !inventory.contains_key(parent) {
-                return fail(
-                    at(name),
-                    format!("is listed with its parent stream: add \"{parent}\""),
-                );
+                let fix = format!("is listed with its parent stream: add \"{parent}\"");
+                return Err(problem(at(name), fix));
             }
             if settings.interval_seconds.is_some() || settings.delta_interval_seconds.is_some() {
-                return fail(
-                    at(name),
-                    format!("runs with \"{parent}\": set the intervals there"),
-                );
+                let fix = format!("runs with \"{parent}\": set the intervals there");
+                return Err(problem(at(name), fix));
             }
         }
-        if let Some(interval) = settings.interval_seconds
-            && !(MIN_INTERVAL..=MAX_INTERVAL).contains(&interval)
-        {
-            return fail(
-                at(&format!("{name}.interval_seconds")),
-                format!("must be between {MIN_INTERVAL} and {MAX_INTERVAL}"),
-            );
-        }
-        if let Some(delta) = settings.delta_interval_seconds {
-            if spec.delta.is_none() {
-                return fail(
-                    at(&format!("{name}.delta_interval_seconds")),
-                    "this stream has no delta (Okta offers none): it is re-listed on its interval"
-                        .into(),
-                );
-            }
-            // A delta is one cheap query: any period is allowed (one shorter than the
-            // schedule's runs at every schedule).
-            if delta > MAX_INTERVAL {
-                return fail(
-                    at(&format!("{name}.delta_interval_seconds")),
-                    format!("must be at most {MAX_INTERVAL} (0 turns deltas off)"),
-                );
-            }
-        }
+        intervals(name, spec, settings, &at)?;
+    }
+    Ok(())
+}
+
+fn problem(field: String, problem: String) -> ConfigError {
+    ConfigError { field, problem }
+}
+
+/// A stream's full-sync and delta intervals.
+fn intervals(
+    name: &str,
+    spec: &StreamSpec,
+    settings: &InventoryStreamConfig,
+    at: &impl Fn(&str) -> String,
+) -> Result<(), ConfigError> {
+    if let Some(interval) = settings.interval_seconds
+        && !(MIN_INTERVAL..=MAX_INTERVAL).contains(&interval)
+    {
+        let bound = format!("must be between {MIN_INTERVAL} and {MAX_INTERVAL}");
+        return Err(problem(at(&format!("{name}.interval_seconds")), bound));
+    }
+    let Some(delta) = settings.delta_interval_seconds else {
+        return Ok(());
+    };
+    let field = at(&format!("{name}.delta_interval_seconds"));
+    if spec.delta.is_none() {
+        let why = "this stream has no delta (Okta offers none): it is re-listed on its interval";
+        return Err(problem(field, why.into()));
+    }
+    // A delta is one cheap query: any period is allowed (one shorter than the schedule's runs
+    // at every schedule).
+    if delta > MAX_INTERVAL {
+        let bound = format!("must be at most {MAX_INTERVAL} (0 turns deltas off)");
+        return Err(problem(field, bound));
     }
     Ok(())
 }

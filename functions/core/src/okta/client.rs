@@ -204,25 +204,8 @@ impl OktaClient {
                     continue;
                 }
                 Ok(response) if response.status == StatusCode::TOO_MANY_REQUESTS => {
-                    let headers = RateLimitHeaders::from_headers(&response.headers);
-                    let wait = self.limiter.on_too_many_requests(&bucket, &headers);
-                    let body = OktaErrorBody::parse(&response.body);
-                    tracing::warn!(
-                        bucket = %bucket,
-                        attempt,
-                        wait_ms = wait.as_millis() as u64,
-                        concurrency = headers.is_concurrency_limit(),
-                        error_code = body.error_code.as_deref().unwrap_or(""),
-                        "Okta rate limit hit; waiting for the reset"
-                    );
-                    if attempt >= self.retry.max_attempts || wait > self.max_wait() {
-                        return Err(OktaError::RateLimited {
-                            path,
-                            attempts: attempt,
-                            retry_after: wait,
-                        });
-                    }
-                    tokio::time::sleep(wait).await;
+                    self.on_too_many_requests(&response, &bucket, &path, attempt)
+                        .await?;
                     continue;
                 }
                 Ok(response) => {
@@ -250,6 +233,37 @@ impl OktaClient {
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(self.retry.max_backoff);
         }
+    }
+
+    /// A 429: waits for the bucket's reset (Okta's clock), unless the wait is longer than the
+    /// run can afford or the attempts are spent: then [`OktaError::RateLimited`].
+    async fn on_too_many_requests(
+        &self,
+        response: &RawResponse,
+        bucket: &RateLimitBucket,
+        path: &str,
+        attempt: u32,
+    ) -> Result<(), OktaError> {
+        let headers = RateLimitHeaders::from_headers(&response.headers);
+        let wait = self.limiter.on_too_many_requests(bucket, &headers);
+        let body = OktaErrorBody::parse(&response.body);
+        tracing::warn!(
+            bucket = %bucket,
+            attempt,
+            wait_ms = wait.as_millis() as u64,
+            concurrency = headers.is_concurrency_limit(),
+            error_code = body.error_code.as_deref().unwrap_or(""),
+            "Okta rate limit hit; waiting for the reset"
+        );
+        if attempt >= self.retry.max_attempts || wait > self.max_wait() {
+            return Err(OktaError::RateLimited {
+                path: path.to_string(),
+                attempts: attempt,
+                retry_after: wait,
+            });
+        }
+        tokio::time::sleep(wait).await;
+        Ok(())
     }
 
     async fn wait_for_admission(

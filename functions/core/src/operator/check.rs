@@ -101,6 +101,14 @@ pub async fn check_org(
         clock,
     );
     let client = OktaClient::new(http, credentials, limiter.clone(), &settings);
+    checks.extend(probe(&client, &limiter, org).await);
+    checks
+}
+
+/// Asks each of the org's endpoints for one item: proves the token and its scopes.
+async fn probe(client: &OktaClient, limiter: &RateLimiter, org: &OrgConfig) -> Vec<Check> {
+    let subject = |what: &str| format!("orgs[{}] {what}", org.name);
+    let mut checks = Vec::new();
     for path in endpoints(org) {
         let what = subject(&format!("GET {path}"));
         let url = match client.org().join(&format!("{path}?limit=1")) {

@@ -230,56 +230,7 @@ impl OAuthSession {
         timeout: std::time::Duration,
     ) -> Result<AccessToken, OktaError> {
         for _ in 0..2 {
-            // Built in a block: the serializer must not live across an await.
-            let body = {
-                let mut form = url::form_urlencoded::Serializer::new(String::new());
-                form.append_pair("grant_type", "client_credentials")
-                    .append_pair("scope", &self.config.scopes.join(" "));
-                if let Some(key) = key {
-                    let assertion = key
-                        .assertion(&self.config.client_id, self.token_url.as_str(), now)
-                        .map_err(|problem| OktaError::OAuth {
-                            status: 0,
-                            error: "invalid_client".into(),
-                            description: format!("client key {}: {problem}", key.kid),
-                        })?;
-                    form.append_pair(
-                        "client_assertion_type",
-                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                    )
-                    .append_pair("client_assertion", assertion.expose_secret());
-                }
-                SecretString::from(form.finish())
-            };
-            let mut request = http
-                .post(self.token_url.clone())
-                .timeout(timeout)
-                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .header("accept", "application/json")
-                .body(body.expose_secret().to_string());
-            if let ClientCredential::Secret(secret) = &self.config.credential {
-                use base64::Engine;
-                let basic = base64::engine::general_purpose::STANDARD.encode(format!(
-                    "{}:{}",
-                    self.config.client_id,
-                    secret.expose_secret()
-                ));
-                request = request.header(AUTHORIZATION, sensitive(&format!("Basic {basic}"))?);
-            }
-            if self.config.dpop {
-                let proof = DpopKey::process()
-                    .and_then(|k| {
-                        k.proof(
-                            "POST",
-                            &self.token_url,
-                            state.token_nonce.as_deref(),
-                            None,
-                            now,
-                        )
-                    })
-                    .map_err(|_| local("dpop", "could not sign a DPoP proof"))?;
-                request = request.header("dpop", sensitive(&proof)?);
-            }
+            let request = self.token_request(http, state, key, now)?.timeout(timeout);
             let response = request
                 .send()
                 .await
@@ -315,6 +266,66 @@ impl OAuthSession {
             "use_dpop_nonce",
             "Okta kept asking for a new DPoP nonce",
         ))
+    }
+
+    /// The token request: the client-credentials form, signed with `key` (`private_key_jwt`)
+    /// or the client secret (HTTP Basic), with a DPoP proof when the app wants bound tokens.
+    fn token_request(
+        &self,
+        http: &reqwest::Client,
+        state: &SessionState,
+        key: Option<&ClientKey>,
+        now: DateTime<Utc>,
+    ) -> Result<reqwest::RequestBuilder, OktaError> {
+        let body = self.token_form(key, now)?;
+        let mut request = http
+            .post(self.token_url.clone())
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header("accept", "application/json")
+            .body(body.expose_secret().to_string());
+        if let ClientCredential::Secret(secret) = &self.config.credential {
+            use base64::Engine;
+            let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+                "{}:{}",
+                self.config.client_id,
+                secret.expose_secret()
+            ));
+            request = request.header(AUTHORIZATION, sensitive(&format!("Basic {basic}"))?);
+        }
+        if self.config.dpop {
+            let nonce = state.token_nonce.as_deref();
+            let proof = DpopKey::process()
+                .and_then(|k| k.proof("POST", &self.token_url, nonce, None, now))
+                .map_err(|_| local("dpop", "could not sign a DPoP proof"))?;
+            request = request.header("dpop", sensitive(&proof)?);
+        }
+        Ok(request)
+    }
+
+    /// The form body: grant type, scopes, and the client assertion when a key signs.
+    fn token_form(
+        &self,
+        key: Option<&ClientKey>,
+        now: DateTime<Utc>,
+    ) -> Result<SecretString, OktaError> {
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        form.append_pair("grant_type", "client_credentials")
+            .append_pair("scope", &self.config.scopes.join(" "));
+        if let Some(key) = key {
+            let assertion = key
+                .assertion(&self.config.client_id, self.token_url.as_str(), now)
+                .map_err(|problem| OktaError::OAuth {
+                    status: 0,
+                    error: "invalid_client".into(),
+                    description: format!("client key {}: {problem}", key.kid),
+                })?;
+            form.append_pair(
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            )
+            .append_pair("client_assertion", assertion.expose_secret());
+        }
+        Ok(SecretString::from(form.finish()))
     }
 
     fn parse_token(&self, bytes: &[u8], now: DateTime<Utc>) -> Result<AccessToken, OktaError> {
