@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat tests/local/requirements.txt | cksum | c
 CARGO_TEST := $(shell if cargo nextest --version >/dev/null 2>&1; then echo "cargo nextest run --profile ci"; else echo "cargo test"; fi)
 
 .PHONY: help venv up down build lint test unit demo clean fuzz crash-suite fault-suite load \
-	infra-deps infra-test package bench-build bench-process bench-budget bench-startup
+	infra-deps infra-test package bench-build bench-process bench-budget bench-startup bench-throughput
 
 help:
 	@echo "make test   full suite (fmt, clippy, unit and integration tests against moto)"
@@ -22,7 +22,7 @@ help:
 	@echo "make load         10 000 partner events at once through the events function (see RELIABILITY.md)"
 	@echo "make infra-test   CDK assertions, cdk synth, cfn-lint, checkov, terraform fmt, contract parity"
 	@echo "make package      the two arm64 Lambda zips (cargo lambda build --release --arm64)"
-	@echo "make bench-process / bench-budget / bench-startup   whole-process benchmarks (BENCHMARKS.md)"
+	@echo "make bench-process / bench-budget / bench-startup / bench-throughput   whole-process benchmarks (BENCHMARKS.md)"
 
 # Python venv with moto (local AWS) and cargo-lambda, pinned in tests/local/requirements.txt.
 $(STAMP): tests/local/requirements.txt
@@ -112,6 +112,12 @@ bench-budget: venv bench-build
 
 bench-startup: bench-build
 	python3 tests/bench/startup.py
+
+# Issue 19: against a latency stub of AWS (tests/bench/aws_stub.py), the relay beside a plain
+# Python poller in the same run, and the events function on SQS batches.
+bench-throughput: venv bench-build
+	tests/local/with-stack.sh $(PY) tests/bench/throughput.py pull --events 100000
+	tests/local/with-stack.sh $(PY) tests/bench/throughput.py push --events 1000 --batch 100
 
 fuzz:
 	OKTA_RELAY_FUZZ_CASES=1000000 cargo test --release --locked -p okta-relay --test hostile_input

@@ -16,11 +16,12 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 : "${EVENTS_ROLE_ARN:?the events function role}" "${POLLER_ROLE_ARN:?the poller function role}"
 config=$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1])), separators=(",", ":")))' "$OKTA_RELAY_CONFIG_PATH")
 
-python3 - "$root/infra/contract.json" <<'PY' | while IFS=$'\t' read -r name binary memory timeout runtime; do
+python3 - "$root/infra/contract.json" <<'PY' | while IFS=$'\t' read -r name binary memory timeout runtime allocator; do
 import json, sys
 c = json.load(open(sys.argv[1]))
+allocator = " ".join(f"{k}={v}" for k, v in c["allocator_environment"].items())
 for name, f in c["functions"].items():
-    print("\t".join([name, f["binary"], str(f["memory_mb"]), str(f["timeout_seconds"]), c["runtime"]]))
+    print("\t".join([name, f["binary"], str(f["memory_mb"]), str(f["timeout_seconds"]), c["runtime"], allocator]))
 PY
   role_var="$(echo "$name" | tr a-z A-Z)_ROLE_ARN"
   cmd=(cargo lambda deploy "$binary" --binary-name "$binary" --iam-role "${!role_var}"
@@ -28,6 +29,7 @@ PY
        --env-var "OKTA_RELAY_STATE_TABLE=$OKTA_RELAY_STATE_TABLE"
        --env-var "OKTA_RELAY_DELIVERY_BUS=$OKTA_RELAY_DELIVERY_BUS"
        --env-var "OKTA_RELAY_CONFIG=$config")
+  for setting in $allocator; do cmd+=(--env-var "$setting"); done
   if [[ "${1:-}" == "--print" ]]; then
     printf '%q ' "${cmd[@]}"; echo
   else

@@ -7,58 +7,8 @@ resource "aws_sqs_queue" "dlq" {
   kms_master_key_id         = aws_kms_key.relay.arn
 }
 
-# The rules whose targets dead-letter into each queue: only they may send to it.
-locals {
-  dlq_source_rules = {
-    events   = aws_cloudwatch_event_rule.partner[*].arn
-    delivery = [aws_cloudwatch_event_rule.delivery.arn]
-  }
-}
-
-data "aws_iam_policy_document" "dlq" {
-  for_each = aws_sqs_queue.dlq
-  dynamic "statement" {
-    for_each = length(local.dlq_source_rules[each.key]) > 0 ? [1] : []
-    content {
-      sid       = "EventBridgeDeadLetters"
-      actions   = ["sqs:SendMessage"]
-      resources = [each.value.arn]
-      principals {
-        type        = "Service"
-        identifiers = ["events.amazonaws.com"]
-      }
-      condition {
-        test     = "ArnEquals"
-        variable = "aws:SourceArn"
-        values   = local.dlq_source_rules[each.key]
-      }
-    }
-  }
-  statement {
-    sid       = "TlsOnly"
-    effect    = "Deny"
-    actions   = ["sqs:*"]
-    resources = [each.value.arn]
-    principals {
-      type        = "AWS"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
-resource "aws_sqs_queue_policy" "dlq" {
-  for_each  = aws_sqs_queue.dlq
-  queue_url = each.value.id
-  policy    = data.aws_iam_policy_document.dlq[each.key].json
-}
-
-# Push path: the rule on the Okta partner bus, to the events function, with retries, a maximum
-# age and the DLQ.
+# Push path: the rule on the Okta partner bus, to the push queue, with retries, a maximum age and
+# the DLQ; the queue invokes the events function in batches.
 resource "aws_cloudwatch_event_rule" "partner" {
   count          = var.partner_event_bus_name == null ? 0 : 1
   name           = "${var.name_prefix}-partner"
@@ -77,7 +27,7 @@ resource "aws_cloudwatch_event_target" "partner" {
   count          = length(aws_cloudwatch_event_rule.partner)
   rule           = aws_cloudwatch_event_rule.partner[0].name
   event_bus_name = var.partner_event_bus_name
-  arn            = aws_lambda_function.relay["events"].arn
+  arn            = aws_sqs_queue.push.arn
   retry_policy {
     maximum_retry_attempts       = 185
     maximum_event_age_in_seconds = 86400
@@ -87,12 +37,87 @@ resource "aws_cloudwatch_event_target" "partner" {
   }
 }
 
-resource "aws_lambda_permission" "partner" {
-  count         = length(aws_cloudwatch_event_rule.partner)
-  action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.relay["events"].function_name
-  principal     = "events.amazonaws.com"
-  source_arn    = aws_cloudwatch_event_rule.partner[0].arn
+# The push queue: partner events wait here for the events function, which takes them in
+# batches and answers with the messages to deliver again; a message that failed
+# max_receive_count times moves to the events DLQ.
+resource "aws_sqs_queue" "push" {
+  name                       = "${var.name_prefix}-push"
+  kms_master_key_id          = aws_kms_key.relay.arn
+  visibility_timeout_seconds = local.push_queue.visibility_timeout_seconds
+  message_retention_seconds  = 345600
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.dlq["events"].arn
+    maxReceiveCount     = local.push_queue.max_receive_count
+  })
+}
+
+# Who may send to each queue: only the rules that target it (the partner rule the push queue,
+# each rule its dead-letter queue), and only over TLS.
+locals {
+  queue_senders = {
+    push = {
+      queue = aws_sqs_queue.push
+      rules = aws_cloudwatch_event_rule.partner[*].arn
+    }
+    events_dlq = {
+      queue = aws_sqs_queue.dlq["events"]
+      rules = aws_cloudwatch_event_rule.partner[*].arn
+    }
+    delivery_dlq = {
+      queue = aws_sqs_queue.dlq["delivery"]
+      rules = [aws_cloudwatch_event_rule.delivery.arn]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "queue" {
+  for_each = local.queue_senders
+  dynamic "statement" {
+    for_each = length(each.value.rules) > 0 ? [1] : []
+    content {
+      sid       = "EventBridgeRules"
+      actions   = ["sqs:SendMessage"]
+      resources = [each.value.queue.arn]
+      principals {
+        type        = "Service"
+        identifiers = ["events.amazonaws.com"]
+      }
+      condition {
+        test     = "ArnEquals"
+        variable = "aws:SourceArn"
+        values   = each.value.rules
+      }
+    }
+  }
+  statement {
+    sid       = "TlsOnly"
+    effect    = "Deny"
+    actions   = ["sqs:*"]
+    resources = [each.value.queue.arn]
+    principals {
+      type        = "AWS"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "queue" {
+  for_each  = local.queue_senders
+  queue_url = each.value.queue.id
+  policy    = data.aws_iam_policy_document.queue[each.key].json
+}
+
+resource "aws_lambda_event_source_mapping" "push" {
+  event_source_arn                   = aws_sqs_queue.push.arn
+  function_name                      = aws_lambda_function.relay["events"].arn
+  batch_size                         = var.push_batch_size
+  maximum_batching_window_in_seconds = var.push_batching_window_seconds
+  function_response_types            = ["ReportBatchItemFailures"]
 }
 
 # Pull path: the schedule. Overlap is handled by the stream leases.

@@ -7,7 +7,7 @@ resource "aws_cloudwatch_log_group" "relay" {
 
 resource "aws_lambda_function" "relay" {
   # checkov:skip=CKV_AWS_117: No VPC: the functions only make outbound calls (Okta over the internet, AWS public endpoints); a VPC adds a NAT gateway and no control over inbound traffic, of which there is none.
-  # checkov:skip=CKV_AWS_116: The events function has its DLQ (dead_letter_config below); the poller's scheduled event carries no data to keep, and a failed run resumes from its cursor.
+  # checkov:skip=CKV_AWS_116: The events function is invoked by its SQS queue's event source mapping (the queue's redrive policy to the events DLQ is where failed events go); the poller's scheduled event carries no data to keep, and a failed run resumes from its cursor.
   # checkov:skip=CKV_AWS_272: Code signing needs a signing profile the deployer owns; the zips are built from this repository by make package.
   # checkov:skip=CKV_AWS_50: X-Ray tracing is optional; the functions log one structured line per page and per run.
   for_each      = local.functions
@@ -32,17 +32,10 @@ resource "aws_lambda_function" "relay" {
     log_format = "JSON"
     log_group  = aws_cloudwatch_log_group.relay[each.key].name
   }
-  dynamic "dead_letter_config" {
-    for_each = each.key == "events" ? [1] : []
-    content {
-      target_arn = aws_sqs_queue.dlq["events"].arn
-    }
-  }
 }
 
-resource "aws_lambda_function_event_invoke_config" "relay" {
-  for_each                     = local.functions
-  function_name                = aws_lambda_function.relay[each.key].function_name
-  maximum_retry_attempts       = each.key == "events" ? 2 : 0
-  maximum_event_age_in_seconds = each.key == "events" ? 21600 : null
+# The poller's schedule is not retried (the next schedule resumes from the cursor).
+resource "aws_lambda_function_event_invoke_config" "poller" {
+  function_name          = aws_lambda_function.relay["poller"].function_name
+  maximum_retry_attempts = 0
 }

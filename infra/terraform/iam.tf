@@ -14,8 +14,8 @@ resource "aws_iam_role" "relay" {
   assume_role_policy = data.aws_iam_policy_document.assume.json
 }
 
-# Least privilege: the state table with the actions the function uses, the delivery bus, its
-# logs, the DLQ (events), and (poller) its orgs' secrets. No wildcard.
+# Least privilege: the state table with the actions the function uses (its own items only), the
+# delivery bus, its logs, the push queue (events), and (poller) its orgs' secrets. No wildcard.
 data "aws_iam_policy_document" "relay" {
   for_each = local.functions
   # Only the function's own items: the events function never touches a stream's cursor or
@@ -54,11 +54,11 @@ data "aws_iam_policy_document" "relay" {
     }
   }
   dynamic "statement" {
-    for_each = each.key == "events" ? [1] : []
+    for_each = length(each.value.queue_actions) > 0 ? [1] : []
     content {
-      sid       = "DeadLetters"
-      actions   = ["sqs:SendMessage"]
-      resources = [aws_sqs_queue.dlq["events"].arn]
+      sid       = "PushQueue"
+      actions   = each.value.queue_actions
+      resources = [aws_sqs_queue.push.arn]
     }
   }
 }

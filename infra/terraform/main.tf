@@ -15,6 +15,7 @@ locals {
       state_table_actions      = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem"]
       state_table_leading_keys = ["dedupe#*", "health#*"]
       secret_actions           = []
+      queue_actions            = ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage"]
     }
     poller = {
       binary                   = "okta-relay-poller"
@@ -23,9 +24,17 @@ locals {
       state_table_actions      = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:UpdateItem"]
       state_table_leading_keys = ["stream#*", "dedupe#*", "health#*"]
       secret_actions           = ["secretsmanager:GetSecretValue"]
+      queue_actions            = []
     }
   }
   delivery_bus_actions = ["events:PutEvents"]
+
+  push_queue = {
+    batch_size                  = 100
+    max_batching_window_seconds = 5
+    visibility_timeout_seconds  = 180
+    max_receive_count           = 5
+  }
 
   partner_rule_pattern  = { source = [{ prefix = "aws.partner/okta.com" }], "detail-type" = ["SystemLog"] }
   delivery_rule_pattern = { source = ["okta-relay"] }
@@ -49,6 +58,9 @@ locals {
     OKTA_RELAY_STATE_TABLE  = aws_dynamodb_table.state.name
     OKTA_RELAY_DELIVERY_BUS = aws_cloudwatch_event_bus.delivery.name
     OKTA_RELAY_CONFIG       = jsonencode(local.config)
+    # The allocator's fixed settings (infra/contract.json): peak RSS at glibc's level.
+    MIMALLOC_ARENA_EAGER_COMMIT = "0"
+    MIMALLOC_PURGE_DELAY        = "0"
   }
 }
 

@@ -28,6 +28,11 @@ output "events_dlq_url" {
   value       = aws_sqs_queue.dlq["events"].url
 }
 
+output "push_queue_url" {
+  description = "The partner events' queue, the events function's event source."
+  value       = aws_sqs_queue.push.url
+}
+
 output "siem_connection_name" {
   description = "The EventBridge connection whose credentials are set from the SIEM secret after apply."
   value       = aws_cloudwatch_event_connection.siem.name

@@ -53,9 +53,34 @@ variable "partner_event_bus_name" {
 }
 
 variable "invocation_rate_limit_per_second" {
-  description = "API destination invocations per second."
+  description = "API destination invocations per second, one record each: the daily ceiling is this × 86 400 (100: 8.64 million records a day; see the README)."
   type        = number
-  default     = 20
+  default     = 100
+  validation {
+    condition     = var.invocation_rate_limit_per_second >= 1 && var.invocation_rate_limit_per_second <= 300
+    error_message = "invocation_rate_limit_per_second must be between 1 and 300 (EventBridge's default quota; raise the quota first for more)."
+  }
+}
+
+variable "push_batch_size" {
+  description = "Partner events per invocation of the events function (the push queue's batch size)."
+  type        = number
+  default     = 100
+  validation {
+    # Above 10, SQS requires a batching window of at least 1 s.
+    condition     = var.push_batch_size >= 1 && var.push_batch_size <= 10000
+    error_message = "push_batch_size must be between 1 and 10 000."
+  }
+}
+
+variable "push_batching_window_seconds" {
+  description = "How long the push queue gathers a batch before invoking the events function."
+  type        = number
+  default     = 5
+  validation {
+    condition     = var.push_batching_window_seconds >= 0 && var.push_batching_window_seconds <= 300
+    error_message = "push_batching_window_seconds must be between 0 and 300."
+  }
 }
 
 variable "poll_schedule_expression" {

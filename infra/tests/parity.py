@@ -93,6 +93,32 @@ def check_template_key_and_queues(template):
                     problems.append(f"template queue policy {k}: EventBridge may send without aws:SourceArn")
 
 
+def check_template_push(template, contract):
+    """The partner rule targets the push queue; the queue feeds the events function in batches
+    with partial batch responses; the API destination's rate."""
+    q = contract["push_queue"]
+    queues = {k: r["Properties"] for k, r in of_type(template, "AWS::SQS::Queue").items() if "RedrivePolicy" in r["Properties"]}
+    if len(queues) != 1:
+        problems.append(f"template: expected one queue with a redrive policy (the push queue), found {len(queues)}")
+        return
+    (queue_id, queue), = queues.items()
+    check("template push queue visibility", queue.get("VisibilityTimeout"), q["visibility_timeout_seconds"])
+    check("template push queue max receive count", queue["RedrivePolicy"].get("maxReceiveCount"), q["max_receive_count"])
+    partner = [r["Properties"] for r in of_type(template, "AWS::Events::Rule").values()
+               if r["Properties"].get("EventPattern") == contract["rules"]["partner"]]
+    for p in partner:
+        check("template partner rule target", p["Targets"][0]["Arn"], {"Fn::GetAtt": [queue_id, "Arn"]})
+    mappings = [r["Properties"] for r in of_type(template, "AWS::Lambda::EventSourceMapping").values()]
+    check("template event source mappings", len(mappings), 1)
+    for m in mappings:
+        check("template push batch size", m.get("BatchSize"), q["batch_size"])
+        check("template push batching window", m.get("MaximumBatchingWindowInSeconds"), q["max_batching_window_seconds"])
+        check("template partial batch responses", m.get("FunctionResponseTypes"), ["ReportBatchItemFailures"])
+    for d in of_type(template, "AWS::Events::ApiDestination").values():
+        check("template API destination rate", d["Properties"].get("InvocationRateLimitPerSecond"),
+              contract["api_destination"]["invocation_rate_limit_per_second"])
+
+
 def check_template(template, contract):
     check_template_key_and_queues(template)
     for name, spec in contract["functions"].items():
@@ -105,16 +131,21 @@ def check_template(template, contract):
         check(f"{where} handler", p.get("Handler"), contract["handler"])
         check(f"{where} memory", p.get("MemorySize"), spec["memory_mb"])
         check(f"{where} timeout", p.get("Timeout"), spec["timeout_seconds"])
-        check(f"{where} environment", sorted(p["Environment"]["Variables"]), sorted(contract["environment"]))
+        env = p["Environment"]["Variables"]
+        check(f"{where} environment", sorted(env), sorted([*contract["environment"], *contract["allocator_environment"]]))
+        check(f"{where} allocator settings", {k: env.get(k) for k in contract["allocator_environment"]},
+              contract["allocator_environment"])
         st = statements_of(template, logical_id, p)
         check(f"{where} table actions", actions_with(st, "dynamodb:"), sorted(spec["state_table_actions"]))
         check(f"{where} table items", leading_keys(st), sorted(spec["state_table_leading_keys"]))
         check(f"{where} bus actions", actions_with(st, "events:"), sorted(spec["delivery_bus_actions"]))
         check(f"{where} secret actions", actions_with(st, "secretsmanager:"), sorted(spec["secret_actions"]))
+        check(f"{where} queue actions", actions_with(st, "sqs:"), sorted(spec.get("queue_actions", [])))
     patterns = [r["Properties"].get("EventPattern") for r in of_type(template, "AWS::Events::Rule").values()]
     for rule in ("partner", "delivery"):
         if contract["rules"][rule] not in patterns:
             problems.append(f"template: no rule with the {rule} pattern {contract['rules'][rule]}")
+    check_template_push(template, contract)
     table = next(iter(of_type(template, "AWS::DynamoDB::Table").values()))["Properties"]
     check("template table key", table["KeySchema"][0]["AttributeName"], contract["state_table"]["partition_key"])
     check("template table TTL", table["TimeToLiveSpecification"]["AttributeName"], contract["state_table"]["ttl_attribute"])
@@ -131,7 +162,7 @@ def terraform_blocks(kind):
 
 
 def check_terraform_key_and_queues():
-    """The module's key policy, DLQ policies and role policy carry the same conditions as the
+    """The module's key policy, queue policies and role policy carry the same conditions as the
     template's."""
     docs = {}
     for block in terraform_blocks("data"):
@@ -148,13 +179,40 @@ def check_terraform_key_and_queues():
         principals = st.get("principals", [])
         if any(p.get("type") == "Service" for p in principals) and not st.get("condition"):
             problems.append(f"terraform key statement {st.get('sid')}: a service principal without a source condition")
-    dlq = statements(docs.get("dlq", {}))
-    senders = [st for st in dlq if st.get("sid") == "EventBridgeDeadLetters"]
+    queue = statements(docs.get("queue", {}))
+    senders = [st for st in queue if st.get("sid") == "EventBridgeRules"]
     if not senders or any("aws:SourceArn" not in json.dumps(st.get("condition", [])) for st in senders):
-        problems.append("terraform DLQ policy: EventBridge may send without aws:SourceArn")
+        problems.append("terraform queue policy: EventBridge may send without aws:SourceArn")
+    if not any(st.get("sid") == "TlsOnly" for st in queue):
+        problems.append("terraform queue policy: no TLS-only statement")
     table = [st for st in statements(docs.get("relay", {})) if st.get("sid") == "StateTable"]
     if not table or any("dynamodb:LeadingKeys" not in json.dumps(st.get("condition", [])) for st in table):
         problems.append("terraform role policy: the state table statement has no dynamodb:LeadingKeys condition")
+
+
+def check_terraform_push(locals_, contract):
+    """The module's push queue, event source mapping and API destination follow the contract."""
+    q = contract["push_queue"]
+    check("terraform push_queue", locals_.get("push_queue"),
+          {k: q[k] for k in ("batch_size", "max_batching_window_seconds", "visibility_timeout_seconds", "max_receive_count")})
+    defaults = {}
+    for block in terraform_blocks("variable"):
+        for name, body in unquote(block).items():
+            defaults[name] = body.get("default")
+    check("terraform push_batch_size default", defaults.get("push_batch_size"), q["batch_size"])
+    check("terraform push_batching_window_seconds default", defaults.get("push_batching_window_seconds"),
+          q["max_batching_window_seconds"])
+    check("terraform API destination rate default", defaults.get("invocation_rate_limit_per_second"),
+          contract["api_destination"]["invocation_rate_limit_per_second"])
+    resources = {}
+    for block in terraform_blocks("resource"):
+        for kind, named in unquote(block).items():
+            for name, body in named.items():
+                resources[(kind, name)] = body
+    target = resources.get(("aws_cloudwatch_event_target", "partner"), {})
+    check("terraform partner rule target", target.get("arn"), "${aws_sqs_queue.push.arn}")
+    mapping = resources.get(("aws_lambda_event_source_mapping", "push"), {})
+    check("terraform partial batch responses", mapping.get("function_response_types"), ["ReportBatchItemFailures"])
 
 
 def check_terraform(contract):
@@ -171,10 +229,15 @@ def check_terraform(contract):
         tf = locals_["functions"].get(name, {})
         for field in ("binary", "memory_mb", "timeout_seconds", "state_table_actions", "state_table_leading_keys", "secret_actions"):
             check(f"terraform {name}.{field}", tf.get(field), spec[field])
+        check(f"terraform {name}.queue_actions", tf.get("queue_actions"), spec.get("queue_actions", []))
         check(f"terraform {name} bus actions", locals_["delivery_bus_actions"], spec["delivery_bus_actions"])
     check("terraform partner pattern", locals_["partner_rule_pattern"], contract["rules"]["partner"])
+    check_terraform_push(locals_, contract)
     check("terraform delivery pattern", locals_["delivery_rule_pattern"], contract["rules"]["delivery"])
-    check("terraform environment", sorted(locals_["environment"]), sorted(contract["environment"]))
+    env = locals_["environment"]
+    check("terraform environment", sorted(env), sorted([*contract["environment"], *contract["allocator_environment"]]))
+    check("terraform allocator settings", {k: unquote(env.get(k)) for k in contract["allocator_environment"]},
+          contract["allocator_environment"])
     check("terraform table key", locals_["state_partition_key"], contract["state_table"]["partition_key"])
     check("terraform table TTL", locals_["state_ttl_attribute"], contract["state_table"]["ttl_attribute"])
 
@@ -193,7 +256,8 @@ def check_cargo_lambda(contract):
     for name, spec in contract["functions"].items():
         line = next((l for l in out.stdout.splitlines() if f" {spec['binary']} " in l + " "), "")
         for want in (f"--memory {spec['memory_mb']}", f"--timeout {spec['timeout_seconds']}", f"--runtime {contract['runtime']}",
-                     *(f"--env-var {k}=" for k in contract["environment"])):
+                     *(f"--env-var {k}=" for k in contract["environment"]),
+                     *(f"--env-var {k}={v}" for k, v in contract["allocator_environment"].items())):
             if want not in line:
                 problems.append(f"cargo lambda deploy of {name}: missing {want!r}")
 
@@ -223,12 +287,17 @@ def local_resources(template):
             rules[kind] = {"EventPattern": p["EventPattern"],
                            "RetryPolicy": p["Targets"][0].get("RetryPolicy"),
                            "InputPath": p["Targets"][0].get("InputPath")}
-    queue = next(iter(of_type(template, "AWS::SQS::Queue").values()))["Properties"]
+    queues = [r["Properties"] for r in of_type(template, "AWS::SQS::Queue").values()]
+    queue = next(q for q in queues if "RedrivePolicy" not in q)
+    push = next(q for q in queues if "RedrivePolicy" in q)
     return {
         "$comment": "Generated by infra/tests/parity.py --write from the synthesized CDK template; make test fails if it differs. tests/local/stack.py provisions exactly this.",
         "state_table": {k: table[k] for k in ("AttributeDefinitions", "KeySchema", "BillingMode", "TimeToLiveSpecification", "PointInTimeRecoverySpecification")},
         "rules": rules,
         "dlq": {"MessageRetentionPeriod": queue["MessageRetentionPeriod"]},
+        "push_queue": {"VisibilityTimeout": push["VisibilityTimeout"],
+                       "MessageRetentionPeriod": push["MessageRetentionPeriod"],
+                       "maxReceiveCount": push["RedrivePolicy"]["maxReceiveCount"]},
     }
 
 

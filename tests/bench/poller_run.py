@@ -93,11 +93,18 @@ def provision(endpoint, sim_url, work, prefix):
     return res
 
 
+def deployed_allocator():
+    """The allocator settings every deployment path gives the functions (infra/contract.json)."""
+    with open(os.path.join(ROOT, "infra", "contract.json")) as f:
+        return json.load(f)["allocator_environment"]
+
+
 def poller_env(res, org_extra):
     org = {"name": "bench", "secret_arn": res["org_secrets"]["bench"], **(org_extra or {})}
     # A short deadline margin: the run's length is what is measured, not a Lambda's wind-down.
     config = {"allow_loopback_http": True, "max_run_seconds": 900, "deadline_margin_seconds": 2, "orgs": [org]}
     env = dict(os.environ)
+    env.update({k: os.environ.get(k, v) for k, v in deployed_allocator().items()})
     env.update(
         OKTA_RELAY_STATE_TABLE=res["state_table"],
         OKTA_RELAY_DELIVERY_BUS=res["delivery_bus"],
@@ -253,12 +260,17 @@ def main():
     b.add_argument("--time-scale", type=float, default=2.0)
     b.add_argument("--other", type=int, default=0, help="the other integration's requests per window")
     args = p.parse_args()
-    # Kept after the run (the poller's log is there); tokens in it are 0600 and removed first.
+    in_work_dir({"process": process, "budget": budget}[args.cmd], args)
+
+
+def in_work_dir(bench, args):
+    """Runs `bench(args, work)` in a fresh .local/bench. The directory is kept after the run
+    (the processes' logs are there); the tokens in it (0600) are removed first."""
     work = os.path.join(ROOT, ".local", "bench")
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     try:
-        {"process": process, "budget": budget}[args.cmd](args, work)
+        bench(args, work)
     finally:
         for name in os.listdir(work):
             if name.endswith(".token"):

@@ -8,8 +8,9 @@
 # 2. runs the poller and the events function as the real Lambda binaries under
 #    `cargo lambda watch`;
 # 3. invokes the poller on a short schedule for about a minute (System Log + users, groups,
-#    memberships) and sends the events function Okta Log Streaming events (new ones, a
-#    redelivery, a malformed one);
+#    memberships) and puts Okta Log Streaming events (new ones, a redelivery, a malformed one)
+#    on the partner bus, whose rule puts them on the push queue; one SQS batch of them goes to
+#    the events function;
 # 4. shows what the SIEM would receive and what `okta-relay-ctl status` says, then stops
 #    everything it started.
 set -euo pipefail
@@ -101,24 +102,55 @@ PY
   [[ $run == 4 ]] || sleep 15
 done
 
-bold "4. Okta Log Streaming events arrive on the partner bus"
-for i in 1 2 3; do
-  "$py" - "$root/tests/fixtures/partner-event.json" "$work/event-$i.json" "$i" <<'PY'
-import datetime, json, sys, uuid
-event = json.load(open(sys.argv[1]))
-event["detail"]["uuid"] = str(uuid.uuid5(uuid.NAMESPACE_URL, "demo-" + sys.argv[3]))
-# Published a moment ago, as a live Log Streaming event is.
+bold "4. Okta Log Streaming events arrive on the partner bus, and reach the events function through the push queue"
+# Three new events, a redelivery of the second (Okta delivers at least once), and a malformed
+# one (no uuid). The partner rule puts them on the push queue; the queue's event source mapping
+# (played here: moto runs no Lambda) invokes the events function with one SQS batch, and the
+# function answers with the messages to deliver again.
+"$py" - "$root/tests/fixtures/partner-event.json" "$work" "$partner_source" "$(field "['partner_standin_bus']")" "$(field "['push_queue_url']")" <<'PY'
+import datetime, json, os, sys, uuid
+sys.path.insert(0, os.path.join(os.path.dirname(sys.argv[1]), "..", "local"))
+import stack
+fixture, work, source, bus, queue = sys.argv[1:6]
+c = stack.clients(os.environ["AWS_ENDPOINT_URL"])
 now = datetime.datetime.now(datetime.timezone.utc)
-event["detail"]["published"] = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-event["time"] = now.isoformat(timespec="seconds").replace("+00:00", "Z")
-json.dump(event, open(sys.argv[2], "w"))
+details = []
+for i in (1, 2, 3, 2):
+    event = json.load(open(fixture))["detail"]
+    event["uuid"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"demo-{i}"))
+    # Published a moment ago, as a live Log Streaming event is.
+    event["published"] = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    details.append(event)
+details.append({"eventType": "user.session.start"})
+c["events"].put_events(Entries=[{"EventBusName": bus, "Source": source, "DetailType": "SystemLog",
+                                 "Detail": json.dumps(d)} for d in details])
+records, receipts = [], {}
+while len(records) < len(details):
+    got = c["sqs"].receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=2).get("Messages", [])
+    if not got:
+        break
+    for m in got:
+        receipts[m["MessageId"]] = m["ReceiptHandle"]
+        records.append({"messageId": m["MessageId"], "eventSource": "aws:sqs", "body": m["Body"]})
+json.dump({"Records": records}, open(os.path.join(work, "batch.json"), "w"))
+json.dump(receipts, open(os.path.join(work, "receipts.json"), "w"))
+print(f"   {len(details)} partner events → push queue → one batch of {len(records)} messages")
 PY
-  echo "   event $i: $(invoke okta-relay-events "$events_port" "$work/event-$i.json" | tail -1)"
-done
-echo "   redelivery of event 2 (Okta delivers at least once): $(invoke okta-relay-events "$events_port" "$work/event-2.json" | tail -1)"
-echo '{"source":"aws.partner/okta.com/demo-org/okta-relay","detail-type":"SystemLog","detail":{"eventType":"x"}}' > "$work/bad.json"
-invoke okta-relay-events "$events_port" "$work/bad.json" > "$work/bad.out" || true
-echo "   malformed event (no uuid), refused with: $(sed -n 's/.*× //p' "$work/bad.out" | head -1)"
+invoke okta-relay-events "$events_port" "$work/batch.json" > "$work/batch.out" || true
+"$py" - "$work/batch.out" "$work/receipts.json" "$(field "['push_queue_url']")" <<'PY'
+import json, os, sys
+import boto3
+text = open(sys.argv[1]).read()
+answer = json.loads(text[text.index("{"):])
+failed = {f["itemIdentifier"] for f in answer.get("batchItemFailures", [])}
+receipts = json.load(open(sys.argv[2]))
+sqs = boto3.client("sqs", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name=os.environ.get("AWS_REGION", "us-east-1"))
+for mid, handle in receipts.items():
+    if mid not in failed:
+        sqs.delete_message(QueueUrl=sys.argv[3], ReceiptHandle=handle)
+print(f"   the events function answered: {len(receipts) - len(failed)} handled (the redelivery dropped as a duplicate), "
+      f"{len(failed)} to deliver again: the malformed event, which goes to the events DLQ after 5 tries")
+PY
 
 bold "5. What the SIEM receives (the delivery bus rule's target)"
 "$py" "$root/tests/local/stack.py" capture --queue-url "$queue_url" > "$work/captured.json"

@@ -95,16 +95,40 @@ def provision(endpoint, prefix, orgs=(), token_dir=None):
     c["events"].put_targets(Rule=rule, EventBusName=delivery_bus, Targets=[target])
 
     # The Okta partner event source and its bus. moto cannot put a rule on a bus whose name has
-    # a "/" (AWS can), so the template's partner rule is created on a stand-in bus. (Its target,
-    # the events function, is driven by the tests through cargo lambda: a moto rule targeting a
-    # Lambda makes PutEvents fail.)
+    # a "/" (AWS can), so the template's partner rule is created on a stand-in bus, with its
+    # target: the push queue (redriving to an events DLQ), as defined. The queue's event source
+    # mapping to the events function is played by the tests and the demo: they read the queue
+    # and invoke the function with SQS batches, as Lambda does.
     partner_source = f"aws.partner/okta.com/{prefix}/okta-relay"
     c["events"].create_partner_event_source(Name=partner_source, Account=ACCOUNT)
     c["events"].create_event_bus(Name=partner_source, EventSourceName=partner_source)
     c["events"].create_event_bus(Name=f"{prefix}-partner-standin")
+    partner = defs["rules"]["partner"]
     c["events"].put_rule(
         Name=f"{prefix}-partner", EventBusName=f"{prefix}-partner-standin",
-        EventPattern=json.dumps(defs["rules"]["partner"]["EventPattern"]),
+        EventPattern=json.dumps(partner["EventPattern"]),
+    )
+    events_dlq_url = c["sqs"].create_queue(
+        QueueName=f"{prefix}-events-dlq",
+        Attributes={"MessageRetentionPeriod": str(defs["dlq"]["MessageRetentionPeriod"])},
+    )["QueueUrl"]
+    events_dlq_arn = c["sqs"].get_queue_attributes(
+        QueueUrl=events_dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    push = defs["push_queue"]
+    push_url = c["sqs"].create_queue(
+        QueueName=f"{prefix}-push",
+        Attributes={
+            "VisibilityTimeout": str(push["VisibilityTimeout"]),
+            "MessageRetentionPeriod": str(push["MessageRetentionPeriod"]),
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": events_dlq_arn,
+                                         "maxReceiveCount": push["maxReceiveCount"]}),
+        },
+    )["QueueUrl"]
+    push_arn = c["sqs"].get_queue_attributes(QueueUrl=push_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    c["events"].put_targets(
+        Rule=f"{prefix}-partner", EventBusName=f"{prefix}-partner-standin",
+        Targets=[{"Id": "push", "Arn": push_arn, "RetryPolicy": partner["RetryPolicy"],
+                  "DeadLetterConfig": {"Arn": events_dlq_arn}}],
     )
 
     org_secrets = {}
@@ -130,6 +154,9 @@ def provision(endpoint, prefix, orgs=(), token_dir=None):
         "capture_queue_url": queue_url,
         "capture_queue_arn": queue_arn,
         "partner_bus": partner_source,
+        "partner_standin_bus": f"{prefix}-partner-standin",
+        "push_queue_url": push_url,
+        "events_dlq_url": events_dlq_url,
         "org_secrets": org_secrets,
     }
 

@@ -14,6 +14,15 @@ pub const PUT_EVENTS_DEFAULT_REQUEST_BYTES: usize = 256 * 1024;
 pub const PUT_EVENTS_MAX_REQUEST_BYTES: usize = 1024 * 1024;
 /// What an entry's `Time` adds to its size in AWS's entry-size formula.
 pub const PUT_EVENTS_TIME_BYTES: usize = 14;
+/// The most PutEvents requests a delivery keeps in flight at once (the default of
+/// `put_events_in_flight`; the window adapts below it): a page of 1 000 events is 100 requests, and one at a time caps a
+/// poller at ~400 events/s on EventBridge's ~25 ms answers.
+pub const PUT_EVENTS_IN_FLIGHT: usize = 16;
+/// The most a configuration may ask for (EventBridge's PutEvents quota is thousands a second).
+pub const PUT_EVENTS_MAX_IN_FLIGHT: usize = 64;
+/// Where the adaptive in-flight window starts before it has seen an answer
+/// ([`crate::pipeline::InFlightWindow`]).
+pub const PUT_EVENTS_IN_FLIGHT_START: usize = 4;
 
 // ---- DynamoDB ----
 
@@ -26,8 +35,9 @@ pub const DYNAMODB_MAX_ITEM_BYTES: usize = 400 * 1024;
 /// The largest stream cursor the relay writes: the item also holds the lease and its
 /// attribute names, and a cursor anywhere near the item limit is a bug, not data.
 pub const MAX_CURSOR_BYTES: usize = 64 * 1024;
-/// Batch calls on dedupe marks in flight at once.
-pub const MARK_BATCH_CONCURRENCY: usize = 4;
+/// Batch calls on dedupe marks in flight at once (a page of 1 000 records is 10 reads and 40
+/// writes).
+pub const MARK_BATCH_CONCURRENCY: usize = 8;
 /// How often keys DynamoDB left unprocessed (throttling) are sent again before the call fails.
 pub const UNPROCESSED_RETRIES: u32 = 5;
 /// The first wait before resending unprocessed keys; it grows linearly.

@@ -88,7 +88,7 @@ pub fn push_emf(result: Result<&PushSummary, Option<&str>>, timestamp_ms: i64) -
         Ok(s) => {
             let lag = (timestamp_ms - s.published.timestamp_millis()).max(0) as f64 / 1000.0;
             let values = [
-                count("Events", 1),
+                count("Events", s.events as f64),
                 count("Forwarded", s.forwarded as f64),
                 count("Duplicates", s.duplicates as f64),
                 count("Filtered", s.filtered as f64),
@@ -210,6 +210,7 @@ mod tests {
     fn a_partner_event_counts_per_org_with_its_lag() {
         let published = chrono::DateTime::from_timestamp_millis(1_700_000_000_000).unwrap();
         let summary = PushSummary {
+            events: 1,
             org: "acme".into(),
             uuid: "u".into(),
             event_type: "user.session.start".into(),

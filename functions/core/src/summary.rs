@@ -144,10 +144,14 @@ impl OrgOutcome {
     }
 }
 
-/// What one partner event became on the push path.
+/// What the push path did with one org's partner events of an invocation: one event (a
+/// direct rule), or the org's share of an SQS batch. `uuid`, `event_type` and `published` are
+/// the newest event's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PushSummary {
     pub org: String,
+    /// Partner events handled.
+    pub events: usize,
     pub uuid: String,
     pub event_type: String,
     pub forwarded: usize,
@@ -174,6 +178,7 @@ impl PushSummary {
     pub fn new(org: &str, uuid: &str, event_type: &str, published: DateTime<Utc>) -> Self {
         Self {
             org: org.to_string(),
+            events: 1,
             uuid: uuid.to_string(),
             event_type: event_type.to_string(),
             forwarded: 0,
@@ -189,7 +194,26 @@ impl PushSummary {
         }
     }
 
-    /// Adds what forwarding the event's records did.
+    /// Takes in another event of the same org.
+    pub fn absorb(&mut self, other: PushSummary) {
+        if other.published >= self.published {
+            self.uuid = other.uuid;
+            self.event_type = other.event_type;
+            self.published = other.published;
+        }
+        self.events += other.events;
+        self.filtered += other.filtered;
+        self.old += other.old;
+        self.dropped_old += other.dropped_old;
+        self.inventory_changes += other.inventory_changes;
+        self.forwarded += other.forwarded;
+        self.duplicates += other.duplicates;
+        self.oversize += other.oversize;
+        self.failed_entries += other.failed_entries;
+        self.quarantined += other.quarantined;
+    }
+
+    /// Adds what forwarding the events' records did.
     pub fn add(&mut self, report: &ForwardReport) {
         self.forwarded += report.forwarded;
         self.duplicates += report.duplicates;
@@ -209,7 +233,7 @@ impl PushSummary {
 
     fn counters(&self) -> BTreeMap<String, u64> {
         BTreeMap::from([
-            ("events".to_string(), 1),
+            ("events".to_string(), self.events as u64),
             ("forwarded".to_string(), self.forwarded as u64),
             ("duplicates".to_string(), self.duplicates as u64),
             ("oversize".to_string(), self.oversize as u64),

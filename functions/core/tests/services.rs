@@ -41,6 +41,24 @@ async fn okta(backlog: usize) -> okta_sim::RunningSim {
     .unwrap()
 }
 
+/// The acme org's partner event source, as Okta names it.
+const PARTNER_SOURCE: &str = "aws.partner/okta.com/acme/relay";
+
+/// The push service for the acme org, with its partner event source, on the fakes.
+fn push_service(fakes: &MemoryPorts) -> PushService {
+    let config = RelayConfig::from_json(&format!(
+        r#"{{"orgs":[{{"name":"acme","secret_arn":"{ARN}","partner_event_source":"{PARTNER_SOURCE}"}}]}}"#
+    ))
+    .unwrap();
+    PushService::from_ports(Arc::new(config), &fakes.ports())
+}
+
+/// A partner event as the partner bus carries it, around a System Log event.
+fn partner_envelope(detail: &Value) -> Value {
+    json!({"version":"0","id":"e","detail-type":"SystemLog","source":PARTNER_SOURCE,
+        "account":"1","time":detail["published"],"region":"us-east-1","resources":[],"detail":detail})
+}
+
 /// The fakes, with the org's secret, and a sink that answers by `rule`.
 fn fakes(sim: &okta_sim::RunningSim, sink: MemorySink) -> MemoryPorts {
     let mut fakes = MemoryPorts::new(Arc::new(SystemClock));
@@ -297,12 +315,7 @@ async fn a_backfill_reads_its_window_once_and_resumes_after_its_page_limit() {
 async fn an_event_pushed_first_is_a_duplicate_for_the_poller() {
     let sim = okta(20).await;
     let fakes = fakes(&sim, MemorySink::default());
-    let source = "aws.partner/okta.com/acme/relay";
-    let config = RelayConfig::from_json(&format!(
-        r#"{{"orgs":[{{"name":"acme","secret_arn":"{ARN}","partner_event_source":"{source}"}}]}}"#
-    ))
-    .unwrap();
-    let push = PushService::from_ports(Arc::new(config), &fakes.ports());
+    let push = push_service(&fakes);
     let events: Vec<Value> = reqwest::Client::new()
         .get(format!(
             "{}/api/v1/logs?since={}&until={}&limit=5",
@@ -320,8 +333,7 @@ async fn an_event_pushed_first_is_a_duplicate_for_the_poller() {
         .map(|t| serde_json::from_str(&t).unwrap())
         .unwrap();
     for detail in &events {
-        let envelope = json!({"version":"0","id":"e","detail-type":"SystemLog","source":source,
-            "account":"1","time":detail["published"],"region":"us-east-1","resources":[],"detail":detail});
+        let envelope = partner_envelope(detail);
         let payload = serde_json::value::RawValue::from_string(envelope.to_string()).unwrap();
         let pushed = push.handle(&payload).await.unwrap();
         assert_eq!(pushed.forwarded, 1);
@@ -349,25 +361,94 @@ async fn the_handlers_take_a_real_lambda_event() {
         .unwrap();
     assert_eq!(outcomes[0].summary.forwarded, 30, "{outcomes:?}");
 
-    let source = "aws.partner/okta.com/acme/relay";
-    let config = RelayConfig::from_json(&format!(
-        r#"{{"orgs":[{{"name":"acme","secret_arn":"{ARN}","partner_event_source":"{source}"}}]}}"#
-    ))
-    .unwrap();
-    let push = PushService::from_ports(Arc::new(config), &fakes.ports());
+    let push = push_service(&fakes);
     let detail = json!({"uuid": "handler-1", "published": Utc::now().to_rfc3339(),
         "eventType": "user.session.start"});
-    let envelope = json!({"version":"0","id":"e","detail-type":"SystemLog","source":source,
-        "account":"1","time":detail["published"],"region":"us-east-1","resources":[],"detail":detail});
+    let envelope = partner_envelope(&detail);
     let payload = serde_json::value::RawValue::from_string(envelope.to_string()).unwrap();
     let summary =
         okta_relay::handlers::events(&push, LambdaEvent::new(payload, Context::default()))
             .await
             .unwrap();
-    assert_eq!((summary.uuid.as_str(), summary.forwarded), ("handler-1", 1));
+    assert_eq!(
+        (&summary["uuid"], &summary["forwarded"]),
+        (&json!("handler-1"), &json!(1))
+    );
     let refused = serde_json::value::RawValue::from_string("{\"detail\":1}".into()).unwrap();
     let err = okta_relay::handlers::events(&push, LambdaEvent::new(refused, Context::default()))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("envelope"), "{err}");
+}
+
+/// An SQS batch as the queue's event source mapping delivers it: each body the EventBridge
+/// event as JSON text.
+fn sqs_batch(bodies: &[(&str, String)]) -> Box<serde_json::value::RawValue> {
+    let records: Vec<Value> = bodies
+        .iter()
+        .map(|(id, body)| json!({"messageId": id, "eventSource": "aws:sqs", "body": body}))
+        .collect();
+    serde_json::value::RawValue::from_string(json!({"Records": records}).to_string()).unwrap()
+}
+
+#[tokio::test]
+async fn an_sqs_batch_is_forwarded_together_and_a_bad_message_fails_only_itself() {
+    use lambda_runtime::{Context, LambdaEvent};
+    let sim = okta(0).await;
+    let fakes = fakes(&sim, MemorySink::default());
+    let push = push_service(&fakes);
+    let envelope = |uuid: &str| {
+        let detail = json!({"uuid": uuid, "published": Utc::now().to_rfc3339(),
+            "eventType": "user.session.start"});
+        partner_envelope(&detail).to_string()
+    };
+    let mut bodies: Vec<(String, String)> = (0..25)
+        .map(|i| (format!("m-{i}"), envelope(&format!("sqs-{i}"))))
+        .collect();
+    bodies.push(("m-bad".into(), "{\"not\": \"an event\"}".into()));
+    bodies.push(("m-garbage".into(), "not json".into()));
+    let bodies: Vec<(&str, String)> = bodies
+        .iter()
+        .map(|(i, b)| (i.as_str(), b.clone()))
+        .collect();
+    let answer = okta_relay::handlers::events(
+        &push,
+        LambdaEvent::new(sqs_batch(&bodies), Context::default()),
+    )
+    .await
+    .unwrap();
+    let failed: BTreeSet<&str> = answer["batchItemFailures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["itemIdentifier"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, BTreeSet::from(["m-bad", "m-garbage"]), "{answer}");
+    assert_eq!(delivered(&fakes.sink).len(), 25);
+    assert!(
+        fakes.sink.calls() <= 3,
+        "25 events in packed requests: {}",
+        fakes.sink.calls()
+    );
+    let health = okta_relay::ports::HealthStore::read(
+        fakes.health.as_ref(),
+        &StreamKey::new("acme", "push"),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        health.counters["events"], 25,
+        "one health write for the batch"
+    );
+
+    // Delivered again (the queue's retry): every event is a duplicate, nothing is sent.
+    let again = okta_relay::handlers::events(
+        &push,
+        LambdaEvent::new(sqs_batch(&bodies[..25]), Context::default()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again["batchItemFailures"], json!([]));
+    assert_eq!(delivered(&fakes.sink).len(), 25);
 }

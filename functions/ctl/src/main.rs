@@ -74,6 +74,11 @@ enum Command {
     },
 }
 
+/// mimalloc, not glibc's allocator: the SDK allocates per request, and glibc spent ~15 % of
+/// the poller's CPU in malloc and free (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     okta_relay::telemetry::init_with(std::io::stderr, "warn");

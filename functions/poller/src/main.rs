@@ -6,6 +6,11 @@ use lambda_runtime::{Error, service_fn};
 use okta_relay::poller::{PollerService, RunSettings};
 use std::sync::Arc;
 
+/// mimalloc, not glibc's allocator: the SDK allocates per request, and glibc spent ~15 % of
+/// the poller's CPU in malloc and free (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     okta_relay::telemetry::init();

@@ -14,6 +14,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -54,8 +55,13 @@ export interface OktaRelayProps {
   readonly siemAuth: OktaRelaySiemAuth;
   /** The Okta partner event bus (`aws.partner/okta.com/...`), if any org streams. */
   readonly partnerEventBusName?: string;
-  /** API destination invocations per second. Default 20. */
+  /** API destination invocations per second (one record each). Default 100: 8.64 million
+   * records a day; see the README for the ceiling each setting implies. */
   readonly invocationRateLimitPerSecond?: number;
+  /** Partner events per invocation of the events function (SQS batch size). Default 100. */
+  readonly pushBatchSize?: number;
+  /** How long the queue gathers a batch before invoking. Default 5 s. */
+  readonly pushBatchingWindow?: Duration;
   /** The poller's schedule. Default every 5 minutes. Overlapping runs are safe (leases). */
   readonly pollSchedule?: events.Schedule;
   /** Function log retention. Default one year (an audit trail's logs). */
@@ -84,6 +90,8 @@ export class OktaRelay extends Construct {
   readonly pollerFunction: lambda.Function;
   readonly deliveryDlq: sqs.Queue;
   readonly eventsDlq: sqs.Queue;
+  /** The partner rule's queue; the events function reads it in batches. */
+  readonly pushQueue: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: OktaRelayProps) {
     super(scope, id);
@@ -138,15 +146,26 @@ export class OktaRelay extends Construct {
         ...(org.settings ?? {}),
       })),
     };
-    const environment: Record<keyof typeof contract.environment, string> = {
+    const relayEnvironment: Record<keyof typeof contract.environment, string> = {
       OKTA_RELAY_STATE_TABLE: this.stateTable.tableName,
       OKTA_RELAY_DELIVERY_BUS: this.deliveryBus.eventBusName,
       OKTA_RELAY_CONFIG: Stack.of(this).toJsonString(config),
     };
+    // The allocator's fixed settings (contract.json): peak RSS at glibc's level, mimalloc's CPU.
+    const environment = { ...relayEnvironment, ...contract.allocator_environment };
 
-    // Partner events that fail in the function (after Lambda's own async retries) or never
-    // reach it (after the rule's retries) land here: nothing is dropped silently.
+    // Partner events that fail in the function (after the queue's redeliveries) or never reach
+    // the queue (after the rule's retries) land here: nothing is dropped silently.
     this.eventsDlq = this.dlq('EventsDlq', key);
+    const queue = contract.push_queue;
+    this.pushQueue = new sqs.Queue(this, 'PushQueue', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: key,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(queue.visibility_timeout_seconds),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: this.eventsDlq, maxReceiveCount: queue.max_receive_count },
+    });
     const codeDirectory = props.codeDirectory ?? 'target/lambda';
     const fn = (name: FunctionName): lambda.Function => {
       const spec = contract.functions[name];
@@ -179,11 +198,9 @@ export class OktaRelay extends Construct {
         // One poller at a time is enough (leases make overlap safe, this makes it rare); the
         // events function is capped so a burst of partner events cannot starve the account.
         reservedConcurrentExecutions: name === 'poller' ? 1 : (props.eventsConcurrency ?? 20),
-        // Asynchronous invocations (the partner rule) that still fail after Lambda's retries go
-        // to the DLQ with their payload. The poller's scheduled event carries nothing to keep.
-        ...(name === 'events'
-          ? { deadLetterQueue: this.eventsDlq, retryAttempts: 2, maxEventAge: Duration.hours(6) }
-          : { retryAttempts: 0 }),
+        // The events function reads its queue (the queue's redrive policy is its DLQ); the
+        // poller's scheduled event carries nothing to keep.
+        ...(name === 'events' ? {} : { retryAttempts: 0 }),
         description: `okta-relay ${name} function`,
       });
       this.grant(f, name, secrets);
@@ -192,22 +209,42 @@ export class OktaRelay extends Construct {
     };
     this.eventsFunction = fn('events');
     this.pollerFunction = fn('poller');
+    this.eventsFunction.addEventSource(
+      new SqsEventSource(this.pushQueue, {
+        batchSize: props.pushBatchSize ?? queue.batch_size,
+        maxBatchingWindow: props.pushBatchingWindow ?? Duration.seconds(queue.max_batching_window_seconds),
+        reportBatchItemFailures: true,
+      }),
+    );
 
-    // Push path: the partner bus rule, with retries, a maximum age and a DLQ.
+    // Push path: the partner bus rule to the queue (with retries, a maximum age and a DLQ);
+    // the queue invokes the events function with batches.
     if (props.partnerEventBusName) {
       const partnerBus = events.EventBus.fromEventBusName(this, 'PartnerBus', props.partnerEventBusName);
-      new events.Rule(this, 'PartnerRule', {
+      const rule = new events.Rule(this, 'PartnerRule', {
         eventBus: partnerBus,
-        description: 'okta-relay: Okta Log Streaming events to the events function',
+        description: 'okta-relay: Okta Log Streaming events to the push queue',
         eventPattern: eventPattern(contract.rules.partner),
-        targets: [
-          new targets.LambdaFunction(this.eventsFunction, {
-            retryAttempts: 185,
-            maxEventAge: Duration.hours(24),
-            deadLetterQueue: this.eventsDlq,
-          }),
-        ],
       });
+      // A target of our own: CDK's SqsQueue target would grant EventBridge the queue and the
+      // key without naming the rule. Here only this rule may send, to either queue.
+      rule.addTarget({
+        bind: () => ({
+          arn: this.pushQueue.queueArn,
+          retryPolicy: { maximumRetryAttempts: 185, maximumEventAgeInSeconds: 86400 },
+          deadLetterConfig: { arn: this.eventsDlq.queueArn },
+        }),
+      });
+      for (const queue of [this.pushQueue, this.eventsDlq]) {
+        queue.addToResourcePolicy(
+          new iam.PolicyStatement({
+            principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+            actions: ['sqs:SendMessage'],
+            resources: [queue.queueArn],
+            conditions: { ArnEquals: { 'aws:SourceArn': rule.ruleArn } },
+          }),
+        );
+      }
     }
 
     // Pull path: the schedule. Overlap is handled by the stream leases.
@@ -227,7 +264,7 @@ export class OktaRelay extends Construct {
       connection,
       endpoint: props.siemEndpoint,
       httpMethod: events.HttpMethod.POST,
-      rateLimitPerSecond: props.invocationRateLimitPerSecond ?? 20,
+      rateLimitPerSecond: props.invocationRateLimitPerSecond ?? contract.api_destination.invocation_rate_limit_per_second,
       description: 'okta-relay: the SIEM',
     });
     new events.Rule(this, 'DeliveryRule', {
@@ -357,12 +394,12 @@ function checkovSkips(name: FunctionName): { id: string; comment: string }[] {
         'No VPC: the functions only make outbound calls (Okta over the internet, AWS public endpoints); a VPC would add a NAT gateway and no control over inbound traffic, of which there is none.',
     },
   ];
-  if (name === 'poller') {
-    skips.push({
-      id: 'CKV_AWS_116',
-      comment:
-        'The poller is invoked by its schedule; the scheduled event carries no data to keep, and a failed run resumes from its cursor at the next schedule.',
-    });
-  }
+  skips.push({
+    id: 'CKV_AWS_116',
+    comment:
+      name === 'poller'
+        ? 'The poller is invoked by its schedule; the scheduled event carries no data to keep, and a failed run resumes from its cursor at the next schedule.'
+        : "The events function is invoked by its SQS queue's event source mapping: the queue's redrive policy (to the events DLQ) is where failed events go.",
+  });
   return skips;
 }

@@ -8,7 +8,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { OktaRelay, OktaRelayProps } from '../lib/okta-relay';
@@ -70,7 +70,13 @@ test('both functions follow the contract: runtime, arch, handler, memory, timeou
     assert.equal(p.Handler, contract.handler);
     assert.equal(p.MemorySize, spec.memory_mb);
     assert.equal(p.Timeout, spec.timeout_seconds);
-    assert.deepEqual(Object.keys(p.Environment.Variables).sort(), Object.keys(contract.environment).sort());
+    assert.deepEqual(
+      Object.keys(p.Environment.Variables).sort(),
+      [...Object.keys(contract.environment), ...Object.keys(contract.allocator_environment)].sort(),
+    );
+    for (const [k, v] of Object.entries(contract.allocator_environment)) {
+      assert.equal(p.Environment.Variables[k], v);
+    }
     assert.ok(p.KmsKeyArn, 'environment encrypted with the relay key');
   }
 });
@@ -97,20 +103,40 @@ test('the state table: pk, on demand, TTL, point-in-time recovery, customer-mana
   });
 });
 
-test('the partner rule: source prefix pattern, events function target with retries, max age and DLQ', () => {
+test('the partner rule: source prefix pattern, to the push queue with retries, max age and DLQ', () => {
+  const [queueId] = Object.entries(resources('AWS::SQS::Queue')).find(([, q]) => q.Properties.RedrivePolicy) ?? [];
+  assert.ok(queueId, 'the push queue');
   template.hasResourceProperties('AWS::Events::Rule', {
     EventBusName: 'aws.partner/okta.com/acme/okta-relay',
     EventPattern: contract.rules.partner,
     Targets: [
       Match.objectLike({
+        Arn: { 'Fn::GetAtt': [queueId, 'Arn'] },
         RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 },
         DeadLetterConfig: { Arn: Match.anyValue() },
       }),
     ],
   });
-  const [, events] = fnByBinary('okta-relay-events');
-  assert.ok(events.Properties.DeadLetterConfig?.TargetArn, 'failed async invocations keep their payload');
-  template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 2 });
+});
+
+test('the push queue feeds the events function in batches, with partial batch responses and a DLQ', () => {
+  const queue = Object.values(resources('AWS::SQS::Queue')).find((q) => q.Properties.RedrivePolicy);
+  assert.ok(queue, 'the push queue');
+  assert.equal(queue.Properties.VisibilityTimeout, contract.push_queue.visibility_timeout_seconds);
+  assert.equal(queue.Properties.RedrivePolicy.maxReceiveCount, contract.push_queue.max_receive_count);
+  assert.ok(queue.Properties.KmsMasterKeyId, 'encrypted with the relay key');
+  const [eventsId] = fnByBinary('okta-relay-events');
+  template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+    FunctionName: { Ref: eventsId },
+    BatchSize: contract.push_queue.batch_size,
+    MaximumBatchingWindowInSeconds: contract.push_queue.max_batching_window_seconds,
+    FunctionResponseTypes: ['ReportBatchItemFailures'],
+  });
+  const t = synth({ pushBatchSize: 500, pushBatchingWindow: Duration.seconds(20) });
+  t.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+    BatchSize: 500,
+    MaximumBatchingWindowInSeconds: 20,
+  });
 });
 
 test('no partner rule when no org streams', () => {
@@ -145,7 +171,7 @@ test('the delivery rule: okta-relay records to the API destination with retries 
   template.hasResourceProperties('AWS::Events::ApiDestination', {
     HttpMethod: 'POST',
     InvocationEndpoint: 'https://siem.example.com/ingest',
-    InvocationRateLimitPerSecond: 20,
+    InvocationRateLimitPerSecond: contract.api_destination.invocation_rate_limit_per_second,
   });
   template.resourceCountIs('AWS::Events::EventBus', 1);
 });
@@ -194,6 +220,9 @@ test('least privilege: each function gets exactly its contract actions on its re
     }
     const bus = statements.find((s) => actions(s).includes('events:PutEvents'));
     assert.deepEqual(actions(bus), spec.delivery_bus_actions);
+    const queue = statements.filter((s) => actions(s).some((a) => a.startsWith('sqs:')));
+    const queueActions = 'queue_actions' in spec ? (spec.queue_actions as string[]) : [];
+    assert.deepEqual(queue.flatMap(actions).sort(), [...queueActions].sort(), `${name} queue actions`);
     const secrets = statements.filter((s) => actions(s).some((a) => a.startsWith('secretsmanager:')));
     if (spec.secret_actions.length === 0) {
       assert.equal(secrets.length, 0, `${name} reads no secret`);

@@ -1,7 +1,9 @@
 //! Every default of the configuration, and the bounds it is validated against: the one source
 //! the serde defaults, the poller's settings and the documentation use.
 
-use crate::limits::{AWS_ATTEMPT_TIMEOUT, AWS_CALL_TIMEOUT, PUT_EVENTS_DEFAULT_REQUEST_BYTES};
+use crate::limits::{
+    AWS_ATTEMPT_TIMEOUT, AWS_CALL_TIMEOUT, PUT_EVENTS_DEFAULT_REQUEST_BYTES, PUT_EVENTS_IN_FLIGHT,
+};
 
 /// Share of each Okta rate-limit bucket left for the org's other integrations.
 pub const RATE_LIMIT_RESERVE: f64 = 0.10;
@@ -52,4 +54,7 @@ pub(super) fn aws_attempt_timeout_seconds() -> u64 {
 }
 pub(super) fn aws_call_timeout_seconds() -> u64 {
     AWS_CALL_TIMEOUT.as_secs()
+}
+pub(super) fn put_events_in_flight() -> usize {
+    PUT_EVENTS_IN_FLIGHT
 }

@@ -48,6 +48,9 @@ pub struct RelayConfig {
     /// around each delivery; a run that stalls longer loses it and cannot move the cursor.
     #[serde(default = "defaults::lease_seconds")]
     pub lease_seconds: u64,
+    /// PutEvents requests a delivery keeps in flight at once (1–64).
+    #[serde(default = "defaults::put_events_in_flight")]
+    pub put_events_in_flight: usize,
     /// How long one attempt of an AWS call (DynamoDB, EventBridge, Secrets Manager) may take
     /// before it is abandoned and retried.
     #[serde(default = "defaults::aws_attempt_timeout_seconds")]
@@ -209,6 +212,15 @@ impl RelayConfig {
 
     pub fn dedupe_ttl(&self) -> Duration {
         Duration::from_secs(self.dedupe_ttl_hours.saturating_mul(3600))
+    }
+
+    /// How the functions deliver: the request size limit and the requests in flight.
+    pub fn delivery_policy(&self) -> crate::pipeline::DeliveryPolicy {
+        crate::pipeline::DeliveryPolicy {
+            max_request_bytes: self.max_request_bytes,
+            in_flight: crate::pipeline::InFlightWindow::new(self.put_events_in_flight),
+            ..crate::pipeline::DeliveryPolicy::default()
+        }
     }
 
     /// How long AWS calls may take.

@@ -4,7 +4,7 @@
 use super::defaults::{MAX_DEDUPE_TTL_HOURS, MAX_EVENT_AGE_SECONDS, MAX_SILENCE_WINDOW_SECONDS};
 use super::error::err;
 use super::{ConfigError, OKTA_PARTNER_PREFIX, OrgConfig, RelayConfig};
-use crate::limits::{OKTA_MAX_LOG_PAGE, PUT_EVENTS_MAX_REQUEST_BYTES};
+use crate::limits::{OKTA_MAX_LOG_PAGE, PUT_EVENTS_MAX_IN_FLIGHT, PUT_EVENTS_MAX_REQUEST_BYTES};
 use std::collections::BTreeSet;
 
 /// `value` within `[min, max]`, or an error naming `field`.
@@ -69,6 +69,14 @@ fn settings(c: &RelayConfig) -> Result<(), ConfigError> {
         request,
         "max_request_bytes",
         "must be between 1024 and 1048576",
+    )?;
+    let flight = format!("must be between 1 and {PUT_EVENTS_MAX_IN_FLIGHT}");
+    let most = (1, PUT_EVENTS_MAX_IN_FLIGHT);
+    within(
+        c.put_events_in_flight,
+        most,
+        "put_events_in_flight",
+        &flight,
     )?;
     let ttl = format!("must be between 1 and {MAX_DEDUPE_TTL_HOURS} (a year)");
     within(

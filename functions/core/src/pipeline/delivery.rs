@@ -15,11 +15,13 @@
 //! Before every request a [`Heartbeat`] runs: the poller renews its stream lease there, so a
 //! slow delivery (a throttled or stalled bus) never outlives the lease.
 
+use super::InFlightWindow;
 use crate::ErrorKind;
 use crate::limits::{PUT_EVENTS_DEFAULT_REQUEST_BYTES, PUT_EVENTS_MAX_ENTRIES};
 use crate::ports::{EntryOutcome, EventSink, SinkEntry, SinkError, StateError};
 use async_trait::async_trait;
 use futures::StreamExt;
+use futures::stream::FuturesOrdered;
 use std::time::Duration;
 use thiserror::Error;
 
@@ -32,8 +34,8 @@ pub struct DeliveryPolicy {
     pub max_request_bytes: usize,
     /// Calls per entry, the first included.
     pub max_attempts: u32,
-    /// PutEvents requests in flight at once.
-    pub in_flight: usize,
+    /// PutEvents requests in flight at once: adapts below the configured bound.
+    pub in_flight: InFlightWindow,
     pub base_backoff: Duration,
     pub max_backoff: Duration,
 }
@@ -44,7 +46,7 @@ impl Default for DeliveryPolicy {
             max_entries: PUT_EVENTS_MAX_ENTRIES,
             max_request_bytes: PUT_EVENTS_DEFAULT_REQUEST_BYTES,
             max_attempts: 5,
-            in_flight: 1,
+            in_flight: InFlightWindow::new(crate::limits::PUT_EVENTS_IN_FLIGHT),
             base_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(5),
         }
@@ -228,33 +230,61 @@ impl<'a> Delivery<'a> {
         Ok(progress.delivered)
     }
 
-    /// Sends `pending` once, up to `in_flight` requests at a time, and takes in each answer in
-    /// order.
+    /// Sends `pending` once, as many requests at a time as the in-flight window allows, and
+    /// takes in each answer in order (the window learns from each).
     async fn attempt(
         &self,
         entries: &[SinkEntry],
         pending: &[usize],
         progress: &mut Progress,
     ) -> Result<(), DeliveryError> {
-        let calls = futures::stream::iter(DeliveryBatch::plan(entries, pending, self.policy))
-            .map(|batch| async move {
-                if let Some(heartbeat) = self.heartbeat {
-                    heartbeat.beat().await?;
-                }
-                let request: Vec<&SinkEntry> = batch.indices.iter().map(|&i| &entries[i]).collect();
-                let answer = self.sink.put(&request).await;
-                Ok::<_, StateError>((batch, answer))
-            })
-            .buffered(self.policy.in_flight.max(1));
-        futures::pin_mut!(calls);
-        while let Some(call) = calls.next().await {
+        let window = &self.policy.in_flight;
+        let mut batches = DeliveryBatch::plan(entries, pending, self.policy).into_iter();
+        let mut calls = FuturesOrdered::new();
+        loop {
+            while calls.len() < window.current() {
+                let Some(batch) = batches.next() else { break };
+                calls.push_back(self.call(entries, batch));
+            }
+            let Some(call) = calls.next().await else {
+                return Ok(());
+            };
             let (batch, answer) = call.map_err(|source| DeliveryError::Heartbeat {
                 source,
                 acknowledged: progress.acknowledged.clone(),
             })?;
+            if overloaded(&answer) {
+                window.overloaded();
+            } else {
+                window.acknowledged();
+            }
             progress.take(&batch, answer)?;
         }
-        Ok(())
+    }
+
+    /// One PutEvents request, after the heartbeat.
+    async fn call(
+        &self,
+        entries: &[SinkEntry],
+        batch: DeliveryBatch,
+    ) -> Result<(DeliveryBatch, Result<Vec<EntryOutcome>, SinkError>), StateError> {
+        if let Some(heartbeat) = self.heartbeat {
+            heartbeat.beat().await?;
+        }
+        let request: Vec<&SinkEntry> = batch.indices.iter().map(|&i| &entries[i]).collect();
+        let answer = self.sink.put(&request).await;
+        Ok((batch, answer))
+    }
+}
+
+/// Whether an answer says the bus is overloaded: the call failed transiently (a timeout, a 5xx,
+/// throttling) or it throttled entries.
+fn overloaded(answer: &Result<Vec<EntryOutcome>, SinkError>) -> bool {
+    match answer {
+        Err(e) => e.kind() == ErrorKind::Transient,
+        Ok(outcomes) => outcomes.iter().any(
+            |o| matches!(o, EntryOutcome::Failed { code, .. } if code == "ThrottlingException"),
+        ),
     }
 }
 
@@ -611,5 +641,80 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Configuration);
         assert_eq!(sink.calls.lock().unwrap().len(), 1);
+    }
+
+    /// Counts the calls in flight at once; above `capacity` it answers like an overloaded bus
+    /// (a transient call failure).
+    struct SlowSink {
+        capacity: usize,
+        now: std::sync::atomic::AtomicUsize,
+        most: std::sync::atomic::AtomicUsize,
+    }
+
+    impl SlowSink {
+        fn with_capacity(capacity: usize) -> Self {
+            Self {
+                capacity,
+                now: Default::default(),
+                most: Default::default(),
+            }
+        }
+    }
+
+    #[async_trait]
+    impl EventSink for SlowSink {
+        async fn put(&self, entries: &[&SinkEntry]) -> Result<Vec<EntryOutcome>, SinkError> {
+            use std::sync::atomic::Ordering::SeqCst;
+            let now = self.now.fetch_add(1, SeqCst) + 1;
+            self.most.fetch_max(now, SeqCst);
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            self.now.fetch_sub(1, SeqCst);
+            if now > self.capacity {
+                return Err(SinkError::Transient("timed out".into()));
+            }
+            Ok(entries
+                .iter()
+                .map(|_| EntryOutcome::Accepted {
+                    event_id: "id".into(),
+                })
+                .collect())
+        }
+    }
+
+    #[tokio::test]
+    async fn the_window_grows_to_its_bound_and_answers_are_taken_in_order() {
+        let sink = SlowSink::with_capacity(usize::MAX);
+        let entries: Vec<_> = (0..1000).map(|_| entry(1)).collect();
+        let in_flight = DeliveryPolicy {
+            in_flight: InFlightWindow::new(8),
+            ..policy()
+        };
+        let delivered = Delivery::new(&sink, &in_flight)
+            .deliver(&entries)
+            .await
+            .unwrap();
+        assert_eq!(delivered, Delivered::default());
+        assert_eq!(sink.most.load(std::sync::atomic::Ordering::SeqCst), 8);
+        assert_eq!(in_flight.in_flight.current(), 8);
+    }
+
+    #[tokio::test]
+    async fn an_overloaded_bus_shrinks_the_window_and_everything_is_still_delivered() {
+        let sink = SlowSink::with_capacity(2);
+        let entries: Vec<_> = (0..300).map(|_| entry(1)).collect();
+        let in_flight = DeliveryPolicy {
+            in_flight: InFlightWindow::new(16),
+            ..policy()
+        };
+        let delivered = Delivery::new(&sink, &in_flight)
+            .deliver(&entries)
+            .await
+            .unwrap();
+        assert!(delivered.rejected.is_empty());
+        assert!(
+            in_flight.in_flight.current() <= 3,
+            "the window came down to what the bus can take: {}",
+            in_flight.in_flight.current()
+        );
     }
 }

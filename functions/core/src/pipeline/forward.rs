@@ -308,14 +308,15 @@ mod tests {
         DedupeKey::new("acme", id)
     }
 
-    const POLICY: DeliveryPolicy = DeliveryPolicy {
-        max_entries: 10,
-        max_request_bytes: 2048,
-        max_attempts: 2,
-        in_flight: 1,
-        base_backoff: Duration::from_millis(1),
-        max_backoff: Duration::from_millis(2),
-    };
+    static POLICY: std::sync::LazyLock<DeliveryPolicy> =
+        std::sync::LazyLock::new(|| DeliveryPolicy {
+            max_entries: 10,
+            max_request_bytes: 2048,
+            max_attempts: 2,
+            in_flight: super::super::InFlightWindow::new(1),
+            base_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(2),
+        });
 
     fn forwarder<'a>(marks: &'a MemoryDedupe, sink: &'a MemorySink) -> Forwarder<'a> {
         Forwarder {

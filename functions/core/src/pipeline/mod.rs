@@ -5,10 +5,12 @@
 //!   only the entries that failed retryably, and reports which entries were acknowledged.
 //! - [`forward`] wraps delivery in dedupe marks: skip what was delivered, deliver the rest, mark
 //!   what the sink acknowledged.
+//! - [`in_flight`] sizes how many PutEvents requests are in flight, from the bus's answers.
 
 pub mod delivery;
 pub mod event_filter;
 pub mod forward;
+pub mod in_flight;
 pub mod log_event;
 pub mod log_header;
 pub mod quarantine;
@@ -18,3 +20,4 @@ pub use delivery::{
 };
 pub use event_filter::EventTypeFilter;
 pub use forward::{ForwardError, ForwardReport, Forwarder, MarkPolicy, PendingRecord};
+pub use in_flight::InFlightWindow;

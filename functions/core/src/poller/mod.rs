@@ -24,7 +24,6 @@ pub use crate::summary::{OrgOutcome, StreamSummary};
 
 use crate::config::{OrgConfig, RelayConfig};
 use crate::okta::OktaError;
-use crate::pipeline::DeliveryPolicy;
 use crate::ports::{Ports, RateLimitHeadroom};
 use crate::run::StreamRun;
 use chrono::{DateTime, Utc};
@@ -252,10 +251,7 @@ impl PollerService {
         }
         // Waits end before the deadline's safety margin: the run then stops cleanly.
         let client = client.client.with_deadline(self.settings.stop_by(deadline));
-        let delivery = DeliveryPolicy {
-            max_request_bytes: self.config.max_request_bytes,
-            ..DeliveryPolicy::default()
-        };
+        let delivery = self.config.delivery_policy();
         let key = job.id().key(&org.name);
         let run = StreamRun {
             ports: &self.ports,

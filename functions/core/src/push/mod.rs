@@ -1,12 +1,14 @@
 //! The push path: Okta Log Streaming events arriving from the partner event bus.
 //!
-//! Each invocation carries one EventBridge event whose `source` is
+//! The partner rule puts each event on an SQS queue, and the queue invokes the events function
+//! with batches ([`PushService::handle_batch`]); a direct rule's single event works too
+//! ([`PushService::handle`]). Each event is an EventBridge envelope whose `source` is
 //! `aws.partner/okta.com/<org>/<name>` and whose `detail` is a System Log event. The envelope is
 //! validated, the source mapped to a configured org (`detail-type` is advisory: Okta sends
-//! `SystemLog`, but the source decides), and the event forwarded through the same dedupe marks
-//! and sink as the pull path. Anything malformed or unknown is an error: the invocation fails, so
-//! Lambda retries it and then hands it to the function's on-failure destination. Nothing is
-//! dropped silently.
+//! `SystemLog`, but the source decides), and the events forwarded through the same dedupe marks
+//! and sink as the pull path, each org's events of a batch together. Anything malformed or
+//! unknown fails its own message (the queue delivers it again, then moves it to its
+//! dead-letter queue); nothing is dropped silently.
 //!
 //! Every handled event also feeds the stream watch ([`crate::stream_watch`]): the org's push
 //! health records it (so the poller can tell silence from flow), a log-stream lifecycle event is
@@ -23,14 +25,36 @@ use crate::clock::Clock;
 use crate::config::{OldEventPolicy, OrgConfig, RelayConfig};
 use crate::pipeline::log_event;
 use crate::pipeline::log_header::LogEventHeader;
-use crate::pipeline::{DeliveryPolicy, Forwarder, MarkPolicy};
+use crate::pipeline::{DeliveryPolicy, Forwarder, MarkPolicy, PendingRecord};
 use crate::ports::{DedupeStore, EventSink, HealthNote, HealthStore, Ports};
 use crate::record::CollectionPath;
 use crate::stream::StreamId;
 use crate::stream_watch;
+use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 use std::sync::Arc;
 use tracing::Instrument;
+
+/// One message of a batch: its id (SQS `messageId`) and body (the EventBridge event).
+#[derive(Debug, Clone, Copy)]
+pub struct Message<'a> {
+    pub id: &'a str,
+    pub body: &'a RawValue,
+}
+
+/// Messages that failed together, and why.
+#[derive(Debug)]
+pub struct BatchFailure {
+    pub ids: Vec<String>,
+    pub error: PushError,
+}
+
+/// What a batch did: per org, and the messages to deliver again.
+#[derive(Debug, Default)]
+pub struct BatchOutcome {
+    pub summaries: Vec<PushSummary>,
+    pub failures: Vec<BatchFailure>,
+}
 
 /// The events function's logic.
 pub struct PushService {
@@ -61,10 +85,7 @@ impl PushService {
         sink: Arc<dyn EventSink>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let delivery = DeliveryPolicy {
-            max_request_bytes: config.max_request_bytes,
-            ..DeliveryPolicy::default()
-        };
+        let delivery = config.delivery_policy();
         Self {
             config,
             dedupe,
@@ -75,30 +96,112 @@ impl PushService {
         }
     }
 
-    /// Handles one invocation payload (the EventBridge event as JSON).
+    /// Handles one partner event (a direct rule's invocation: the EventBridge event as JSON).
     pub async fn handle(&self, payload: &RawValue) -> Result<PushSummary, PushError> {
-        let event = PartnerEvent::parse(payload, &self.config)?;
-        let span = tracing::info_span!("stream", org = %event.org.name, stream = %StreamId::Push);
-        async {
-            let summary = self
-                .forward(event.org, &event.detail, &event.header)
-                .await?;
-            self.watch(event.org, &event.header, &summary).await;
-            Ok(summary)
+        let outcome = self
+            .handle_batch(&[Message {
+                id: "",
+                body: payload,
+            }])
+            .await;
+        if let Some(failure) = outcome.failures.into_iter().next() {
+            return Err(failure.error);
         }
-        .instrument(span)
-        .await
+        outcome
+            .summaries
+            .into_iter()
+            .next()
+            .ok_or_else(|| PushError::Envelope("no event".into()))
     }
 
-    /// The event through the per-event path both paths share, with the push path's old-event
-    /// policy, then forwarded.
+    /// Handles a batch of partner events (an SQS batch): each org's events are forwarded
+    /// together, so the batch costs one dedupe check, packed PutEvents requests, one mark write
+    /// and one health write per org. A bad event fails only itself; a failed delivery fails the
+    /// messages of its org (their acknowledged records are marked, so the retry does not send
+    /// them again).
+    pub async fn handle_batch(&self, messages: &[Message<'_>]) -> BatchOutcome {
+        let mut outcome = BatchOutcome::default();
+        let mut groups: Vec<(&OrgConfig, Vec<(&str, PartnerEvent<'_>)>)> = Vec::new();
+        for message in messages {
+            match PartnerEvent::parse(message.body, &self.config) {
+                Ok(event) => match groups
+                    .iter_mut()
+                    .find(|(org, _)| org.name == event.org.name)
+                {
+                    Some((_, events)) => events.push((message.id, event)),
+                    None => groups.push((event.org, vec![(message.id, event)])),
+                },
+                Err(error) => outcome.failures.push(BatchFailure {
+                    ids: vec![message.id.to_string()],
+                    error,
+                }),
+            }
+        }
+        for (org, events) in groups {
+            let span = tracing::info_span!("stream", org = %org.name, stream = %StreamId::Push);
+            match self.forward(org, &events).instrument(span.clone()).await {
+                Ok(summary) => {
+                    self.watch(org, &events, &summary).instrument(span).await;
+                    outcome.summaries.push(summary);
+                }
+                Err(error) => outcome.failures.push(BatchFailure {
+                    ids: events.iter().map(|(id, _)| id.to_string()).collect(),
+                    error,
+                }),
+            }
+        }
+        outcome
+    }
+
+    /// One org's events through the per-event path both paths share (with the push path's
+    /// old-event policy), then forwarded together.
     async fn forward(
         &self,
         org: &OrgConfig,
-        detail: &RawValue,
-        header: &LogEventHeader,
+        events: &[(&str, PartnerEvent<'_>)],
     ) -> Result<PushSummary, PushError> {
         let now = self.clock.now();
+        let mut summary: Option<PushSummary> = None;
+        let mut records = Vec::new();
+        for (_, event) in events {
+            let (one, event_records) = self.prepare(org, event, now);
+            records.extend(event_records);
+            match summary.as_mut() {
+                Some(all) => all.absorb(one),
+                None => summary = Some(one),
+            }
+        }
+        let mut summary = summary.ok_or_else(|| PushError::Envelope("no event".into()))?;
+        if records.is_empty() {
+            return Ok(summary);
+        }
+        let forwarder = Forwarder {
+            dedupe: self.dedupe.as_ref(),
+            sink: self.sink.as_ref(),
+            policy: &self.delivery,
+            mark_ttl: self.config.dedupe_ttl(),
+            marks: MarkPolicy::Check,
+            heartbeat: None,
+        };
+        let report = forwarder
+            .forward(records)
+            .await
+            .map_err(|source| PushError::Forward {
+                org: org.name.clone(),
+                source,
+            })?;
+        summary.add(&report);
+        Ok(summary)
+    }
+
+    /// One event's records and counts (old, dropped, filtered, inventory change).
+    fn prepare(
+        &self,
+        org: &OrgConfig,
+        event: &PartnerEvent<'_>,
+        now: DateTime<Utc>,
+    ) -> (PushSummary, Vec<PendingRecord>) {
+        let header = &event.header;
         let mut summary = PushSummary::new(
             &org.name,
             &header.uuid,
@@ -111,38 +214,13 @@ impl PushService {
             summary.old = 1;
             summary.dropped_old = u8::from(org.push.old_events == OldEventPolicy::Drop).into();
         }
-        let event = log_event::records_for(
-            detail,
-            header,
-            org,
-            CollectionPath::Push,
-            now,
-            summary.dropped_old == 0,
-        );
+        let keep = summary.dropped_old == 0;
+        let event =
+            log_event::records_for(&event.detail, header, org, CollectionPath::Push, now, keep);
         summary.filtered = event.filtered.into();
         summary.inventory_changes = event.inventory_change.into();
         self.explain(&summary, age);
-        if event.records.is_empty() {
-            return Ok(summary);
-        }
-        let forwarder = Forwarder {
-            dedupe: self.dedupe.as_ref(),
-            sink: self.sink.as_ref(),
-            policy: &self.delivery,
-            mark_ttl: self.config.dedupe_ttl(),
-            marks: MarkPolicy::Check,
-            heartbeat: None,
-        };
-        let report =
-            forwarder
-                .forward(event.records)
-                .await
-                .map_err(|source| PushError::Forward {
-                    org: org.name.clone(),
-                    source,
-                })?;
-        summary.add(&report);
-        Ok(summary)
+        (summary, event.records)
     }
 
     /// Logs why an event was not forwarded as it came (filtered, old, dropped).
@@ -157,18 +235,33 @@ impl PushService {
         }
     }
 
-    /// Feeds the stream watch. Best effort: the event is already handled, and a health write
-    /// that fails must not make Lambda deliver it again.
-    async fn watch(&self, org: &OrgConfig, header: &LogEventHeader, summary: &PushSummary) {
-        let now = self.clock.now();
+    /// Feeds the stream watch: one health write for the org's events, and each log-stream
+    /// lifecycle event among them. Best effort: the events are already handled, and a health
+    /// write that fails must not make them be delivered again.
+    async fn watch(
+        &self,
+        org: &OrgConfig,
+        events: &[(&str, PartnerEvent<'_>)],
+        summary: &PushSummary,
+    ) {
         let push = StreamId::Push.key(&org.name);
         if let Err(e) = self
             .health
-            .record_success(&push, now, &summary.run_record())
+            .record_success(&push, self.clock.now(), &summary.run_record())
             .await
         {
             tracing::warn!(error = %e, "could not record push health");
         }
+        for (_, event) in events {
+            self.note_lifecycle(org, &event.header).await;
+        }
+    }
+
+    /// A log-stream lifecycle event: noted in the push health; one that stops delivery asks the
+    /// org's System Log stream to catch up.
+    async fn note_lifecycle(&self, org: &OrgConfig, header: &LogEventHeader) {
+        let now = self.clock.now();
+        let push = StreamId::Push.key(&org.name);
         if !stream_watch::is_lifecycle_event(&header.event_type) {
             return;
         }

@@ -45,6 +45,12 @@ enum Stop {
     RateLimit(Duration),
 }
 
+/// What asking the source for its next page gave.
+enum Fetched {
+    Page(SourcePage),
+    Stopped(Stop),
+}
+
 impl StreamRun<'_> {
     /// Runs `source` under the stream's lease; another holder means nothing to do here.
     pub async fn run(
@@ -89,33 +95,60 @@ impl StreamRun<'_> {
             return Ok(());
         }
         summary.sync = source.sync();
+        // Page N+1 is fetched while page N is forwarded; cursors still commit in order, each
+        // only after its own page was acknowledged.
+        let mut fetched = self.fetch(source, &okta).await?;
         loop {
-            if until(self.ports.clock.now(), self.deadline) < self.settings.deadline_margin {
-                self.stopped(Stop::Deadline, summary);
-                break;
-            }
-            lease.keep().await?;
-            let page = match source.next_page(&okta).await {
-                Err(PollError::Okta(OktaError::RateLimited { retry_after, .. })) => {
-                    self.stopped(Stop::RateLimit(retry_after), summary);
+            let page = match fetched {
+                Fetched::Page(page) => page,
+                Fetched::Stopped(why) => {
+                    self.stopped(why, summary);
                     break;
                 }
-                page => page?,
             };
             let next = page.next;
+            if next == Next::More {
+                let (taken, prefetched) =
+                    tokio::join!(self.take(page, lease, summary), self.fetch(source, &okta));
+                taken?;
+                source.after_page(summary, &okta);
+                // The page fetched meanwhile is dropped uncommitted when the deadline came
+                // during the take: the next run fetches it again from the cursor.
+                fetched = match self.near_deadline() {
+                    true => Fetched::Stopped(Stop::Deadline),
+                    false => prefetched?,
+                };
+                continue;
+            }
             self.take(page, lease, summary).await?;
             source.after_page(summary, &okta);
-            match next {
-                Next::More => continue,
-                Next::CaughtUp => summary.caught_up = true,
-                Next::Stop => {}
-            }
+            summary.caught_up = next == Next::CaughtUp;
             break;
         }
         summary.lag_seconds = summary
             .newest_event_at
             .map(|p| (self.ports.clock.now() - p).num_seconds());
         Ok(())
+    }
+
+    /// The source's next page, unless the deadline is near or Okta's rate limit would make the
+    /// run wait past it.
+    async fn fetch(&self, source: &mut dyn Source, okta: &Okta<'_>) -> Result<Fetched, PollError> {
+        if self.near_deadline() {
+            return Ok(Fetched::Stopped(Stop::Deadline));
+        }
+        okta.lease.keep().await?;
+        match source.next_page(okta).await {
+            Err(PollError::Okta(OktaError::RateLimited { retry_after, .. })) => {
+                Ok(Fetched::Stopped(Stop::RateLimit(retry_after)))
+            }
+            page => Ok(Fetched::Page(page?)),
+        }
+    }
+
+    /// Whether less than the margin is left before the deadline.
+    fn near_deadline(&self) -> bool {
+        until(self.ports.clock.now(), self.deadline) < self.settings.deadline_margin
     }
 
     /// Forwards one page's records and, once the sink acknowledged them, commits its cursor.

@@ -168,8 +168,19 @@ impl Drop for LambdaWatch {
     }
 }
 
+/// PutEvents requests in flight for a function under test, unless its configuration says
+/// otherwise. moto's SQS calls cost time in proportion to the queue's length: a relay that
+/// delivers faster than the tests drain the capture queue makes every later call slower
+/// (AWS has no such effect). Two in flight still exercises answers arriving out of order.
+pub const MOTO_PUT_EVENTS_IN_FLIGHT: u64 = 2;
+
 /// The function environment for a stack and a configuration.
 pub fn function_env(stack: &LocalStack, config: &Value) -> Vec<(&'static str, String)> {
+    let mut config = config.clone();
+    if let Some(c) = config.as_object_mut() {
+        c.entry("put_events_in_flight")
+            .or_insert(MOTO_PUT_EVENTS_IN_FLIGHT.into());
+    }
     let mut env = vec![
         ("OKTA_RELAY_CONFIG", config.to_string()),
         ("OKTA_RELAY_STATE_TABLE", stack.state_table.clone()),
@@ -457,6 +468,22 @@ async fn the_events_binary_forwards_partner_events_once_and_the_poller_adds_none
         let err = invoke(&payload).expect_err("must fail");
         assert!(err.contains(reason), "{reason}: {err}");
     }
+    // Through the push queue: an SQS batch, answered with SQS's partial batch response (the
+    // events are duplicates now: nothing more reaches the SIEM).
+    let mut through_queue: Vec<Value> = events[..5].to_vec();
+    through_queue.push(no_uuid.clone());
+    stack.put_partner_events(SOURCE, &through_queue).await;
+    let (batch, receipts) = stack.push_batch(6).await;
+    let answer = watch
+        .invoke_http(&http, &batch)
+        .await
+        .expect("a batch is answered, not failed");
+    assert_eq!(
+        answer["batchItemFailures"].as_array().map(Vec::len),
+        Some(1),
+        "only the event without a uuid fails: {answer}"
+    );
+    stack.finish_push_batch(&receipts, &answer).await;
 
     // One summary line per invocation, with org, stream and request id.
     let logs = watch.logs();

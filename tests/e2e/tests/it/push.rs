@@ -280,3 +280,44 @@ async fn a_partner_event_is_dropped_only_once_a_mark_says_it_was_delivered() {
     assert_eq!((pushed.forwarded, pushed.duplicates), (0, 1));
     assert_eq!(stack.capture(2, Duration::from_secs(5)).await.len(), 1);
 }
+
+#[tokio::test]
+async fn partner_events_reach_the_function_through_the_queue_in_a_batch_and_a_bad_one_fails_alone()
+{
+    use lambda_runtime::{Context, LambdaEvent};
+    let stack = LocalStack::provision(&[]).await;
+    let service = service(&stack);
+    let mut details: Vec<Value> = (0..12)
+        .map(|_| event_aged(chrono::Duration::minutes(1))["detail"].clone())
+        .collect();
+    details.push(serde_json::json!({"eventType": "user.session.start"}));
+    stack.put_partner_events(SOURCE, &details).await;
+    let (batch, receipts) = stack.push_batch(13).await;
+    assert_eq!(
+        receipts.len(),
+        13,
+        "every partner event went to the push queue"
+    );
+    let payload = RawValue::from_string(batch.to_string()).unwrap();
+    let answer =
+        okta_relay::handlers::events(&service, LambdaEvent::new(payload, Context::default()))
+            .await
+            .unwrap();
+    let failures = answer["batchItemFailures"].as_array().unwrap();
+    assert_eq!(failures.len(), 1, "only the event without a uuid: {answer}");
+    stack.finish_push_batch(&receipts, &answer).await;
+    let captured = stack.capture(12, Duration::from_secs(5)).await;
+    assert_eq!(captured.len(), 12, "each good event once");
+    // The failed message stays in the queue for another delivery (then the DLQ).
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let sqs = aws_sdk_sqs::Client::new(stack.sdk());
+    sqs.change_message_visibility()
+        .queue_url(&stack.push_queue_url)
+        .receipt_handle(&receipts[failures[0]["itemIdentifier"].as_str().unwrap()])
+        .visibility_timeout(0)
+        .send()
+        .await
+        .unwrap();
+    let (again, _) = stack.push_batch(1).await;
+    assert_eq!(again["Records"].as_array().unwrap().len(), 1);
+}

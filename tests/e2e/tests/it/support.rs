@@ -14,6 +14,10 @@ pub struct LocalStack {
     pub state_table: String,
     pub delivery_bus: String,
     pub capture_queue_url: String,
+    /// Where the template's partner rule lives locally (moto cannot put a rule on a bus whose
+    /// name has a "/"), and its target, the push queue.
+    pub partner_standin_bus: String,
+    pub push_queue_url: String,
     pub org_secrets: HashMap<String, String>,
     #[serde(skip)]
     pub sdk: Option<aws_config::SdkConfig>,
@@ -122,6 +126,90 @@ impl LocalStack {
             .send()
             .await
             .expect("put secret value");
+    }
+
+    /// Puts partner events on the partner bus (the local stand-in, whose rule targets the push
+    /// queue), as Okta Log Streaming does.
+    pub async fn put_partner_events(&self, source: &str, details: &[Value]) {
+        let events = aws_sdk_eventbridge::Client::new(self.sdk());
+        for chunk in details.chunks(10) {
+            let entries: Vec<_> = chunk
+                .iter()
+                .map(|d| {
+                    aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+                        .event_bus_name(&self.partner_standin_bus)
+                        .source(source)
+                        .detail_type("SystemLog")
+                        .detail(d.to_string())
+                        .build()
+                })
+                .collect();
+            let out = events
+                .put_events()
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .expect("put partner events");
+            assert_eq!(out.failed_entry_count(), 0);
+        }
+    }
+
+    /// What the push queue's event source mapping does: receives up to `max` messages and
+    /// returns them as the SQS event Lambda would invoke the events function with, and the
+    /// receipt handles by message id.
+    pub async fn push_batch(&self, max: usize) -> (Value, HashMap<String, String>) {
+        let sqs = aws_sdk_sqs::Client::new(self.sdk());
+        let mut records = Vec::new();
+        let mut receipts = HashMap::new();
+        let mut empty = 0;
+        while records.len() < max && empty < 3 {
+            let got = sqs
+                .receive_message()
+                .queue_url(&self.push_queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .expect("receive from the push queue");
+            if got.messages().is_empty() {
+                empty += 1;
+                continue;
+            }
+            for m in got.messages() {
+                let id = m.message_id().unwrap_or_default().to_string();
+                receipts.insert(
+                    id.clone(),
+                    m.receipt_handle().unwrap_or_default().to_string(),
+                );
+                records.push(serde_json::json!({
+                    "messageId": id, "eventSource": "aws:sqs",
+                    "body": m.body().unwrap_or_default(),
+                }));
+            }
+        }
+        (serde_json::json!({ "Records": records }), receipts)
+    }
+
+    /// Deletes what the events function handled: every message of the batch but its failures
+    /// (SQS's partial batch response, as the event source mapping applies it).
+    pub async fn finish_push_batch(&self, receipts: &HashMap<String, String>, answer: &Value) {
+        let failed: std::collections::HashSet<&str> = answer["batchItemFailures"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f["itemIdentifier"].as_str())
+            .collect();
+        let sqs = aws_sdk_sqs::Client::new(self.sdk());
+        for (id, receipt) in receipts {
+            if !failed.contains(id.as_str()) {
+                sqs.delete_message()
+                    .queue_url(&self.push_queue_url)
+                    .receipt_handle(receipt)
+                    .send()
+                    .await
+                    .expect("delete from the push queue");
+            }
+        }
     }
 
     pub fn sdk(&self) -> &aws_config::SdkConfig {
