@@ -112,12 +112,31 @@ resource "aws_sqs_queue_policy" "queue" {
   policy    = data.aws_iam_policy_document.queue[each.key].json
 }
 
+# The DLQ policies were named "dlq" before the push queue joined them: moved, not replaced, so
+# an upgrade never leaves a DLQ without its policy (EventBridge could not dead-letter into it).
+moved {
+  from = aws_sqs_queue_policy.dlq["events"]
+  to   = aws_sqs_queue_policy.queue["events_dlq"]
+}
+
+moved {
+  from = aws_sqs_queue_policy.dlq["delivery"]
+  to   = aws_sqs_queue_policy.queue["delivery_dlq"]
+}
+
 resource "aws_lambda_event_source_mapping" "push" {
   event_source_arn                   = aws_sqs_queue.push.arn
   function_name                      = aws_lambda_function.relay["events"].arn
   batch_size                         = var.push_batch_size
   maximum_batching_window_in_seconds = var.push_batching_window_seconds
   function_response_types            = ["ReportBatchItemFailures"]
+  # No more concurrent batches than the function's reserved concurrency: a throttled batch
+  # counts as a receive, and five of those would send events nobody read to the DLQ.
+  scaling_config {
+    maximum_concurrency = var.events_concurrency
+  }
+  # The role must be allowed to read the queue before the mapping is created.
+  depends_on = [aws_iam_role_policy.relay]
 }
 
 # Pull path: the schedule. Overlap is handled by the stream leases.

@@ -39,3 +39,9 @@ resource "aws_lambda_function_event_invoke_config" "poller" {
   function_name          = aws_lambda_function.relay["poller"].function_name
   maximum_retry_attempts = 0
 }
+
+moved {
+  from = aws_lambda_function_event_invoke_config.relay["poller"]
+  to   = aws_lambda_function_event_invoke_config.poller
+}
+

@@ -114,9 +114,13 @@ variable "lag_alarm_seconds" {
 }
 
 variable "events_concurrency" {
-  description = "Reserved concurrency of the events function."
+  description = "Reserved concurrency of the events function, and the most batches the push queue's event source mapping runs at once."
   type        = number
   default     = 20
+  validation {
+    condition     = var.events_concurrency >= 2 && var.events_concurrency <= 1000
+    error_message = "events_concurrency must be between 2 and 1000 (the event source mapping's maximum concurrency range)."
+  }
 }
 
 variable "package_directory" {

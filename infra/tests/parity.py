@@ -213,6 +213,10 @@ def check_terraform_push(locals_, contract):
     check("terraform partner rule target", target.get("arn"), "${aws_sqs_queue.push.arn}")
     mapping = resources.get(("aws_lambda_event_source_mapping", "push"), {})
     check("terraform partial batch responses", mapping.get("function_response_types"), ["ReportBatchItemFailures"])
+    scaling = mapping.get("scaling_config") or [{}]
+    check("terraform push mapping concurrency", (scaling[0] if isinstance(scaling, list) else scaling).get("maximum_concurrency"),
+          "${var.events_concurrency}")
+    check("terraform push mapping waits for the role policy", mapping.get("depends_on"), ["${aws_iam_role_policy.relay}"])
 
 
 def check_terraform(contract):

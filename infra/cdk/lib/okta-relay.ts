@@ -100,6 +100,7 @@ export class OktaRelay extends Construct {
     if (streaming && !props.partnerEventBusName) {
       throw new Error('OktaRelay: an org has partnerEventSource but partnerEventBusName is not set');
     }
+    const eventsConcurrency = props.eventsConcurrency ?? 20;
 
     const key = new kms.Key(this, 'Key', {
       enableKeyRotation: true,
@@ -197,7 +198,7 @@ export class OktaRelay extends Construct {
         loggingFormat: lambda.LoggingFormat.JSON,
         // One poller at a time is enough (leases make overlap safe, this makes it rare); the
         // events function is capped so a burst of partner events cannot starve the account.
-        reservedConcurrentExecutions: name === 'poller' ? 1 : (props.eventsConcurrency ?? 20),
+        reservedConcurrentExecutions: name === 'poller' ? 1 : eventsConcurrency,
         // The events function reads its queue (the queue's redrive policy is its DLQ); the
         // poller's scheduled event carries nothing to keep.
         ...(name === 'events' ? {} : { retryAttempts: 0 }),
@@ -214,6 +215,9 @@ export class OktaRelay extends Construct {
         batchSize: props.pushBatchSize ?? queue.batch_size,
         maxBatchingWindow: props.pushBatchingWindow ?? Duration.seconds(queue.max_batching_window_seconds),
         reportBatchItemFailures: true,
+        // No more concurrent batches than the reserved concurrency: a throttled batch counts as
+        // a receive, and five of those would send unread events to the DLQ.
+        maxConcurrency: eventsConcurrency,
       }),
     );
 

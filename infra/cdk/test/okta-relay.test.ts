@@ -131,11 +131,13 @@ test('the push queue feeds the events function in batches, with partial batch re
     BatchSize: contract.push_queue.batch_size,
     MaximumBatchingWindowInSeconds: contract.push_queue.max_batching_window_seconds,
     FunctionResponseTypes: ['ReportBatchItemFailures'],
+    ScalingConfig: { MaximumConcurrency: 20 },
   });
-  const t = synth({ pushBatchSize: 500, pushBatchingWindow: Duration.seconds(20) });
+  const t = synth({ pushBatchSize: 500, pushBatchingWindow: Duration.seconds(20), eventsConcurrency: 7 });
   t.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
     BatchSize: 500,
     MaximumBatchingWindowInSeconds: 20,
+    ScalingConfig: { MaximumConcurrency: 7 },
   });
 });
 

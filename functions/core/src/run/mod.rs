@@ -113,10 +113,11 @@ impl StreamRun<'_> {
                 taken?;
                 source.after_page(summary, &okta);
                 // The page fetched meanwhile is dropped uncommitted when the deadline came
-                // during the take: the next run fetches it again from the cursor.
-                fetched = match self.near_deadline() {
-                    true => Fetched::Stopped(Stop::Deadline),
-                    false => prefetched?,
+                // during the take: the next run fetches it again from the cursor. A failed or
+                // stopped fetch is reported as it is.
+                fetched = match prefetched? {
+                    Fetched::Page(_) if self.near_deadline() => Fetched::Stopped(Stop::Deadline),
+                    other => other,
                 };
                 continue;
             }

@@ -47,7 +47,6 @@ pub struct BackfillSource<'a> {
     org: &'a OrgConfig,
     job: &'a BackfillJob<'a>,
     url: Option<Url>,
-    reached: Option<DateTime<Utc>>,
     /// Pages read by this run (the page limit counts them).
     pages: u64,
 }
@@ -58,7 +57,6 @@ impl<'a> BackfillSource<'a> {
             org,
             job,
             url: None,
-            reached: None,
             pages: 0,
         }
     }
@@ -87,7 +85,6 @@ impl Source for BackfillSource<'_> {
             return Ok(SourcePage::empty(None, Next::Stop));
         };
         let (mut out, next) = fetch_events(okta, &url, self.org).await?;
-        self.reached = self.reached.max(out.newest);
         // A bounded request ends with a page without `next`: the window is done.
         let Some(next) = next else {
             out.next = Next::CaughtUp;
@@ -116,7 +113,8 @@ impl Source for BackfillSource<'_> {
             events: summary.events,
             forwarded: summary.forwarded,
             duplicates: summary.duplicates,
-            reached: self.reached,
+            // What was taken, not what was fetched ahead of it.
+            reached: summary.newest_event_at,
             rate_limit: okta.headroom(&RateLimitBucket::for_path(LOGS_PATH)),
         });
     }
