@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat tests/local/requirements.txt | cksum | c
 CARGO_TEST := $(shell if cargo nextest --version >/dev/null 2>&1; then echo "cargo nextest run --profile ci"; else echo "cargo test"; fi)
 
 .PHONY: help venv up down build lint test unit demo clean fuzz crash-suite fault-suite load \
-	infra-deps infra-test package bench-build bench-process bench-budget bench-startup bench-throughput
+	infra-deps infra-test infra-test-synth dashboard-picture package bench-build bench-process bench-budget bench-startup bench-throughput
 
 help:
 	@echo "make test   full suite (fmt, clippy, unit and integration tests against moto)"
@@ -21,6 +21,7 @@ help:
 	@echo "make fault-suite  20 000 events, 100 runs under random AWS faults and SIGKILLs, with pushed events (RELIABILITY.md)"
 	@echo "make load         10 000 partner events at once through the events function (see RELIABILITY.md)"
 	@echo "make infra-test   CDK assertions, cdk synth, cfn-lint, checkov, terraform fmt, contract parity"
+	@echo "make dashboard-picture   redraw docs/dashboard.svg from the synthesized dashboard"
 	@echo "make package      the two arm64 Lambda zips (cargo lambda build --release --arm64)"
 	@echo "make bench-process / bench-budget / bench-startup / bench-throughput   whole-process benchmarks (BENCHMARKS.md)"
 
@@ -81,17 +82,25 @@ infra-deps: $(CDK_STAMP) $(INFRA_STAMP) $(CHECKOV_STAMP)
 
 # The template checks synthesize with empty placeholder zips (the template is under test, not
 # the code); deploy with the real ones from make package.
-infra-test: infra-deps
-	cd $(CDK) && npx tsc && node --test dist/cdk/test/
-	for b in okta-relay-events okta-relay-poller; do mkdir -p .local/cdk-code/$$b; \
-	  python3 -c "import zipfile,sys; zipfile.ZipFile(sys.argv[1],'w').close()" .local/cdk-code/$$b/bootstrap.zip; done
-	cd $(CDK) && npx cdk synth --quiet -c codeDirectory=../../.local/cdk-code -o ../../.local/cdk.out
+infra-test: infra-test-synth
 	$(INFRA_VENV)/bin/cfn-lint --config-file infra/.cfnlintrc $(TEMPLATE)
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f $(TEMPLATE)
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework terraform -d infra/terraform
 	@if command -v terraform >/dev/null; then terraform fmt -check -recursive infra/terraform && echo "terraform fmt: clean"; \
 	  else echo "NOTICE: terraform is not installed: fmt -check not run (python-hcl2 still parses the module)"; fi
 	$(INFRA_VENV)/bin/python infra/tests/parity.py $(TEMPLATE)
+	$(INFRA_VENV)/bin/python infra/tests/dashboard_picture.py $(TEMPLATE) docs/dashboard.svg --check
+
+# The CDK assertion tests, then the example app synthesized into $(TEMPLATE).
+infra-test-synth: infra-deps
+	cd $(CDK) && npx tsc && node --test dist/cdk/test/
+	for b in okta-relay-events okta-relay-poller; do mkdir -p .local/cdk-code/$$b; \
+	  python3 -c "import zipfile,sys; zipfile.ZipFile(sys.argv[1],'w').close()" .local/cdk-code/$$b/bootstrap.zip; done
+	cd $(CDK) && npx cdk synth --quiet -c codeDirectory=../../.local/cdk-code -o ../../.local/cdk.out
+
+# The README's picture of the dashboard, drawn from the synthesized template.
+dashboard-picture: infra-test-synth
+	$(INFRA_VENV)/bin/python infra/tests/dashboard_picture.py $(TEMPLATE) docs/dashboard.svg
 
 package: venv
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH cargo lambda build --release --arm64 --output-format zip --locked \

@@ -1,5 +1,5 @@
 # The alarms, as data: both DLQs not empty, either function's errors, and per org the System Log
-# lag, failing streams and quarantined (poison) records (metrics the functions publish in
+# lag, failing streams, overdue streams and quarantined (poison) records (metrics the functions publish in
 # Embedded Metric Format).
 locals {
   alarm_actions = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
@@ -22,6 +22,11 @@ locals {
     { for o in var.orgs : "${o.name}-stream-errors" => {
       description = "failing streams of org ${o.name}", namespace = "OktaRelay", metric = "StreamErrors"
       dimensions  = { Org = o.name }, statistic = "Sum", period = 900, threshold = 3
+    } },
+    { for o in var.orgs : "${o.name}-overdue" => {
+      description = "a stream of org ${o.name} did not succeed within its interval plus overdue_slack_seconds (see okta-relay-ctl status)"
+      namespace   = "OktaRelay", metric = "Overdue"
+      dimensions  = { Org = o.name }, statistic = "Maximum", period = 900, threshold = 1
     } },
     { for o in var.orgs : "${o.name}-quarantined" => {
       description = "records of org ${o.name} forwarded as quarantine markers (see the README: poison records)"

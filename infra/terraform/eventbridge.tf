@@ -139,27 +139,62 @@ resource "aws_lambda_event_source_mapping" "push" {
   depends_on = [aws_iam_role_policy.relay]
 }
 
-# Pull path: the schedule. Overlap is handled by the stream leases.
-resource "aws_cloudwatch_event_rule" "schedule" {
-  name                = "${var.name_prefix}-poll"
-  description         = "okta-relay: poll Okta"
-  schedule_expression = var.poll_schedule_expression
-}
-
-resource "aws_cloudwatch_event_target" "schedule" {
-  rule = aws_cloudwatch_event_rule.schedule.name
-  arn  = aws_lambda_function.relay["poller"].arn
-  retry_policy {
-    maximum_retry_attempts       = 0
-    maximum_event_age_in_seconds = 60
+# Pull path: one EventBridge Scheduler schedule per org, whose input names the org, so each org
+# polls in an invocation of its own (a slow org never holds up another). Overlap is handled by
+# the stream leases; a missed run is not retried (the next schedule resumes from the cursor).
+resource "aws_scheduler_schedule" "poll" {
+  for_each                     = { for o in var.orgs : o.name => o }
+  name                         = "${var.name_prefix}-poll-${each.key}"
+  description                  = "okta-relay: poll Okta org ${each.key}"
+  schedule_expression          = var.poll_schedule_expression
+  schedule_expression_timezone = "UTC"
+  kms_key_arn                  = aws_kms_key.relay.arn
+  flexible_time_window {
+    mode = "OFF"
+  }
+  target {
+    arn      = aws_lambda_function.relay["poller"].arn
+    role_arn = aws_iam_role.scheduler.arn
+    input    = jsonencode({ org = each.key })
+    retry_policy {
+      maximum_retry_attempts = 0
+    }
   }
 }
 
-resource "aws_lambda_permission" "schedule" {
-  action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.relay["poller"].function_name
-  principal     = "events.amazonaws.com"
-  source_arn    = aws_cloudwatch_event_rule.schedule.arn
+# The schedules' role: invoke the poller and read the schedules' input (encrypted with the
+# relay's key), nothing else.
+resource "aws_iam_role" "scheduler" {
+  name = "${var.name_prefix}-scheduler"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "scheduler.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+      Condition = { StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id } }
+    }]
+  })
+}
+
+resource "aws_iam_role_policy" "scheduler" {
+  name = "invoke-poller"
+  role = aws_iam_role.scheduler.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Effect   = "Allow"
+        Action   = "lambda:InvokeFunction"
+        Resource = [aws_lambda_function.relay["poller"].arn, "${aws_lambda_function.relay["poller"].arn}:*"]
+      },
+      {
+        Effect   = "Allow"
+        Action   = "kms:Decrypt"
+        Resource = aws_kms_key.relay.arn
+      },
+    ]
+  })
 }
 
 # Delivery: the delivery bus rule to the SIEM's API destination, through a connection.

@@ -21,8 +21,9 @@ resource "aws_lambda_function" "relay" {
   memory_size   = each.value.memory_mb
   timeout       = each.value.timeout_seconds
   kms_key_arn   = aws_kms_key.relay.arn
-  # One poller at a time is enough (leases make overlap safe); the events function is capped.
-  reserved_concurrent_executions = each.key == "poller" ? 1 : var.events_concurrency
+  # One poller per org at a time (each org has its own schedule; leases make overlap safe);
+  # the events function is capped.
+  reserved_concurrent_executions = each.key == "poller" ? length(var.orgs) : var.events_concurrency
   source_code_hash               = filebase64sha256("${var.package_directory}/${each.value.binary}/bootstrap.zip")
 
   environment {

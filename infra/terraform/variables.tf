@@ -84,7 +84,7 @@ variable "push_batching_window_seconds" {
 }
 
 variable "poll_schedule_expression" {
-  description = "The poller's schedule. Overlapping runs are safe (stream leases)."
+  description = "Each org's poller schedule (one EventBridge Scheduler schedule per org, input {\"org\": name}). Overlapping runs are safe (stream leases)."
   type        = string
   default     = "rate(5 minutes)"
 }

@@ -10,8 +10,10 @@ moto) is exactly what the template defines.
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 
 import hcl2
 
@@ -117,6 +119,32 @@ def check_template_push(template, contract):
     for d in of_type(template, "AWS::Events::ApiDestination").values():
         check("template API destination rate", d["Properties"].get("InvocationRateLimitPerSecond"),
               contract["api_destination"]["invocation_rate_limit_per_second"])
+
+
+def check_schedules(template):
+    """Both paths give each org its own poller schedule, whose input names the org, without
+    retries, and let one poller invocation per org run at once."""
+    schedules = [r["Properties"] for r in of_type(template, "AWS::Scheduler::Schedule").values()]
+    _, poller = function(template, "okta-relay-poller")
+    config = poller.get("Environment", {}).get("Variables", {}).get("OKTA_RELAY_CONFIG")
+    orgs = json.loads(config)["orgs"] if isinstance(config, str) else []
+    check("template schedule inputs", sorted(json.loads(s["Target"]["Input"])["org"] for s in schedules),
+          sorted(o["name"] for o in orgs))
+    for s in schedules:
+        check("template schedule retries", s["Target"].get("RetryPolicy", {}).get("MaximumRetryAttempts"), 0)
+    check("template poller concurrency", poller.get("ReservedConcurrentExecutions"), len(orgs))
+    resources = {}
+    for block in terraform_blocks("resource"):
+        for kind, named in unquote(block).items():
+            resources.update({(kind, n): b for n, b in named.items()})
+    poll = resources.get(("aws_scheduler_schedule", "poll"), {})
+    check("terraform schedule per org", poll.get("for_each"), "${{for o in var.orgs : o.name => o}}")
+    target = (poll.get("target") or [{}])[0]
+    check("terraform schedule input", target.get("input"), "${jsonencode({org = each.key})}")
+    check("terraform schedule retries", (target.get("retry_policy") or [{}])[0].get("maximum_retry_attempts"), 0)
+    relay = resources.get(("aws_lambda_function", "relay"), {})
+    check("terraform poller concurrency", relay.get("reserved_concurrent_executions"),
+          '${each.key == "poller" ? length(var.orgs) : var.events_concurrency}')
 
 
 def check_template(template, contract):
@@ -305,6 +333,67 @@ def local_resources(template):
     }
 
 
+def template_dashboard(template):
+    """The template's dashboard body, each queue token written as its stand-in name."""
+    body = next(iter(of_type(template, "AWS::CloudWatch::Dashboard").values()))["Properties"]["DashboardBody"]
+    parts = [body] if isinstance(body, str) else body["Fn::Join"][1]
+    def name(part):
+        if isinstance(part, str):
+            return part
+        logical = json.dumps(part)
+        for key, stand_in in (("DeliveryDlq", "delivery-dlq"), ("EventsDlq", "events-dlq"), ("PushQueue", "push")):
+            if key in logical:
+                return stand_in
+        problems.append(f"template dashboard: an unexpected token {logical}")
+        return "?"
+    return json.loads("".join(name(p) for p in parts))
+
+
+def terraform_dashboard(orgs, region):
+    """The module's dashboard.tf rendered by terraform itself, its resources replaced by the same
+    stand-in names (locals only: no provider, no network). None without terraform."""
+    if not shutil.which("terraform"):
+        return None
+    with open(os.path.join(INFRA, "terraform", "dashboard.tf")) as f:
+        text = f.read()
+    for ref, stand_in in (("data.aws_region.current.id", region), ('aws_sqs_queue.dlq["delivery"].name', "delivery-dlq"),
+                          ('aws_sqs_queue.dlq["events"].name', "events-dlq"), ("aws_sqs_queue.push.name", "push")):
+        text = text.replace(ref, json.dumps(stand_in))
+    text = text[:text.index('resource "aws_cloudwatch_dashboard"')]
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copy(os.path.join(INFRA, "contract.json"), tmp)
+        module = os.path.join(tmp, "terraform")
+        os.mkdir(module)
+        with open(os.path.join(module, "main.tf"), "w") as f:
+            f.write(text + f'variable "orgs" {{\n  default = {json.dumps([{"name": o} for o in orgs])}\n}}\n'
+                    'output "body" {\n  value = jsonencode({ widgets = local.dashboard_widgets })\n}\n')
+        run = lambda *args: subprocess.run(["terraform", *args], cwd=module, capture_output=True, text=True, check=True)
+        run("init", "-backend=false", "-input=false")
+        run("apply", "-auto-approve", "-input=false")
+        return json.loads(run("output", "-raw", "body").stdout)
+
+
+def check_dashboard(template, contract):
+    """CDK and Terraform render the same dashboard from the contract."""
+    resources = {}
+    for block in terraform_blocks("resource"):
+        for kind, named in unquote(block).items():
+            resources.update({(kind, n): b for n, b in named.items()})
+    body = resources.get(("aws_cloudwatch_dashboard", "relay"), {}).get("dashboard_body")
+    check("terraform dashboard body", body, "${jsonencode({widgets = local.dashboard_widgets})}")
+    cdk = template_dashboard(template)
+    titles = [w["properties"]["title"] for w in cdk["widgets"]]
+    orgs = sorted({t.split(": ")[0] for t in titles if ": " in t})
+    per_org = len(contract["dashboard"]["org_widgets"])
+    check("template dashboard widgets", len(titles), len(contract["dashboard"]["shared_widgets"]) + per_org * len(orgs))
+    region = next((w["properties"]["region"] for w in cdk["widgets"]), None)
+    tf = terraform_dashboard(orgs, region)
+    if tf is None:
+        print("NOTICE: terraform is not installed: the dashboard parity is checked on the template only")
+        return
+    check("terraform dashboard (rendered) vs the template's", tf, cdk)
+
+
 def main():
     template_path = sys.argv[1]
     with open(template_path) as f:
@@ -320,6 +409,8 @@ def main():
         return
     check_template(template, contract)
     check_terraform(contract)
+    check_dashboard(template, contract)
+    check_schedules(template)
     check_cargo_lambda(contract)
     check_rust(contract)
     with open(RESOURCES) as f:

@@ -11,8 +11,10 @@
 #    memberships) and puts Okta Log Streaming events (new ones, a redelivery, a malformed one)
 #    on the partner bus, whose rule puts them on the push queue; one SQS batch of them goes to
 #    the events function;
-# 4. shows what the SIEM would receive and what `okta-relay-ctl status` says, then stops
-#    everything it started.
+# 4. shows what the SIEM would receive and each stream's state in `okta-relay-ctl status`
+#    (pending, authenticated once validate-config proved the credentials, then caught_up or
+#    collecting; a second org whose token Okta does not know is an error of Okta's
+#    configuration), then stops everything it started.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 py="$root/.local/venv/bin/python"
@@ -37,9 +39,11 @@ pids+=($!)
 for _ in $(seq 1 100); do grep -q "listening on" "$work/sim.out" 2>/dev/null && break; sleep 0.1; done
 sim_url=$(sed -n 's/.*listening on \(\S*\).*/\1/p' "$work/sim.out")
 echo "   Okta simulator: $sim_url (1 500 System Log events of backlog, 40 users, 6 groups, 2 new events/s)"
-"$py" "$root/tests/local/stack.py" provision --prefix demo --org "demo=$sim_url" --token-dir "$work" > "$work/stack.json"
-# The org's API token was generated into Secrets Manager and a 0600 file; the simulator learns
-# it through its control API. It is never printed.
+"$py" "$root/tests/local/stack.py" provision --prefix demo --org "demo=$sim_url" --org "revoked=$sim_url" \
+  --token-dir "$work" > "$work/stack.json"
+# Each org's API token was generated into Secrets Manager and a 0600 file; the simulator learns
+# the demo org's through its control API (the "revoked" org's it never learns: Okta answers 401).
+# No token is ever printed.
 "$py" - "$sim_url" "$work/demo-demo.token" <<'PY'
 import json, sys, urllib.request
 token = open(sys.argv[2]).read().strip()
@@ -49,10 +53,11 @@ urllib.request.urlopen(req).close()
 PY
 field() { "$py" -c "import json,sys; print(json.load(open('$work/stack.json'))$1)"; }
 secret_arn=$(field "['org_secrets']['demo']")
+revoked_arn=$(field "['org_secrets']['revoked']")
 partner_source="aws.partner/okta.com/demo-org/okta-relay"
 export OKTA_RELAY_STATE_TABLE=$(field "['state_table']")
 export OKTA_RELAY_DELIVERY_BUS=$(field "['delivery_bus']")
-export OKTA_RELAY_CONFIG="{\"allow_loopback_http\":true,\"max_run_seconds\":20,\"deadline_margin_seconds\":5,\"orgs\":[{\"name\":\"demo\",\"secret_arn\":\"$secret_arn\",\"partner_event_source\":\"$partner_source\",\"logs\":{\"initial_lookback_hours\":6},\"inventory\":{\"users\":{},\"groups\":{},\"group_members\":{}}}]}"
+export OKTA_RELAY_CONFIG="{\"allow_loopback_http\":true,\"max_run_seconds\":20,\"deadline_margin_seconds\":5,\"orgs\":[{\"name\":\"demo\",\"secret_arn\":\"$secret_arn\",\"partner_event_source\":\"$partner_source\",\"logs\":{\"initial_lookback_hours\":6},\"inventory\":{\"users\":{},\"groups\":{},\"group_members\":{}}},{\"name\":\"revoked\",\"secret_arn\":\"$revoked_arn\"}]}"
 export AWS_LAMBDA_LOG_LEVEL=info
 queue_url=$(field "['capture_queue_url']")
 echo "   state table $OKTA_RELAY_STATE_TABLE, delivery bus $OKTA_RELAY_DELIVERY_BUS (a capture queue stands in for the SIEM)"
@@ -72,7 +77,14 @@ invoke() { # package port file
   (cd "$root" && cargo lambda invoke "$1" -A 127.0.0.1 -P "$2" --data-file "$3") 2>&1
 }
 
-bold "3. The schedule fires: four poller runs, 15 s apart"
+ctl="$root/target/debug/okta-relay-ctl"
+bold "3. Before the first run: every stream is pending; validate-config proves the demo org's credentials"
+"$ctl" status | sed 's/^/   /'
+"$ctl" validate-config > "$work/validate.out" 2>&1 || true
+grep -E "orgs\[" "$work/validate.out" | sed 's/^/   /' | head -8
+"$ctl" status --org demo | sed 's/^/   /'
+
+bold "4. The schedule fires: four poller runs, 15 s apart"
 cat > "$work/schedule.json" <<'JSON'
 {"version":"0","id":"demo","detail-type":"Scheduled Event","source":"aws.events","account":"123456789012","time":"2026-11-23T00:00:00Z","region":"us-east-1","resources":[],"detail":{}}
 JSON
@@ -102,9 +114,10 @@ PY
   [[ $run == 4 ]] || sleep 15
 done
 
-bold "4. Okta Log Streaming events arrive on the partner bus, and reach the events function through the push queue"
-# Three new events, a redelivery of the second (Okta delivers at least once), and a malformed
-# one (no uuid). The partner rule puts them on the push queue; the queue's event source mapping
+bold "5. Okta Log Streaming events arrive on the partner bus, and reach the events function through the push queue"
+# Three new events, a redelivery of the second (Okta delivers at least once), one whose
+# `published` is redacted (forwarded with the receipt time, marked malformedPublished), and a
+# malformed one (no uuid: refused with OktaRelay.InvalidEvent). The partner rule puts them on the push queue; the queue's event source mapping
 # (played here: moto runs no Lambda) invokes the events function with one SQS batch, and the
 # function answers with the messages to deliver again.
 "$py" - "$root/tests/fixtures/partner-event.json" "$work" "$partner_source" "$(field "['partner_standin_bus']")" "$(field "['push_queue_url']")" <<'PY'
@@ -121,6 +134,8 @@ for i in (1, 2, 3, 2):
     # Published a moment ago, as a live Log Streaming event is.
     event["published"] = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     details.append(event)
+redacted = dict(details[0], uuid=str(uuid.uuid5(uuid.NAMESPACE_URL, "demo-redacted")), published="redacted")
+details.append(redacted)
 details.append({"eventType": "user.session.start"})
 c["events"].put_events(Entries=[{"EventBusName": bus, "Source": source, "DetailType": "SystemLog",
                                  "Detail": json.dumps(d)} for d in details])
@@ -148,11 +163,12 @@ sqs = boto3.client("sqs", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_na
 for mid, handle in receipts.items():
     if mid not in failed:
         sqs.delete_message(QueueUrl=sys.argv[3], ReceiptHandle=handle)
-print(f"   the events function answered: {len(receipts) - len(failed)} handled (the redelivery dropped as a duplicate), "
-      f"{len(failed)} to deliver again: the malformed event, which goes to the events DLQ after 5 tries")
+print(f"   the events function answered: {len(receipts) - len(failed)} handled (the redelivery dropped as a duplicate, "
+      f"the redacted `published` forwarded with the receipt time), {len(failed)} to deliver again: the event "
+      f"without a uuid (OktaRelay.InvalidEvent), which goes to the events DLQ after 5 tries")
 PY
 
-bold "5. What the SIEM receives (the delivery bus rule's target)"
+bold "6. What the SIEM receives (the delivery bus rule's target)"
 "$py" "$root/tests/local/stack.py" capture --queue-url "$queue_url" > "$work/captured.json"
 "$py" - "$work/captured.json" "$work" <<'PY'
 import collections, glob, json, sys
@@ -164,6 +180,8 @@ print(f"   {len(envelopes)} records ({paths['pull']} polled, {paths['push']} pus
 for kind, n in counts.most_common():
     print(f"     {n:6}  {kind}")
 print(f"   duplicates reaching the SIEM: {len(ids) - len(set(ids))} (the relay dropped the redelivery and the polls' overlap)")
+marked = [e["detail"]["relay"]["recordId"] for e in envelopes if e["detail"]["relay"].get("malformedPublished")]
+print(f"   forwarded with relay.malformedPublished (their published was unreadable): {len(marked)}")
 sample = next((e for e in envelopes if e["detail-type"] == "Okta System Log Event"), None)
 if sample:
     okta = sample["detail"]["okta"]
@@ -174,8 +192,10 @@ if sample:
         indent=2).replace("\n", "\n   "))
 PY
 
-bold "6. What the operator sees: okta-relay-ctl status"
-"$root/target/debug/okta-relay-ctl" status | sed 's/^/   /'
+bold "7. What the operator sees: okta-relay-ctl status (state, whose fault, since when)"
+"$ctl" status | sed 's/^/   /' || true
+echo "   (okta-relay-ctl status --json for machines, --watch to keep it on screen; the CloudWatch"
+echo "    dashboard the CDK construct and the Terraform module deploy is pictured in docs/dashboard.svg)"
 
 bold "Next steps"
 cat <<'TXT'

@@ -3,27 +3,42 @@
 //!
 //! Every log line of an invocation is inside its span: `request_id` here, then `org` and
 //! `stream` in the stream's own span (see the README's logging section).
+//!
+//! A failed invocation returns a [`FunctionError`]: its stable code is the Lambda error type
+//! operators see in the DLQ and CloudWatch. A function that cannot start answers every
+//! invocation with `OktaRelay.Configuration` ([`unconfigured`]) instead of exiting, so the
+//! reason reaches the same places under the same code.
 
+use crate::function_error::{ErrorCode, FunctionError, catching_panics};
 use crate::metrics;
 use crate::poller::{OrgOutcome, PollerService, effective_deadline};
 use crate::push::{Message, PushService};
 use crate::summary::PushSummary;
 use chrono::Utc;
-use lambda_runtime::{Error, LambdaEvent};
+use lambda_runtime::{LambdaEvent, service_fn};
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 use std::time::Duration;
 use tracing::Instrument;
 
-/// The poller: the scheduled event's content is not used, the configuration says what to poll.
+/// What a poller invocation may ask: `{"org": "<name>"}` polls only that org (each org's own
+/// schedule sends this, so one slow org never holds up another). Any other event (a plain
+/// scheduled event) polls every org.
+#[derive(Debug, Default, Deserialize)]
+struct PollerInput {
+    #[serde(default)]
+    org: Option<String>,
+}
+
+/// The poller: polls the org the invocation names, or every configured org.
 pub async fn poller(
     service: &PollerService,
     event: LambdaEvent<Value>,
-) -> Result<Vec<OrgOutcome>, Error> {
+) -> Result<Vec<OrgOutcome>, FunctionError> {
     let request_id = event.context.request_id.clone();
     let span = tracing::info_span!("invocation", request_id = %request_id);
-    async {
+    catching_panics(async {
         let fallback = Duration::from_secs(service.config().max_run_seconds);
         let (deadline, fell_back) =
             effective_deadline(event.context.deadline, Utc::now(), fallback);
@@ -33,10 +48,20 @@ pub async fn poller(
                 "the runtime gave no usable deadline; using max_run_seconds"
             );
         }
-        let outcomes = service.run(&request_id, deadline).await;
+        let input: PollerInput = serde_json::from_value(event.payload).unwrap_or_default();
+        if let Some(org) = &input.org
+            && !service.config().orgs.iter().any(|o| &o.name == org)
+        {
+            let message = format!("the invocation names org {org:?}, which is not configured");
+            tracing::error!(code = %ErrorCode::Configuration, error = %message, "poller invocation refused");
+            return Err(FunctionError::configuration(message));
+        }
+        let outcomes = service
+            .run_orgs(&request_id, deadline, input.org.as_deref())
+            .await;
         metrics::publish(&outcomes, Utc::now().timestamp_millis());
         Ok(outcomes)
-    }
+    })
     .instrument(span)
     .await
 }
@@ -48,16 +73,15 @@ pub async fn poller(
 pub async fn events(
     service: &PushService,
     event: LambdaEvent<Box<RawValue>>,
-) -> Result<Value, Error> {
+) -> Result<Value, FunctionError> {
     let span = tracing::info_span!("invocation", request_id = %event.context.request_id);
-    async {
+    catching_panics(async {
         match serde_json::from_str::<SqsEvent>(event.payload.get()) {
             Ok(batch) if !batch.records.is_empty() => Ok(events_batch(service, &batch).await),
-            _ => Ok(serde_json::to_value(
-                one_event(service, &event.payload).await?,
-            )?),
+            _ => serde_json::to_value(one_event(service, &event.payload).await?)
+                .map_err(|e| FunctionError::new(ErrorCode::Internal, e.to_string())),
         }
-    }
+    })
     .instrument(span)
     .await
 }
@@ -103,11 +127,16 @@ async fn events_batch(service: &PushService, batch: &SqsEvent) -> Value {
             filtered = summary.filtered, "partner events handled");
     }
     for failure in outcome.failures {
+        let counted = metrics::PushFailure {
+            org: failure.error.org(),
+            fault: failure.error.fault(),
+        };
         for _ in &failure.ids {
-            metrics::publish_push(Err(failure.error.org()), now);
+            metrics::publish_push(Err(counted), now);
         }
         tracing::error!(org = failure.error.org().unwrap_or(metrics::UNMATCHED_ORG),
-            stream = crate::stream::PUSH, kind = %failure.error.kind(), error = %failure.error,
+            stream = crate::stream::PUSH, code = %FunctionError::from(&failure.error).code,
+            kind = %failure.error.kind(), fault = %failure.error.fault(), error = %failure.error,
             messages = failure.ids.len(), "partner events not forwarded; the queue delivers them again");
         failed.extend(failure.ids);
     }
@@ -118,10 +147,17 @@ async fn events_batch(service: &PushService, batch: &SqsEvent) -> Value {
     serde_json::json!({ "batchItemFailures": failures })
 }
 
-async fn one_event(service: &PushService, payload: &RawValue) -> Result<PushSummary, Error> {
+async fn one_event(
+    service: &PushService,
+    payload: &RawValue,
+) -> Result<PushSummary, FunctionError> {
     let result = service.handle(payload).await;
     let now = Utc::now().timestamp_millis();
-    metrics::publish_push(result.as_ref().map_err(|e| e.org()), now);
+    let counted = result.as_ref().map_err(|e| metrics::PushFailure {
+        org: e.org(),
+        fault: e.fault(),
+    });
+    metrics::publish_push(counted, now);
     match result {
         Ok(summary) => {
             tracing::info!(org = %summary.org, stream = crate::stream::PUSH,
@@ -131,10 +167,22 @@ async fn one_event(service: &PushService, payload: &RawValue) -> Result<PushSumm
             Ok(summary)
         }
         Err(e) => {
+            let error = FunctionError::from(&e);
             tracing::error!(org = e.org().unwrap_or(metrics::UNMATCHED_ORG),
-                stream = crate::stream::PUSH, kind = %e.kind(), error = %e,
-                "partner event not forwarded");
-            Err(e.into())
+                stream = crate::stream::PUSH, code = %error.code, kind = %e.kind(),
+                fault = %e.fault(), error = %e, "partner event not forwarded");
+            Err(error)
         }
     }
+}
+
+/// The runtime loop of a function that could not start: every invocation fails with
+/// `OktaRelay.Configuration` and `message` (which names the field, never a secret value).
+pub async fn unconfigured(message: String) -> Result<(), lambda_runtime::Error> {
+    tracing::error!(code = %ErrorCode::Configuration, error = %message, "the function cannot start");
+    lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| {
+        let error = FunctionError::configuration(message.clone());
+        async move { Err::<Value, _>(error) }
+    }))
+    .await
 }

@@ -12,12 +12,16 @@
 //! - [`inventory`]: the directory streams as data, their cursors, and inventory change records.
 //! - [`metrics`], [`telemetry`], [`operator`], [`stream_watch`]: what operators see.
 //!
-//! Errors are typed per module and say, through [`ErrorKind`], whether a retry can help.
+//! Errors are typed per module and say, through [`ErrorKind`], whether a retry can help, and,
+//! through [`Fault`], whose fault they are; [`function_error`] gives a failed invocation its
+//! stable error code.
 
 pub mod adapters;
 pub mod clock;
 pub mod config;
 mod error_kind;
+mod fault;
+pub mod function_error;
 pub mod handlers;
 pub mod inventory;
 pub mod limits;
@@ -39,6 +43,7 @@ pub mod telemetry;
 pub mod testing;
 
 pub use error_kind::ErrorKind;
+pub use fault::Fault;
 
 /// The default `User-Agent` (Okta asks every integration to identify itself).
 pub const DEFAULT_USER_AGENT: &str = concat!("okta-relay/", env!("CARGO_PKG_VERSION"));

@@ -5,9 +5,11 @@
 //!
 //! Namespace `OktaRelay`. Every metric is published per `Org` + `Stream` and per `Org`, so an
 //! alarm can watch one stream's lag (`LagSeconds`) or any failing stream of an org
-//! (`StreamErrors`). The infra alarms (infra/cdk, infra/terraform) use these names; the README's
+//! (`StreamErrors`), and a dashboard can split errors by whose fault they are (`Errors*`, one
+//! per [`Fault`]). The infra alarms (infra/cdk, infra/terraform) use these names; the README's
 //! operations section lists them all.
 
+use crate::Fault;
 use crate::stream::PUSH as PUSH_STREAM;
 use crate::summary::{OrgOutcome, PushSummary};
 use serde_json::{Map, Value, json};
@@ -22,6 +24,13 @@ type Metric = (&'static str, f64, &'static str);
 
 fn count(name: &'static str, value: impl Into<f64>) -> Metric {
     (name, value.into(), "Count")
+}
+
+/// One count per [`Fault`]: 1 for the failure's, 0 for the others (so each has data).
+fn faults(failed: Option<Fault>) -> impl Iterator<Item = Metric> {
+    Fault::ALL
+        .into_iter()
+        .map(move |f| count(f.metric(), u8::from(failed == Some(f))))
 }
 
 /// The EMF object for `values` of one org's stream at `timestamp_ms`.
@@ -63,6 +72,7 @@ pub fn emf(outcome: &OrgOutcome, timestamp_ms: i64) -> Value {
         count("PutEventsFailedEntries", s.failed_entries as f64),
         count("Quarantined", s.quarantined as f64),
         count("UnmarkedDeliveries", s.unmarked as f64),
+        count("MalformedPublished", s.malformed_published as f64),
         count("StreamErrors", u8::from(failed)),
         // 1 when the stream ran or rested as planned; 0 when it failed or is backing off
         // after configuration errors.
@@ -71,6 +81,7 @@ pub fn emf(outcome: &OrgOutcome, timestamp_ms: i64) -> Value {
             u8::from(!failed && outcome.backoff_until.is_none()),
         ),
     ];
+    values.extend(faults(outcome.error.as_ref().and(outcome.error_fault)));
     if let Some(lag) = s.lag_seconds {
         values.push(("LagSeconds", lag.max(0) as f64, "Seconds"));
     }
@@ -81,13 +92,19 @@ pub fn emf(outcome: &OrgOutcome, timestamp_ms: i64) -> Value {
     emf_object(&outcome.org, &outcome.stream, &values, timestamp_ms)
 }
 
-/// The EMF object for one partner event the events function handled, or failed to (with the
-/// org it belonged to, once its source matched one).
-pub fn push_emf(result: Result<&PushSummary, Option<&str>>, timestamp_ms: i64) -> Value {
+/// What a failed partner event is counted under: the org it belonged to (once its source
+/// matched one) and whose fault the failure was.
+#[derive(Debug, Clone, Copy)]
+pub struct PushFailure<'a> {
+    pub org: Option<&'a str>,
+    pub fault: Fault,
+}
+
+/// The EMF object for one partner event the events function handled, or failed to.
+pub fn push_emf(result: Result<&PushSummary, PushFailure<'_>>, timestamp_ms: i64) -> Value {
     match result {
         Ok(s) => {
-            let lag = (timestamp_ms - s.published.timestamp_millis()).max(0) as f64 / 1000.0;
-            let values = [
+            let mut values = vec![
                 count("Events", s.events as f64),
                 count("Forwarded", s.forwarded as f64),
                 count("Duplicates", s.duplicates as f64),
@@ -97,19 +114,25 @@ pub fn push_emf(result: Result<&PushSummary, Option<&str>>, timestamp_ms: i64) -
                 count("Oversize", s.oversize as f64),
                 count("PutEventsFailedEntries", s.failed_entries as f64),
                 count("Quarantined", s.quarantined as f64),
+                count("MalformedPublished", s.malformed_published as f64),
                 count("StreamErrors", 0),
                 count("Healthy", 1),
-                ("LagSeconds", lag, "Seconds"),
             ];
+            values.extend(faults(None));
+            if let Some(published) = s.published {
+                let lag = (timestamp_ms - published.timestamp_millis()).max(0) as f64 / 1000.0;
+                values.push(("LagSeconds", lag, "Seconds"));
+            }
             emf_object(&s.org, PUSH_STREAM, &values, timestamp_ms)
         }
-        Err(org) => {
-            let values = [
+        Err(failure) => {
+            let mut values = vec![
                 count("Events", 1),
                 count("StreamErrors", 1),
                 count("Healthy", 0),
             ];
-            let org = org.unwrap_or(UNMATCHED_ORG);
+            values.extend(faults(Some(failure.fault)));
+            let org = failure.org.unwrap_or(UNMATCHED_ORG);
             emf_object(org, PUSH_STREAM, &values, timestamp_ms)
         }
     }
@@ -123,7 +146,7 @@ pub fn publish(outcomes: &[OrgOutcome], timestamp_ms: i64) {
 }
 
 /// Prints the EMF line of one partner event.
-pub fn publish_push(result: Result<&PushSummary, Option<&str>>, timestamp_ms: i64) {
+pub fn publish_push(result: Result<&PushSummary, PushFailure<'_>>, timestamp_ms: i64) {
     println!("{}", push_emf(result, timestamp_ms));
 }
 
@@ -150,6 +173,7 @@ mod tests {
             summary,
             error: error.map(str::to_string),
             error_kind: None,
+            error_fault: error.map(|_| Fault::OktaConfiguration),
             backoff_until: None,
             due_reason: None,
             next_poll_at: None,
@@ -175,6 +199,7 @@ mod tests {
         assert_eq!(v["LagSeconds"], 42.0);
         assert_eq!(v["StreamErrors"], 0.0);
         assert_eq!(v["Healthy"], 1.0);
+        assert_eq!(v["ErrorsOktaConfiguration"], 0.0);
         assert_eq!(v["RateLimitRemaining"], 412.0);
         assert_eq!(v["RateLimitLimit"], 600.0);
     }
@@ -183,6 +208,16 @@ mod tests {
     fn a_failed_stream_counts_one_error_and_no_lag_when_nothing_was_seen() {
         let v = emf(&outcome(Some("okta said 401"), None), 0);
         assert_eq!(v["StreamErrors"], 1.0);
+        // Counted under whose fault it is, and under no other.
+        assert_eq!(v["ErrorsOktaConfiguration"], 1.0);
+        assert_eq!(
+            (
+                v["ErrorsOktaTransient"].as_f64(),
+                v["ErrorsAws"].as_f64(),
+                v["ErrorsRelay"].as_f64()
+            ),
+            (Some(0.0), Some(0.0), Some(0.0))
+        );
         assert_eq!(v["Healthy"], 0.0);
         assert!(v.get("LagSeconds").is_none());
         let names: Vec<&str> = v["_aws"]["CloudWatchMetrics"][0]["Metrics"]
@@ -223,7 +258,8 @@ mod tests {
             inventory_changes: 0,
             failed_entries: 2,
             quarantined: 0,
-            published,
+            malformed_published: 0,
+            published: Some(published),
         };
         let v = push_emf(Ok(&summary), 1_700_000_042_500);
         every_declared_metric_has_a_value(&v);
@@ -233,16 +269,43 @@ mod tests {
         assert_eq!(v["PutEventsFailedEntries"], 2.0);
         assert_eq!(v["LagSeconds"], 42.5);
         assert_eq!(v["Healthy"], 1.0);
+        assert_eq!(v["MalformedPublished"], 0.0);
+        // Without a readable `published`: counted, and no lag rather than a made-up one.
+        let unreadable = PushSummary {
+            malformed_published: 1,
+            published: None,
+            ..summary
+        };
+        let v = push_emf(Ok(&unreadable), 1_700_000_042_500);
+        every_declared_metric_has_a_value(&v);
+        assert_eq!(v["MalformedPublished"], 1.0);
+        assert!(v.get("LagSeconds").is_none());
     }
 
     #[test]
     fn a_failed_partner_event_is_an_error_of_its_org_or_of_unmatched() {
         // A source no org claims has no org; a failure after the source matched has one.
-        let v = push_emf(Err(None), 0);
+        let unmatched = PushFailure {
+            org: None,
+            fault: Fault::Relay,
+        };
+        let v = push_emf(Err(unmatched), 0);
         every_declared_metric_has_a_value(&v);
         assert_eq!(v["Org"], "unmatched");
         assert_eq!(v["StreamErrors"], 1.0);
         assert_eq!(v["Healthy"], 0.0);
-        assert_eq!(push_emf(Err(Some("acme")), 0)["Org"], "acme");
+        assert_eq!(
+            (v["ErrorsRelay"].as_f64(), v["ErrorsAws"].as_f64()),
+            (Some(1.0), Some(0.0))
+        );
+        let throttled = PushFailure {
+            org: Some("acme"),
+            fault: Fault::Aws,
+        };
+        let v = push_emf(Err(throttled), 0);
+        assert_eq!(
+            (v["Org"].as_str(), v["ErrorsAws"].as_f64()),
+            (Some("acme"), Some(1.0))
+        );
     }
 }

@@ -68,9 +68,11 @@ pub fn push_state(
     if !has_source {
         return PushState::NotConfigured;
     }
+    // Stopped until a partner event published after the stop arrives (or `.activate`).
     if let Some(h) = health
         && let (Some(event_type), Some(at)) = (&h.lifecycle_event, h.lifecycle_at)
         && stops_delivery(event_type)
+        && h.newest_event_at.is_none_or(|newest| newest <= at)
     {
         return PushState::Stopped {
             event_type: event_type.clone(),
@@ -145,6 +147,18 @@ mod tests {
         let state = push_state(now, &off, true, Some(&deactivated));
         assert!(matches!(state, PushState::Stopped { .. }), "{state:?}");
         assert!(state.needs_catch_up());
+        // The deactivate event itself arriving by push is no sign of delivery; an event
+        // published after it is: delivery resumed.
+        deactivated.newest_event_at = deactivated.lifecycle_at;
+        let state = push_state(now, &off, true, Some(&deactivated));
+        assert!(matches!(state, PushState::Stopped { .. }), "{state:?}");
+        deactivated.newest_event_at = at(1, now);
+        assert_eq!(
+            push_state(now, &config, true, Some(&deactivated)),
+            PushState::Delivering,
+            "a partner event published after the stop"
+        );
+        deactivated.newest_event_at = None;
 
         deactivated.lifecycle_event = Some("system.log_stream.lifecycle.activate".into());
         assert_eq!(

@@ -3,11 +3,11 @@
 //! the functions' answers are all made from these, so neither path's code is needed to read
 //! them.
 
-use crate::ErrorKind;
 use crate::pipeline::ForwardReport;
-use crate::ports::{RateLimitHeadroom, RunRecord};
+use crate::ports::{Phase, RateLimitHeadroom, RunRecord};
 use crate::record::SyncMode;
 use crate::stream_watch::PushState;
+use crate::{ErrorKind, Fault};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -48,6 +48,9 @@ pub struct StreamSummary {
     pub lifecycle_events: u64,
     /// Inventory change records (deletions, removals) derived from System Log events.
     pub inventory_changes: u64,
+    /// System Log events forwarded with the receipt time: their `published` was missing or
+    /// unreadable.
+    pub malformed_published: u64,
     /// Directory streams: whether this run was a full sync or a delta.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sync: Option<SyncMode>,
@@ -63,6 +66,7 @@ impl StreamSummary {
             ("oversize".to_string(), self.oversize),
             ("filtered".to_string(), self.filtered),
             ("inventory_changes".to_string(), self.inventory_changes),
+            ("malformed_published".to_string(), self.malformed_published),
             ("failed_entries".to_string(), self.failed_entries),
             ("quarantined".to_string(), self.quarantined),
             ("unmarked".to_string(), self.unmarked),
@@ -75,6 +79,20 @@ impl StreamSummary {
             counters: self.counters(),
             newest_event_at: self.newest_event_at,
             rate_limit: self.rate_limit,
+            phase: self.phase(),
+        }
+    }
+
+    /// The phase a successful run ended in: caught up, or collecting (it has more to read,
+    /// whether or not it got to a page before its deadline). `None` when another run held
+    /// the lease: that run records its own.
+    pub fn phase(&self) -> Option<Phase> {
+        if self.lease_busy {
+            None
+        } else if self.caught_up {
+            Some(Phase::CaughtUp)
+        } else {
+            Some(Phase::Collecting)
         }
     }
 
@@ -116,6 +134,8 @@ pub struct OrgOutcome {
     pub summary: StreamSummary,
     pub error: Option<String>,
     pub error_kind: Option<ErrorKind>,
+    /// Whose fault the error was.
+    pub error_fault: Option<Fault>,
     /// The stream is backing off after configuration or permanent errors and was not polled.
     pub backoff_until: Option<DateTime<Utc>>,
     /// Why the stream polled, or `None` when it did not.
@@ -136,6 +156,7 @@ impl OrgOutcome {
             summary: StreamSummary::default(),
             error: None,
             error_kind: None,
+            error_fault: None,
             backoff_until: None,
             due_reason: None,
             next_poll_at: None,
@@ -169,13 +190,15 @@ pub struct PushSummary {
     pub failed_entries: usize,
     /// 1 when the bus refused the event for good and it went out as a quarantine marker.
     pub quarantined: usize,
-    /// The event's `published`.
-    pub published: DateTime<Utc>,
+    /// 1 when its `published` was missing or unreadable (forwarded with the receipt time).
+    pub malformed_published: usize,
+    /// The event's `published`, if it had a readable one.
+    pub published: Option<DateTime<Utc>>,
 }
 
 impl PushSummary {
     /// A partner event nothing has been done with yet.
-    pub fn new(org: &str, uuid: &str, event_type: &str, published: DateTime<Utc>) -> Self {
+    pub fn new(org: &str, uuid: &str, event_type: &str, published: Option<DateTime<Utc>>) -> Self {
         Self {
             org: org.to_string(),
             events: 1,
@@ -190,13 +213,14 @@ impl PushSummary {
             inventory_changes: 0,
             failed_entries: 0,
             quarantined: 0,
+            malformed_published: 0,
             published,
         }
     }
 
     /// Takes in another event of the same org.
     pub fn absorb(&mut self, other: PushSummary) {
-        if other.published >= self.published {
+        if other.published.is_some() && other.published >= self.published {
             self.uuid = other.uuid;
             self.event_type = other.event_type;
             self.published = other.published;
@@ -211,6 +235,7 @@ impl PushSummary {
         self.oversize += other.oversize;
         self.failed_entries += other.failed_entries;
         self.quarantined += other.quarantined;
+        self.malformed_published += other.malformed_published;
     }
 
     /// Adds what forwarding the events' records did.
@@ -226,8 +251,10 @@ impl PushSummary {
     pub fn run_record(&self) -> RunRecord {
         RunRecord {
             counters: self.counters(),
-            newest_event_at: Some(self.published),
+            newest_event_at: self.published,
             rate_limit: None,
+            // Events are arriving: the push path collects (it is never "caught up").
+            phase: Some(Phase::Collecting),
         }
     }
 
@@ -246,6 +273,10 @@ impl PushSummary {
             ),
             ("failed_entries".to_string(), self.failed_entries as u64),
             ("quarantined".to_string(), self.quarantined as u64),
+            (
+                "malformed_published".to_string(),
+                self.malformed_published as u64,
+            ),
         ])
     }
 }

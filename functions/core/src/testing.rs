@@ -6,12 +6,11 @@
 //! be told to fail, so a test drives a service through an AWS fault in milliseconds. moto stays
 //! for the adapters and the end-to-end suites.
 
-use crate::ErrorKind;
 use crate::clock::{Clock, SystemClock};
 use crate::ports::{
-    DedupeKey, DedupeStore, EntryOutcome, EventSink, HealthNote, HealthReport, HealthStore, Lease,
-    Ports, RunRecord, SecretError, SecretSource, SinkEntry, SinkError, StateError, StreamKey,
-    StreamSnapshot, StreamStateStore,
+    DedupeKey, DedupeStore, EntryOutcome, EventSink, Failure, HealthNote, HealthReport,
+    HealthStore, Lease, Phase, PhaseMark, Ports, RunRecord, SecretError, SecretSource, SinkEntry,
+    SinkError, StateError, StreamKey, StreamSnapshot, StreamStateStore,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -263,6 +262,9 @@ impl HealthStore for MemoryHealth {
         }
         h.newest_event_at = run.newest_event_at.or(h.newest_event_at);
         h.rate_limit = run.rate_limit.or(h.rate_limit);
+        if let Some(phase) = run.phase {
+            enter(h, phase, at);
+        }
         Ok(())
     }
 
@@ -270,15 +272,16 @@ impl HealthStore for MemoryHealth {
         &self,
         key: &StreamKey,
         at: DateTime<Utc>,
-        kind: ErrorKind,
-        message: &str,
+        failure: &Failure<'_>,
     ) -> Result<(), StateError> {
         let mut all = lock(&self.0);
         let h = all.entry(key.clone()).or_default();
         h.last_error_at = Some(at);
-        h.last_error = Some(message.to_string());
-        h.last_error_kind = Some(kind);
+        h.last_error = Some(failure.message.to_string());
+        h.last_error_kind = Some(failure.kind);
+        h.last_error_fault = Some(failure.fault);
         h.consecutive_failures += 1;
+        enter(h, Phase::Error, at);
         Ok(())
     }
 
@@ -300,12 +303,24 @@ impl HealthStore for MemoryHealth {
                 h.lifecycle_event = Some(event_type.to_string());
                 h.lifecycle_at = Some(at);
             }
+            HealthNote::Authenticated => {
+                if h.phase.is_none() && h.last_success_at.is_none() && h.last_error_at.is_none() {
+                    enter(h, Phase::Authenticated, at);
+                }
+            }
         }
         Ok(())
     }
 
     async fn read(&self, key: &StreamKey) -> Result<Option<HealthReport>, StateError> {
         Ok(lock(&self.0).get(key).cloned())
+    }
+}
+
+/// The state table's rule: a phase keeps its `since` while the stream stays in it.
+fn enter(h: &mut HealthReport, phase: Phase, at: DateTime<Utc>) {
+    if h.phase.is_none_or(|p| p.phase != phase) {
+        h.phase = Some(PhaseMark { phase, since: at });
     }
 }
 

@@ -379,11 +379,26 @@ async fn the_handlers_take_a_real_lambda_event() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("envelope"), "{err}");
+    assert_eq!(
+        lambda_runtime::Diagnostic::from(err).error_type,
+        "OktaRelay.InvalidEvent"
+    );
+    let unknown = partner_envelope(&detail)
+        .to_string()
+        .replace("/acme/", "/other/");
+    let unknown = serde_json::value::RawValue::from_string(unknown).unwrap();
+    let err = okta_relay::handlers::events(&push, LambdaEvent::new(unknown, Context::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        lambda_runtime::Diagnostic::from(err).error_type,
+        "OktaRelay.UnknownSource"
+    );
 }
 
 /// An SQS batch as the queue's event source mapping delivers it: each body the EventBridge
 /// event as JSON text.
-fn sqs_batch(bodies: &[(&str, String)]) -> Box<serde_json::value::RawValue> {
+fn sqs_batch(bodies: &[(String, String)]) -> Box<serde_json::value::RawValue> {
     let records: Vec<Value> = bodies
         .iter()
         .map(|(id, body)| json!({"messageId": id, "eventSource": "aws:sqs", "body": body}))
@@ -391,9 +406,19 @@ fn sqs_batch(bodies: &[(&str, String)]) -> Box<serde_json::value::RawValue> {
     serde_json::value::RawValue::from_string(json!({"Records": records}).to_string()).unwrap()
 }
 
+/// The events handler's answer to an SQS batch of `(messageId, body)`.
+async fn invoke_batch(push: &PushService, bodies: &[(String, String)]) -> Value {
+    use lambda_runtime::{Context, LambdaEvent};
+    okta_relay::handlers::events(
+        push,
+        LambdaEvent::new(sqs_batch(bodies), Context::default()),
+    )
+    .await
+    .unwrap()
+}
+
 #[tokio::test]
 async fn an_sqs_batch_is_forwarded_together_and_a_bad_message_fails_only_itself() {
-    use lambda_runtime::{Context, LambdaEvent};
     let sim = okta(0).await;
     let fakes = fakes(&sim, MemorySink::default());
     let push = push_service(&fakes);
@@ -407,16 +432,7 @@ async fn an_sqs_batch_is_forwarded_together_and_a_bad_message_fails_only_itself(
         .collect();
     bodies.push(("m-bad".into(), "{\"not\": \"an event\"}".into()));
     bodies.push(("m-garbage".into(), "not json".into()));
-    let bodies: Vec<(&str, String)> = bodies
-        .iter()
-        .map(|(i, b)| (i.as_str(), b.clone()))
-        .collect();
-    let answer = okta_relay::handlers::events(
-        &push,
-        LambdaEvent::new(sqs_batch(&bodies), Context::default()),
-    )
-    .await
-    .unwrap();
+    let answer = invoke_batch(&push, &bodies).await;
     let failed: BTreeSet<&str> = answer["batchItemFailures"]
         .as_array()
         .unwrap()
@@ -443,12 +459,155 @@ async fn an_sqs_batch_is_forwarded_together_and_a_bad_message_fails_only_itself(
     );
 
     // Delivered again (the queue's retry): every event is a duplicate, nothing is sent.
-    let again = okta_relay::handlers::events(
-        &push,
-        LambdaEvent::new(sqs_batch(&bodies[..25]), Context::default()),
-    )
-    .await
-    .unwrap();
+    let again = invoke_batch(&push, &bodies[..25]).await;
     assert_eq!(again["batchItemFailures"], json!([]));
     assert_eq!(delivered(&fakes.sink).len(), 25);
+}
+
+/// Public events come with `published` missing, redacted or malformed: each is forwarded once,
+/// unchanged, marked in its `relay` block and counted; only an event without a `uuid` is
+/// refused, with `OktaRelay.InvalidEvent`.
+#[tokio::test]
+async fn partner_events_go_on_whatever_their_published_and_only_a_missing_uuid_is_refused() {
+    use lambda_runtime::{Context, Diagnostic, LambdaEvent};
+    let sim = okta(0).await;
+    let fakes = fakes(&sim, MemorySink::default());
+    let push = push_service(&fakes);
+    let details = [
+        json!({"uuid": "p-none", "eventType": "user.session.start"}),
+        json!({"uuid": "p-redacted", "published": "redacted", "eventType": "user.session.start"}),
+        json!({"uuid": "p-spaces", "published": "2025-08-19T19: 49: 51.342Z",
+            "eventType": "user.session.end"}),
+        json!({"uuid": "p-number", "published": 1_700_000_000, "eventType": "user.session.end"}),
+    ];
+    let envelope = |detail: &Value| {
+        let mut e = partner_envelope(detail);
+        e["time"] = json!("2026-11-30T10:00:00Z");
+        e.to_string()
+    };
+    let bodies: Vec<(String, String)> = details
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (format!("m-{i}"), envelope(d)))
+        .collect();
+    let before = Utc::now();
+    let answer = invoke_batch(&push, &bodies).await;
+    let after = Utc::now();
+    assert_eq!(answer["batchItemFailures"], json!([]), "none refused");
+    let accepted = fakes.sink.accepted();
+    assert_eq!(accepted.len(), details.len());
+    for (entry, detail) in accepted.iter().zip(&details) {
+        let forwarded: Value = serde_json::from_str(&entry.detail).unwrap();
+        assert_eq!(&forwarded["okta"], detail, "unchanged");
+        assert_eq!(forwarded["relay"]["malformedPublished"], true);
+        let time = entry.time.expect("a Time");
+        assert!(
+            before <= time && time <= after,
+            "the receipt time stands in, not the envelope's: {time}"
+        );
+    }
+    let health = okta_relay::ports::HealthStore::read(
+        fakes.health.as_ref(),
+        &StreamKey::new("acme", "push"),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(health.counters["malformed_published"], 4);
+    assert_eq!(health.newest_event_at, None, "no made-up lag");
+
+    // Only what cannot be deduplicated or named is refused, with its documented code.
+    let no_uuid = json!({"published": "2026-11-30T10:00:00Z", "eventType": "user.session.end"});
+    let payload = serde_json::value::RawValue::from_string(envelope(&no_uuid)).unwrap();
+    let err = okta_relay::handlers::events(&push, LambdaEvent::new(payload, Context::default()))
+        .await
+        .unwrap_err();
+    let diagnostic = Diagnostic::from(err);
+    assert_eq!(diagnostic.error_type, "OktaRelay.InvalidEvent");
+    assert!(diagnostic.error_message.contains("uuid"), "{diagnostic:?}");
+    assert_eq!(fakes.sink.accepted().len(), details.len());
+}
+
+/// A push batch that cannot be forwarded (the dedupe table unavailable) is recorded in the org's
+/// push health, so `status` shows the push path as an error of AWS's, not as silence; the next
+/// batch that goes through makes it collecting again.
+#[tokio::test]
+async fn a_failed_push_forward_shows_as_an_aws_error_in_status() {
+    use okta_relay::operator::{StreamState, derive};
+    let sim = okta(0).await;
+    let fakes = fakes(&sim, MemorySink::default());
+    let push = push_service(&fakes);
+    let body = |uuid: &str| {
+        let detail = json!({"uuid": uuid, "published": Utc::now().to_rfc3339(),
+            "eventType": "user.session.start"});
+        vec![("m-1".to_string(), partner_envelope(&detail).to_string())]
+    };
+    let status = |health: Option<&okta_relay::ports::HealthReport>| {
+        let key = StreamKey::new("acme", "push");
+        derive(
+            &push.config.orgs[0],
+            &key,
+            None,
+            health,
+            Duration::from_secs(900),
+            Utc::now(),
+        )
+    };
+    fakes.dedupe.fail_checks(1);
+    let answer = invoke_batch(&push, &body("fails-once")).await;
+    assert_eq!(
+        answer["batchItemFailures"].as_array().map(Vec::len),
+        Some(1)
+    );
+    let key = StreamKey::new("acme", "push");
+    let health = okta_relay::ports::HealthStore::read(fakes.health.as_ref(), &key)
+        .await
+        .unwrap();
+    let s = status(health.as_ref());
+    assert_eq!(
+        (s.state, s.fault),
+        (StreamState::Error, Some(okta_relay::Fault::Aws)),
+        "{s:?}"
+    );
+
+    let answer = invoke_batch(&push, &body("fails-once")).await;
+    assert_eq!(answer["batchItemFailures"], json!([]));
+    let health = okta_relay::ports::HealthStore::read(fakes.health.as_ref(), &key)
+        .await
+        .unwrap();
+    assert_eq!(status(health.as_ref()).state, StreamState::Collecting);
+}
+
+/// Each org's schedule invokes the poller with `{"org": <name>}`: only that org's streams run,
+/// so a slow org never holds up another. A plain scheduled event runs every org, and an org
+/// no configuration has is refused with `OktaRelay.Configuration`.
+#[tokio::test]
+async fn an_invocation_that_names_an_org_polls_only_that_org() {
+    use lambda_runtime::{Context, Diagnostic, LambdaEvent};
+    let sim = okta(5).await;
+    let fakes = fakes(&sim, MemorySink::default());
+    let config = RelayConfig::from_json(&format!(
+        r#"{{"allow_loopback_http":true,"deadline_margin_seconds":2,
+            "orgs":[{{"name":"acme","secret_arn":"{ARN}"}},{{"name":"beta","secret_arn":"{ARN}"}}]}}"#
+    ))
+    .unwrap();
+    let settings = RunSettings::from_config(&config);
+    let poller = PollerService::new(Arc::new(config), fakes.ports(), settings).unwrap();
+    let invoke = |payload: Value| {
+        okta_relay::handlers::poller(&poller, LambdaEvent::new(payload, Context::default()))
+    };
+    let outcomes = invoke(json!({"org": "beta"})).await.unwrap();
+    let orgs: BTreeSet<&str> = outcomes.iter().map(|o| o.org.as_str()).collect();
+    assert_eq!(orgs, BTreeSet::from(["beta"]), "{outcomes:?}");
+    assert_eq!(outcomes[0].summary.forwarded, 5);
+
+    let scheduled = json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}});
+    let outcomes = invoke(scheduled).await.unwrap();
+    let orgs: BTreeSet<&str> = outcomes.iter().map(|o| o.org.as_str()).collect();
+    assert_eq!(orgs, BTreeSet::from(["acme", "beta"]));
+
+    let err = invoke(json!({"org": "gamma"})).await.unwrap_err();
+    let diagnostic = Diagnostic::from(err);
+    assert_eq!(diagnostic.error_type, "OktaRelay.Configuration");
+    assert!(diagnostic.error_message.contains("gamma"), "{diagnostic:?}");
 }

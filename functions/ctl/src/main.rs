@@ -38,7 +38,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Each org's streams: state, last success, lag, last error and its kind, rate-limit headroom.
+    /// Each org's streams: state (pending, authenticated, collecting, caught_up, overdue,
+    /// error) and since when, whose fault an error is, last success, lag, rate-limit headroom.
     Status {
         /// Only this org.
         #[arg(long)]
@@ -46,6 +47,10 @@ enum Command {
         /// One JSON array instead of a table.
         #[arg(long)]
         json: bool,
+        /// Redraw every this many seconds until interrupted (Ctrl-C).
+        #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "5",
+              value_parser = clap::value_parser!(u64).range(1..=3600))]
+        watch: Option<u64>,
     },
     /// Forward one System Log window again, through the same dedupe and delivery bus.
     /// Bounded and resumable: run the same command again to go on.
@@ -89,7 +94,9 @@ async fn main() -> ExitCode {
         bus: cli.bus,
     };
     let result = match cli.command {
-        Command::Status { org, json } => status::run(&options, org.as_deref(), json).await,
+        Command::Status { org, json, watch } => {
+            status::run(&options, org.as_deref(), json, watch).await
+        }
         Command::Backfill(args) => backfill::run(&options, args).await,
         Command::ValidateConfig { offline, json } => validate::run(&options, offline, json).await,
         Command::ResetCursor { org, stream, yes } => reset::run(&options, &org, &stream, yes).await,

@@ -17,10 +17,18 @@ pub struct Args {
     /// The lease owner: a stable name lets a restarted worker take its own lease back at once.
     #[arg(long)]
     owner: Option<String>,
+    /// Only this org (what the org's own schedule invokes the poller with).
+    #[arg(long)]
+    org: Option<String>,
 }
 
 pub async fn run(options: &Options, args: Args) -> Result<ExitCode> {
     let config = options.relay_config()?;
+    if let Some(name) = &args.org
+        && !config.orgs.iter().any(|o| &o.name == name)
+    {
+        anyhow::bail!("no org named {name:?} in the configuration");
+    }
     let seconds = args.seconds.unwrap_or(config.max_run_seconds);
     let ports = ports(options, &config).await?;
     let settings = RunSettings::from_config(&config);
@@ -29,7 +37,8 @@ pub async fn run(options: &Options, args: Args) -> Result<ExitCode> {
     let owner = args.owner.unwrap_or_else(|| crate::context::owner("run"));
     let deadline = Utc::now() + chrono::Duration::seconds(seconds as i64);
     let span = tracing::info_span!("invocation", request_id = %owner);
-    let outcomes = tracing::Instrument::instrument(service.run(&owner, deadline), span).await;
+    let run = service.run_orgs(&owner, deadline, args.org.as_deref());
+    let outcomes = tracing::Instrument::instrument(run, span).await;
     println!("{}", serde_json::to_string_pretty(&outcomes)?);
     Ok(ExitCode::SUCCESS)
 }

@@ -4,10 +4,15 @@ use crate::context::{Aws, Options};
 use crate::show;
 use anyhow::{Result, bail};
 use chrono::Utc;
-use okta_relay::operator::{StreamStatus, gather};
+use okta_relay::operator::{StreamState, StreamStatus, gather};
 use std::process::ExitCode;
 
-pub async fn run(options: &Options, org: Option<&str>, json: bool) -> Result<ExitCode> {
+pub async fn run(
+    options: &Options,
+    org: Option<&str>,
+    json: bool,
+    watch: Option<u64>,
+) -> Result<ExitCode> {
     let config = options.relay_config()?;
     if let Some(name) = org
         && !config.orgs.iter().any(|o| o.name == name)
@@ -16,21 +21,31 @@ pub async fn run(options: &Options, org: Option<&str>, json: bool) -> Result<Exi
     }
     let aws = Aws::load().await;
     let table = aws.table(options.table_name()?);
-    let now = Utc::now();
-    let statuses = gather(&config, org, table.as_ref(), table.as_ref(), now).await?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&statuses)?);
-    } else {
-        print!("{}", render(&statuses, now));
-        let attention = statuses
-            .iter()
-            .filter(|s| s.state.needs_attention())
-            .count();
-        if attention > 0 {
-            println!("\n{attention} stream(s) need attention: see README § Troubleshooting.");
+    loop {
+        let now = Utc::now();
+        let statuses = gather(&config, org, table.as_ref(), table.as_ref(), now).await?;
+        if watch.is_some() && !json {
+            // Clear the terminal and draw from the top, as `watch(1)` does.
+            print!("\x1b[2J\x1b[H");
         }
+        if json {
+            println!("{}", serde_json::to_string_pretty(&statuses)?);
+        } else {
+            print!("{}", render(&statuses, now));
+            let attention = statuses
+                .iter()
+                .filter(|s| s.state.needs_attention())
+                .count();
+            if attention > 0 {
+                println!("\n{attention} stream(s) need attention: see README § Troubleshooting.");
+            }
+        }
+        let Some(seconds) = watch else {
+            return Ok(ExitCode::SUCCESS);
+        };
+        std::io::Write::flush(&mut std::io::stdout())?;
+        tokio::time::sleep(std::time::Duration::from_secs(seconds)).await;
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 fn render(statuses: &[StreamStatus], now: chrono::DateTime<Utc>) -> String {
@@ -39,6 +54,8 @@ fn render(statuses: &[StreamStatus], now: chrono::DateTime<Utc>) -> String {
             "ORG",
             "STREAM",
             "STATE",
+            "FAULT",
+            "SINCE",
             "LAST SUCCESS",
             "LAG",
             "RATE LIMIT LEFT",
@@ -48,17 +65,17 @@ fn render(statuses: &[StreamStatus], now: chrono::DateTime<Utc>) -> String {
         .to_vec(),
     ];
     for s in statuses {
-        let state = match (&s.lease_owner, s.backoff_until) {
-            (Some(owner), _) => format!("running ({owner})"),
-            (None, Some(until)) => format!("backing_off until {}", until.format("%H:%M UTC")),
-            _ => serde_json::to_value(s.state)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
-        };
-        let error = match (&s.last_error, s.last_error_kind) {
-            (Some(message), kind) if s.consecutive_failures > 0 || s.state.needs_attention() => {
-                let kind = kind.map_or(String::new(), |k| format!("{k}: "));
+        let mut state = s.state.as_str().to_string();
+        if let Some(owner) = &s.lease_owner {
+            state.push_str(&format!(" (running: {owner})"));
+        } else if let Some(until) = s.backoff_until {
+            state.push_str(&format!(" (retry {})", until.format("%H:%M UTC")));
+        }
+        let error = match &s.last_error {
+            Some(message) if s.state == StreamState::Error => {
+                let kind = s
+                    .last_error_kind
+                    .map_or(String::new(), |k| format!("{k}: "));
                 format!(
                     "{kind}{message} ({}×, {})",
                     s.consecutive_failures,
@@ -71,6 +88,8 @@ fn render(statuses: &[StreamStatus], now: chrono::DateTime<Utc>) -> String {
             s.org.clone(),
             s.stream.clone(),
             state,
+            s.fault.map_or("-".into(), |f| f.to_string()),
+            show::ago(s.since, now),
             show::ago(s.last_success_at, now),
             s.lag_seconds.map_or("-".into(), show::duration),
             s.rate_limit

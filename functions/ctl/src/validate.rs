@@ -4,7 +4,9 @@
 use crate::context::{Aws, Options};
 use anyhow::Result;
 use okta_relay::config::RelayConfig;
-use okta_relay::operator::{Check, check_org, check_state_table, configured_streams};
+use okta_relay::operator::{
+    Check, check_org, check_state_table, configured_streams, record_authenticated,
+};
 use std::process::ExitCode;
 
 pub async fn run(options: &Options, offline: bool, json: bool) -> Result<ExitCode> {
@@ -55,9 +57,14 @@ pub async fn run(options: &Options, offline: bool, json: bool) -> Result<ExitCod
 async fn online(options: &Options, config: &RelayConfig) -> Vec<Check> {
     let aws = Aws::load().await;
     let secrets = aws.secrets();
+    let table = options.table_name().ok().map(|name| aws.table(name));
     let mut checks = Vec::new();
     for org in &config.orgs {
-        checks.extend(check_org(config, org, secrets.as_ref(), aws.clock.clone()).await);
+        let org_checks = check_org(config, org, secrets.as_ref(), aws.clock.clone()).await;
+        if let Some(table) = &table {
+            record_authenticated(org, &org_checks, table.as_ref(), aws.clock.now()).await;
+        }
+        checks.extend(org_checks);
     }
     checks.push(match options.table_name() {
         Ok(name) => check_state_table(aws.table(name).as_ref(), name).await,

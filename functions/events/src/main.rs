@@ -14,9 +14,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> Result<(), Error> {
     okta_relay::telemetry::init();
     // Display, not Debug: start-up errors name the field in plain words.
-    let (config, ports) = okta_relay::adapters::function_from_env()
-        .await
-        .map_err(|e| e.to_string())?;
+    let (config, ports) = match okta_relay::adapters::function_from_env().await {
+        Ok(wired) => wired,
+        Err(e) => return okta_relay::handlers::unconfigured(e.to_string()).await,
+    };
     let service = Arc::new(PushService::from_ports(config, &ports));
     lambda_runtime::run(service_fn(move |event| {
         let service = service.clone();

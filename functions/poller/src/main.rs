@@ -15,11 +15,15 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> Result<(), Error> {
     okta_relay::telemetry::init();
     // Display, not Debug: start-up errors name the field in plain words.
-    let (config, ports) = okta_relay::adapters::function_from_env()
-        .await
-        .map_err(|e| e.to_string())?;
+    let (config, ports) = match okta_relay::adapters::function_from_env().await {
+        Ok(wired) => wired,
+        Err(e) => return okta_relay::handlers::unconfigured(e.to_string()).await,
+    };
     let settings = RunSettings::from_config(&config);
-    let service = Arc::new(PollerService::new(config, ports, settings)?);
+    let service = match PollerService::new(config, ports, settings) {
+        Ok(service) => Arc::new(service),
+        Err(e) => return okta_relay::handlers::unconfigured(e.to_string()).await,
+    };
     lambda_runtime::run(service_fn(move |event| {
         let service = service.clone();
         async move { okta_relay::handlers::poller(&service, event).await }

@@ -1,7 +1,7 @@
 /**
  * The okta-relay construct: the two functions, their state table, the EventBridge rules on the
- * Okta partner bus and on the delivery bus, the API destination to the SIEM, the DLQs and the
- * alarms. The functions' configuration contract (runtime, environment, IAM actions, rule
+ * Okta partner bus and on the delivery bus, the API destination to the SIEM, the DLQs, the
+ * alarms and the operations dashboard. The functions' configuration contract (runtime, environment, IAM actions, rule
  * patterns) comes from ../../contract.json, which the Terraform module and `cargo lambda deploy`
  * share; infra/tests/parity.py checks all three against it.
  */
@@ -16,6 +16,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -62,8 +64,9 @@ export interface OktaRelayProps {
   readonly pushBatchSize?: number;
   /** How long the queue gathers a batch before invoking. Default 5 s. */
   readonly pushBatchingWindow?: Duration;
-  /** The poller's schedule. Default every 5 minutes. Overlapping runs are safe (leases). */
-  readonly pollSchedule?: events.Schedule;
+  /** Each org's poller schedule (one EventBridge Scheduler schedule per org, its input
+   * `{"org": <name>}`). Default every 5 minutes. Overlapping runs are safe (leases). */
+  readonly pollSchedule?: scheduler.ScheduleExpression;
   /** Function log retention. Default one year (an audit trail's logs). */
   readonly logRetention?: logs.RetentionDays;
   /** Where alarms go. */
@@ -92,6 +95,9 @@ export class OktaRelay extends Construct {
   readonly eventsDlq: sqs.Queue;
   /** The partner rule's queue; the events function reads it in batches. */
   readonly pushQueue: sqs.Queue;
+  /** Per org: lag, records per minute by path, duplicates, rate-limit headroom, errors by
+   * whose fault, quarantined; and the DLQ depths (contract.json's `dashboard`). */
+  readonly dashboard: cloudwatch.CfnDashboard;
 
   constructor(scope: Construct, id: string, props: OktaRelayProps) {
     super(scope, id);
@@ -196,9 +202,10 @@ export class OktaRelay extends Construct {
         environmentEncryption: key,
         logGroup,
         loggingFormat: lambda.LoggingFormat.JSON,
-        // One poller at a time is enough (leases make overlap safe, this makes it rare); the
-        // events function is capped so a burst of partner events cannot starve the account.
-        reservedConcurrentExecutions: name === 'poller' ? 1 : eventsConcurrency,
+        // One poller per org at a time (each org has its own schedule, so a slow org never
+        // holds up another; leases make overlap safe); the events function is capped so a
+        // burst of partner events cannot starve the account.
+        reservedConcurrentExecutions: name === 'poller' ? props.orgs.length : eventsConcurrency,
         // The events function reads its queue (the queue's redrive policy is its DLQ); the
         // poller's scheduled event carries nothing to keep.
         ...(name === 'events' ? {} : { retryAttempts: 0 }),
@@ -251,12 +258,20 @@ export class OktaRelay extends Construct {
       }
     }
 
-    // Pull path: the schedule. Overlap is handled by the stream leases.
-    const schedule = new events.Rule(this, 'PollSchedule', {
-      description: 'okta-relay: poll Okta',
-      schedule: props.pollSchedule ?? events.Schedule.rate(Duration.minutes(5)),
-    });
-    schedule.addTarget(new targets.LambdaFunction(this.pollerFunction, { retryAttempts: 0 }));
+    // Pull path: one EventBridge Scheduler schedule per org, whose input names the org, so
+    // each org polls in an invocation of its own. Overlap is handled by the stream leases.
+    for (const org of props.orgs) {
+      new scheduler.Schedule(this, `PollSchedule-${org.name}`, {
+        description: `okta-relay: poll Okta org ${org.name}`,
+        schedule: props.pollSchedule ?? scheduler.ScheduleExpression.rate(Duration.minutes(5)),
+        key,
+        target: new schedulerTargets.LambdaInvoke(this.pollerFunction, {
+          input: scheduler.ScheduleTargetInput.fromObject({ org: org.name }),
+          // The next schedule resumes from the cursor: a retry would only overlap it.
+          retryAttempts: 0,
+        }),
+      });
+    }
 
     // Delivery: the delivery bus rule to the SIEM's API destination.
     this.deliveryDlq = this.dlq('DeliveryDlq', key);
@@ -288,6 +303,39 @@ export class OktaRelay extends Construct {
     });
 
     this.alarms(props);
+    this.dashboard = this.operationsDashboard(props);
+  }
+
+  /** contract.json's dashboard, rendered: the Terraform module renders the same data. */
+  private operationsDashboard(props: OktaRelayProps): cloudwatch.CfnDashboard {
+    const spec = contract.dashboard;
+    const queues: Record<string, string> = {
+      delivery_dlq: this.deliveryDlq.queueName,
+      events_dlq: this.eventsDlq.queueName,
+      push: this.pushQueue.queueName,
+    };
+    const fill = (widget: unknown, org?: string): unknown => {
+      let text = JSON.stringify(widget).replaceAll('{region}', Stack.of(this).region);
+      if (org !== undefined) text = text.replaceAll('{org}', org);
+      text = text.replace(/\{queue:([a-z_]+)\}/g, (_, name: string) => queues[name]);
+      return JSON.parse(text);
+    };
+    // Blocks of widgets, each starting on a new row: the shared widgets, then one per org.
+    const blocks = [spec.shared_widgets.map((w) => fill(w)), ...props.orgs.map((o) => spec.org_widgets.map((w) => fill(w, o.name)))];
+    const rows = (n: number) => Math.ceil(n / spec.per_row);
+    const widgets = blocks.flatMap((block, b) => {
+      const top = blocks.slice(0, b).reduce((sum, earlier) => sum + rows(earlier.length), 0);
+      return block.map((w, i) => ({
+        ...(w as object),
+        x: (i % spec.per_row) * spec.widget_width,
+        y: (top + Math.floor(i / spec.per_row)) * spec.widget_height,
+        width: spec.widget_width,
+        height: spec.widget_height,
+      }));
+    });
+    return new cloudwatch.CfnDashboard(this, 'Dashboard', {
+      dashboardBody: Stack.of(this).toJsonString({ widgets }),
+    });
   }
 
   /** Least privilege: the table with the actions the function uses, on its own items only
@@ -359,6 +407,12 @@ export class OktaRelay extends Construct {
         new cloudwatch.Metric({ namespace: 'OktaRelay', metricName: 'Quarantined', dimensionsMap: { Org: org.name }, statistic: 'Sum', period: Duration.minutes(15) }),
         1,
         `okta-relay: records of org ${org.name} forwarded as quarantine markers (see the README: poison records)`,
+      );
+      alarm(
+        `OverdueAlarm-${org.name}`,
+        new cloudwatch.Metric({ namespace: 'OktaRelay', metricName: 'Overdue', dimensionsMap: { Org: org.name }, statistic: 'Maximum', period: Duration.minutes(15) }),
+        1,
+        `okta-relay: a stream of org ${org.name} did not succeed within its interval plus overdue_slack_seconds (see okta-relay-ctl status)`,
       );
     }
   }

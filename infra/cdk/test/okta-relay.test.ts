@@ -152,11 +152,22 @@ test('no partner rule when no org streams', () => {
   );
 });
 
-test('the schedule targets the poller', () => {
-  template.hasResourceProperties('AWS::Events::Rule', {
-    ScheduleExpression: 'rate(5 minutes)',
-    Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [fnByBinary('okta-relay-poller')[0], 'Arn'] } })],
+test('one schedule per org invokes the poller with the org in its input, without retries', () => {
+  const poller = fnByBinary('okta-relay-poller');
+  const schedules = Object.values(resources('AWS::Scheduler::Schedule'));
+  assert.equal(schedules.length, 2);
+  const inputs = schedules.map((s) => {
+    const p = s.Properties;
+    assert.equal(p.ScheduleExpression, 'rate(5 minutes)');
+    assert.deepEqual(p.Target.Arn, { 'Fn::GetAtt': [poller[0], 'Arn'] });
+    assert.equal(p.Target.RetryPolicy.MaximumRetryAttempts, 0);
+    return JSON.parse(p.Target.Input);
   });
+  assert.deepEqual(inputs.sort((a, b) => a.org.localeCompare(b.org)), [{ org: 'acme' }, { org: 'beta' }]);
+  // No EventBridge rule schedules the poller any more (it would poll every org at once).
+  assert.ok(Object.values(resources('AWS::Events::Rule')).every((r) => !r.Properties.ScheduleExpression));
+  // One invocation per org may run at once.
+  assert.equal(poller[1].Properties.ReservedConcurrentExecutions, 2);
 });
 
 test('the delivery rule: okta-relay records to the API destination with retries and a DLQ', () => {
@@ -265,7 +276,7 @@ test('function roles carry no managed policy (logs only on their own log group)'
   }
 });
 
-test('alarms: both DLQs, both functions errors, and each org lag, stream health and quarantined records, to the topic', () => {
+test('alarms: both DLQs, both functions errors, and each org lag, stream health, quarantined records and overdue streams, to the topic', () => {
   const alarms = Object.values(resources('AWS::CloudWatch::Alarm'));
   const metrics = alarms.map((a) => a.Properties.MetricName);
   assert.equal(metrics.filter((m) => m === 'ApproximateNumberOfMessagesVisible').length, 2);
@@ -273,6 +284,7 @@ test('alarms: both DLQs, both functions errors, and each org lag, stream health 
   assert.equal(metrics.filter((m) => m === 'LagSeconds').length, 2);
   assert.equal(metrics.filter((m) => m === 'StreamErrors').length, 2);
   assert.equal(metrics.filter((m) => m === 'Quarantined').length, 2, 'poison records, per org');
+  assert.equal(metrics.filter((m) => m === 'Overdue').length, 2, 'starved streams, per org');
   for (const a of alarms) assert.equal(a.Properties.AlarmActions.length, 1);
 });
 
@@ -283,4 +295,50 @@ test('no secret value anywhere in the template', () => {
   for (const s of Object.values(resources('AWS::SecretsManager::Secret'))) {
     assert.equal(s.Properties.SecretString, undefined, 'an org secret is created without a value');
   }
+});
+
+/** The dashboard body with each token (a queue's name) written as `<LogicalId>`. */
+function dashboardBody(t: Template): { widgets: { x: number; y: number; width: number; properties: Record<string, any> }[] } {
+  const dashboards = Object.values(t.findResources('AWS::CloudWatch::Dashboard'));
+  assert.equal(dashboards.length, 1);
+  const body = dashboards[0].Properties.DashboardBody;
+  const parts: unknown[] = typeof body === 'string' ? [body] : body['Fn::Join'][1];
+  const text = parts
+    .map((p) => (typeof p === 'string' ? p : `<${JSON.stringify(p).match(/"(\w+)"/)?.[1]}>`))
+    .join('');
+  return JSON.parse(text);
+}
+
+test('the dashboard: per org lag, records by path, duplicates, headroom, errors by fault, quarantine; DLQ depths', () => {
+  const body = dashboardBody(template);
+  const spec = contract.dashboard;
+  assert.equal(body.widgets.length, spec.shared_widgets.length + 2 * spec.org_widgets.length);
+  for (const org of ['acme', 'beta']) {
+    const own = body.widgets.filter((w) => w.properties.title.startsWith(`${org}: `));
+    assert.deepEqual(
+      own.map((w) => w.properties.title.replace(`${org}: `, '')),
+      ['lag (s) by stream', 'records per minute by path', 'duplicates dropped', 'Okta rate limit left by bucket', 'errors by whose fault', 'quarantined and malformed published'],
+    );
+    const text = JSON.stringify(own);
+    assert.ok(!text.includes('{org}') && text.includes(`Org=\\"${org}\\"`), text);
+    // The org's block starts on a row of its own.
+    assert.equal(own[0].x, 0);
+    const errors = own.find((w) => w.properties.title.endsWith('errors by whose fault'))!;
+    assert.deepEqual(
+      errors.properties.metrics.map((m: unknown[]) => [m[1], m[3]]),
+      ['ErrorsOktaConfiguration', 'ErrorsOktaTransient', 'ErrorsAws', 'ErrorsRelay'].map((n) => [n, org]),
+    );
+    const byPath = own.find((w) => w.properties.title.endsWith('by path'))!;
+    assert.deepEqual(byPath.properties.metrics.map((m: any[]) => m[m.length - 1].label), ['pull', 'push']);
+  }
+  const dlq = body.widgets[0].properties;
+  const queueIds = Object.keys(template.findResources('AWS::SQS::Queue'));
+  const named = dlq.metrics.map((m: string[]) => m[3].replace(/[<>]/g, ''));
+  assert.equal(named.length, 3);
+  for (const id of named) assert.ok(queueIds.includes(id), `${id} is one of the relay's queues`);
+  assert.ok(named.some((id: string) => id.includes('DeliveryDlq')) && named.some((id: string) => id.includes('EventsDlq')));
+  // No two widgets overlap.
+  const cells = body.widgets.map((w) => `${w.x},${w.y}`);
+  assert.equal(new Set(cells).size, cells.length);
+  assert.ok(!JSON.stringify(body).includes('{region}') && !JSON.stringify(body).includes('{queue:'));
 });

@@ -55,6 +55,14 @@ pub(super) fn aws_attempt_timeout_seconds() -> u64 {
 pub(super) fn aws_call_timeout_seconds() -> u64 {
     AWS_CALL_TIMEOUT.as_secs()
 }
+/// A stream is overdue this long after its interval ended without a successful run: long
+/// enough for a backlog run or two to finish, short enough to page someone the same hour.
+pub const OVERDUE_SLACK_SECONDS: u64 = 15 * 60;
+/// The bounds of `overdue_slack_seconds`: a minute to a week.
+pub const OVERDUE_SLACK_RANGE: (u64, u64) = (60, 7 * 86_400);
+pub(super) fn overdue_slack_seconds() -> u64 {
+    OVERDUE_SLACK_SECONDS
+}
 pub(super) fn put_events_in_flight() -> usize {
     PUT_EVENTS_IN_FLIGHT
 }

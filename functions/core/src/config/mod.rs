@@ -59,6 +59,11 @@ pub struct RelayConfig {
     /// `deadline_margin_seconds`, so a stalled call ends inside the margin.
     #[serde(default = "defaults::aws_call_timeout_seconds")]
     pub aws_call_timeout_seconds: u64,
+    /// A pull stream that has not succeeded within its interval plus this is `overdue` in
+    /// `okta-relay-ctl status`: the schedule is not reaching it (a slow org taking the runs,
+    /// a disabled schedule, a poller that cannot start).
+    #[serde(default = "defaults::overdue_slack_seconds")]
+    pub overdue_slack_seconds: u64,
 }
 
 /// One Okta org.

@@ -111,6 +111,12 @@ fn timeouts(c: &RelayConfig) -> Result<(), ConfigError> {
         "aws_attempt_timeout_seconds",
         attempt,
     )?;
+    within(
+        c.overdue_slack_seconds,
+        super::defaults::OVERDUE_SLACK_RANGE,
+        "overdue_slack_seconds",
+        "must be between 60 and 604800 (a week)",
+    )?;
     let call = "must be at least aws_attempt_timeout_seconds and at most 120";
     let call_range = (c.aws_attempt_timeout_seconds, 120);
     within(

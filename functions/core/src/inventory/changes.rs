@@ -167,11 +167,12 @@ pub fn change_record(
         format!("change:{}", header.uuid),
     );
     relay.change = Some(change);
+    relay.malformed_published = header.published.is_none();
     let entry = record::shape(
         INVENTORY_CHANGE_DETAIL_TYPE,
         raw,
         &relay,
-        Some(header.published),
+        Some(header.time_or(collected_at)),
     );
     Some(PendingRecord {
         dedupe_key: format!("change#{}", header.uuid),

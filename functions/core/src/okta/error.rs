@@ -191,6 +191,16 @@ impl OktaError {
         }
     }
 
+    /// Whose fault: what Okta refuses is its configuration, what passes is Okta's weather,
+    /// and a request Okta calls malformed (or a contract Okta broke) is for the relay to fix.
+    pub fn fault(&self) -> crate::Fault {
+        match self.kind() {
+            ErrorKind::Configuration => crate::Fault::OktaConfiguration,
+            ErrorKind::Transient => crate::Fault::OktaTransient,
+            ErrorKind::Permanent => crate::Fault::Relay,
+        }
+    }
+
     /// Okta's `errorCode`, when the server sent one.
     pub fn error_code(&self) -> Option<&str> {
         match self {

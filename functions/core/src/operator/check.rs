@@ -13,7 +13,8 @@ use crate::okta::{
     RateLimiter,
 };
 use crate::poller::LOG_SCOPES;
-use crate::ports::{SecretSource, StreamKey, StreamStateStore};
+use crate::ports::{HealthNote, HealthStore, SecretSource, StreamKey, StreamStateStore};
+use crate::stream::StreamId;
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -131,6 +132,30 @@ async fn probe(client: &OktaClient, limiter: &RateLimiter, org: &OrgConfig) -> V
         });
     }
     checks
+}
+
+/// After an org's checks all passed (its secret and every endpoint): each of its pull streams
+/// that has recorded nothing yet becomes `authenticated` in `status`. Best effort: the state
+/// table's own check reports a table that cannot be written.
+pub async fn record_authenticated(
+    org: &OrgConfig,
+    checks: &[Check],
+    health: &dyn HealthStore,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    let passed = checks.iter().all(|c| c.ok) && checks.len() > 1;
+    if !passed {
+        return;
+    }
+    for id in super::configured_streams(org)
+        .into_iter()
+        .filter(|id| *id != StreamId::Push)
+    {
+        let key = id.key(&org.name);
+        if let Err(e) = health.note(&key, now, HealthNote::Authenticated).await {
+            tracing::warn!(stream = %key, error = %e, "could not record that the credentials work");
+        }
+    }
 }
 
 fn scopes(org: &OrgConfig) -> Vec<&'static str> {

@@ -9,6 +9,6 @@ pub mod check;
 pub mod reset;
 pub mod status;
 
-pub use check::{Check, check_org, check_state_table};
+pub use check::{Check, check_org, check_state_table, record_authenticated};
 pub use reset::{ResetDone, ResetError, reset_cursor, resettable};
-pub use status::{StreamState, StreamStatus, configured_streams, gather};
+pub use status::{StreamState, StreamStatus, configured_streams, derive, gather, overdue_after};

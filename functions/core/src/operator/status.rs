@@ -1,50 +1,62 @@
-//! `status`: every configured stream of every org as an operator needs it on a bad day: is it
-//! working, when did it last succeed, how far behind is it, what failed and why, and how much
-//! of Okta's rate limit is left. Read from the state table only (no Okta call, no lease).
+//! `status`: every configured stream of every org as an operator needs it on a bad day: its
+//! state in one word and since when, whose fault an error is, when it last succeeded, how far
+//! behind it is, and how much of Okta's rate limit is left. Read from the state table only (no
+//! Okta call, no lease).
+//!
+//! The health record keeps the phase a run (or a check) established; what only the clock tells
+//! is added here: `pending` (nothing recorded yet) and `overdue` (no success within the
+//! stream's interval plus `overdue_slack_seconds`, or a silent push path).
 
-use crate::ErrorKind;
 use crate::config::{OrgConfig, RelayConfig};
 use crate::poller::backoff_until;
 use crate::ports::{
-    HealthReport, HealthStore, RateLimitHeadroom, StateError, StreamKey, StreamSnapshot,
-    StreamStateStore,
+    HealthReport, HealthStore, Phase, PhaseMark, RateLimitHeadroom, StateError, StreamKey,
+    StreamSnapshot, StreamStateStore,
 };
 use crate::stream::StreamId;
 use crate::stream_watch::{self, PushState};
+use crate::{ErrorKind, Fault};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use std::time::Duration;
 
-/// What a stream is doing, in one word an alarm or a human can act on.
+/// What a stream is doing, in one word an operator (or an alarm) can act on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StreamState {
-    /// Its last run (or partner event) succeeded.
-    Healthy,
-    /// A run holds its lease right now.
-    Running,
-    /// Its last run failed; the next schedule retries.
-    Failing,
-    /// Stopped by configuration errors (a wrong token, a missing secret) and retrying with
-    /// backoff: fix the configuration.
-    BackingOff,
-    /// Never ran (new org or stream, or the poller has not been scheduled yet).
-    NeverRun,
-    /// Push path: no partner event within the silence window; the poller fills the gap.
-    Silent,
-    /// Push path: Okta deactivated or deleted the log stream; re-activate it in Okta.
-    Stopped,
+    /// Configured, never ran (a new org or stream, or the poller was never scheduled).
+    Pending,
+    /// Okta accepted the credentials (a check, or a run that found nothing yet); nothing
+    /// collected yet.
+    Authenticated,
+    /// The last run read events or objects and has more to read (a backlog); the push path
+    /// while partner events arrive.
+    Collecting,
+    /// The last run read everything Okta had.
+    CaughtUp,
+    /// Due and not run within its interval plus `overdue_slack_seconds` (pull), or no partner
+    /// event within the silence window (push): the schedule is not reaching it, or Okta's
+    /// delivery stopped arriving.
+    Overdue,
+    /// The last run failed; `fault` says whose fault it is.
+    Error,
 }
 
 impl StreamState {
     /// Whether an operator needs to look.
     pub fn needs_attention(self) -> bool {
-        matches!(
-            self,
-            StreamState::Failing
-                | StreamState::BackingOff
-                | StreamState::Silent
-                | StreamState::Stopped
-        )
+        matches!(self, StreamState::Overdue | StreamState::Error)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StreamState::Pending => "pending",
+            StreamState::Authenticated => "authenticated",
+            StreamState::Collecting => "collecting",
+            StreamState::CaughtUp => "caught_up",
+            StreamState::Overdue => "overdue",
+            StreamState::Error => "error",
+        }
     }
 }
 
@@ -54,6 +66,10 @@ pub struct StreamStatus {
     pub org: String,
     pub stream: String,
     pub state: StreamState,
+    /// When the stream entered its state, if known.
+    pub since: Option<DateTime<Utc>>,
+    /// `error`: whose fault (Okta configuration, Okta transient, AWS, the relay).
+    pub fault: Option<Fault>,
     pub last_success_at: Option<DateTime<Utc>>,
     /// Seconds between now and the newest event the stream forwarded (System Log and push).
     pub lag_seconds: Option<i64>,
@@ -65,7 +81,7 @@ pub struct StreamStatus {
     pub backoff_until: Option<DateTime<Utc>>,
     /// The stream's rate-limit bucket after its last successful run.
     pub rate_limit: Option<RateLimitHeadroom>,
-    /// Who holds the lease, while someone does.
+    /// Who holds the lease, while someone does (a run is under way).
     pub lease_owner: Option<String>,
     pub cursor_updated_at: Option<DateTime<Utc>>,
     /// Events or objects forwarded since the stream's health record was created.
@@ -111,10 +127,117 @@ pub async fn gather(
                 streams.snapshot(&key).await?
             };
             let report = health.read(&key).await?;
-            out.push(derive(org, &key, snapshot.as_ref(), report.as_ref(), now));
+            let slack = Duration::from_secs(config.overdue_slack_seconds);
+            out.push(derive(
+                org,
+                &key,
+                snapshot.as_ref(),
+                report.as_ref(),
+                slack,
+                now,
+            ));
         }
     }
     Ok(out)
+}
+
+/// How long a pull stream may go without a successful run before it is overdue: its interval
+/// (a directory stream's delta interval, if it has one) plus the slack. `None` for the push
+/// path, which the stream watch judges.
+pub fn overdue_after(org: &OrgConfig, id: StreamId, slack: Duration) -> Option<Duration> {
+    let interval = match id {
+        StreamId::Logs => Duration::from_secs(org.logs.interval_seconds),
+        StreamId::Directory(name) => org
+            .inventory_streams()
+            .into_iter()
+            .find(|s| s.spec.name == name)
+            .map(|s| s.delta_interval.unwrap_or(s.interval))?,
+        _ => return None,
+    };
+    Some(interval + slack)
+}
+
+/// A stream's state, when it entered it, and whose fault an error is. Pure.
+fn state_of(
+    org: &OrgConfig,
+    id: Option<StreamId>,
+    health: Option<&HealthReport>,
+    slack: Duration,
+    now: DateTime<Utc>,
+) -> (StreamState, Option<DateTime<Utc>>, Option<Fault>) {
+    if id == Some(StreamId::Push) {
+        let push = stream_watch::push_state(now, &org.push, true, health);
+        if let PushState::Stopped { at, .. } = push {
+            return (StreamState::Error, Some(at), Some(Fault::OktaConfiguration));
+        }
+        // The poller records the push path's silence (okta_transient) and stop
+        // (okta_configuration) as failures too, for their message; those are `overdue` and the
+        // error above. A failure of AWS's or the relay's is the events function's own.
+        if let Some(h) = health
+            && h.consecutive_failures > 0
+            && let (Some(fault @ (Fault::Aws | Fault::Relay)), Some(mark)) =
+                (h.last_error_fault, h.phase)
+            && mark.phase == Phase::Error
+        {
+            return (StreamState::Error, Some(mark.since), Some(fault));
+        }
+        match push {
+            // Nothing received and nothing recorded yet: a new org (the poller records the
+            // silence at its first run, and from then on it is overdue).
+            PushState::Silent {
+                last_event_at: None,
+            } if health.is_none() => return (StreamState::Pending, None, None),
+            PushState::Silent { last_event_at } => {
+                let window = chrono::Duration::seconds(org.push.silence_window_seconds as i64);
+                let since = last_event_at
+                    .map(|t| t + window)
+                    .or(health.and_then(|h| h.phase.map(|p| p.since)));
+                return (StreamState::Overdue, since, None);
+            }
+            PushState::NotConfigured | PushState::Delivering | PushState::Stopped { .. } => {}
+        }
+    }
+    let Some(h) = health else {
+        return (StreamState::Pending, None, None);
+    };
+    let phase = h.phase.or_else(|| legacy_phase(h));
+    let Some(PhaseMark { phase, since }) = phase else {
+        return (StreamState::Pending, None, None);
+    };
+    if phase == Phase::Error && h.consecutive_failures > 0 {
+        return (StreamState::Error, Some(since), h.last_error_fault);
+    }
+    let limit = id.and_then(|id| overdue_after(org, id, slack));
+    let last_run = h.last_success_at.or(Some(since));
+    if let (Some(limit), Some(last_run)) = (limit, last_run) {
+        let due_by = last_run + chrono::Duration::from_std(limit).unwrap_or(chrono::Duration::MAX);
+        if now > due_by {
+            return (StreamState::Overdue, Some(due_by), None);
+        }
+    }
+    let state = match phase {
+        Phase::Authenticated => StreamState::Authenticated,
+        Phase::Collecting | Phase::Error => StreamState::Collecting,
+        Phase::CaughtUp => StreamState::CaughtUp,
+    };
+    (state, Some(since), None)
+}
+
+/// The phase of a health record written before phases were recorded (unknown since when).
+fn legacy_phase(h: &HealthReport) -> Option<PhaseMark> {
+    let (phase, since) = if h.consecutive_failures > 0 {
+        (Phase::Error, h.last_error_at?)
+    } else {
+        let success = h.last_success_at?;
+        let caught_up = h.caught_up_at.is_some_and(|t| t >= success);
+        let phase = if caught_up {
+            Phase::CaughtUp
+        } else {
+            Phase::Collecting
+        };
+        (phase, success)
+    };
+    Some(PhaseMark { phase, since })
 }
 
 /// One stream's status from its records. Pure.
@@ -123,6 +246,7 @@ pub fn derive(
     key: &StreamKey,
     snapshot: Option<&StreamSnapshot>,
     health: Option<&HealthReport>,
+    slack: Duration,
     now: DateTime<Utc>,
 ) -> StreamStatus {
     let lease_owner = snapshot
@@ -130,29 +254,14 @@ pub fn derive(
         .and_then(|s| s.lease_owner.clone());
     let backoff = health.and_then(|h| backoff_until(h, now));
     let id = StreamId::parse(&key.stream);
-    let state = if id == Some(StreamId::Push) {
-        let push = stream_watch::push_state(now, &org.push, true, health);
-        match push {
-            PushState::Stopped { .. } => StreamState::Stopped,
-            PushState::Silent { .. } => StreamState::Silent,
-            PushState::NotConfigured | PushState::Delivering => StreamState::Healthy,
-        }
-    } else if lease_owner.is_some() {
-        StreamState::Running
-    } else if backoff.is_some() {
-        StreamState::BackingOff
-    } else {
-        match health {
-            Some(h) if h.consecutive_failures > 0 => StreamState::Failing,
-            Some(h) if h.last_success_at.is_some() => StreamState::Healthy,
-            _ => StreamState::NeverRun,
-        }
-    };
+    let (state, since, fault) = state_of(org, id, health, slack, now);
     let is_log = matches!(id, Some(StreamId::Logs | StreamId::Push));
     StreamStatus {
         org: key.org.clone(),
         stream: key.stream.clone(),
         state,
+        since,
+        fault,
         last_success_at: health.and_then(|h| h.last_success_at),
         lag_seconds: health
             .and_then(|h| h.newest_event_at)
@@ -207,51 +316,80 @@ mod tests {
         );
     }
 
+    const SLACK: Duration = Duration::from_secs(900);
+
+    fn mark(phase: Phase, seconds_ago: i64) -> Option<PhaseMark> {
+        Some(PhaseMark {
+            phase,
+            since: ago(seconds_ago).unwrap(),
+        })
+    }
+
+    fn state(org: &OrgConfig, stream: &str, h: Option<&HealthReport>) -> StreamStatus {
+        derive(org, &StreamKey::new("acme", stream), None, h, SLACK, now())
+    }
+
     #[test]
-    fn a_succeeding_stream_is_healthy_with_its_lag_and_headroom() {
+    fn a_caught_up_stream_shows_since_when_with_its_lag_and_headroom() {
         let health = HealthReport {
             last_success_at: ago(30),
             newest_event_at: ago(95),
+            phase: mark(Phase::CaughtUp, 3600),
             rate_limit: Some(RateLimitHeadroom {
                 remaining: 80,
                 limit: 120,
             }),
             ..HealthReport::default()
         };
-        let s = derive(
-            &org(""),
-            &StreamKey::new("acme", "logs"),
-            None,
-            Some(&health),
-            now(),
-        );
-        assert_eq!(s.state, StreamState::Healthy);
+        let s = state(&org(""), "logs", Some(&health));
+        assert_eq!((s.state, s.since), (StreamState::CaughtUp, ago(3600)));
         assert_eq!(s.lag_seconds, Some(95));
         assert_eq!(s.rate_limit.unwrap().remaining, 80);
         assert!(!s.state.needs_attention());
     }
 
     #[test]
-    fn failures_backoff_leases_and_no_records_each_have_their_state() {
-        let key = StreamKey::new("acme", "logs");
+    fn pending_authenticated_and_collecting_come_from_the_recorded_phase() {
         let org = org("");
-        let failing = HealthReport {
-            last_error_at: ago(10),
-            last_error: Some("Okta answered 500".into()),
-            last_error_kind: Some(ErrorKind::Transient),
-            consecutive_failures: 2,
+        assert_eq!(state(&org, "logs", None).state, StreamState::Pending);
+        let empty = HealthReport::default();
+        assert_eq!(
+            state(&org, "logs", Some(&empty)).state,
+            StreamState::Pending
+        );
+        let checked = HealthReport {
+            phase: mark(Phase::Authenticated, 60),
             ..HealthReport::default()
         };
-        assert_eq!(
-            derive(&org, &key, None, Some(&failing), now()).state,
-            StreamState::Failing
-        );
-        let wrong_token = HealthReport {
-            last_error_kind: Some(ErrorKind::Configuration),
-            ..failing.clone()
+        let s = state(&org, "logs", Some(&checked));
+        assert_eq!((s.state, s.since), (StreamState::Authenticated, ago(60)));
+        let backlog = HealthReport {
+            last_success_at: ago(20),
+            phase: mark(Phase::Collecting, 300),
+            ..HealthReport::default()
         };
-        let s = derive(&org, &key, None, Some(&wrong_token), now());
-        assert_eq!(s.state, StreamState::BackingOff);
+        let s = state(&org, "logs", Some(&backlog));
+        assert_eq!((s.state, s.since), (StreamState::Collecting, ago(300)));
+    }
+
+    #[test]
+    fn an_error_says_whose_fault_and_since_when_and_a_lease_does_not_hide_it() {
+        let key = StreamKey::new("acme", "logs");
+        let org = org("");
+        let wrong_token = HealthReport {
+            last_error_at: ago(10),
+            last_error: Some("Okta answered 401".into()),
+            last_error_kind: Some(ErrorKind::Configuration),
+            last_error_fault: Some(Fault::OktaConfiguration),
+            consecutive_failures: 2,
+            phase: mark(Phase::Error, 700),
+            ..HealthReport::default()
+        };
+        let s = derive(&org, &key, None, Some(&wrong_token), SLACK, now());
+        assert_eq!(
+            (s.state, s.fault, s.since),
+            (StreamState::Error, Some(Fault::OktaConfiguration), ago(700))
+        );
         assert_eq!(s.backoff_until, ago(10 - 600), "10 min after 2 failures");
         assert!(s.state.needs_attention());
         let held = StreamSnapshot {
@@ -262,36 +400,92 @@ mod tests {
             lease_expires_at: ago(-60),
             cursor_updated_at: ago(5),
         };
-        let s = derive(&org, &key, Some(&held), Some(&failing), now());
-        assert_eq!(s.state, StreamState::Running);
+        let s = derive(&org, &key, Some(&held), Some(&wrong_token), SLACK, now());
+        assert_eq!(s.state, StreamState::Error);
         assert_eq!(s.lease_owner.as_deref(), Some("req-1"));
         let expired = StreamSnapshot {
             lease_expires_at: ago(1),
             ..held
         };
-        let s = derive(&org, &key, Some(&expired), None, now());
-        assert_eq!((s.state, s.lease_owner), (StreamState::NeverRun, None));
+        let s = derive(&org, &key, Some(&expired), None, SLACK, now());
+        assert_eq!((s.state, s.lease_owner), (StreamState::Pending, None));
     }
 
     #[test]
-    fn the_push_path_is_silent_or_stopped_from_the_stream_watch() {
+    fn a_stream_not_run_within_its_interval_and_the_slack_is_overdue() {
+        let org = org(r#","logs":{"interval_seconds":3600},"inventory":{"users":{}}"#);
+        let health = |last: i64| HealthReport {
+            last_success_at: ago(last),
+            phase: mark(Phase::CaughtUp, last),
+            ..HealthReport::default()
+        };
+        // Within the hour and the 15 minutes: fine; past it: overdue since the limit passed.
+        assert_eq!(
+            state(&org, "logs", Some(&health(3600 + 899))).state,
+            StreamState::CaughtUp
+        );
+        let s = state(&org, "logs", Some(&health(3600 + 960)));
+        assert_eq!((s.state, s.since), (StreamState::Overdue, ago(60)));
+        assert!(s.state.needs_attention());
+        // A directory stream by its delta interval (users: 15 min by default).
+        let users = StreamKey::new("acme", "users");
+        let s = derive(&org, &users, None, Some(&health(1000)), SLACK, now());
+        assert_eq!(s.state, StreamState::CaughtUp, "{s:?}");
+        let s = derive(&org, &users, None, Some(&health(100_000)), SLACK, now());
+        assert_eq!(s.state, StreamState::Overdue);
+    }
+
+    #[test]
+    fn a_record_from_before_phases_still_reads_as_a_state() {
+        let org = org("");
+        let old = HealthReport {
+            last_success_at: ago(60),
+            caught_up_at: ago(60),
+            ..HealthReport::default()
+        };
+        assert_eq!(state(&org, "logs", Some(&old)).state, StreamState::CaughtUp);
+        let failing = HealthReport {
+            last_error_at: ago(5),
+            consecutive_failures: 1,
+            ..old
+        };
+        assert_eq!(
+            state(&org, "logs", Some(&failing)).state,
+            StreamState::Error
+        );
+    }
+
+    #[test]
+    fn the_push_path_is_overdue_when_silent_and_an_okta_error_when_stopped() {
         let org = org(r#","partner_event_source":"aws.partner/okta.com/acme/s""#);
-        let key = StreamKey::new("acme", "push");
         let quiet = HealthReport {
             last_success_at: ago(3600),
             newest_event_at: ago(3600),
+            phase: mark(Phase::Collecting, 7200),
             ..HealthReport::default()
         };
-        let s = derive(&org, &key, None, Some(&quiet), now());
-        assert_eq!((s.state, s.lag_seconds), (StreamState::Silent, Some(3600)));
+        assert_eq!(state(&org, "push", None).state, StreamState::Pending);
+        let s = state(&org, "push", Some(&quiet));
+        assert_eq!((s.state, s.lag_seconds), (StreamState::Overdue, Some(3600)));
+        assert_eq!(s.since, ago(3600 - 900), "the silence window ended then");
         let stopped = HealthReport {
             lifecycle_event: Some("system.log_stream.lifecycle.deactivate".into()),
             lifecycle_at: ago(60),
+            ..quiet.clone()
+        };
+        let s = state(&org, "push", Some(&stopped));
+        assert_eq!(
+            (s.state, s.fault, s.since),
+            (StreamState::Error, Some(Fault::OktaConfiguration), ago(60))
+        );
+        let flowing = HealthReport {
+            last_success_at: ago(5),
+            newest_event_at: ago(6),
             ..quiet
         };
         assert_eq!(
-            derive(&org, &key, None, Some(&stopped), now()).state,
-            StreamState::Stopped
+            state(&org, "push", Some(&flowing)).state,
+            StreamState::Collecting
         );
     }
 }

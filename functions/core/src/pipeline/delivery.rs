@@ -161,6 +161,14 @@ impl DeliveryError {
         }
     }
 
+    /// The delivery bus, its permissions, or the lease table: AWS's side.
+    pub fn fault(&self) -> crate::Fault {
+        match self {
+            DeliveryError::Heartbeat { source, .. } => source.fault(),
+            _ => crate::Fault::Aws,
+        }
+    }
+
     /// Indices of the entries the sink acknowledged before delivery failed.
     pub fn acknowledged(&self) -> &[usize] {
         match self {

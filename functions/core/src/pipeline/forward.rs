@@ -86,6 +86,13 @@ impl ForwardError {
             ForwardError::Delivery(e) => e.kind(),
         }
     }
+
+    pub fn fault(&self) -> crate::Fault {
+        match self {
+            ForwardError::Dedupe(e) => e.fault(),
+            ForwardError::Delivery(e) => e.fault(),
+        }
+    }
 }
 
 /// How a forward call uses the dedupe marks.

@@ -21,6 +21,8 @@ pub struct EventRecords {
     pub filtered: bool,
     /// The event produced an inventory change record.
     pub inventory_change: bool,
+    /// The event goes on with the receipt time: its `published` was missing or unreadable.
+    pub malformed_published: bool,
 }
 
 /// The per-event path both paths call. `keep = false` drops the event itself (the push path's
@@ -43,6 +45,11 @@ pub fn records_for(
     } else if keep {
         out.records
             .push(to_record(raw, header, &org.name, path, collected_at));
+        if header.published.is_none() {
+            out.malformed_published = true;
+            tracing::warn!(uuid = %header.uuid, event_type = %header.event_type,
+                "System Log event without a readable published; forwarded with the receipt time");
+        }
     }
     out
 }
@@ -55,12 +62,13 @@ pub fn to_record(
     path: CollectionPath,
     collected_at: DateTime<Utc>,
 ) -> PendingRecord {
-    let relay = RelayMetadata::new(org, stream::LOGS, path, collected_at, header.uuid.clone());
+    let mut relay = RelayMetadata::new(org, stream::LOGS, path, collected_at, header.uuid.clone());
+    relay.malformed_published = header.published.is_none();
     let entry = record::shape(
         record::SYSTEM_LOG_DETAIL_TYPE,
         raw,
         &relay,
-        Some(header.published),
+        Some(header.time_or(collected_at)),
     );
     PendingRecord {
         dedupe_key: header.uuid.clone(),
@@ -85,9 +93,24 @@ mod tests {
         let header = LogEventHeader::parse(&event).unwrap();
         assert_eq!(header.uuid, "8f7c");
         assert_eq!(header.event_type, "user.session.start");
-        assert_eq!(header.published.timestamp_subsec_millis(), 123);
+        assert_eq!(header.published.unwrap().timestamp_subsec_millis(), 123);
         let record = to_record(&event, &header, "acme", CollectionPath::Push, Utc::now());
         assert!(record.entry.detail.contains(event.get()));
         assert_eq!(record.relay.record_id, "8f7c");
+        assert_eq!(record.entry.time, header.published);
+        assert!(!record.entry.detail.contains("malformedPublished"));
+    }
+
+    #[test]
+    fn an_event_without_a_readable_published_goes_on_with_the_receipt_time_and_a_mark() {
+        let event =
+            raw(r#"{"uuid":"8f7d","published":"redacted","eventType":"user.session.start"}"#);
+        let header = LogEventHeader::parse(&event).unwrap();
+        let now = Utc::now();
+        let record = to_record(&event, &header, "acme", CollectionPath::Pull, now);
+        assert_eq!(record.entry.time, Some(now));
+        assert!(record.entry.detail.contains(event.get()), "unchanged");
+        let detail: serde_json::Value = serde_json::from_str(&record.entry.detail).unwrap();
+        assert_eq!(detail["relay"]["malformedPublished"], true);
     }
 }

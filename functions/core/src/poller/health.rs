@@ -3,13 +3,13 @@
 //! run that delivered.
 
 use super::PollerService;
-use crate::ErrorKind;
 use crate::config::OrgConfig;
-use crate::ports::{HealthNote, HealthReport, StreamKey};
+use crate::ports::{Failure, HealthNote, HealthReport, StreamKey};
 use crate::run::PollError;
 use crate::stream::StreamId;
 use crate::stream_watch::{self, PushState};
 use crate::summary::StreamSummary;
+use crate::{ErrorKind, Fault};
 use chrono::{DateTime, Utc};
 
 impl PollerService {
@@ -25,7 +25,8 @@ impl PollerService {
     }
 
     /// Records a run's outcome. A run that caught up records that at the same instant as its
-    /// success, so the schedule sees that the last run ended caught up.
+    /// success, so the schedule sees that the last run ended caught up. A run that found the
+    /// lease held did nothing: the run holding it records the outcome.
     pub(super) async fn record(
         &self,
         key: &StreamKey,
@@ -34,6 +35,7 @@ impl PollerService {
     ) {
         let now = self.ports.clock.now();
         let written = match result {
+            Ok(()) if summary.lease_busy => return,
             Ok(()) => {
                 if summary.caught_up
                     && let Err(e) = self.ports.health.note(key, now, HealthNote::CaughtUp).await
@@ -46,11 +48,14 @@ impl PollerService {
                     .await
             }
             Err(e) => {
-                tracing::error!(kind = %e.kind(), error = %e, "stream run failed");
-                self.ports
-                    .health
-                    .record_failure(key, now, e.kind(), &e.to_string())
-                    .await
+                tracing::error!(kind = %e.kind(), fault = %e.fault(), error = %e, "stream run failed");
+                let message = e.to_string();
+                let failure = Failure {
+                    kind: e.kind(),
+                    fault: e.fault(),
+                    message: &message,
+                };
+                self.ports.health.record_failure(key, now, &failure).await
             }
         };
         if let Err(e) = written {
@@ -69,14 +74,14 @@ impl PollerService {
             None
         };
         let state = stream_watch::push_state(now, &org.push, has_source, health.as_ref());
-        if let Some((kind, message)) = push_problem(&state, org) {
+        if let Some((kind, fault, message)) = push_problem(&state, org) {
             tracing::warn!("{message}");
-            if let Err(e) = self
-                .ports
-                .health
-                .record_failure(&key, now, kind, &message)
-                .await
-            {
+            let failure = Failure {
+                kind,
+                fault,
+                message: &message,
+            };
+            if let Err(e) = self.ports.health.record_failure(&key, now, &failure).await {
                 tracing::warn!(error = %e, "could not record push health");
             }
         }
@@ -85,10 +90,11 @@ impl PollerService {
 }
 
 /// What a silent or stopped push path means for an operator.
-fn push_problem(state: &PushState, org: &OrgConfig) -> Option<(ErrorKind, String)> {
+fn push_problem(state: &PushState, org: &OrgConfig) -> Option<(ErrorKind, Fault, String)> {
     match state {
         PushState::Silent { last_event_at } => Some((
             ErrorKind::Transient,
+            Fault::OktaTransient,
             format!(
                 "no Okta Log Streaming event since {} (silence window {} s); polling the System Log to fill the gap",
                 last_event_at.map_or("ever".to_string(), |t| t.to_rfc3339()),
@@ -97,6 +103,7 @@ fn push_problem(state: &PushState, org: &OrgConfig) -> Option<(ErrorKind, String
         )),
         PushState::Stopped { event_type, at } => Some((
             ErrorKind::Configuration,
+            Fault::OktaConfiguration,
             format!(
                 "Okta log stream stopped ({event_type} at {}); re-activate it in Okta. Polling the System Log meanwhile",
                 at.to_rfc3339()

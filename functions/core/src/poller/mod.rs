@@ -73,16 +73,34 @@ impl PollerService {
     /// caught up or `deadline` approaches. `owner` identifies this invocation in leases (the
     /// Lambda request id).
     pub async fn run(&self, owner: &str, deadline: DateTime<Utc>) -> Vec<OrgOutcome> {
+        self.run_orgs(owner, deadline, None).await
+    }
+
+    /// [`run`](Self::run) for `only` the org with that name (an org's own schedule), or for
+    /// every org. A name no org has runs nothing.
+    pub async fn run_orgs(
+        &self,
+        owner: &str,
+        deadline: DateTime<Utc>,
+        only: Option<&str>,
+    ) -> Vec<OrgOutcome> {
+        let orgs: Vec<&OrgConfig> = self
+            .config
+            .orgs
+            .iter()
+            .filter(|o| only.is_none_or(|name| name == o.name))
+            .collect();
         tracing::info!(
             remaining_ms = (deadline - self.ports.clock.now()).num_milliseconds(),
-            orgs = self.config.orgs.len(),
+            orgs = orgs.len(),
+            only = only.unwrap_or("(all)"),
             "poller invocation started"
         );
         let mut outcomes = Vec::new();
-        for org in self.config.orgs.iter().filter(|o| o.logs.enabled) {
+        for org in orgs.iter().filter(|o| o.logs.enabled) {
             outcomes.push(self.run_stream(org, StreamJob::Logs, owner, deadline).await);
         }
-        for org in &self.config.orgs {
+        for org in &orgs {
             for stream in org.inventory_streams() {
                 let job = StreamJob::Directory(&stream);
                 outcomes.push(self.run_stream(org, job, owner, deadline).await);
@@ -151,6 +169,7 @@ impl PollerService {
             if let Err(e) = result {
                 outcome.error = Some(e.to_string());
                 outcome.error_kind = Some(e.kind());
+                outcome.error_fault = Some(e.fault());
             }
             outcome
         }

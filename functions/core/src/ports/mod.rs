@@ -13,8 +13,9 @@ use std::sync::Arc;
 pub use secrets::{SecretError, SecretSource};
 pub use sink::{EntryOutcome, EventSink, SinkEntry, SinkError};
 pub use state::{
-    DedupeKey, DedupeStore, HealthNote, HealthReport, HealthStore, Lease, RateLimitHeadroom,
-    RunRecord, StateError, StreamKey, StreamSnapshot, StreamStateStore,
+    DedupeKey, DedupeStore, Failure, HealthNote, HealthReport, HealthStore, Lease, Phase,
+    PhaseMark, RateLimitHeadroom, RunRecord, StateError, StreamKey, StreamSnapshot,
+    StreamStateStore,
 };
 
 /// Every port, as the services use them: built in one place from AWS

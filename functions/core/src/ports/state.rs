@@ -5,7 +5,7 @@
 //! marks are written only after the sink acknowledged a record, so a mark always means
 //! "delivered" and nothing an interrupted delivery leaves behind can suppress a record.
 
-use crate::ErrorKind;
+use crate::{ErrorKind, Fault};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -82,6 +82,14 @@ impl StateError {
                 ErrorKind::Configuration
             }
             StateError::Corrupt { .. } => ErrorKind::Permanent,
+        }
+    }
+
+    /// A record the relay cannot read is the relay's problem; the rest is the table's.
+    pub fn fault(&self) -> crate::Fault {
+        match self {
+            StateError::Corrupt { .. } => crate::Fault::Relay,
+            _ => crate::Fault::Aws,
         }
     }
 }
@@ -162,7 +170,11 @@ pub struct HealthReport {
     pub last_error_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
     pub last_error_kind: Option<ErrorKind>,
+    /// Whose fault the last error was.
+    pub last_error_fault: Option<Fault>,
     pub consecutive_failures: u64,
+    /// Where the stream stands and since when (`None`: it never reported anything).
+    pub phase: Option<PhaseMark>,
     /// Running totals (events forwarded, duplicates dropped, …).
     pub counters: BTreeMap<String, u64>,
     /// When a pull stream last read everything Okta had.
@@ -177,6 +189,47 @@ pub struct HealthReport {
     pub newest_event_at: Option<DateTime<Utc>>,
     /// The stream's Okta rate-limit bucket at the end of its last successful run.
     pub rate_limit: Option<RateLimitHeadroom>,
+}
+
+/// Where a stream stands, as its health record keeps it: the last thing a run (or a check)
+/// established. `okta-relay-ctl status` adds what only time tells (pending, overdue).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Okta accepted the credentials (`validate-config`); no run yet.
+    Authenticated,
+    /// The last run had more to read than it got to (a backlog, or its deadline came first),
+    /// or the push path is receiving events.
+    Collecting,
+    /// The last run read everything Okta had.
+    CaughtUp,
+    /// The last run failed.
+    Error,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 4] = [
+        Phase::Authenticated,
+        Phase::Collecting,
+        Phase::CaughtUp,
+        Phase::Error,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Authenticated => "authenticated",
+            Phase::Collecting => "collecting",
+            Phase::CaughtUp => "caught_up",
+            Phase::Error => "error",
+        }
+    }
+}
+
+/// A phase and when the stream entered it (a run that stays in its phase keeps the time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhaseMark {
+    pub phase: Phase,
+    pub since: DateTime<Utc>,
 }
 
 /// An Okta rate-limit bucket as the relay last saw it: requests left in the window, of `limit`.
@@ -195,6 +248,9 @@ pub struct RunRecord {
     pub newest_event_at: Option<DateTime<Utc>>,
     /// The stream's rate-limit bucket at the end of the run, if known (kept when `None`).
     pub rate_limit: Option<RateLimitHeadroom>,
+    /// The phase the run ended in (`Collecting` or `CaughtUp`); `None` keeps the phase (a run
+    /// that read nothing, or stopped before its first page).
+    pub phase: Option<Phase>,
 }
 
 impl HealthReport {
@@ -208,6 +264,15 @@ impl HealthReport {
     }
 }
 
+/// A failed run as health records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failure<'a> {
+    pub kind: ErrorKind,
+    pub fault: Fault,
+    /// Free of secrets (error types here never carry one).
+    pub message: &'a str,
+}
+
 /// A dated fact about a stream that is not the outcome of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HealthNote<'a> {
@@ -217,6 +282,9 @@ pub enum HealthNote<'a> {
     CatchUpRequested { reason: &'a str },
     /// An Okta log-stream lifecycle event (`system.log_stream.lifecycle.deactivate`, …).
     Lifecycle { event_type: &'a str },
+    /// Okta accepted the credentials for this stream (`validate-config`). Recorded only for a
+    /// stream that never reported a run: it never hides what a run found.
+    Authenticated,
 }
 
 /// Stream health records.
@@ -236,8 +304,7 @@ pub trait HealthStore: Send + Sync {
         &self,
         key: &StreamKey,
         at: DateTime<Utc>,
-        kind: ErrorKind,
-        message: &str,
+        failure: &Failure<'_>,
     ) -> Result<(), StateError>;
 
     /// Records a [`HealthNote`] at `at`.

@@ -26,7 +26,7 @@ use crate::config::{OldEventPolicy, OrgConfig, RelayConfig};
 use crate::pipeline::log_event;
 use crate::pipeline::log_header::LogEventHeader;
 use crate::pipeline::{DeliveryPolicy, Forwarder, MarkPolicy, PendingRecord};
-use crate::ports::{DedupeStore, EventSink, HealthNote, HealthStore, Ports};
+use crate::ports::{DedupeStore, EventSink, Failure, HealthNote, HealthStore, Ports};
 use crate::record::CollectionPath;
 use crate::stream::StreamId;
 use crate::stream_watch;
@@ -144,13 +144,35 @@ impl PushService {
                     self.watch(org, &events, &summary).instrument(span).await;
                     outcome.summaries.push(summary);
                 }
-                Err(error) => outcome.failures.push(BatchFailure {
-                    ids: events.iter().map(|(id, _)| id.to_string()).collect(),
-                    error,
-                }),
+                Err(error) => {
+                    self.record_failure(org, &error).instrument(span).await;
+                    outcome.failures.push(BatchFailure {
+                        ids: events.iter().map(|(id, _)| id.to_string()).collect(),
+                        error,
+                    });
+                }
             }
         }
         outcome
+    }
+
+    /// A failed forward in the org's push health, so `status` shows the push path's error and
+    /// whose fault it is. Best effort: the queue delivers the events again either way.
+    async fn record_failure(&self, org: &OrgConfig, error: &PushError) {
+        let message = error.to_string();
+        let failure = Failure {
+            kind: error.kind(),
+            fault: error.fault(),
+            message: &message,
+        };
+        let push = StreamId::Push.key(&org.name);
+        if let Err(e) = self
+            .health
+            .record_failure(&push, self.clock.now(), &failure)
+            .await
+        {
+            tracing::warn!(error = %e, "could not record push health");
+        }
     }
 
     /// One org's events through the per-event path both paths share (with the push path's
@@ -208,7 +230,10 @@ impl PushService {
             &header.event_type,
             header.published,
         );
-        let age = now - header.published;
+        // An event without a readable `published` has no age: it is never "old".
+        let age = header
+            .published
+            .map_or(chrono::Duration::zero(), |t| now - t);
         let allowed = org.event_types.allows(&header.event_type);
         if allowed && age > chrono::Duration::seconds(org.push.max_event_age_seconds as i64) {
             summary.old = 1;
@@ -219,6 +244,7 @@ impl PushService {
             log_event::records_for(&event.detail, header, org, CollectionPath::Push, now, keep);
         summary.filtered = event.filtered.into();
         summary.inventory_changes = event.inventory_change.into();
+        summary.malformed_published = event.malformed_published.into();
         self.explain(&summary, age);
         (summary, event.records)
     }
@@ -269,7 +295,11 @@ impl PushService {
         let lifecycle = HealthNote::Lifecycle {
             event_type: &header.event_type,
         };
-        if let Err(e) = self.health.note(&push, header.published, lifecycle).await {
+        // Lifecycle events are ordered by `published`: one without cannot be placed (it could
+        // hide a later `.activate`), so only its catch-up request stands.
+        if let Some(at) = header.published
+            && let Err(e) = self.health.note(&push, at, lifecycle).await
+        {
             tracing::warn!(error = %e, "could not record the lifecycle event");
         }
         if stream_watch::stops_delivery(&header.event_type) {

@@ -40,6 +40,15 @@ impl PushError {
         }
     }
 
+    /// Whose fault: an input the relay cannot forward is for the relay's operator to look
+    /// at; a failed forward is AWS's.
+    pub fn fault(&self) -> crate::Fault {
+        match self {
+            PushError::Forward { source, .. } => source.fault(),
+            _ => crate::Fault::Relay,
+        }
+    }
+
     /// The org the event belonged to, once the source was matched to one.
     pub fn org(&self) -> Option<&str> {
         match self {

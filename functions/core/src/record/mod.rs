@@ -58,6 +58,10 @@ pub struct RelayMetadata {
     /// Inventory change records: what changed, derived from a System Log event.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub change: Option<InventoryChange>,
+    /// System Log events whose `published` was missing or unreadable: the entry's `Time` is
+    /// the receipt time instead. Absent otherwise.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub malformed_published: bool,
 }
 
 impl RelayMetadata {
@@ -78,6 +82,7 @@ impl RelayMetadata {
             parent: None,
             sync: None,
             change: None,
+            malformed_published: false,
         }
     }
 }

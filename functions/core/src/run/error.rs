@@ -41,6 +41,25 @@ impl PollError {
         }
     }
 
+    /// Whose fault ([`crate::Fault`]): the secret store is AWS's, what the secret says about
+    /// Okta and a cursor pointing at another org are Okta configuration.
+    pub fn fault(&self) -> crate::Fault {
+        use crate::Fault;
+        match self {
+            PollError::Secret(_) => Fault::Aws,
+            PollError::Credentials(_) | PollError::AuthenticationUnchanged => {
+                Fault::OktaConfiguration
+            }
+            PollError::Okta(e) => e.fault(),
+            PollError::State(e) => e.fault(),
+            PollError::Forward(e) => e.fault(),
+            PollError::Cursor(CursorError::ForeignOrigin { .. } | CursorError::NotAUrl) => {
+                Fault::OktaConfiguration
+            }
+            PollError::Cursor(_) => Fault::Relay,
+        }
+    }
+
     /// Okta refused the credentials (a 401, `E0000011`, or the token endpoint's refusal): a
     /// rotated secret may fix it at once.
     pub fn is_authentication_failure(&self) -> bool {

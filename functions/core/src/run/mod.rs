@@ -163,6 +163,7 @@ impl StreamRun<'_> {
         summary.events += page.items as u64;
         summary.filtered += page.filtered;
         summary.inventory_changes += page.inventory_changes;
+        summary.malformed_published += page.malformed_published;
         summary.newest_event_at = summary.newest_event_at.max(page.newest);
         self.note_lifecycle(&page.lifecycle, summary).await;
         lease.keep().await?;

@@ -47,6 +47,8 @@ pub struct SourcePage {
     pub filtered: u64,
     /// Inventory change records among `records`.
     pub inventory_changes: u64,
+    /// Events forwarded with the receipt time for want of a readable `published`.
+    pub malformed_published: u64,
     pub lifecycle: Vec<LifecycleSeen>,
     /// Okta's `X-Okta-Request-Id` of the page, for the log line.
     pub request_id: Option<String>,
@@ -65,6 +67,7 @@ impl SourcePage {
             newest: None,
             filtered: 0,
             inventory_changes: 0,
+            malformed_published: 0,
             lifecycle: Vec::new(),
             request_id: None,
         }

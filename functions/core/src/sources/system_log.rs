@@ -108,17 +108,21 @@ fn read_events(
                 continue;
             }
         };
-        out.newest = out.newest.max(Some(header.published));
-        if stream_watch::is_lifecycle_event(&header.event_type) {
+        out.newest = out.newest.max(header.published);
+        // A lifecycle event is ordered by its `published`; one without cannot be placed.
+        if stream_watch::is_lifecycle_event(&header.event_type)
+            && let Some(at) = header.published
+        {
             out.lifecycle.push(LifecycleSeen {
                 event_type: header.event_type.clone(),
-                at: header.published,
+                at,
             });
         }
         let event =
             log_event::records_for(raw, &header, org, CollectionPath::Pull, collected_at, true);
         out.filtered += u64::from(event.filtered);
         out.inventory_changes += u64::from(event.inventory_change);
+        out.malformed_published += u64::from(event.malformed_published);
         out.records.extend(event.records);
     }
     out
@@ -199,6 +203,43 @@ fn first_since(now: DateTime<Utc>, lookback_hours: u32) -> DateTime<Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn events_without_a_readable_published_are_forwarded_counted_and_marked() {
+        let config = crate::config::RelayConfig::from_json(
+            r#"{"orgs":[{"name":"acme","secret_arn":"arn:aws:secretsmanager:us-east-1:1:secret:x"}]}"#,
+        )
+        .unwrap();
+        let items: Vec<Box<RawValue>> = [
+            r#"{"uuid":"a","published":"2026-11-21T10:00:00.000Z","eventType":"user.session.start"}"#,
+            r#"{"uuid":"b","eventType":"user.session.start"}"#,
+            r#"{"uuid":"c","published":"redacted","eventType":"user.session.end"}"#,
+            r#"{"uuid":"d","published":"2025-08-19T19: 49: 51.342Z","eventType":"user.session.end"}"#,
+            r#"{"published":"2026-11-21T10:00:00.000Z","eventType":"user.session.end"}"#,
+        ]
+        .iter()
+        .map(|t| RawValue::from_string(t.to_string()).unwrap())
+        .collect();
+        let now = Utc::now();
+        let page = read_events(&items, &config.orgs[0], now);
+        assert_eq!(page.malformed_published, 3);
+        // All four events with a uuid and an eventType go on; the one without a uuid is
+        // quarantined (it cannot be deduplicated), not dropped.
+        let ids: Vec<&str> = page.records.iter().map(|r| r.dedupe_key.as_str()).collect();
+        assert_eq!(&ids[..4], ["a", "b", "c", "d"]);
+        assert_eq!(page.records.len(), 5);
+        for (record, raw) in page.records[1..4].iter().zip(&items[1..4]) {
+            assert_eq!(record.entry.time, Some(now), "receipt time");
+            assert!(record.relay.malformed_published);
+            assert!(record.entry.detail.contains(raw.get()), "unchanged");
+        }
+        assert!(!page.records[0].relay.malformed_published);
+        // The lag comes from the one readable `published` only.
+        assert_eq!(
+            page.newest.map(|t| t.to_rfc3339()),
+            Some("2026-11-21T10:00:00+00:00".into())
+        );
+    }
 
     #[test]
     fn a_first_since_stays_inside_oktas_180_days() {

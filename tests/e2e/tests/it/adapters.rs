@@ -2,15 +2,16 @@
 
 use crate::support::LocalStack;
 use chrono::{TimeZone, Utc};
-use okta_relay::ErrorKind;
 use okta_relay::adapters::{DynamoStateTable, EventBridgeSink, SecretsManagerSource};
 use okta_relay::clock::{Clock, ManualClock};
 use okta_relay::okta::OktaCredentials;
 use okta_relay::ports::{
-    DedupeKey, DedupeStore, EntryOutcome, EventSink, HealthStore, RateLimitHeadroom, RunRecord,
-    SecretError, SecretSource, SinkEntry, SinkError, StateError, StreamKey, StreamStateStore,
+    DedupeKey, DedupeStore, EntryOutcome, EventSink, Failure, HealthNote, HealthReport,
+    HealthStore, Phase, RateLimitHeadroom, RunRecord, SecretError, SecretSource, SinkEntry,
+    SinkError, StateError, StreamKey, StreamStateStore,
 };
 use okta_relay::record::{self, CollectionPath, RelayMetadata};
+use okta_relay::{ErrorKind, Fault};
 use secrecy::ExposeSecret;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -186,6 +187,19 @@ async fn health_records_successes_failures_and_counters() {
     let key = StreamKey::new("acme", "logs");
     assert_eq!(HealthStore::read(&state, &key).await.unwrap(), None);
 
+    // A check proved the credentials: the stream is authenticated.
+    let t0 = clock.now();
+    state
+        .note(&key, t0, HealthNote::Authenticated)
+        .await
+        .unwrap();
+    let phase = |r: &HealthReport| r.phase.map(|p| (p.phase, p.since.timestamp_millis()));
+    let report = HealthStore::read(&state, &key).await.unwrap().unwrap();
+    assert_eq!(
+        phase(&report),
+        Some((Phase::Authenticated, t0.timestamp_millis()))
+    );
+
     let newest = clock.now() - chrono::Duration::seconds(30);
     let run = RunRecord {
         counters: BTreeMap::from([("forwarded".to_string(), 10u64), ("deduped".to_string(), 2)]),
@@ -194,27 +208,40 @@ async fn health_records_successes_failures_and_counters() {
             remaining: 412,
             limit: 600,
         }),
+        phase: Some(Phase::Collecting),
     };
+    clock.advance(Duration::from_secs(60));
+    let t1 = clock.now();
+    state.record_success(&key, t1, &run).await.unwrap();
+    clock.advance(Duration::from_secs(60));
     state.record_success(&key, clock.now(), &run).await.unwrap();
-    state.record_success(&key, clock.now(), &run).await.unwrap();
+    // Still collecting: it keeps the time it started; a later check does not hide it.
     state
-        .record_failure(
-            &key,
-            clock.now(),
-            ErrorKind::Configuration,
-            "Okta answered 401: E0000011",
-        )
+        .note(&key, clock.now(), HealthNote::Authenticated)
         .await
         .unwrap();
+    let report = HealthStore::read(&state, &key).await.unwrap().unwrap();
+    assert_eq!(
+        phase(&report),
+        Some((Phase::Collecting, t1.timestamp_millis()))
+    );
+
+    clock.advance(Duration::from_secs(60));
+    let t3 = clock.now();
+    let failure = Failure {
+        kind: ErrorKind::Configuration,
+        fault: Fault::OktaConfiguration,
+        message: "Okta answered 401: E0000011",
+    };
+    state.record_failure(&key, t3, &failure).await.unwrap();
+    clock.advance(Duration::from_secs(60));
     state
-        .record_failure(
-            &key,
-            clock.now(),
-            ErrorKind::Configuration,
-            "Okta answered 401: E0000011",
-        )
+        .record_failure(&key, clock.now(), &failure)
         .await
         .unwrap();
+    let report = HealthStore::read(&state, &key).await.unwrap().unwrap();
+    assert_eq!(phase(&report), Some((Phase::Error, t3.timestamp_millis())));
+    assert_eq!(report.last_error_fault, Some(Fault::OktaConfiguration));
     let report = HealthStore::read(&state, &key).await.unwrap().unwrap();
     assert_eq!(report.counters["forwarded"], 20);
     assert_eq!(report.counters["deduped"], 4);
@@ -244,6 +271,19 @@ async fn health_records_successes_failures_and_counters() {
     assert_eq!(report.counters["forwarded"], 20);
     assert!(report.newest_event_at.is_some());
     assert_eq!(report.rate_limit.map(|h| h.remaining), Some(412));
+    // ... nor its phase; a run that caught up enters `caught_up`.
+    assert_eq!(report.phase.map(|p| p.phase), Some(Phase::Error));
+    let caught_up = RunRecord {
+        phase: Some(Phase::CaughtUp),
+        ..RunRecord::default()
+    };
+    let t5 = clock.now();
+    state.record_success(&key, t5, &caught_up).await.unwrap();
+    let report = HealthStore::read(&state, &key).await.unwrap().unwrap();
+    assert_eq!(
+        phase(&report),
+        Some((Phase::CaughtUp, t5.timestamp_millis()))
+    );
 }
 
 #[tokio::test]

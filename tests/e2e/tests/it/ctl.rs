@@ -67,13 +67,26 @@ fn published(event: &Value) -> DateTime<Utc> {
         .to_utc()
 }
 
+/// Every health state an operator reads, each reached the way it happens in a deployment:
+/// `pending` (configured, never run), `authenticated` (validate-config proved the
+/// credentials), `caught_up`, `overdue` (a push path that went silent), and `error` with whose
+/// fault it is: Okta configuration (a revoked token), Okta transient (an org answering 5xx),
+/// AWS (a secret that does not exist).
 #[tokio::test]
-async fn status_shows_each_streams_state_lag_headroom_and_last_error() {
+async fn status_shows_each_streams_state_since_when_whose_fault_lag_and_headroom() {
     let sim = org(40).await;
+    let failing = org(0).await;
+    let http = reqwest::Client::new();
+    http.put(format!("{}/__sim/faults", failing.url))
+        .json(&json!({"server_errors": 10_000}))
+        .send()
+        .await
+        .unwrap();
     let stack = LocalStack::provision(&[]).await;
     let good = stack.put_org_secret("acme", &sim.url, TOKEN).await;
     let wrong = "00statusWrongTokenMustNotLeak";
     let bad = stack.put_org_secret("globex", &sim.url, wrong).await;
+    let busy = stack.put_org_secret("initech", &failing.url, TOKEN).await;
     let config = json!({
         "allow_loopback_http": true,
         "deadline_margin_seconds": 2,
@@ -81,6 +94,9 @@ async fn status_shows_each_streams_state_lag_headroom_and_last_error() {
             {"name": "acme", "secret_arn": good, "logs": {"page_size": 100},
              "partner_event_source": "aws.partner/okta.com/acme/relay"},
             {"name": "globex", "secret_arn": bad},
+            {"name": "initech", "secret_arn": busy},
+            {"name": "umbrella",
+             "secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:gone-AbCdEf"},
         ],
     });
     let env = function_env(&stack, &config);
@@ -90,9 +106,21 @@ async fn status_shows_each_streams_state_lag_headroom_and_last_error() {
     assert!(
         rows.iter()
             .filter(|r| r["stream"] == "logs")
-            .all(|r| r["state"] == "never_run"),
+            .all(|r| r["state"] == "pending" && r["since"].is_null()),
         "{rows:?}"
     );
+    // validate-config proves acme's credentials (the others fail their checks).
+    let validated = ctl(&env, &["validate-config", "--json"]).await;
+    assert_eq!(validated.code, 1, "globex, initech and umbrella fail");
+    let checked = ctl(&env, &["status", "--json"]).await;
+    let rows: Vec<Value> = serde_json::from_str(&checked.stdout).unwrap();
+    let state = |rows: &[Value], org: &str| {
+        rows.iter()
+            .find(|r| r["org"] == org && r["stream"] == "logs")
+            .map(|r| r["state"].as_str().unwrap().to_string())
+    };
+    assert_eq!(state(&rows, "acme").as_deref(), Some("authenticated"));
+    assert_eq!(state(&rows, "globex").as_deref(), Some("pending"));
 
     // The simulator runs on this test's runtime: wait for the poller off it.
     let mut poller = Command::new(workspace_binary("okta-relay-ctl"));
@@ -117,7 +145,11 @@ async fn status_shows_each_streams_state_lag_headroom_and_last_error() {
             .clone()
     };
     let logs = row("acme", "logs");
-    assert_eq!(logs["state"], "healthy", "{logs}");
+    assert_eq!(logs["state"], "caught_up", "{logs}");
+    assert!(
+        logs["since"].is_string() && logs["fault"].is_null(),
+        "{logs}"
+    );
     assert!(logs["last_success_at"].is_string());
     assert!(logs["lag_seconds"].as_i64().unwrap() >= 0);
     let headroom = &logs["rate_limit"];
@@ -127,26 +159,79 @@ async fn status_shows_each_streams_state_lag_headroom_and_last_error() {
         "the simulator's X-Rate-Limit headers: {headroom}"
     );
     assert_eq!(logs["forwarded_total"], 40);
-    // The push path never delivered: the stream watch calls it silent.
-    assert_eq!(row("acme", "push")["state"], "silent");
+    // The push path never delivered: the stream watch calls it overdue.
+    assert_eq!(row("acme", "push")["state"], "overdue");
     let globex = row("globex", "logs");
-    assert_eq!(globex["state"], "backing_off", "{globex}");
+    assert_eq!(
+        (&globex["state"], &globex["fault"]),
+        (&json!("error"), &json!("okta_configuration")),
+        "{globex}"
+    );
     assert_eq!(globex["last_error_kind"], "configuration");
+    assert!(globex["backoff_until"].is_string(), "retried with backoff");
     assert!(globex["last_error"].as_str().unwrap().contains("E0000011"));
+    let initech = row("initech", "logs");
+    assert_eq!(
+        (
+            &initech["state"],
+            &initech["fault"],
+            &initech["last_error_kind"]
+        ),
+        (
+            &json!("error"),
+            &json!("okta_transient"),
+            &json!("transient")
+        ),
+        "{initech}"
+    );
+    let umbrella = row("umbrella", "logs");
+    assert_eq!(
+        (&umbrella["state"], &umbrella["fault"]),
+        (&json!("error"), &json!("aws")),
+        "{umbrella}"
+    );
+    assert!(umbrella["since"].is_string());
 
     let human = ctl(&env, &["status"]).await;
     assert_eq!(human.code, 0);
     let lines: Vec<&str> = human.stdout.lines().collect();
     assert!(lines[0].starts_with("ORG") && lines[0].contains("RATE LIMIT LEFT"));
+    assert!(lines[0].contains("FAULT") && lines[0].contains("SINCE"));
     assert!(
         lines.iter().any(|l| l.starts_with("globex")
-            && l.contains("backing_off")
+            && l.contains("error")
+            && l.contains("okta_configuration")
             && l.contains("E0000011")),
         "{}",
         human.stdout
     );
     assert!(human.stdout.contains("need attention"));
-    for text in [&before.stdout, &after.stdout, &human.stdout, &human.stderr] {
+
+    // --watch draws the table again until interrupted.
+    let mut watching = Command::new(workspace_binary("okta-relay-ctl"))
+        .args(["status", "--watch", "1"])
+        .envs(env.iter().map(|(k, v)| (*k, v)))
+        .env_remove("OKTA_RELAY_CONFIG_FILE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    watching.kill().unwrap();
+    let watched = tokio::task::spawn_blocking(move || watching.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let watched = String::from_utf8_lossy(&watched.stdout).to_string();
+    assert!(watched.matches("ORG ").count() >= 2, "redrawn: {watched}");
+    for text in [
+        &before.stdout,
+        &after.stdout,
+        &human.stdout,
+        &human.stderr,
+        &watched,
+        &validated.stdout,
+    ] {
         assert_not_leaked(text, wrong);
         assert_not_leaked(text, TOKEN);
     }
@@ -154,9 +239,9 @@ async fn status_shows_each_streams_state_lag_headroom_and_last_error() {
     let one = ctl(&env, &["status", "--json", "--org", "globex"]).await;
     let rows: Vec<Value> = serde_json::from_str(&one.stdout).unwrap();
     assert!(rows.iter().all(|r| r["org"] == "globex") && !rows.is_empty());
-    let unknown = ctl(&env, &["status", "--org", "initech"]).await;
+    let unknown = ctl(&env, &["status", "--org", "wayne"]).await;
     assert_eq!(unknown.code, 1);
-    assert!(unknown.stderr.contains("no org named \"initech\""));
+    assert!(unknown.stderr.contains("no org named \"wayne\""));
 }
 
 #[tokio::test]

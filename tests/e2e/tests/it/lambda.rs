@@ -468,6 +468,46 @@ async fn the_events_binary_forwards_partner_events_once_and_the_poller_adds_none
         let err = invoke(&payload).expect_err("must fail");
         assert!(err.contains(reason), "{reason}: {err}");
     }
+    // On the wire of the Runtime API, each refusal carries its documented error type: what the
+    // invocation's response carries (never a Rust type name).
+    let coded = [
+        (partner_envelope(SOURCE, &no_uuid), "OktaRelay.InvalidEvent"),
+        (json!({"source": SOURCE}), "OktaRelay.InvalidEvent"),
+        (
+            partner_envelope("aws.partner/okta.com/other/stream", &events[0]),
+            "OktaRelay.UnknownSource",
+        ),
+    ];
+    for (payload, code) in coded {
+        let body = watch
+            .invoke_http(&http, &payload)
+            .await
+            .expect_err("refused");
+        let error: Value = serde_json::from_str(&body).expect(&body);
+        assert_eq!(error["errorType"], code, "{body}");
+        assert!(
+            !body.contains("alloc::") && !body.contains("core::"),
+            "{body}"
+        );
+    }
+    // Events whose `published` is missing, redacted or malformed are forwarded, not refused.
+    let fixture: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            crate::support::repo_root().join("tests/fixtures/published-anomalies.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let anomalies = fixture["events"].as_array().unwrap().clone();
+    let before = chrono::Utc::now() - chrono::Duration::seconds(1);
+    for event in &anomalies {
+        let summary = watch
+            .invoke_http(&http, &partner_envelope(SOURCE, event))
+            .await
+            .expect("forwarded, whatever its published");
+        assert_eq!(summary["forwarded"], 1, "{summary}");
+    }
+    let after = chrono::Utc::now() + chrono::Duration::seconds(1);
     // Through the push queue: an SQS batch, answered with SQS's partial batch response (the
     // events are duplicates now: nothing more reaches the SIEM).
     let mut through_queue: Vec<Value> = events[..5].to_vec();
@@ -506,12 +546,22 @@ async fn the_events_binary_forwards_partner_events_once_and_the_poller_adds_none
         .filter(|m| m["Org"] == "acme" && m["Stream"] == "push")
         .collect();
     let forwarded: f64 = acme.iter().map(|m| m["Forwarded"].as_f64().unwrap()).sum();
-    assert_eq!(forwarded, events.len() as f64, "{acme:?}");
-    assert!(acme.iter().any(|m| m["Duplicates"] == 1.0));
-    assert!(
-        acme.iter()
-            .all(|m| m["LagSeconds"].as_f64().unwrap() >= 0.0)
+    assert_eq!(
+        forwarded,
+        (events.len() + anomalies.len()) as f64,
+        "{acme:?}"
     );
+    assert!(acme.iter().any(|m| m["Duplicates"] == 1.0));
+    // A lag only where there is a `published` to measure it from.
+    for m in &acme {
+        let malformed = m["MalformedPublished"].as_f64() == Some(1.0);
+        assert_eq!(m.get("LagSeconds").is_none(), malformed, "{m}");
+    }
+    let malformed: f64 = acme
+        .iter()
+        .map(|m| m["MalformedPublished"].as_f64().unwrap())
+        .sum();
+    assert_eq!(malformed, anomalies.len() as f64);
     assert!(
         metrics
             .iter()
@@ -522,7 +572,7 @@ async fn the_events_binary_forwards_partner_events_once_and_the_poller_adds_none
     let captured = drainer.finish().await;
     assert_eq!(
         captured.len(),
-        events.len(),
+        events.len() + anomalies.len(),
         "each event reached the queue once"
     );
     let by_uuid: std::collections::HashMap<&str, &Value> = captured
@@ -533,6 +583,21 @@ async fn the_events_binary_forwards_partner_events_once_and_the_poller_adds_none
         let record = by_uuid[event["uuid"].as_str().unwrap()];
         assert_eq!(&record["detail"]["okta"], event, "detail is the Okta event");
         assert_eq!(record["detail"]["relay"]["path"], "push");
+        assert!(
+            record["detail"]["relay"]
+                .get("malformedPublished")
+                .is_none()
+        );
+    }
+    for event in &anomalies {
+        let record = by_uuid[event["uuid"].as_str().unwrap()];
+        assert_eq!(&record["detail"]["okta"], event, "unchanged");
+        assert_eq!(record["detail"]["relay"]["malformedPublished"], true);
+        let time = chrono::DateTime::parse_from_rfc3339(record["time"].as_str().unwrap()).unwrap();
+        assert!(
+            before <= time && time <= after,
+            "the entry's Time is the receipt time: {record}"
+        );
     }
 
     // The same events through the poller: all already forwarded.
@@ -549,4 +614,32 @@ async fn the_events_binary_forwards_partner_events_once_and_the_poller_adds_none
         (0, 100)
     );
     assert!(stack.capture(1, Duration::from_secs(3)).await.is_empty());
+}
+
+/// A function that cannot start (here: a configuration that is not valid) answers every
+/// invocation with `OktaRelay.Configuration` and the field at fault, on the wire of the Runtime
+/// API, instead of exiting with a runtime error that names nothing.
+#[tokio::test]
+async fn a_function_that_cannot_start_answers_with_its_configuration_error_code() {
+    let stack = LocalStack::provision(&[]).await;
+    let config = json!({"orgs": [{"name": "Not A Valid Name", "secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:x"}]});
+    let http = reqwest::Client::new();
+    for package in ["okta-relay-events", "okta-relay-poller"] {
+        let watch = LambdaWatch::start(package, &function_env(&stack, &config));
+        for _ in 0..2 {
+            let body = watch
+                .invoke_http(&http, &json!({"source": "aws.events"}))
+                .await
+                .expect_err("cannot start");
+            let error: Value = serde_json::from_str(&body).expect(&body);
+            assert_eq!(
+                error["errorType"], "OktaRelay.Configuration",
+                "{package}: {body}"
+            );
+            assert!(
+                error["errorMessage"].as_str().unwrap().contains("name"),
+                "{package}: the message names the field: {body}"
+            );
+        }
+    }
 }

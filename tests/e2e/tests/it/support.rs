@@ -355,13 +355,20 @@ async fn receive_and_delete(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<Value> 
 /// An EventBridge envelope as Okta Log Streaming delivers a System Log event (Okta's published
 /// example): `detail-type` `SystemLog`, the partner `source`, the LogEvent as `detail`.
 pub fn partner_envelope(source: &str, detail: &serde_json::Value) -> serde_json::Value {
+    // EventBridge stamps `time` itself: the event's `published` when it reads as a time (what
+    // the suites compare against), the moment of the put otherwise.
+    let time = detail["published"]
+        .as_str()
+        .filter(|p| chrono::DateTime::parse_from_rfc3339(p).is_ok())
+        .map(str::to_string)
+        .unwrap_or_else(|| chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string());
     serde_json::json!({
         "version": "0",
         "id": format!("eb-{}", detail["uuid"].as_str().unwrap_or("x")),
         "detail-type": "SystemLog",
         "source": source,
         "account": "123456789012",
-        "time": detail["published"],
+        "time": time,
         "region": "us-east-1",
         "resources": [],
         "detail": detail,

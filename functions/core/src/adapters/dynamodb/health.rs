@@ -1,11 +1,16 @@
 //! Stream health on the state table: run outcomes, counters, and the stream watch's notes
 //! (caught up, catch-up requested, log-stream lifecycle), one `health#<org>#<stream>` item each.
+//!
+//! The stream's phase is one `since_<phase>` attribute: entering a phase sets its own with
+//! `if_not_exists` (a stream that stays in a phase keeps the time it entered it) and removes
+//! the others, all in the one update that records the run.
 
 use super::{DynamoStateTable, get_n, get_s, get_time, health_pk, millis, n, s};
-use crate::ErrorKind;
 use crate::ports::{
-    HealthNote, HealthReport, HealthStore, RateLimitHeadroom, RunRecord, StateError, StreamKey,
+    Failure, HealthNote, HealthReport, HealthStore, Phase, PhaseMark, RateLimitHeadroom, RunRecord,
+    StateError, StreamKey,
 };
+use crate::{ErrorKind, Fault};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -37,6 +42,12 @@ impl HealthStore for DynamoStateTable {
                 .expression_attribute_values(":rl_remaining", n(headroom.remaining))
                 .expression_attribute_values(":rl_limit", n(headroom.limit));
         }
+        let entered = run.phase.map(enter);
+        let mut removes: &[String] = &[];
+        if let Some((set, remove)) = &entered {
+            sets.push(set);
+            removes = remove;
+        }
         let mut adds = Vec::new();
         for (i, (name, value)) in run.counters.iter().enumerate() {
             adds.push(format!("#c{i} :c{i}"));
@@ -48,6 +59,10 @@ impl HealthStore for DynamoStateTable {
         if !adds.is_empty() {
             expression.push_str(" ADD ");
             expression.push_str(&adds.join(", "));
+        }
+        if !removes.is_empty() {
+            expression.push_str(" REMOVE ");
+            expression.push_str(&removes.join(", "));
         }
         request
             .update_expression(expression)
@@ -61,22 +76,24 @@ impl HealthStore for DynamoStateTable {
         &self,
         key: &StreamKey,
         at: DateTime<Utc>,
-        kind: ErrorKind,
-        message: &str,
+        failure: &Failure<'_>,
     ) -> Result<(), StateError> {
         let pk = health_pk(key);
-        let message = bounded(message);
+        let message = bounded(failure.message);
+        let (set, remove) = enter(Phase::Error);
         self.client
             .update_item()
             .table_name(&self.table)
             .key("pk", s(&pk))
-            .update_expression(
-                "SET last_error_at = :at, last_error = :msg, last_error_kind = :kind \
-                 ADD consecutive_failures :one",
-            )
+            .update_expression(format!(
+                "SET last_error_at = :at, last_error = :msg, last_error_kind = :kind, \
+                 last_error_fault = :fault, {set} ADD consecutive_failures :one REMOVE {}",
+                remove.join(", ")
+            ))
             .expression_attribute_values(":at", n(millis(at)))
             .expression_attribute_values(":msg", s(message))
-            .expression_attribute_values(":kind", s(kind.as_str()))
+            .expression_attribute_values(":kind", s(failure.kind.as_str()))
+            .expression_attribute_values(":fault", s(failure.fault.as_str()))
             .expression_attribute_values(":one", n(1))
             .send()
             .await
@@ -107,6 +124,19 @@ impl HealthStore for DynamoStateTable {
                 .update_expression("SET lifecycle_at = :at, lifecycle_event = :event")
                 .condition_expression("attribute_not_exists(lifecycle_at) OR lifecycle_at <= :at")
                 .expression_attribute_values(":event", s(bounded(event_type))),
+            // Only for a stream that never reported a run (nor a phase): a check never hides
+            // what a run found, also in a record written before phases were kept.
+            HealthNote::Authenticated => request
+                .update_expression(format!("SET {} = :at", since(Phase::Authenticated)))
+                .condition_expression(
+                    Phase::ALL
+                        .map(since)
+                        .into_iter()
+                        .chain(["last_success_at".into(), "last_error_at".into()])
+                        .map(|a| format!("attribute_not_exists({a})"))
+                        .collect::<Vec<_>>()
+                        .join(" AND "),
+                ),
         };
         match request.send().await.map_err(|e| self.error(&e, &pk)) {
             Ok(_) | Err(StateError::LeaseLost { .. }) => Ok(()),
@@ -144,6 +174,8 @@ impl HealthStore for DynamoStateTable {
             last_error_at: get_time(item, "last_error_at", &pk)?,
             last_error: get_s(item, "last_error").map(str::to_string),
             last_error_kind: kind,
+            last_error_fault: get_s(item, "last_error_fault").and_then(Fault::parse),
+            phase: phase(item, &pk)?,
             consecutive_failures: get_n(item, "consecutive_failures", &pk)?.unwrap_or(0) as u64,
             counters,
             caught_up_at: get_time(item, "caught_up_at", &pk)?,
@@ -167,6 +199,36 @@ fn rate_limit(item: &super::Item, pk: &str) -> Result<Option<RateLimitHeadroom>,
         }),
         _ => None,
     })
+}
+
+/// The attribute that holds when the stream entered `phase`.
+fn since(phase: Phase) -> String {
+    format!("since_{}", phase.as_str())
+}
+
+/// The `SET` clause that enters `phase` (keeping its time if already in it) and the attributes
+/// of the other phases to remove.
+fn enter(phase: Phase) -> (String, Vec<String>) {
+    let own = since(phase);
+    let others = Phase::ALL
+        .into_iter()
+        .filter(|p| *p != phase)
+        .map(since)
+        .collect();
+    (format!("{own} = if_not_exists({own}, :at)"), others)
+}
+
+/// The phase whose `since_` attribute is set (the newest, should a record hold several).
+fn phase(item: &super::Item, pk: &str) -> Result<Option<PhaseMark>, StateError> {
+    let mut found: Option<PhaseMark> = None;
+    for phase in Phase::ALL {
+        if let Some(at) = get_time(item, &since(phase), pk)?
+            && found.is_none_or(|f| at > f.since)
+        {
+            found = Some(PhaseMark { phase, since: at });
+        }
+    }
+    Ok(found)
 }
 
 /// Text stored in health is cut at 1000 characters (on a character boundary).
