@@ -10,7 +10,7 @@ import html
 import json
 import sys
 
-CELL = 38  # pixels per dashboard grid unit (the grid is 24 units wide)
+CELL = 48  # pixels per dashboard grid unit (the grid is 24 units wide)
 LINE = 17
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
 
@@ -52,7 +52,7 @@ def draw(dashboard):
         wd, ht = w["width"] * CELL - 8, w["height"] * CELL - 8
         p = w["properties"]
         out.append(f'<rect x="{x}" y="{y}" width="{wd}" height="{ht}" rx="4" fill="#ffffff" stroke="#d5dbdb"/>')
-        out.append(f'<text x="{x + 10}" y="{y + 22}" font-size="14" font-weight="bold" fill="#16191f">'
+        out.append(f'<text x="{x + 10}" y="{y + 22}" font-size="13" font-weight="bold" fill="#16191f">'
                    f'{html.escape(p["title"])}</text>')
         out.append(f'<text x="{x + 10}" y="{y + 40}" font-size="11" fill="#687078">'
                    f'{html.escape(p.get("stat", ""))} per {p.get("period", 300)} s</text>')

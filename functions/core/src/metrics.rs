@@ -74,6 +74,8 @@ pub fn emf(outcome: &OrgOutcome, timestamp_ms: i64) -> Value {
         count("UnmarkedDeliveries", s.unmarked as f64),
         count("MalformedPublished", s.malformed_published as f64),
         count("StreamErrors", u8::from(failed)),
+        // 1 when the stream had not succeeded within its interval plus the slack.
+        count("Overdue", u8::from(outcome.overdue)),
         // 1 when the stream ran or rested as planned; 0 when it failed or is backing off
         // after configuration errors.
         count(
@@ -177,6 +179,7 @@ mod tests {
             backoff_until: None,
             due_reason: None,
             next_poll_at: None,
+            overdue: false,
             push: None,
         }
     }

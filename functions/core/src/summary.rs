@@ -142,6 +142,9 @@ pub struct OrgOutcome {
     pub due_reason: Option<DueReason>,
     /// Caught up and within its interval: not polled, next poll at this time.
     pub next_poll_at: Option<DateTime<Utc>>,
+    /// At the start of this invocation the stream had not succeeded within its interval plus
+    /// `overdue_slack_seconds` (the `Overdue` metric).
+    pub overdue: bool,
     /// The org's push path as the stream watch sees it (System Log streams only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub push: Option<PushState>,
@@ -160,6 +163,7 @@ impl OrgOutcome {
             backoff_until: None,
             due_reason: None,
             next_poll_at: None,
+            overdue: false,
             push: None,
         }
     }

@@ -611,3 +611,60 @@ async fn an_invocation_that_names_an_org_polls_only_that_org() {
     assert_eq!(diagnostic.error_type, "OktaRelay.Configuration");
     assert!(diagnostic.error_message.contains("gamma"), "{diagnostic:?}");
 }
+
+/// The poller reports a stream it reaches after the schedule starved it (`Overdue`), and the
+/// System Log's lag on every invocation: 0 once caught up with nothing new, the time since it
+/// last caught up while it rests within its interval.
+#[tokio::test]
+async fn an_overdue_stream_is_reported_and_the_lag_is_known_on_every_invocation() {
+    use okta_relay::ports::{HealthNote, HealthStore, Phase, RunRecord};
+    let sim = okta(0).await;
+    let fakes = fakes(&sim, MemorySink::default());
+    let config = RelayConfig::from_json(&format!(
+        r#"{{"allow_loopback_http":true,"deadline_margin_seconds":2,"overdue_slack_seconds":600,
+            "orgs":[{{"name":"acme","secret_arn":"{ARN}","logs":{{"interval_seconds":3600}}}}]}}"#
+    ))
+    .unwrap();
+    let settings = RunSettings::from_config(&config);
+    let poller = PollerService::new(Arc::new(config), fakes.ports(), settings).unwrap();
+    // The last run caught up two hours ago: past the hour and the 10 minutes.
+    let then = Utc::now() - chrono::Duration::hours(2);
+    let caught_up = RunRecord {
+        phase: Some(Phase::CaughtUp),
+        ..RunRecord::default()
+    };
+    fakes
+        .health
+        .record_success(&logs(), then, &caught_up)
+        .await
+        .unwrap();
+    fakes
+        .health
+        .note(&logs(), then, HealthNote::CaughtUp)
+        .await
+        .unwrap();
+
+    let first = run(&poller, "starved").await;
+    assert!(first.overdue, "{first:?}");
+    assert!(first.summary.caught_up);
+    assert_eq!(first.summary.lag_seconds, Some(0), "caught up, nothing new");
+    let emf = okta_relay::metrics::emf(&first, Utc::now().timestamp_millis());
+    assert_eq!(
+        (emf["Overdue"].as_f64(), emf["LagSeconds"].as_f64()),
+        (Some(1.0), Some(0.0))
+    );
+
+    // Within its interval now: not polled, not overdue, and still a lag (since it caught up).
+    let second = run(&poller, "resting").await;
+    assert!(
+        second.next_poll_at.is_some() && second.due_reason.is_none(),
+        "{second:?}"
+    );
+    assert!(!second.overdue);
+    assert!(
+        second
+            .summary
+            .lag_seconds
+            .is_some_and(|lag| (0..60).contains(&lag))
+    );
+}

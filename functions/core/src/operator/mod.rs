@@ -11,4 +11,4 @@ pub mod status;
 
 pub use check::{Check, check_org, check_state_table, record_authenticated};
 pub use reset::{ResetDone, ResetError, reset_cursor, resettable};
-pub use status::{StreamState, StreamStatus, configured_streams, derive, gather, overdue_after};
+pub use status::{StreamState, StreamStatus, configured_streams, derive, gather};

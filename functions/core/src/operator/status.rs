@@ -8,7 +8,7 @@
 //! stream's interval plus `overdue_slack_seconds`, or a silent push path).
 
 use crate::config::{OrgConfig, RelayConfig};
-use crate::poller::backoff_until;
+use crate::poller::{backoff_until, overdue_since};
 use crate::ports::{
     HealthReport, HealthStore, Phase, PhaseMark, RateLimitHeadroom, StateError, StreamKey,
     StreamSnapshot, StreamStateStore,
@@ -141,22 +141,6 @@ pub async fn gather(
     Ok(out)
 }
 
-/// How long a pull stream may go without a successful run before it is overdue: its interval
-/// (a directory stream's delta interval, if it has one) plus the slack. `None` for the push
-/// path, which the stream watch judges.
-pub fn overdue_after(org: &OrgConfig, id: StreamId, slack: Duration) -> Option<Duration> {
-    let interval = match id {
-        StreamId::Logs => Duration::from_secs(org.logs.interval_seconds),
-        StreamId::Directory(name) => org
-            .inventory_streams()
-            .into_iter()
-            .find(|s| s.spec.name == name)
-            .map(|s| s.delta_interval.unwrap_or(s.interval))?,
-        _ => return None,
-    };
-    Some(interval + slack)
-}
-
 /// A stream's state, when it entered it, and whose fault an error is. Pure.
 fn state_of(
     org: &OrgConfig,
@@ -207,13 +191,8 @@ fn state_of(
     if phase == Phase::Error && h.consecutive_failures > 0 {
         return (StreamState::Error, Some(since), h.last_error_fault);
     }
-    let limit = id.and_then(|id| overdue_after(org, id, slack));
-    let last_run = h.last_success_at.or(Some(since));
-    if let (Some(limit), Some(last_run)) = (limit, last_run) {
-        let due_by = last_run + chrono::Duration::from_std(limit).unwrap_or(chrono::Duration::MAX);
-        if now > due_by {
-            return (StreamState::Overdue, Some(due_by), None);
-        }
+    if let Some(due_by) = id.and_then(|id| overdue_since(org, id, h, slack, now)) {
+        return (StreamState::Overdue, Some(due_by), None);
     }
     let state = match phase {
         Phase::Authenticated => StreamState::Authenticated,

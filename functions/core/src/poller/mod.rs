@@ -14,7 +14,7 @@ mod schedule;
 pub use backoff::{backoff_until, configuration_backoff};
 pub use job::StreamJob;
 pub use org_clients::{LOG_SCOPES, SECRET_TTL};
-pub use schedule::{Due, DueReason, due};
+pub use schedule::{Due, DueReason, due, overdue_after, overdue_since};
 
 pub use crate::ports::Ports as PollerPorts;
 pub use crate::run::{CursorError, PollError, RunSettings, effective_deadline};
@@ -145,14 +145,18 @@ impl PollerService {
         let span = tracing::info_span!("stream", org = %org.name, stream = %id);
         async {
             let mut outcome = OrgOutcome::new(&org.name, &id.name());
-            if !self.due(org, job, &mut outcome).await {
+            let Some(caught_up_at) = self.due(org, job, &mut outcome).await else {
                 return outcome;
-            }
+            };
             let key = id.key(&org.name);
             let mut summary = StreamSummary::default();
             let result = self
                 .run_with_retry(org, job, owner, deadline, &mut summary)
                 .await;
+            if matches!(job, StreamJob::Logs) && summary.lag_seconds.is_none() {
+                summary.lag_seconds =
+                    lag_without_events(&summary, caught_up_at, self.ports.clock.now());
+            }
             self.record(&key, &result, &summary).await;
             tracing::info!(
                 pages = summary.pages,
@@ -177,11 +181,29 @@ impl PollerService {
         .await
     }
 
-    /// Whether the stream runs now; if not, `outcome` says why (backoff, or not before).
-    async fn due(&self, org: &OrgConfig, job: StreamJob<'_>, outcome: &mut OrgOutcome) -> bool {
+    /// Whether the stream runs now, with when it last caught up (`Some`); if not (`None`),
+    /// `outcome` says why (backoff, or not before) and, for the System Log, its lag. Either way
+    /// `outcome` says whether the stream is overdue.
+    async fn due(
+        &self,
+        org: &OrgConfig,
+        job: StreamJob<'_>,
+        outcome: &mut OrgOutcome,
+    ) -> Option<Option<DateTime<Utc>>> {
         let key = job.id().key(&org.name);
         let now = self.ports.clock.now();
         let health = self.read_health(&key).await;
+        let slack = Duration::from_secs(self.config.overdue_slack_seconds);
+        outcome.overdue = job.scheduled()
+            && health
+                .as_ref()
+                .and_then(|h| overdue_since(org, job.id(), h, slack, now))
+                .is_some();
+        let caught_up_at = health.as_ref().and_then(|h| h.caught_up_at);
+        if matches!(job, StreamJob::Logs) {
+            // Lag since it last caught up: an idle org reads 0-ish, a starved one grows.
+            outcome.summary.lag_seconds = caught_up_at.map(|t| (now - t).num_seconds().max(0));
+        }
         if matches!(job, StreamJob::Logs) {
             outcome.push = Some(self.watch_push(org, now).await);
         }
@@ -190,7 +212,7 @@ impl PollerService {
             tracing::warn!(until = %until,
                 "stream stopped by an error a retry cannot fix; fix the secret or configuration (retrying with backoff)");
             outcome.backoff_until = Some(until);
-            return false;
+            return None;
         }
         let snapshot = match job {
             StreamJob::Directory(_) => {
@@ -210,12 +232,12 @@ impl PollerService {
         ) {
             Ok(reason) => {
                 outcome.due_reason = Some(reason);
-                true
+                Some(caught_up_at)
             }
             Err(next) => {
                 tracing::info!(next_poll_at = %next, "caught up; interval not over");
                 outcome.next_poll_at = Some(next);
-                false
+                None
             }
         }
     }
@@ -286,6 +308,20 @@ impl PollerService {
         let result = run.run(source.as_mut(), summary).await;
         summary.rate_limit = headroom(&client, &job).or(summary.rate_limit);
         result
+    }
+}
+
+/// The System Log's lag after a run that read no event: 0 when it caught up, else the time
+/// since it last did (a run stopped before its first page, or failed). Never caught up: unknown.
+fn lag_without_events(
+    summary: &StreamSummary,
+    caught_up_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Option<i64> {
+    if summary.caught_up {
+        Some(0)
+    } else {
+        caught_up_at.map(|t| (now - t).num_seconds().max(0))
     }
 }
 

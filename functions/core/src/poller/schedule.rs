@@ -6,7 +6,9 @@
 //! stream waits for its interval, unless a catch-up was requested or the org's push path needs
 //! one (see [`crate::stream_watch`]).
 
+use crate::config::OrgConfig;
 use crate::ports::HealthReport;
+use crate::stream::StreamId;
 use crate::stream_watch::PushState;
 pub use crate::summary::DueReason;
 use chrono::{DateTime, Utc};
@@ -49,6 +51,38 @@ pub fn due(
     } else {
         Due::NotBefore(next)
     }
+}
+
+/// How long a pull stream may go without a successful run before it is overdue: its interval
+/// (a directory stream's delta interval, if it has one) plus the slack. `None` for the push
+/// path, which the stream watch judges.
+pub fn overdue_after(org: &OrgConfig, id: StreamId, slack: Duration) -> Option<Duration> {
+    let interval = match id {
+        StreamId::Logs => Duration::from_secs(org.logs.interval_seconds),
+        StreamId::Directory(name) => org
+            .inventory_streams()
+            .into_iter()
+            .find(|s| s.spec.name == name)
+            .map(|s| s.delta_interval.unwrap_or(s.interval))?,
+        _ => return None,
+    };
+    Some(interval + slack)
+}
+
+/// When the stream became overdue, if it is: no successful run (nor, before the first, a
+/// recorded phase) within [`overdue_after`]. A stream that never reported anything is not
+/// overdue but pending.
+pub fn overdue_since(
+    org: &OrgConfig,
+    id: StreamId,
+    health: &HealthReport,
+    slack: Duration,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let limit = chrono::Duration::from_std(overdue_after(org, id, slack)?).ok()?;
+    let last_run = health.last_success_at.or(health.phase.map(|p| p.since))?;
+    let due_by = last_run + limit;
+    (now > due_by).then_some(due_by)
 }
 
 #[cfg(test)]
