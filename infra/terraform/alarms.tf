@@ -9,29 +9,32 @@ locals {
       events   = "partner events the events function could not take"
       } : "${q}-dlq" => {
       description = d, namespace = "AWS/SQS", metric = "ApproximateNumberOfMessagesVisible"
-      dimensions  = { QueueName = aws_sqs_queue.dlq[q].name }, statistic = "Maximum", period = 300, threshold = 1
+      dimensions  = { QueueName = aws_sqs_queue.dlq[q].name }, statistic = "Maximum", period = 300, threshold = 1, missing = "notBreaching"
     } },
     { for f in keys(local.functions) : "${f}-errors" => {
       description = "${f} function errors", namespace = "AWS/Lambda", metric = "Errors"
-      dimensions  = { FunctionName = aws_lambda_function.relay[f].function_name }, statistic = "Sum", period = 300, threshold = 1
+      dimensions  = { FunctionName = aws_lambda_function.relay[f].function_name }, statistic = "Sum", period = 300, threshold = 1, missing = "notBreaching"
     } },
     { for o in var.orgs : "${o.name}-lag" => {
       description = "System Log lag of org ${o.name}", namespace = "OktaRelay", metric = "LagSeconds"
-      dimensions  = { Org = o.name, Stream = "logs" }, statistic = "Maximum", period = 900, threshold = var.lag_alarm_seconds
+      dimensions  = { Org = o.name, Stream = "logs" }, statistic = "Maximum", period = 900, threshold = var.lag_alarm_seconds, missing = "notBreaching"
     } },
     { for o in var.orgs : "${o.name}-stream-errors" => {
       description = "failing streams of org ${o.name}", namespace = "OktaRelay", metric = "StreamErrors"
-      dimensions  = { Org = o.name }, statistic = "Sum", period = 900, threshold = 3
+      dimensions  = { Org = o.name }, statistic = "Sum", period = 900, threshold = 3, missing = "notBreaching"
     } },
     { for o in var.orgs : "${o.name}-overdue" => {
-      description = "a stream of org ${o.name} did not succeed within its interval plus overdue_slack_seconds (see okta-relay-ctl status)"
+      description = "a stream of org ${o.name} did not succeed within its interval plus overdue_slack_seconds, or the poller did not run for the org at all (see okta-relay-ctl status)"
       namespace   = "OktaRelay", metric = "Overdue"
       dimensions  = { Org = o.name }, statistic = "Maximum", period = 900, threshold = 1
+      # No data: no poller invocation for the org in 15 minutes (a disabled schedule, a poller
+      # that cannot start or is throttled).
+      missing = "breaching"
     } },
     { for o in var.orgs : "${o.name}-quarantined" => {
       description = "records of org ${o.name} forwarded as quarantine markers (see the README: poison records)"
       namespace   = "OktaRelay", metric = "Quarantined"
-      dimensions  = { Org = o.name }, statistic = "Sum", period = 900, threshold = 1
+      dimensions  = { Org = o.name }, statistic = "Sum", period = 900, threshold = 1, missing = "notBreaching"
     } },
   )
 }
@@ -48,6 +51,6 @@ resource "aws_cloudwatch_metric_alarm" "relay" {
   evaluation_periods  = 1
   threshold           = each.value.threshold
   comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
+  treat_missing_data  = each.value.missing
   alarm_actions       = local.alarm_actions
 }

@@ -7,26 +7,27 @@ resource "aws_sqs_queue" "dlq" {
   kms_master_key_id         = aws_kms_key.relay.arn
 }
 
-# Push path: the rule on the Okta partner bus, to the push queue, with retries, a maximum age and
-# the DLQ; the queue invokes the events function in batches.
+# Push path: per streaming org, a rule on the org's own partner event bus (named after its
+# partner event source), to the push queue, with retries, a maximum age and the DLQ; the queue
+# invokes the events function in batches.
 resource "aws_cloudwatch_event_rule" "partner" {
-  count          = var.partner_event_bus_name == null ? 0 : 1
-  name           = "${var.name_prefix}-partner"
-  description    = "okta-relay: Okta Log Streaming events to the events function"
-  event_bus_name = var.partner_event_bus_name
+  for_each       = local.partner_sources
+  name           = "${var.name_prefix}-partner-${each.key}"
+  description    = "okta-relay: Okta Log Streaming events of org ${each.key} to the events function"
+  event_bus_name = each.value
   event_pattern  = jsonencode(local.partner_rule_pattern)
   lifecycle {
     precondition {
-      condition     = !local.streaming || var.partner_event_bus_name != null
-      error_message = "An org has partner_event_source but partner_event_bus_name is not set."
+      condition     = length("${var.name_prefix}-partner-${each.key}") <= 64
+      error_message = "The rule name ${var.name_prefix}-partner-${each.key} is longer than 64 characters: shorten name_prefix or the org's name."
     }
   }
 }
 
 resource "aws_cloudwatch_event_target" "partner" {
-  count          = length(aws_cloudwatch_event_rule.partner)
-  rule           = aws_cloudwatch_event_rule.partner[0].name
-  event_bus_name = var.partner_event_bus_name
+  for_each       = local.partner_sources
+  rule           = aws_cloudwatch_event_rule.partner[each.key].name
+  event_bus_name = each.value
   arn            = aws_sqs_queue.push.arn
   retry_policy {
     maximum_retry_attempts       = 185
@@ -57,11 +58,11 @@ locals {
   queue_senders = {
     push = {
       queue = aws_sqs_queue.push
-      rules = aws_cloudwatch_event_rule.partner[*].arn
+      rules = [for r in aws_cloudwatch_event_rule.partner : r.arn]
     }
     events_dlq = {
       queue = aws_sqs_queue.dlq["events"]
-      rules = aws_cloudwatch_event_rule.partner[*].arn
+      rules = [for r in aws_cloudwatch_event_rule.partner : r.arn]
     }
     delivery_dlq = {
       queue = aws_sqs_queue.dlq["delivery"]
@@ -158,6 +159,12 @@ resource "aws_scheduler_schedule" "poll" {
     input    = jsonencode({ org = each.key })
     retry_policy {
       maximum_retry_attempts = 0
+    }
+  }
+  lifecycle {
+    precondition {
+      condition     = length("${var.name_prefix}-poll-${each.key}") <= 64
+      error_message = "The schedule name ${var.name_prefix}-poll-${each.key} is longer than 64 characters: shorten name_prefix or the org's name."
     }
   }
 }

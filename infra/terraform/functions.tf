@@ -35,10 +35,12 @@ resource "aws_lambda_function" "relay" {
   }
 }
 
-# The poller's schedule is not retried (the next schedule resumes from the cursor).
+# The poller's schedule is not retried (the next schedule resumes from the cursor), and a
+# throttled invocation older than a schedule period is dropped: the next schedule comes anyway.
 resource "aws_lambda_function_event_invoke_config" "poller" {
-  function_name          = aws_lambda_function.relay["poller"].function_name
-  maximum_retry_attempts = 0
+  function_name                = aws_lambda_function.relay["poller"].function_name
+  maximum_retry_attempts       = 0
+  maximum_event_age_in_seconds = 300
 }
 
 moved {

@@ -42,7 +42,8 @@ locals {
   state_partition_key = "pk"
   state_ttl_attribute = "expires_at"
 
-  streaming       = anytrue([for o in var.orgs : o.partner_event_source != null])
+  # Each streaming org's partner event source: its own partner event bus has the same name.
+  partner_sources = { for o in var.orgs : o.name => o.partner_event_source if o.partner_event_source != null }
   created_secrets = { for o in var.orgs : o.name => o if o.secret_arn == null }
   org_secret_arns = { for o in var.orgs : o.name => coalesce(o.secret_arn, try(aws_secretsmanager_secret.org[o.name].arn, null)) }
 

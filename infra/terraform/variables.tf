@@ -5,7 +5,7 @@ variable "name_prefix" {
 }
 
 variable "orgs" {
-  description = "Okta orgs. secret_arn: the secret with the org URL and credentials (omit to create an empty one). partner_event_source: the org's Log Streaming source, if it streams. settings: the org's other configuration fields (logs, inventory, event_types, push), never secret values."
+  description = "Okta orgs. secret_arn: the secret with the org URL and credentials (omit to create an empty one). partner_event_source: the org's Log Streaming source, if it streams (its partner event bus has the same name and gets the org's own rule). settings: the org's other configuration fields (logs, inventory, event_types, push), never secret values."
   type = list(object({
     name                 = string
     secret_arn           = optional(string)
@@ -44,12 +44,6 @@ variable "siem_auth" {
     condition     = contains(["api_key", "basic", "oauth"], var.siem_auth.kind)
     error_message = "siem_auth.kind must be api_key, basic or oauth."
   }
-}
-
-variable "partner_event_bus_name" {
-  description = "The Okta partner event bus (aws.partner/okta.com/...), if any org streams."
-  type        = string
-  default     = null
 }
 
 variable "invocation_rate_limit_per_second" {

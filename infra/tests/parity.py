@@ -239,6 +239,10 @@ def check_terraform_push(locals_, contract):
                 resources[(kind, name)] = body
     target = resources.get(("aws_cloudwatch_event_target", "partner"), {})
     check("terraform partner rule target", target.get("arn"), "${aws_sqs_queue.push.arn}")
+    rule = resources.get(("aws_cloudwatch_event_rule", "partner"), {})
+    check("terraform partner rule per streaming org", (rule.get("for_each"), rule.get("event_bus_name")),
+          ("${local.partner_sources}", "${each.value}"))
+    check("terraform partner target per streaming org", target.get("for_each"), "${local.partner_sources}")
     mapping = resources.get(("aws_lambda_event_source_mapping", "push"), {})
     check("terraform partial batch responses", mapping.get("function_response_types"), ["ReportBatchItemFailures"])
     scaling = mapping.get("scaling_config") or [{}]
@@ -383,7 +387,11 @@ def check_dashboard(template, contract):
     check("terraform dashboard body", body, "${jsonencode({widgets = local.dashboard_widgets})}")
     cdk = template_dashboard(template)
     titles = [w["properties"]["title"] for w in cdk["widgets"]]
-    orgs = sorted({t.split(": ")[0] for t in titles if ": " in t})
+    _, poller = function(template, "okta-relay-poller")
+    config = poller.get("Environment", {}).get("Variables", {}).get("OKTA_RELAY_CONFIG")
+    orgs = [o["name"] for o in json.loads(config)["orgs"]] if isinstance(config, str) else []
+    if not orgs:
+        problems.append("template: no org in the poller's OKTA_RELAY_CONFIG to check the dashboard with")
     per_org = len(contract["dashboard"]["org_widgets"])
     check("template dashboard widgets", len(titles), len(contract["dashboard"]["shared_widgets"]) + per_org * len(orgs))
     region = next((w["properties"]["region"] for w in cdk["widgets"]), None)

@@ -9,6 +9,7 @@
 //! invocation with `OktaRelay.Configuration` ([`unconfigured`]) instead of exiting, so the
 //! reason reaches the same places under the same code.
 
+use crate::config::RelayConfig;
 use crate::function_error::{ErrorCode, FunctionError, catching_panics};
 use crate::metrics;
 use crate::poller::{OrgOutcome, PollerService, effective_deadline};
@@ -22,13 +23,27 @@ use serde_json::value::RawValue;
 use std::time::Duration;
 use tracing::Instrument;
 
-/// What a poller invocation may ask: `{"org": "<name>"}` polls only that org (each org's own
-/// schedule sends this, so one slow org never holds up another). Any other event (a plain
-/// scheduled event) polls every org.
-#[derive(Debug, Default, Deserialize)]
-struct PollerInput {
-    #[serde(default)]
-    org: Option<String>,
+/// The org a poller invocation names: `{"org": "<name>"}` polls only that org (each org's own
+/// schedule sends this, so one slow org never holds up another); an event without an `org`
+/// key (a plain scheduled event) polls every org. An `org` that is not the name of a configured
+/// org is refused: polling every org instead would hide the mistake.
+fn named_org<'a>(
+    payload: &'a Value,
+    config: &RelayConfig,
+) -> Result<Option<&'a str>, FunctionError> {
+    let Some(named) = payload.as_object().and_then(|o| o.get("org")) else {
+        return Ok(None);
+    };
+    match named.as_str() {
+        Some(org) if config.orgs.iter().any(|o| o.name == org) => Ok(Some(org)),
+        _ => {
+            let shown: String = named.to_string().chars().take(80).collect();
+            let message =
+                format!("the invocation names org {shown}, which is not a configured org");
+            tracing::error!(code = %ErrorCode::Configuration, error = %message, "poller invocation refused");
+            Err(FunctionError::configuration(message))
+        }
+    }
 }
 
 /// The poller: polls the org the invocation names, or every configured org.
@@ -48,17 +63,8 @@ pub async fn poller(
                 "the runtime gave no usable deadline; using max_run_seconds"
             );
         }
-        let input: PollerInput = serde_json::from_value(event.payload).unwrap_or_default();
-        if let Some(org) = &input.org
-            && !service.config().orgs.iter().any(|o| &o.name == org)
-        {
-            let message = format!("the invocation names org {org:?}, which is not configured");
-            tracing::error!(code = %ErrorCode::Configuration, error = %message, "poller invocation refused");
-            return Err(FunctionError::configuration(message));
-        }
-        let outcomes = service
-            .run_orgs(&request_id, deadline, input.org.as_deref())
-            .await;
+        let org = named_org(&event.payload, service.config())?;
+        let outcomes = service.run_orgs(&request_id, deadline, org).await;
         metrics::publish(&outcomes, Utc::now().timestamp_millis());
         Ok(outcomes)
     })

@@ -606,10 +606,16 @@ async fn an_invocation_that_names_an_org_polls_only_that_org() {
     let orgs: BTreeSet<&str> = outcomes.iter().map(|o| o.org.as_str()).collect();
     assert_eq!(orgs, BTreeSet::from(["acme", "beta"]));
 
-    let err = invoke(json!({"org": "gamma"})).await.unwrap_err();
-    let diagnostic = Diagnostic::from(err);
-    assert_eq!(diagnostic.error_type, "OktaRelay.Configuration");
-    assert!(diagnostic.error_message.contains("gamma"), "{diagnostic:?}");
+    // A name no org has, or an `org` that is not a name, is refused rather than polling all.
+    for named in [json!("gamma"), json!(5), Value::Null, json!("")] {
+        let err = invoke(json!({ "org": named })).await.unwrap_err();
+        let diagnostic = Diagnostic::from(err);
+        assert_eq!(diagnostic.error_type, "OktaRelay.Configuration", "{named}");
+        assert!(
+            diagnostic.error_message.contains(&named.to_string()),
+            "{diagnostic:?}"
+        );
+    }
 }
 
 /// The poller reports a stream it reaches after the schedule starved it (`Overdue`), and the
@@ -654,17 +660,28 @@ async fn an_overdue_stream_is_reported_and_the_lag_is_known_on_every_invocation(
         (Some(1.0), Some(0.0))
     );
 
-    // Within its interval now: not polled, not overdue, and still a lag (since it caught up).
+    // Within its interval now: not polled, not overdue, and a lag of 0 (resting, caught up).
     let second = run(&poller, "resting").await;
     assert!(
         second.next_poll_at.is_some() && second.due_reason.is_none(),
         "{second:?}"
     );
     assert!(!second.overdue);
+    assert_eq!(second.summary.lag_seconds, Some(0));
+}
+
+/// A run its deadline stops before it reads a page is no success: a stream squeezed out run
+/// after run must still become overdue, so its health is left as it was.
+#[tokio::test]
+async fn a_run_stopped_before_its_first_page_records_no_success() {
+    use okta_relay::ports::HealthStore;
+    let sim = okta(5).await;
+    let fakes = fakes(&sim, MemorySink::default());
+    let poller = poller(&fakes);
+    let starved = poller.run("starved", Utc::now()).await;
     assert!(
-        second
-            .summary
-            .lag_seconds
-            .is_some_and(|lag| (0..60).contains(&lag))
+        starved[0].summary.stopped_for_deadline && starved[0].summary.pages == 0,
+        "{starved:?}"
     );
+    assert_eq!(fakes.health.read(&logs()).await.unwrap(), None);
 }

@@ -13,12 +13,11 @@ const stack = new Stack(app, 'OktaRelayExample', {
 });
 new OktaRelay(stack, 'OktaRelay', {
   codeDirectory: ctx('codeDirectory', '../../target/lambda'),
-  partnerEventBusName: ctx('partnerEventBusName', 'aws.partner/okta.com/example-org/okta-relay'),
   orgs: [
     {
       name: 'example',
       secretArn: ctx('orgSecretArn', 'arn:aws:secretsmanager:us-east-1:123456789012:secret:okta/example-AbCdEf'),
-      partnerEventSource: ctx('partnerEventBusName', 'aws.partner/okta.com/example-org/okta-relay'),
+      partnerEventSource: ctx('partnerEventSource', 'aws.partner/okta.com/example-org/okta-relay'),
       settings: { logs: { interval_seconds: 3600 }, inventory: { users: {}, groups: {}, group_members: {} } },
     },
   ],

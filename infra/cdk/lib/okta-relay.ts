@@ -55,8 +55,6 @@ export interface OktaRelayProps {
   /** The SIEM's HTTPS endpoint (the API destination). */
   readonly siemEndpoint: string;
   readonly siemAuth: OktaRelaySiemAuth;
-  /** The Okta partner event bus (`aws.partner/okta.com/...`), if any org streams. */
-  readonly partnerEventBusName?: string;
   /** API destination invocations per second (one record each). Default 100: 8.64 million
    * records a day; see the README for the ceiling each setting implies. */
   readonly invocationRateLimitPerSecond?: number;
@@ -102,10 +100,6 @@ export class OktaRelay extends Construct {
   constructor(scope: Construct, id: string, props: OktaRelayProps) {
     super(scope, id);
     if (props.orgs.length === 0) throw new Error('OktaRelay: orgs must name at least one org');
-    const streaming = props.orgs.some((o) => o.partnerEventSource);
-    if (streaming && !props.partnerEventBusName) {
-      throw new Error('OktaRelay: an org has partnerEventSource but partnerEventBusName is not set');
-    }
     const eventsConcurrency = props.eventsConcurrency ?? 20;
 
     const key = new kms.Key(this, 'Key', {
@@ -208,7 +202,9 @@ export class OktaRelay extends Construct {
         reservedConcurrentExecutions: name === 'poller' ? props.orgs.length : eventsConcurrency,
         // The events function reads its queue (the queue's redrive policy is its DLQ); the
         // poller's scheduled event carries nothing to keep.
-        ...(name === 'events' ? {} : { retryAttempts: 0 }),
+        // A throttled poller invocation older than a schedule period is dropped: the next
+        // schedule comes anyway.
+        ...(name === 'events' ? {} : { retryAttempts: 0, maxEventAge: Duration.minutes(5) }),
         description: `okta-relay ${name} function`,
       });
       this.grant(f, name, secrets);
@@ -228,31 +224,37 @@ export class OktaRelay extends Construct {
       }),
     );
 
-    // Push path: the partner bus rule to the queue (with retries, a maximum age and a DLQ);
-    // the queue invokes the events function with batches.
-    if (props.partnerEventBusName) {
-      const partnerBus = events.EventBus.fromEventBusName(this, 'PartnerBus', props.partnerEventBusName);
-      const rule = new events.Rule(this, 'PartnerRule', {
-        eventBus: partnerBus,
-        description: 'okta-relay: Okta Log Streaming events to the push queue',
-        eventPattern: eventPattern(contract.rules.partner),
+    // Push path: per streaming org, a rule on the org's own partner event bus (named after its
+    // partner event source) to the queue, with retries, a maximum age and a DLQ; the queue
+    // invokes the events function with batches.
+    const partnerRules = props.orgs
+      .filter((org) => org.partnerEventSource)
+      .map((org) => {
+        const bus = events.EventBus.fromEventBusName(this, `PartnerBus-${org.name}`, org.partnerEventSource!);
+        const rule = new events.Rule(this, `PartnerRule-${org.name}`, {
+          eventBus: bus,
+          description: `okta-relay: Okta Log Streaming events of org ${org.name} to the push queue`,
+          eventPattern: eventPattern(contract.rules.partner),
+        });
+        // A target of our own: CDK's SqsQueue target would grant EventBridge the queue and the
+        // key without naming the rule. Here only the partner rules may send, to either queue.
+        rule.addTarget({
+          bind: () => ({
+            arn: this.pushQueue.queueArn,
+            retryPolicy: { maximumRetryAttempts: 185, maximumEventAgeInSeconds: 86400 },
+            deadLetterConfig: { arn: this.eventsDlq.queueArn },
+          }),
+        });
+        return rule;
       });
-      // A target of our own: CDK's SqsQueue target would grant EventBridge the queue and the
-      // key without naming the rule. Here only this rule may send, to either queue.
-      rule.addTarget({
-        bind: () => ({
-          arn: this.pushQueue.queueArn,
-          retryPolicy: { maximumRetryAttempts: 185, maximumEventAgeInSeconds: 86400 },
-          deadLetterConfig: { arn: this.eventsDlq.queueArn },
-        }),
-      });
+    if (partnerRules.length > 0) {
       for (const queue of [this.pushQueue, this.eventsDlq]) {
         queue.addToResourcePolicy(
           new iam.PolicyStatement({
             principals: [new iam.ServicePrincipal('events.amazonaws.com')],
             actions: ['sqs:SendMessage'],
             resources: [queue.queueArn],
-            conditions: { ArnEquals: { 'aws:SourceArn': rule.ruleArn } },
+            conditions: { ArnEquals: { 'aws:SourceArn': partnerRules.map((r) => r.ruleArn) } },
           }),
         );
       }
@@ -371,13 +373,19 @@ export class OktaRelay extends Construct {
   }
 
   private alarms(props: OktaRelayProps) {
-    const alarm = (id: string, metric: cloudwatch.IMetric, threshold: number, description: string) => {
+    const alarm = (
+      id: string,
+      metric: cloudwatch.IMetric,
+      threshold: number,
+      description: string,
+      missing = cloudwatch.TreatMissingData.NOT_BREACHING,
+    ) => {
       const a = new cloudwatch.Alarm(this, id, {
         metric,
         threshold,
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        treatMissingData: missing,
         alarmDescription: description,
       });
       if (props.alarmTopic) a.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
@@ -412,7 +420,10 @@ export class OktaRelay extends Construct {
         `OverdueAlarm-${org.name}`,
         new cloudwatch.Metric({ namespace: 'OktaRelay', metricName: 'Overdue', dimensionsMap: { Org: org.name }, statistic: 'Maximum', period: Duration.minutes(15) }),
         1,
-        `okta-relay: a stream of org ${org.name} did not succeed within its interval plus overdue_slack_seconds (see okta-relay-ctl status)`,
+        `okta-relay: a stream of org ${org.name} did not succeed within its interval plus overdue_slack_seconds, or the poller did not run for the org at all (see okta-relay-ctl status)`,
+        // No data means no poller invocation for the org in 15 minutes: a disabled or deleted
+        // schedule, a poller that cannot start or is throttled.
+        cloudwatch.TreatMissingData.BREACHING,
       );
     }
   }

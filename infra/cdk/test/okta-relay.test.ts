@@ -32,7 +32,6 @@ function synth(overrides: Partial<OktaRelayProps> = {}): Template {
   const stack = new Stack(app, 'Test', { env: { account: '123456789012', region: 'us-east-1' } });
   new OktaRelay(stack, 'Relay', {
     codeDirectory: codeDirectory(),
-    partnerEventBusName: 'aws.partner/okta.com/acme/okta-relay',
     orgs: [
       { name: 'acme', secretArn: ORG_SECRET, partnerEventSource: 'aws.partner/okta.com/acme/okta-relay' },
       { name: 'beta', settings: { logs: { page_size: 500 } } },
@@ -142,13 +141,33 @@ test('the push queue feeds the events function in batches, with partial batch re
 });
 
 test('no partner rule when no org streams', () => {
-  const t = synth({ partnerEventBusName: undefined, orgs: [{ name: 'acme', secretArn: ORG_SECRET }] });
+  const t = synth({ orgs: [{ name: 'acme', secretArn: ORG_SECRET }] });
   const rules = Object.values(t.findResources('AWS::Events::Rule'));
   assert.equal(rules.filter((r) => r.Properties.EventPattern?.source?.[0]?.prefix).length, 0);
-  assert.throws(
-    () => synth({ partnerEventBusName: undefined }),
-    /partnerEventBusName/,
-    'a streaming org without the partner bus is a configuration error',
+});
+
+test('each streaming org has a rule on its own partner bus, and only those rules may send to the queues', () => {
+  const t = synth({
+    orgs: [
+      { name: 'acme', secretArn: ORG_SECRET, partnerEventSource: 'aws.partner/okta.com/acme/okta-relay' },
+      { name: 'beta', partnerEventSource: 'aws.partner/okta.com/beta-org/relay' },
+      { name: 'gamma' },
+    ],
+  });
+  const partner = Object.entries(t.findResources('AWS::Events::Rule')).filter(([, r]) => r.Properties.EventPattern?.source?.[0]?.prefix);
+  assert.deepEqual(
+    partner.map(([, r]) => r.Properties.EventBusName).sort(),
+    ['aws.partner/okta.com/acme/okta-relay', 'aws.partner/okta.com/beta-org/relay'],
+  );
+  const pushQueue = Object.entries(t.findResources('AWS::SQS::Queue')).find(([, q]) => q.Properties.RedrivePolicy)![0];
+  for (const [, r] of partner) assert.deepEqual(r.Properties.Targets[0].Arn, { 'Fn::GetAtt': [pushQueue, 'Arn'] });
+  const senders = Object.values(t.findResources('AWS::SQS::QueuePolicy'))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement)
+    .filter((s: any) => s.Principal?.Service === 'events.amazonaws.com' && JSON.stringify(s.Resource).includes(pushQueue));
+  assert.equal(senders.length, 1);
+  assert.deepEqual(
+    senders[0].Condition.ArnEquals['aws:SourceArn'].map((a: any) => a['Fn::GetAtt'][0]).sort(),
+    partner.map(([id]) => id).sort(),
   );
 });
 
@@ -166,8 +185,22 @@ test('one schedule per org invokes the poller with the org in its input, without
   assert.deepEqual(inputs.sort((a, b) => a.org.localeCompare(b.org)), [{ org: 'acme' }, { org: 'beta' }]);
   // No EventBridge rule schedules the poller any more (it would poll every org at once).
   assert.ok(Object.values(resources('AWS::Events::Rule')).every((r) => !r.Properties.ScheduleExpression));
-  // One invocation per org may run at once.
+  // One invocation per org may run at once; a throttled one older than a period is dropped.
   assert.equal(poller[1].Properties.ReservedConcurrentExecutions, 2);
+  const invokeConfig = Object.values(resources('AWS::Lambda::EventInvokeConfig'))[0].Properties;
+  assert.deepEqual([invokeConfig.MaximumRetryAttempts, invokeConfig.MaximumEventAgeInSeconds], [0, 300]);
+  // Encrypted with the relay's key; the schedules' role is trusted by Scheduler only and may
+  // invoke the poller and decrypt with that key.
+  const [keyId] = Object.keys(resources('AWS::KMS::Key'));
+  for (const s of schedules) assert.deepEqual(s.Properties.KmsKeyArn, { 'Fn::GetAtt': [keyId, 'Arn'] });
+  const roleId = schedules[0].Properties.Target.RoleArn['Fn::GetAtt'][0];
+  const role = resources('AWS::IAM::Role')[roleId].Properties;
+  assert.deepEqual(role.AssumeRolePolicyDocument.Statement.map((s: any) => s.Principal.Service), ['scheduler.amazonaws.com']);
+  const granted = Object.values(resources('AWS::IAM::Policy'))
+    .filter((p) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === roleId))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement)
+    .flatMap((s: any): string[] => [].concat(s.Action));
+  assert.ok(granted.includes('lambda:InvokeFunction') && granted.includes('kms:Decrypt'), JSON.stringify(granted));
 });
 
 test('the delivery rule: okta-relay records to the API destination with retries and a DLQ', () => {
@@ -285,6 +318,10 @@ test('alarms: both DLQs, both functions errors, and each org lag, stream health,
   assert.equal(metrics.filter((m) => m === 'StreamErrors').length, 2);
   assert.equal(metrics.filter((m) => m === 'Quarantined').length, 2, 'poison records, per org');
   assert.equal(metrics.filter((m) => m === 'Overdue').length, 2, 'starved streams, per org');
+  // No Overdue data at all means the poller did not run for the org: that alarms too.
+  for (const a of alarms.filter((x) => x.Properties.MetricName === 'Overdue')) {
+    assert.equal(a.Properties.TreatMissingData, 'breaching');
+  }
   for (const a of alarms) assert.equal(a.Properties.AlarmActions.length, 1);
 });
 

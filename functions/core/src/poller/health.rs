@@ -35,7 +35,12 @@ impl PollerService {
     ) {
         let now = self.ports.clock.now();
         let written = match result {
-            Ok(()) if summary.lease_busy => return,
+            // Another run holds the lease (it records its own outcome), or the run was stopped
+            // by its deadline or the rate limit before reading a page: not a success, or a
+            // stream squeezed out run after run would never show as overdue.
+            Ok(()) if summary.lease_busy || (summary.pages == 0 && stopped_early(summary)) => {
+                return;
+            }
             Ok(()) => {
                 if summary.caught_up
                     && let Err(e) = self.ports.health.note(key, now, HealthNote::CaughtUp).await
@@ -87,6 +92,11 @@ impl PollerService {
         }
         state
     }
+}
+
+/// The run stopped for its deadline or Okta's rate limit.
+fn stopped_early(summary: &StreamSummary) -> bool {
+    summary.stopped_for_deadline || summary.stopped_for_rate_limit
 }
 
 /// What a silent or stopped push path means for an operator.

@@ -153,7 +153,10 @@ impl PollerService {
             let result = self
                 .run_with_retry(org, job, owner, deadline, &mut summary)
                 .await;
-            if matches!(job, StreamJob::Logs) && summary.lag_seconds.is_none() {
+            if matches!(job, StreamJob::Logs)
+                && summary.lag_seconds.is_none()
+                && !summary.lease_busy
+            {
                 summary.lag_seconds =
                     lag_without_events(&summary, caught_up_at, self.ports.clock.now());
             }
@@ -201,10 +204,6 @@ impl PollerService {
                 .is_some();
         let caught_up_at = health.as_ref().and_then(|h| h.caught_up_at);
         if matches!(job, StreamJob::Logs) {
-            // Lag since it last caught up: an idle org reads 0-ish, a starved one grows.
-            outcome.summary.lag_seconds = caught_up_at.map(|t| (now - t).num_seconds().max(0));
-        }
-        if matches!(job, StreamJob::Logs) {
             outcome.push = Some(self.watch_push(org, now).await);
         }
         let backing_off = health.as_ref().and_then(|h| backoff_until(h, now));
@@ -237,6 +236,11 @@ impl PollerService {
             Err(next) => {
                 tracing::info!(next_poll_at = %next, "caught up; interval not over");
                 outcome.next_poll_at = Some(next);
+                // Caught up and resting by the schedule's own choice: no lag to report but 0
+                // (an idle org reads 0; a starved or failing stream is due and reports its own).
+                if matches!(job, StreamJob::Logs) {
+                    outcome.summary.lag_seconds = Some(0);
+                }
                 None
             }
         }

@@ -1,7 +1,7 @@
 //! When a pull stream is due.
 //!
-//! The schedule invokes the poller often (every minute by default); each stream decides from its
-//! health whether to poll: a stream that has not caught up since its last run (it stopped at the
+//! Each org's schedule invokes the poller often (every 5 minutes by default); each stream
+//! decides from its health whether to poll: a stream that has not caught up since its last run (it stopped at the
 //! deadline or failed) polls at once, so a backlog drains at the schedule's pace; a caught-up
 //! stream waits for its interval, unless a catch-up was requested or the org's push path needs
 //! one (see [`crate::stream_watch`]).

@@ -5,9 +5,8 @@ provider "aws" {
 }
 
 module "okta_relay" {
-  source                 = "../.."
-  package_directory      = "${path.root}/../../../../target/lambda"
-  partner_event_bus_name = "aws.partner/okta.com/example-org/okta-relay"
+  source            = "../.."
+  package_directory = "${path.root}/../../../../target/lambda"
   orgs = [{
     name                 = "example"
     secret_arn           = "arn:aws:secretsmanager:us-east-1:123456789012:secret:okta/example-AbCdEf"
