@@ -406,6 +406,13 @@ fn sqs_batch(bodies: &[(String, String)]) -> Box<serde_json::value::RawValue> {
     serde_json::value::RawValue::from_string(json!({"Records": records}).to_string()).unwrap()
 }
 
+/// A live partner event (published now) with `uuid`, as the queue's message body.
+fn live_envelope(uuid: &str) -> String {
+    let detail = json!({"uuid": uuid, "published": Utc::now().to_rfc3339(),
+        "eventType": "user.session.start"});
+    partner_envelope(&detail).to_string()
+}
+
 /// The events handler's answer to an SQS batch of `(messageId, body)`.
 async fn invoke_batch(push: &PushService, bodies: &[(String, String)]) -> Value {
     use lambda_runtime::{Context, LambdaEvent};
@@ -422,11 +429,7 @@ async fn an_sqs_batch_is_forwarded_together_and_a_bad_message_fails_only_itself(
     let sim = okta(0).await;
     let fakes = fakes(&sim, MemorySink::default());
     let push = push_service(&fakes);
-    let envelope = |uuid: &str| {
-        let detail = json!({"uuid": uuid, "published": Utc::now().to_rfc3339(),
-            "eventType": "user.session.start"});
-        partner_envelope(&detail).to_string()
-    };
+    let envelope = live_envelope;
     let mut bodies: Vec<(String, String)> = (0..25)
         .map(|i| (format!("m-{i}"), envelope(&format!("sqs-{i}"))))
         .collect();
@@ -537,11 +540,7 @@ async fn a_failed_push_forward_shows_as_an_aws_error_in_status() {
     let sim = okta(0).await;
     let fakes = fakes(&sim, MemorySink::default());
     let push = push_service(&fakes);
-    let body = |uuid: &str| {
-        let detail = json!({"uuid": uuid, "published": Utc::now().to_rfc3339(),
-            "eventType": "user.session.start"});
-        vec![("m-1".to_string(), partner_envelope(&detail).to_string())]
-    };
+    let body = |uuid: &str| vec![("m-1".to_string(), live_envelope(uuid))];
     let status = |health: Option<&okta_relay::ports::HealthReport>| {
         let key = StreamKey::new("acme", "push");
         derive(
