@@ -27,7 +27,7 @@ resource "aws_lambda_function" "relay" {
   source_code_hash               = filebase64sha256("${var.package_directory}/${each.value.binary}/bootstrap.zip")
 
   environment {
-    variables = local.environment
+    variables = merge(local.environment, local.config_environment)
   }
   logging_config {
     log_format = "JSON"

@@ -54,6 +54,14 @@ data "aws_iam_policy_document" "relay" {
     }
   }
   dynamic "statement" {
+    for_each = length(local.config_resource[var.configuration_store]) > 0 ? [1] : []
+    content {
+      sid       = "Configuration"
+      actions   = local.config_store_actions[var.configuration_store]
+      resources = local.config_resource[var.configuration_store]
+    }
+  }
+  dynamic "statement" {
     for_each = length(each.value.queue_actions) > 0 ? [1] : []
     content {
       sid       = "PushQueue"

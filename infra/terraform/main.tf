@@ -55,10 +55,10 @@ locals {
     )]
   })
 
+  # With the one configuration variable of config.tf (local.config_environment).
   environment = {
     OKTA_RELAY_STATE_TABLE  = aws_dynamodb_table.state.name
     OKTA_RELAY_DELIVERY_BUS = aws_cloudwatch_event_bus.delivery.name
-    OKTA_RELAY_CONFIG       = jsonencode(local.config)
     # The allocator's fixed settings (infra/contract.json): peak RSS at glibc's level.
     MIMALLOC_ARENA_EAGER_COMMIT = "0"
     MIMALLOC_PURGE_DELAY        = "0"

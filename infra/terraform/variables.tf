@@ -121,3 +121,19 @@ variable "package_directory" {
   description = "Directory holding <binary>/bootstrap.zip (make package)."
   type        = string
 }
+
+variable "configuration_store" {
+  description = "Where the functions read the configuration: environment (the JSON in OKTA_RELAY_CONFIG; Lambda's 4 KB environment, about 15 orgs), parameter (an SSM parameter this module writes: standard tier up to 4 KB, advanced up to 8 KB, about 35 orgs; re-read every config_reload_seconds) or object (an S3 object this module writes into configuration_bucket, up to 1 MiB)."
+  type        = string
+  default     = "environment"
+  validation {
+    condition     = contains(["environment", "parameter", "object"], var.configuration_store)
+    error_message = "configuration_store must be environment, parameter or object."
+  }
+}
+
+variable "configuration_bucket" {
+  description = "With configuration_store = object: an existing S3 bucket (versioned, private) the module writes the configuration object into, encrypted with the relay's key."
+  type        = string
+  default     = null
+}

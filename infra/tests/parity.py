@@ -160,7 +160,8 @@ def check_template(template, contract):
         check(f"{where} memory", p.get("MemorySize"), spec["memory_mb"])
         check(f"{where} timeout", p.get("Timeout"), spec["timeout_seconds"])
         env = p["Environment"]["Variables"]
-        check(f"{where} environment", sorted(env), sorted([*contract["environment"], *contract["allocator_environment"]]))
+        check(f"{where} environment", sorted(env), sorted([*contract["environment"], *contract["allocator_environment"],
+                                                          contract["configuration_variables"]["environment"]]))
         check(f"{where} allocator settings", {k: env.get(k) for k in contract["allocator_environment"]},
               contract["allocator_environment"])
         st = statements_of(template, logical_id, p)
@@ -272,6 +273,8 @@ def check_terraform(contract):
     check("terraform delivery pattern", locals_["delivery_rule_pattern"], contract["rules"]["delivery"])
     env = locals_["environment"]
     check("terraform environment", sorted(env), sorted([*contract["environment"], *contract["allocator_environment"]]))
+    check("terraform configuration variables", locals_.get("config_variable"), contract["configuration_variables"])
+    check("terraform configuration store actions", locals_.get("config_store_actions"), contract["configuration_store_actions"])
     check("terraform allocator settings", {k: unquote(env.get(k)) for k in contract["allocator_environment"]},
           contract["allocator_environment"])
     check("terraform table key", locals_["state_partition_key"], contract["state_table"]["partition_key"])
@@ -293,6 +296,7 @@ def check_cargo_lambda(contract):
         line = next((l for l in out.stdout.splitlines() if f" {spec['binary']} " in l + " "), "")
         for want in (f"--memory {spec['memory_mb']}", f"--timeout {spec['timeout_seconds']}", f"--runtime {contract['runtime']}",
                      *(f"--env-var {k}=" for k in contract["environment"]),
+                     f"--env-var {contract['configuration_variables']['environment']}=",
                      *(f"--env-var {k}={v}" for k, v in contract["allocator_environment"].items())):
             if want not in line:
                 problems.append(f"cargo lambda deploy of {name}: missing {want!r}")
@@ -305,7 +309,7 @@ def check_rust(contract):
             if f.endswith(".rs"):
                 with open(os.path.join(d, f)) as fh:
                     code += fh.read()
-    for var in contract["environment"]:
+    for var in [*contract["environment"], *contract["configuration_variables"].values()]:
         if f'"{var}"' not in code:
             problems.append(f"the Rust code never reads {var}")
     if not re.search(r'SOURCE: &str = "%s"' % re.escape(contract["record_source"]), code):

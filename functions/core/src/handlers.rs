@@ -9,7 +9,7 @@
 //! invocation with `OktaRelay.Configuration` ([`unconfigured`]) instead of exiting, so the
 //! reason reaches the same places under the same code.
 
-use crate::config::RelayConfig;
+use crate::config::{LiveConfig, RelayConfig};
 use crate::function_error::{ErrorCode, FunctionError, catching_panics};
 use crate::metrics;
 use crate::poller::{OrgOutcome, PollerService, effective_deadline};
@@ -20,6 +20,7 @@ use lambda_runtime::{LambdaEvent, service_fn};
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
+use std::sync::Arc;
 use std::time::Duration;
 use tracing::Instrument;
 
@@ -180,6 +181,26 @@ async fn one_event(
             Err(error)
         }
     }
+}
+
+/// The poller's runtime loop, each invocation on the current configuration ([`LiveConfig`]).
+pub async fn serve_poller(
+    live: Arc<LiveConfig<PollerService>>,
+) -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let live = live.clone();
+        async move { poller(&*live.current().await?, event).await }
+    }))
+    .await
+}
+
+/// The events function's runtime loop, each invocation on the current configuration.
+pub async fn serve_events(live: Arc<LiveConfig<PushService>>) -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
+        let live = live.clone();
+        async move { events(&*live.current().await?, event).await }
+    }))
+    .await
 }
 
 /// The runtime loop of a function that could not start: every invocation fails with

@@ -74,3 +74,10 @@ pub const OKTA_LOG_RETENTION_MARGIN: chrono::Duration = chrono::Duration::hours(
 pub const OKTA_MAX_LOG_PAGE: u32 = 1000;
 /// Okta's default page size of the System Log when a URL names none.
 pub const OKTA_DEFAULT_LOG_PAGE: usize = 100;
+
+/// The largest configuration document a store may hold: far above what thousands of orgs need,
+/// low enough that a wrong object cannot exhaust the function's memory.
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+/// How often a function that could not read its stored configuration tries again (at most once
+/// per invocation): soon enough that a fixed grant takes effect without a redeploy.
+pub const CONFIG_RETRY_UNREADABLE: Duration = Duration::from_secs(10);

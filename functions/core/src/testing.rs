@@ -475,3 +475,51 @@ impl EventSink for MemorySink {
             .collect())
     }
 }
+
+/// A [`ConfigStore`](crate::ports::ConfigStore) in memory: a document whose version goes up on
+/// each [`put`](Self::put), or a failure.
+pub struct MemoryConfigStore {
+    state: Mutex<(u64, Result<String, crate::ports::ConfigStoreError>)>,
+    fetches: AtomicUsize,
+}
+
+impl MemoryConfigStore {
+    pub fn holding(text: &str) -> Self {
+        Self {
+            state: Mutex::new((1, Ok(text.to_string()))),
+            fetches: AtomicUsize::new(0),
+        }
+    }
+
+    /// A new version of the document.
+    pub fn put(&self, text: &str) {
+        let mut state = self.state.lock().expect("config store lock");
+        state.0 += 1;
+        state.1 = Ok(text.to_string());
+    }
+
+    /// Fetches fail with `error` until the next [`put`](Self::put).
+    pub fn fail_with(&self, error: crate::ports::ConfigStoreError) {
+        self.state.lock().expect("config store lock").1 = Err(error);
+    }
+
+    pub fn fetches(&self) -> usize {
+        self.fetches.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl crate::ports::ConfigStore for MemoryConfigStore {
+    fn location(&self) -> String {
+        "memory config".to_string()
+    }
+
+    async fn fetch(&self) -> Result<crate::ports::ConfigDocument, crate::ports::ConfigStoreError> {
+        self.fetches.fetch_add(1, Ordering::SeqCst);
+        let state = self.state.lock().expect("config store lock");
+        state.1.clone().map(|text| crate::ports::ConfigDocument {
+            text,
+            version: state.0.to_string(),
+        })
+    }
+}

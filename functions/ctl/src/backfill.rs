@@ -47,7 +47,7 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
 }
 
 pub async fn run(options: &Options, args: Args) -> Result<ExitCode> {
-    let mut config = options.relay_config()?;
+    let mut config = options.relay_config().await?;
     let now = Utc::now();
     let window = window(&args, now)?;
     let Some(org) = config.orgs.iter_mut().find(|o| o.name == args.org) else {

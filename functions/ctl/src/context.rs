@@ -3,10 +3,11 @@
 
 use anyhow::{Context, Result, bail};
 use okta_relay::adapters::{
-    AwsWiring, DynamoStateTable, EventBridgeSink, Resources, SecretsManagerSource, load_aws_config,
+    AwsWiring, DynamoStateTable, EventBridgeSink, Resources, SecretsManagerSource, config_store,
+    load_aws_config,
 };
 use okta_relay::clock::{Clock, SystemClock};
-use okta_relay::config::RelayConfig;
+use okta_relay::config::{ConfigSource, RelayConfig};
 use okta_relay::ports::Ports;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,17 +19,23 @@ pub struct Options {
 }
 
 impl Options {
-    /// The configuration from `--config`, else `OKTA_RELAY_CONFIG`. Errors name the field.
-    pub fn relay_config(&self) -> Result<RelayConfig> {
-        let config = match &self.config {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read {}", path.display()))?;
-                RelayConfig::from_json(&text)?
-            }
-            None => RelayConfig::from_env()?,
-        };
-        Ok(config)
+    /// The configuration from `--config`, else from where the functions' variables say
+    /// (`OKTA_RELAY_CONFIG`, `OKTA_RELAY_CONFIG_PARAMETER`, `OKTA_RELAY_CONFIG_OBJECT`).
+    /// Errors name the field, or the store and what failed.
+    pub async fn relay_config(&self) -> Result<RelayConfig> {
+        if let Some(path) = &self.config {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            return Ok(RelayConfig::from_json(&text)?);
+        }
+        let source = ConfigSource::from_env()?;
+        if let Some(config) = source.read_local() {
+            return Ok(config?);
+        }
+        let store = config_store(&source, &load_aws_config().await)?;
+        let document = store.fetch().await?;
+        RelayConfig::from_json(&document.text)
+            .with_context(|| format!("the configuration in {}", store.location()))
     }
 
     pub fn table_name(&self) -> Result<&str> {

@@ -11,7 +11,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
 pub async fn run(options: &Options, org: &str, stream: &str, yes: bool) -> Result<ExitCode> {
-    let config = options.relay_config()?;
+    let config = options.relay_config().await?;
     let key = match resettable(&config, org, stream) {
         Ok(key) => key,
         Err(e) => {

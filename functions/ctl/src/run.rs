@@ -23,7 +23,7 @@ pub struct Args {
 }
 
 pub async fn run(options: &Options, args: Args) -> Result<ExitCode> {
-    let config = options.relay_config()?;
+    let config = options.relay_config().await?;
     if let Some(name) = &args.org
         && !config.orgs.iter().any(|o| &o.name == name)
     {

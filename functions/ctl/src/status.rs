@@ -13,7 +13,7 @@ pub async fn run(
     json: bool,
     watch: Option<u64>,
 ) -> Result<ExitCode> {
-    let config = options.relay_config()?;
+    let config = options.relay_config().await?;
     if let Some(name) = org
         && !config.orgs.iter().any(|o| o.name == name)
     {

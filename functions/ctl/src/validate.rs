@@ -10,7 +10,7 @@ use okta_relay::operator::{
 use std::process::ExitCode;
 
 pub async fn run(options: &Options, offline: bool, json: bool) -> Result<ExitCode> {
-    let config = match options.relay_config() {
+    let config = match options.relay_config().await {
         Ok(config) => config,
         Err(e) => {
             let check = Check {

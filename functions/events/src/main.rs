@@ -1,7 +1,7 @@
 //! The events function: Okta Log Streaming events from the partner event bus to the delivery
 //! bus. Wiring only; the handler is `okta_relay::handlers::events`.
 
-use lambda_runtime::{Error, service_fn};
+use lambda_runtime::Error;
 use okta_relay::push::PushService;
 use std::sync::Arc;
 
@@ -13,15 +13,13 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     okta_relay::telemetry::init();
-    // Display, not Debug: start-up errors name the field in plain words.
-    let (config, ports) = match okta_relay::adapters::function_from_env().await {
-        Ok(wired) => wired,
-        Err(e) => return okta_relay::handlers::unconfigured(e.to_string()).await,
-    };
-    let service = Arc::new(PushService::from_ports(config, &ports));
-    lambda_runtime::run(service_fn(move |event| {
-        let service = service.clone();
-        async move { okta_relay::handlers::events(&service, event).await }
-    }))
-    .await
+    let live = okta_relay::adapters::function_from_env(|config, ports| {
+        Ok(PushService::from_ports(config, &ports))
+    })
+    .await;
+    match live {
+        Ok(live) => okta_relay::handlers::serve_events(Arc::new(live)).await,
+        // Display, not Debug: start-up errors name the field in plain words.
+        Err(e) => okta_relay::handlers::unconfigured(e.to_string()).await,
+    }
 }

@@ -2,7 +2,7 @@
 //! to the delivery bus. Wiring only; the handler is `okta_relay::handlers::poller`, and
 //! `okta-relay-ctl run` runs the same code path from the command line.
 
-use lambda_runtime::{Error, service_fn};
+use lambda_runtime::Error;
 use okta_relay::poller::{PollerService, RunSettings};
 use std::sync::Arc;
 
@@ -14,19 +14,14 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     okta_relay::telemetry::init();
-    // Display, not Debug: start-up errors name the field in plain words.
-    let (config, ports) = match okta_relay::adapters::function_from_env().await {
-        Ok(wired) => wired,
-        Err(e) => return okta_relay::handlers::unconfigured(e.to_string()).await,
-    };
-    let settings = RunSettings::from_config(&config);
-    let service = match PollerService::new(config, ports, settings) {
-        Ok(service) => Arc::new(service),
-        Err(e) => return okta_relay::handlers::unconfigured(e.to_string()).await,
-    };
-    lambda_runtime::run(service_fn(move |event| {
-        let service = service.clone();
-        async move { okta_relay::handlers::poller(&service, event).await }
-    }))
-    .await
+    let live = okta_relay::adapters::function_from_env(|config, ports| {
+        let settings = RunSettings::from_config(&config);
+        PollerService::new(config, ports, settings).map_err(|e| e.to_string())
+    })
+    .await;
+    match live {
+        Ok(live) => okta_relay::handlers::serve_poller(Arc::new(live)).await,
+        // Display, not Debug: start-up errors name the field in plain words.
+        Err(e) => okta_relay::handlers::unconfigured(e.to_string()).await,
+    }
 }

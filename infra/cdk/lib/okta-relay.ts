@@ -5,7 +5,10 @@
  * patterns) comes from ../../contract.json, which the Terraform module and `cargo lambda deploy`
  * share; infra/tests/parity.py checks all three against it.
  */
-import { Duration, RemovalPolicy, SecretValue, Stack } from 'aws-cdk-lib';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Duration, RemovalPolicy, SecretValue, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -16,11 +19,13 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import contract from '../../contract.json';
 
@@ -80,7 +85,27 @@ export interface OktaRelayProps {
   readonly eventsConcurrency?: number;
   /** Relay settings outside `orgs` (e.g. `rate_limit_reserve`). */
   readonly relaySettings?: Record<string, unknown>;
+  /** Where the functions read the configuration (README § Many orgs):
+   * - `environment` (default): the JSON in `OKTA_RELAY_CONFIG`; Lambda caps a function's
+   *   environment at 4 KB, about 15 orgs.
+   * - `parameter`: an SSM parameter the construct writes (standard tier up to 4 KB, advanced
+   *   up to 8 KB, about 35 orgs), re-read every `config_reload_seconds`.
+   * - `object`: an S3 object uploaded with the stack's assets (up to 1 MiB); every org needs
+   *   its `secretArn` then (the object is written before the stack creates anything).
+   * Each function may read only its own parameter or object. */
+  readonly configurationStore?: OktaRelayConfigurationStore;
 }
+
+/** See {@link OktaRelayProps.configurationStore}. */
+export type OktaRelayConfigurationStore = keyof typeof contract.configuration_variables;
+
+/** Lambda's limit on a function's environment variables, less the other variables' share. */
+const ENVIRONMENT_CONFIG_BYTES = 3500;
+/** SSM Parameter Store value limits (standard and advanced tier). */
+const PARAMETER_STANDARD_BYTES = 4096;
+const PARAMETER_ADVANCED_BYTES = 8192;
+/** What a secret ARN the stack creates takes in the configuration once resolved. */
+const RESOLVED_ARN_BYTES = 100;
 
 type FunctionName = keyof typeof contract.functions;
 
@@ -147,10 +172,11 @@ export class OktaRelay extends Construct {
         ...(org.settings ?? {}),
       })),
     };
-    const relayEnvironment: Record<keyof typeof contract.environment, string> = {
+    const store = this.configuration(config, props.configurationStore ?? 'environment');
+    const relayEnvironment: Record<string, string> = {
       OKTA_RELAY_STATE_TABLE: this.stateTable.tableName,
       OKTA_RELAY_DELIVERY_BUS: this.deliveryBus.eventBusName,
-      OKTA_RELAY_CONFIG: Stack.of(this).toJsonString(config),
+      [contract.configuration_variables[store.kind]]: store.value,
     };
     // The allocator's fixed settings (contract.json): peak RSS at glibc's level, mimalloc's CPU.
     const environment = { ...relayEnvironment, ...contract.allocator_environment };
@@ -208,6 +234,7 @@ export class OktaRelay extends Construct {
         description: `okta-relay ${name} function`,
       });
       this.grant(f, name, secrets);
+      store.grantRead?.(f);
       (f.node.defaultChild as lambda.CfnFunction).addMetadata('checkov', { skip: checkovSkips(name) });
       return f;
     };
@@ -361,6 +388,67 @@ export class OktaRelay extends Construct {
       );
       secrets.forEach((s) => s.encryptionKey?.grantDecrypt(f));
     }
+  }
+
+  /** The configuration where `kind` keeps it: the variable's value, and the read grant. */
+  private configuration(
+    config: Record<string, unknown>,
+    kind: OktaRelayConfigurationStore,
+  ): { kind: OktaRelayConfigurationStore; value: string; grantRead?: (f: lambda.Function) => void } {
+    const stack = Stack.of(this);
+    // Unresolved secret ARNs (secrets this stack creates) counted at their resolved length.
+    const size = Buffer.byteLength(
+      JSON.stringify(config, (_, v) => (typeof v === 'string' && Token.isUnresolved(v) ? 'x'.repeat(RESOLVED_ARN_BYTES) : v)),
+    );
+    const orgs = (config.orgs as unknown[]).length;
+    if (kind === 'environment') {
+      if (size > ENVIRONMENT_CONFIG_BYTES) {
+        throw new Error(
+          `OktaRelay: the configuration of ${orgs} orgs is about ${size} bytes, over the ${ENVIRONMENT_CONFIG_BYTES} bytes Lambda's environment leaves it; set configurationStore to 'parameter' (up to ${PARAMETER_ADVANCED_BYTES} bytes) or 'object'`,
+        );
+      }
+      return { kind, value: stack.toJsonString(config) };
+    }
+    if (kind === 'parameter') {
+      if (size > PARAMETER_ADVANCED_BYTES) {
+        throw new Error(
+          `OktaRelay: the configuration of ${orgs} orgs is about ${size} bytes, over an SSM parameter's ${PARAMETER_ADVANCED_BYTES}; set configurationStore to 'object'`,
+        );
+      }
+      const parameter = new ssm.StringParameter(this, 'Configuration', {
+        description: 'okta-relay: the relay configuration (names and ARNs, never a secret value)',
+        stringValue: stack.toJsonString(config),
+        tier: size > PARAMETER_STANDARD_BYTES ? ssm.ParameterTier.ADVANCED : ssm.ParameterTier.STANDARD,
+      });
+      return {
+        kind,
+        value: parameter.parameterName,
+        grantRead: (f) =>
+          f.addToRolePolicy(
+            new iam.PolicyStatement({ actions: contract.configuration_store_actions.parameter, resources: [parameter.parameterArn] }),
+          ),
+      };
+    }
+    const text = JSON.stringify(config);
+    if (Token.isUnresolved(text)) {
+      throw new Error(
+        "OktaRelay: configurationStore 'object' needs every org's secretArn (and no other deploy-time value): the object is uploaded before the stack creates anything",
+      );
+    }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'okta-relay-config-'));
+    fs.writeFileSync(path.join(dir, 'config.json'), text);
+    const asset = new s3assets.Asset(this, 'Configuration', { path: path.join(dir, 'config.json') });
+    return {
+      kind,
+      value: `s3://${asset.s3BucketName}/${asset.s3ObjectKey}`,
+      grantRead: (f) =>
+        f.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: contract.configuration_store_actions.object,
+            resources: [`arn:${stack.partition}:s3:::${asset.s3BucketName}/${asset.s3ObjectKey}`],
+          }),
+        ),
+    };
   }
 
   private dlq(id: string, key: kms.IKey): sqs.Queue {

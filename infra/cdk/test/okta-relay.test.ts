@@ -71,7 +71,7 @@ test('both functions follow the contract: runtime, arch, handler, memory, timeou
     assert.equal(p.Timeout, spec.timeout_seconds);
     assert.deepEqual(
       Object.keys(p.Environment.Variables).sort(),
-      [...Object.keys(contract.environment), ...Object.keys(contract.allocator_environment)].sort(),
+      [...Object.keys(contract.environment), contract.configuration_variables.environment, ...Object.keys(contract.allocator_environment)].sort(),
     );
     for (const [k, v] of Object.entries(contract.allocator_environment)) {
       assert.equal(p.Environment.Variables[k], v);
@@ -379,3 +379,67 @@ test('the dashboard: per org lag, records by path, duplicates, headroom, errors 
   assert.equal(new Set(cells).size, cells.length);
   assert.ok(!JSON.stringify(body).includes('{region}') && !JSON.stringify(body).includes('{queue:'));
 });
+
+/** 50 orgs, each with its own secret and partner event source: about 10 KB of configuration. */
+function fiftyOrgs() {
+  return Array.from({ length: 50 }, (_, i) => {
+    const name = `subsidiary-${String(i).padStart(2, '0')}`;
+    return {
+      name,
+      secretArn: `arn:aws:secretsmanager:us-east-1:123456789012:secret:okta-relay/${name}-AbCdEf`,
+      partnerEventSource: `aws.partner/okta.com/${name}/okta-log-stream`,
+      settings: { inventory: { users: {}, groups: {}, group_members: {}, apps: {} } },
+    };
+  });
+}
+
+const configVariables = (t: Template) =>
+  Object.values(t.findResources('AWS::Lambda::Function')).map((f) =>
+    Object.keys(f.Properties.Environment.Variables).filter((k) => k.startsWith('OKTA_RELAY_CONFIG')),
+  );
+
+test('a configuration too big for the environment is refused with the way out', () => {
+  assert.throws(() => synth({ orgs: fiftyOrgs() }), /configurationStore to 'parameter'.*or 'object'/);
+  assert.throws(() => synth({ orgs: fiftyOrgs(), configurationStore: 'parameter' }), /set configurationStore to 'object'/);
+});
+
+test('configurationStore parameter: an SSM parameter of the right tier, read by each function only', () => {
+  const orgs = fiftyOrgs().slice(0, 30);
+  const t = synth({ orgs, configurationStore: 'parameter' });
+  const [parameterId, parameter] = Object.entries(t.findResources('AWS::SSM::Parameter'))[0];
+  assert.equal(parameter.Properties.Tier, 'Advanced', 'over 4 KB');
+  assert.equal(parameter.Properties.Type, 'String');
+  assert.deepEqual(configVariables(t), [[contract.configuration_variables.parameter], [contract.configuration_variables.parameter]]);
+  for (const [id, fn] of Object.entries(t.findResources('AWS::Lambda::Function'))) {
+    assert.deepEqual(fn.Properties.Environment.Variables.OKTA_RELAY_CONFIG_PARAMETER, { Ref: parameterId });
+    const statements = policiesOfIn(t, id).filter((s) => JSON.stringify(s.Action).includes('ssm:'));
+    assert.deepEqual(statements.map((s) => s.Action), [contract.configuration_store_actions.parameter[0]]);
+    assert.ok(JSON.stringify(statements[0].Resource).includes(parameterId), 'that parameter only');
+  }
+  const small = synth({ configurationStore: 'parameter' });
+  assert.equal(Object.values(small.findResources('AWS::SSM::Parameter'))[0].Properties.Tier, 'Standard');
+});
+
+test('configurationStore object: 50 orgs in an S3 object, read by each function only', () => {
+  const t = synth({ orgs: fiftyOrgs(), configurationStore: 'object' });
+  assert.deepEqual(configVariables(t), [[contract.configuration_variables.object], [contract.configuration_variables.object]]);
+  const schedules = Object.values(t.findResources('AWS::Scheduler::Schedule'));
+  assert.equal(schedules.length, 50, 'one schedule per org');
+  assert.equal(Object.values(t.findResources('AWS::Events::Rule')).filter((r) => r.Properties.EventBusName).length >= 50, true);
+  for (const [id, fn] of Object.entries(t.findResources('AWS::Lambda::Function'))) {
+    const uri = JSON.stringify(fn.Properties.Environment.Variables.OKTA_RELAY_CONFIG_OBJECT);
+    assert.match(uri, /s3:\/\/.*\.json/);
+    const statements = policiesOfIn(t, id).filter((s) => JSON.stringify(s.Action).includes('s3:'));
+    assert.deepEqual(statements.map((s) => s.Action), [contract.configuration_store_actions.object[0]]);
+    assert.ok(!JSON.stringify(statements[0].Resource).endsWith('/*"]}'), 'the object, not the bucket');
+  }
+  assert.throws(() => synth({ configurationStore: 'object' }), /needs every org's secretArn/);
+});
+
+function policiesOfIn(t: Template, logicalId: string) {
+  const fn = t.findResources('AWS::Lambda::Function')[logicalId];
+  const role = fn.Properties.Role['Fn::GetAtt'][0];
+  return Object.values(t.findResources('AWS::IAM::Policy'))
+    .filter((p) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === role))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement);
+}

@@ -6,13 +6,17 @@
 
 mod dynamodb;
 pub mod eventbridge;
+mod s3_object;
 mod secrets_manager;
+mod ssm_parameter;
 mod wiring;
 
 pub use dynamodb::DynamoStateTable;
 pub use eventbridge::EventBridgeSink;
+pub use s3_object::S3ObjectStore;
 pub use secrets_manager::SecretsManagerSource;
-pub use wiring::{AwsWiring, Resources, function_from_env};
+pub use ssm_parameter::SsmParameterStore;
+pub use wiring::{AwsWiring, Resources, config_store, function_from_env, s3_client};
 
 use crate::limits::{AWS_ATTEMPT_TIMEOUT, AWS_CALL_TIMEOUT, AWS_CONNECT_TIMEOUT, AWS_MAX_ATTEMPTS};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};

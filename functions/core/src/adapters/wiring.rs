@@ -2,13 +2,17 @@
 //! bus and Secrets Manager as [`Ports`]. Each `main.rs` is then a few lines of wiring.
 //!
 //! Environment: `OKTA_RELAY_STATE_TABLE` (the DynamoDB table name) and `OKTA_RELAY_DELIVERY_BUS`
-//! (the delivery event bus name or ARN), plus the standard AWS variables (`AWS_REGION`,
-//! credentials, and `AWS_ENDPOINT_URL` for local runs).
+//! (the delivery event bus name or ARN), one of the configuration variables
+//! ([`ConfigSource`]), plus the standard AWS variables (`AWS_REGION`, credentials, and
+//! `AWS_ENDPOINT_URL` for local runs).
 
-use super::{AwsTimeouts, DynamoStateTable, EventBridgeSink, SecretsManagerSource};
+use super::{
+    AwsTimeouts, DynamoStateTable, EventBridgeSink, S3ObjectStore, SecretsManagerSource,
+    SsmParameterStore, load_aws_config,
+};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{ConfigError, RelayConfig};
-use crate::ports::Ports;
+use crate::config::{ConfigError, ConfigSource, LiveConfig, RelayConfig};
+use crate::ports::{ConfigStore, Ports};
 use std::sync::Arc;
 
 /// Where the relay's resources are.
@@ -89,9 +93,71 @@ impl AwsWiring {
     }
 }
 
-/// A function's configuration and ports, from its environment: what both `main.rs` start with.
-pub async fn function_from_env() -> Result<(Arc<RelayConfig>, Ports), ConfigError> {
-    let config = RelayConfig::from_env()?;
-    let wiring = AwsWiring::from_env(Arc::new(SystemClock), config.aws_timeouts()).await?;
-    Ok((Arc::new(config), wiring.ports()))
+/// A function's service on its configuration and ports, from its environment: what both
+/// `main.rs` start with. `build` makes the service from a configuration and the ports built
+/// with that configuration's timeouts; with a stored configuration it runs again on each new
+/// version ([`LiveConfig`]).
+pub async fn function_from_env<S, B>(build: B) -> Result<LiveConfig<S>, ConfigError>
+where
+    S: Send + Sync + 'static,
+    B: Fn(Arc<RelayConfig>, Ports) -> Result<S, String> + Send + Sync + 'static,
+{
+    let source = ConfigSource::from_env()?;
+    let resources = Resources::from_env()?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    if let Some(config) = source.read_local() {
+        let config = Arc::new(config?);
+        let ports = AwsWiring::new(&resources, config.aws_timeouts(), clock.clone())
+            .await
+            .ports();
+        let service = build(config, ports).map_err(|problem| ConfigError {
+            field: "(start)".to_string(),
+            problem,
+        })?;
+        return Ok(LiveConfig::fixed(service, clock));
+    }
+    let store = config_store(&source, &load_aws_config().await)?;
+    let build = Arc::new(build);
+    let wiring_clock = clock.clone();
+    let build_service: crate::config::Build<S> = Box::new(move |config: Arc<RelayConfig>| {
+        let (build, resources, clock) = (build.clone(), resources.clone(), wiring_clock.clone());
+        Box::pin(async move {
+            let ports = AwsWiring::new(&resources, config.aws_timeouts(), clock)
+                .await
+                .ports();
+            build(config, ports)
+        })
+    });
+    Ok(LiveConfig::stored(store, build_service, clock))
+}
+
+/// The store a [`ConfigSource`] names, on `aws`.
+pub fn config_store(
+    source: &ConfigSource,
+    aws: &aws_config::SdkConfig,
+) -> Result<Arc<dyn ConfigStore>, ConfigError> {
+    match source {
+        ConfigSource::Parameter(name) => Ok(Arc::new(SsmParameterStore::new(
+            aws_sdk_ssm::Client::new(aws),
+            name,
+        ))),
+        ConfigSource::Object { bucket, key } => {
+            Ok(Arc::new(S3ObjectStore::new(s3_client(aws), bucket, key)))
+        }
+        ConfigSource::Inline(_) | ConfigSource::File(_) => Err(ConfigError {
+            field: "(source)".to_string(),
+            problem: "an inline or file configuration has no store".to_string(),
+        }),
+    }
+}
+
+/// An S3 client: virtual-hosted addressing on AWS, path-style on an endpoint override
+/// (`AWS_ENDPOINT_URL`: moto and other local stand-ins serve every bucket on one host).
+pub fn s3_client(aws: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    let path_style = aws.endpoint_url().is_some();
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(aws)
+            .force_path_style(path_style)
+            .build(),
+    )
 }

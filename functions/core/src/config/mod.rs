@@ -1,15 +1,19 @@
 //! The relay's configuration: one documented JSON schema, read the same way by both functions
-//! (from `OKTA_RELAY_CONFIG`, or the file named by `OKTA_RELAY_CONFIG_FILE`), validated at
-//! start-up with errors that name the field.
+//! from the environment, a file, an SSM parameter or an S3 object ([`ConfigSource`]), validated
+//! at start-up with errors that name the field, and reloaded from a store ([`LiveConfig`]).
 //!
 //! It holds names and ARNs, never secret values: credentials live in Secrets Manager. Every
 //! default is in [`defaults`], the one place the code and the documentation take them from.
 
 pub mod defaults;
 pub mod error;
+mod live;
+mod source;
 mod validate;
 
 pub use error::ConfigError;
+pub use live::{Build, LiveConfig};
+pub use source::ConfigSource;
 
 use crate::inventory::{InventoryConfig, InventoryStream};
 use crate::pipeline::EventTypeFilter;
@@ -64,6 +68,9 @@ pub struct RelayConfig {
     /// a disabled schedule, a poller that cannot start).
     #[serde(default = "defaults::overdue_slack_seconds")]
     pub overdue_slack_seconds: u64,
+    /// How often a configuration read from a store (SSM parameter, S3 object) is read again.
+    #[serde(default = "defaults::config_reload_seconds")]
+    pub config_reload_seconds: u64,
 }
 
 /// One Okta org.
@@ -182,22 +189,6 @@ impl RelayConfig {
         })?;
         config.validate()?;
         Ok(config)
-    }
-
-    /// Reads `OKTA_RELAY_CONFIG` (JSON) or the file named by `OKTA_RELAY_CONFIG_FILE`.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        if let Ok(text) = std::env::var("OKTA_RELAY_CONFIG") {
-            return Self::from_json(&text);
-        }
-        if let Ok(path) = std::env::var("OKTA_RELAY_CONFIG_FILE") {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| err("OKTA_RELAY_CONFIG_FILE", format!("cannot read {path}: {e}")))?;
-            return Self::from_json(&text);
-        }
-        Err(err(
-            "OKTA_RELAY_CONFIG",
-            "not set (set it to the JSON configuration, or OKTA_RELAY_CONFIG_FILE to a file)",
-        ))
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {

@@ -117,6 +117,12 @@ fn timeouts(c: &RelayConfig) -> Result<(), ConfigError> {
         "overdue_slack_seconds",
         "must be between 60 and 604800 (a week)",
     )?;
+    within(
+        c.config_reload_seconds,
+        super::defaults::CONFIG_RELOAD_RANGE,
+        "config_reload_seconds",
+        "must be between 10 and 86400 (a day)",
+    )?;
     let call = "must be at least aws_attempt_timeout_seconds and at most 120";
     let call_range = (c.aws_attempt_timeout_seconds, 120);
     within(

@@ -3,6 +3,7 @@
 //! Domain types only; the AWS adapters in [`crate::adapters`] convert to and from SDK types, and
 //! tests can put in-memory fakes behind the same traits.
 
+mod config_store;
 mod secrets;
 mod sink;
 mod state;
@@ -10,6 +11,7 @@ mod state;
 use crate::clock::Clock;
 use std::sync::Arc;
 
+pub use config_store::{ConfigDocument, ConfigStore, ConfigStoreError};
 pub use secrets::{SecretError, SecretSource};
 pub use sink::{EntryOutcome, EventSink, SinkEntry, SinkError};
 pub use state::{

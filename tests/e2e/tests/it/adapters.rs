@@ -471,3 +471,50 @@ async fn batched_checks_and_marks_span_many_calls() {
     clock.advance(Duration::from_secs(3601));
     assert!(state.delivered(&keys).await.unwrap().iter().all(|d| !*d));
 }
+
+/// The two configuration stores read what the IaC writes, see a new version as new, and name
+/// a missing location as a configuration problem (no retry helps), never as a transient one.
+#[tokio::test]
+async fn configuration_stores_read_ssm_parameters_and_s3_objects() {
+    use okta_relay::adapters::{S3ObjectStore, SsmParameterStore, s3_client};
+    use okta_relay::ports::{ConfigStore, ConfigStoreError};
+    let stack = LocalStack::provision(&[]).await;
+    let name = format!("/{}/config", stack.state_table);
+
+    let parameter = SsmParameterStore::new(aws_sdk_ssm::Client::new(stack.sdk()), &name);
+    assert!(matches!(
+        parameter.fetch().await,
+        Err(ConfigStoreError::NotFound { .. })
+    ));
+    let big = format!(r#"{{"orgs": [], "padding": "{}"}}"#, "x".repeat(6000));
+    stack.put_config_parameter(&name, &big).await;
+    let first = parameter.fetch().await.unwrap();
+    assert_eq!(first.text, big, "an advanced-tier parameter, read whole");
+    stack.put_config_parameter(&name, r#"{"orgs": []}"#).await;
+    let second = parameter.fetch().await.unwrap();
+    assert_eq!(second.text, r#"{"orgs": []}"#);
+    assert_ne!(first.version, second.version);
+
+    let bucket = format!("{}-config", stack.state_table.to_lowercase());
+    let uri = stack
+        .put_config_object(&bucket, "okta-relay/config.json", &big)
+        .await;
+    let object = S3ObjectStore::new(s3_client(stack.sdk()), &bucket, "okta-relay/config.json");
+    assert!(object.location().ends_with(&uri), "{}", object.location());
+    let read = object.fetch().await.unwrap();
+    assert_eq!(read.text, big);
+    stack
+        .put_config_object(&bucket, "okta-relay/config.json", "{}")
+        .await;
+    assert_ne!(object.fetch().await.unwrap().version, read.version);
+
+    let missing = S3ObjectStore::new(s3_client(stack.sdk()), &bucket, "nope.json");
+    let e = missing.fetch().await.unwrap_err();
+    assert!(matches!(e, ConfigStoreError::NotFound { .. }), "{e}");
+    assert_eq!(e.kind(), ErrorKind::Configuration);
+    let no_bucket = S3ObjectStore::new(s3_client(stack.sdk()), "no-such-bucket-okta", "k");
+    assert_eq!(
+        no_bucket.fetch().await.unwrap_err().kind(),
+        ErrorKind::Configuration
+    );
+}

@@ -505,3 +505,60 @@ async fn validate_config_names_each_failure_and_prints_no_secret() {
     let ran = ctl(&env, &["validate-config", "--offline"]).await;
     assert_eq!(ran.code, 0, "{}", ran.stdout);
 }
+
+/// A 50-org configuration as the IaC writes it: each org with its secret, its partner event
+/// source and its inventory. Too big for Lambda's 4 KB environment and for an advanced SSM
+/// parameter's 8 KB.
+pub fn fifty_org_configuration() -> Value {
+    let orgs: Vec<Value> = (0..50)
+        .map(|i| {
+            json!({
+                "name": format!("subsidiary-{i:02}"),
+                "secret_arn": format!("arn:aws:secretsmanager:eu-west-1:123456789012:secret:okta-relay/subsidiary-{i:02}-AbCdEf"),
+                "partner_event_source": format!("aws.partner/okta.com/subsidiary-{i:02}/okta-log-stream"),
+                "inventory": {"users": {}, "groups": {}, "group_members": {}, "apps": {}}
+            })
+        })
+        .collect();
+    json!({ "orgs": orgs })
+}
+
+/// The 50-org configuration read from an S3 object in moto validates; one bad org in it is
+/// named by its index.
+#[tokio::test]
+async fn a_fifty_org_configuration_in_s3_validates() {
+    let stack = LocalStack::provision(&[]).await;
+    let mut config = fifty_org_configuration();
+    let text = config.to_string();
+    assert!(text.len() > 8192, "{} bytes", text.len());
+    let bucket = format!("{}-config", stack.state_table.to_lowercase());
+    let uri = stack
+        .put_config_object(&bucket, "okta-relay/config.json", &text)
+        .await;
+    let mut env = function_env(&stack, &json!({}));
+    env.retain(|(k, _)| *k != "OKTA_RELAY_CONFIG");
+    env.push(("OKTA_RELAY_CONFIG_OBJECT", uri.clone()));
+    let ran = ctl(&env, &["validate-config", "--offline", "--json"]).await;
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    let checks: Vec<Value> = serde_json::from_str(&ran.stdout).unwrap();
+    assert_eq!(checks[0]["detail"], "50 org(s)");
+    assert_eq!(checks.len(), 51, "one line per org");
+
+    config["orgs"][37]["partner_event_source"] = json!("aws.partner/not-okta/x");
+    stack
+        .put_config_object(&bucket, "okta-relay/config.json", &config.to_string())
+        .await;
+    let ran = ctl(&env, &["validate-config", "--offline"]).await;
+    assert_eq!(ran.code, 1, "{}", ran.stdout);
+    assert!(
+        ran.stdout.contains("orgs[37].partner_event_source"),
+        "{}",
+        ran.stdout
+    );
+
+    // Two sources at once is refused, not resolved by precedence.
+    env.push(("OKTA_RELAY_CONFIG", text));
+    let ran = ctl(&env, &["validate-config", "--offline"]).await;
+    assert_eq!(ran.code, 1);
+    assert!(ran.stdout.contains("set exactly one"), "{}", ran.stdout);
+}

@@ -643,3 +643,78 @@ async fn a_function_that_cannot_start_answers_with_its_configuration_error_code(
         }
     }
 }
+
+/// The poller binary reads its configuration from an SSM parameter (no `OKTA_RELAY_CONFIG`)
+/// and takes an operator's edit without a redeploy: an org added to the parameter is polled
+/// once `config_reload_seconds` have passed. An edit that breaks the document keeps the last
+/// good configuration running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_poller_binary_reads_its_configuration_from_ssm_and_reloads_an_edit() {
+    const TOKEN: &str = "00storedConfigTokenNeverLogged";
+    let sim = okta_sim::start(okta_sim::SimConfig {
+        tokens: vec![TOKEN.into()],
+        seed: okta_sim::SeedConfig {
+            backlog_events: 20,
+            backlog_hours: 1,
+            late_share: 0.0,
+            ..okta_sim::SeedConfig::default()
+        },
+        ..okta_sim::SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let stack = LocalStack::provision(&[]).await;
+    let arn = stack.put_org_secret("first", &sim.url, TOKEN).await;
+    let org = |name: &str| json!({"name": name, "secret_arn": arn, "logs": {"initial_lookback_hours": 2}});
+    let config = |orgs: Vec<Value>| {
+        json!({"allow_loopback_http": true, "deadline_margin_seconds": 5, "max_run_seconds": 30,
+               "config_reload_seconds": 10, "put_events_in_flight": MOTO_PUT_EVENTS_IN_FLIGHT,
+               "orgs": orgs})
+        .to_string()
+    };
+    let parameter = format!("/{}/config", stack.state_table);
+    stack
+        .put_config_parameter(&parameter, &config(vec![org("first")]))
+        .await;
+    let mut env = function_env(&stack, &json!({}));
+    env.retain(|(k, _)| *k != "OKTA_RELAY_CONFIG");
+    env.push(("OKTA_RELAY_CONFIG_PARAMETER", parameter.clone()));
+    let watch = LambdaWatch::start("okta-relay-poller", &env);
+    let http = reqwest::Client::new();
+
+    let first = watch
+        .invoke_http(&http, &json!({"org": "first"}))
+        .await
+        .expect("first");
+    assert_eq!(first[0]["forwarded"], 20, "{first}");
+    let refused = watch
+        .invoke_http(&http, &json!({"org": "second"}))
+        .await
+        .expect_err("not configured yet");
+    assert!(refused.contains("OktaRelay.Configuration"), "{refused}");
+
+    stack
+        .put_config_parameter(&parameter, &config(vec![org("first"), org("second")]))
+        .await;
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    let second = watch
+        .invoke_http(&http, &json!({"org": "second"}))
+        .await
+        .expect("the edit is live");
+    assert_eq!(second[0]["org"], "second", "{second}");
+    assert!(second[0]["error"].is_null(), "{second}");
+
+    stack.put_config_parameter(&parameter, "{\"orgs\": [").await;
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    let kept = watch
+        .invoke_http(&http, &json!({"org": "second"}))
+        .await
+        .expect("the last good configuration keeps running");
+    assert!(kept[0]["error"].is_null(), "{kept}");
+    let logs = watch.logs();
+    assert!(
+        logs.contains("could not be reloaded; running on the last good one"),
+        "the broken edit is logged"
+    );
+    assert_not_leaked(&logs, TOKEN);
+}

@@ -374,3 +374,43 @@ pub fn partner_envelope(source: &str, detail: &serde_json::Value) -> serde_json:
         "detail": detail,
     })
 }
+
+impl LocalStack {
+    /// Writes `text` to the SSM parameter `name` (a new version each time), as the IaC does.
+    pub async fn put_config_parameter(&self, name: &str, text: &str) {
+        let tier = if text.len() > 4096 {
+            aws_sdk_ssm::types::ParameterTier::Advanced
+        } else {
+            aws_sdk_ssm::types::ParameterTier::Standard
+        };
+        aws_sdk_ssm::Client::new(self.sdk())
+            .put_parameter()
+            .name(name)
+            .value(text)
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .tier(tier)
+            .overwrite(true)
+            .send()
+            .await
+            .expect("put the configuration parameter");
+    }
+
+    /// Writes `text` to `s3://<bucket>/<key>`, creating the bucket, and returns the URI.
+    pub async fn put_config_object(&self, bucket: &str, key: &str, text: &str) -> String {
+        let s3 = self.s3();
+        let _ = s3.create_bucket().bucket(bucket).send().await;
+        s3.put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(text.as_bytes().to_vec().into())
+            .send()
+            .await
+            .expect("put the configuration object");
+        format!("s3://{bucket}/{key}")
+    }
+
+    /// An S3 client on moto, as the relay builds it.
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        okta_relay::adapters::s3_client(self.sdk())
+    }
+}
