@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat tests/local/requirements.txt | cksum | c
 CARGO_TEST := $(shell if cargo nextest --version >/dev/null 2>&1; then echo "cargo nextest run --profile ci"; else echo "cargo test"; fi)
 
 .PHONY: help venv up down build lint test unit demo clean fuzz crash-suite fault-suite load \
-	infra-deps infra-test infra-test-synth dashboard-picture package bench-build bench-process bench-budget bench-startup bench-throughput
+	infra-deps infra-test infra-test-synth dashboard-picture moto-race package bench-build bench-process bench-budget bench-startup bench-throughput
 
 help:
 	@echo "make test   full suite (fmt, clippy, unit and integration tests against moto)"
@@ -20,6 +20,7 @@ help:
 	@echo "make crash-suite  50 000 events, 100 random SIGKILLs of the real poller (see RELIABILITY.md)"
 	@echo "make fault-suite  20 000 events, 100 runs under random AWS faults and SIGKILLs, with pushed events (RELIABILITY.md)"
 	@echo "make load         10 000 partner events at once through the events function (see RELIABILITY.md)"
+	@echo "make moto-race    shows the moto SQS delete race the harness patches (tests/local/sqs_race.py)"
 	@echo "make infra-test   CDK assertions, cdk synth, cfn-lint, checkov, terraform fmt, contract parity"
 	@echo "make dashboard-picture   redraw docs/dashboard.svg from the synthesized dashboard"
 	@echo "make package      the two arm64 Lambda zips (cargo lambda build --release --arm64)"
@@ -101,6 +102,10 @@ infra-test-synth: infra-deps
 # The README's picture of the dashboard, drawn from the synthesized template.
 dashboard-picture: infra-test-synth
 	$(INFRA_VENV)/bin/python infra/tests/dashboard_picture.py $(TEMPLATE) docs/dashboard.svg
+
+moto-race: venv
+	$(PY) tests/local/sqs_race.py
+	$(PY) tests/local/sqs_race.py --unpatched && { echo "unpatched moto lost nothing this time (the race is timing-dependent)"; } || echo "unpatched moto lost messages, as expected"
 
 package: venv
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH cargo lambda build --release --arm64 --output-format zip --locked \

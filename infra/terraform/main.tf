@@ -13,7 +13,7 @@ locals {
       memory_mb                = 256
       timeout_seconds          = 30
       state_table_actions      = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem"]
-      state_table_leading_keys = ["dedupe#*", "health#*"]
+      state_table_leading_keys = ["dedupe#*", "health#*", "org#*"]
       secret_actions           = []
       queue_actions            = ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage"]
     }
@@ -22,7 +22,7 @@ locals {
       memory_mb                = 512
       timeout_seconds          = 300
       state_table_actions      = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:UpdateItem"]
-      state_table_leading_keys = ["stream#*", "dedupe#*", "health#*"]
+      state_table_leading_keys = ["stream#*", "dedupe#*", "health#*", "org#*"]
       secret_actions           = ["secretsmanager:GetSecretValue"]
       queue_actions            = []
     }

@@ -49,7 +49,7 @@ fn shape(parsed: &[(Box<RawValue>, LogEventHeader)]) -> Vec<PendingRecord> {
     let now = Utc::now();
     parsed
         .iter()
-        .map(|(raw, h)| log_event::to_record(raw, h, "acme", CollectionPath::Pull, now))
+        .map(|(raw, h)| log_event::to_record(raw, h, ("acme", None), CollectionPath::Pull, now))
         .collect()
 }
 

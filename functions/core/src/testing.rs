@@ -27,6 +27,7 @@ pub struct MemoryPorts {
     pub streams: Arc<MemoryStreams>,
     pub dedupe: Arc<MemoryDedupe>,
     pub health: Arc<MemoryHealth>,
+    pub identities: Arc<MemoryIdentities>,
     pub sink: Arc<MemorySink>,
     pub clock: Arc<dyn Clock>,
 }
@@ -38,6 +39,7 @@ impl MemoryPorts {
             streams: Arc::new(MemoryStreams::with_clock(clock.clone())),
             dedupe: Arc::new(MemoryDedupe::with_clock(clock.clone())),
             health: Arc::new(MemoryHealth::default()),
+            identities: Arc::new(MemoryIdentities::default()),
             sink: Arc::new(MemorySink::default()),
             clock,
         }
@@ -50,6 +52,7 @@ impl MemoryPorts {
             streams: self.streams.clone(),
             dedupe: self.dedupe.clone(),
             health: self.health.clone(),
+            identities: self.identities.clone(),
             sink: self.sink.clone(),
             clock: self.clock.clone(),
         }
@@ -521,5 +524,39 @@ impl crate::ports::ConfigStore for MemoryConfigStore {
             text,
             version: state.0.to_string(),
         })
+    }
+}
+
+/// Org identities in memory; [`fail`](Self::fail) makes every call fail as the table would.
+#[derive(Debug, Default)]
+pub struct MemoryIdentities {
+    ids: Mutex<HashMap<String, String>>,
+    failing: std::sync::atomic::AtomicBool,
+}
+
+impl MemoryIdentities {
+    pub fn fail(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
+    }
+
+    fn check(&self) -> Result<(), StateError> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(StateError::Unavailable("injected".to_string()));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl crate::ports::OrgIdentityStore for MemoryIdentities {
+    async fn okta_org_id(&self, org: &str) -> Result<Option<String>, StateError> {
+        self.check()?;
+        Ok(lock(&self.ids).get(org).cloned())
+    }
+
+    async fn remember_okta_org_id(&self, org: &str, okta_org_id: &str) -> Result<(), StateError> {
+        self.check()?;
+        lock(&self.ids).insert(org.to_string(), okta_org_id.to_string());
+        Ok(())
     }
 }

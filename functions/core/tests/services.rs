@@ -684,3 +684,61 @@ async fn a_run_stopped_before_its_first_page_records_no_success() {
     );
     assert_eq!(fakes.health.read(&logs()).await.unwrap(), None);
 }
+
+/// The `relay.oktaOrgId` of each record the sink accepted (`None` where absent).
+fn okta_org_ids(sink: &MemorySink) -> Vec<Option<String>> {
+    sink.accepted()
+        .iter()
+        .map(|e| {
+            let detail: Value = serde_json::from_str(&e.detail).unwrap();
+            detail["relay"]["oktaOrgId"].as_str().map(str::to_string)
+        })
+        .collect()
+}
+
+/// Records carry the org's Okta id once the poller has read it from
+/// `/.well-known/okta-organization`: the poller keeps it in the state table, and the events
+/// function (which holds no credentials) reads it from there. Before that, and when the table
+/// fails, records go without it and nothing else changes.
+#[tokio::test]
+async fn records_carry_the_okta_org_id_the_poller_read_and_kept() {
+    let sim = okta(10).await;
+    let fakes = fakes(&sim, MemorySink::default());
+    let before = push_service(&fakes);
+    let payload =
+        |uuid: &str| serde_json::value::RawValue::from_string(live_envelope(uuid)).unwrap();
+    assert_eq!(before.handle(&payload("early")).await.unwrap().forwarded, 1);
+    assert_eq!(okta_org_ids(&fakes.sink), vec![None], "not read yet");
+
+    fakes.identities.fail(true);
+    let failing = run(&poller(&fakes), "run-1").await;
+    assert!(failing.error.is_none(), "{failing:?}");
+    assert_eq!(failing.summary.forwarded, 10);
+    assert!(okta_org_ids(&fakes.sink).iter().all(Option::is_none));
+    fakes.identities.fail(false);
+
+    reqwest::Client::new()
+        .post(format!("{}/__sim/events", sim.url))
+        .header("content-type", "application/json")
+        .body(json!({"count": 3, "late_share": 0.0}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let outcome = run(&poller(&fakes), "run-2").await;
+    assert_eq!(outcome.summary.forwarded, 3, "{outcome:?}");
+    let id = sim.state.org_id.clone();
+    let ids = okta_org_ids(&fakes.sink);
+    assert_eq!(
+        &ids[11..],
+        &[Some(id.clone()), Some(id.clone()), Some(id.clone())]
+    );
+    use okta_relay::ports::OrgIdentityStore;
+    assert_eq!(
+        fakes.identities.okta_org_id("acme").await.unwrap(),
+        Some(id.clone())
+    );
+
+    let after = push_service(&fakes);
+    assert_eq!(after.handle(&payload("late")).await.unwrap().forwarded, 1);
+    assert_eq!(okta_org_ids(&fakes.sink).last().unwrap(), &Some(id));
+}

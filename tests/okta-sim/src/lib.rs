@@ -80,6 +80,8 @@ pub struct LiveConfig {
 /// The simulator's shared state.
 pub struct SimState {
     pub base_url: String,
+    /// The org's Okta id (`00o…`), served at `/.well-known/okta-organization`.
+    pub org_id: String,
     pub store: Mutex<store::Store>,
     pub limits: Mutex<limits::Limits>,
     pub faults: Mutex<Faults>,
@@ -155,7 +157,8 @@ async fn okta_edge(State(state): State<Arc<SimState>>, mut req: Request, next: N
         Some(limits::Admission::Allowed(h)) => {
             let mut r = if decision.server_error {
                 errors::OktaError::internal().into_response()
-            } else if path == "/oauth2/v1/token" {
+            } else if path == "/oauth2/v1/token" || path == WELL_KNOWN_ORGANIZATION {
+                // Public endpoints: no credentials.
                 next.run(req).await
             } else {
                 let url = format!("{}{}", state.base_url, path);
@@ -260,6 +263,9 @@ fn sub_collection(
     }
 }
 
+/// Okta's public document about the org (its id), served without credentials.
+const WELL_KNOWN_ORGANIZATION: &str = "/.well-known/okta-organization";
+
 fn router(state: Arc<SimState>) -> Router {
     let okta = Router::new()
         .route("/api/v1/logs", get(api::logs))
@@ -286,6 +292,18 @@ fn router(state: Arc<SimState>) -> Router {
             get(top_collection(Collection::Clients)),
         )
         .route("/oauth2/v1/token", post(token))
+        // Public, as in Okta: the org's id and pipeline, no credentials needed.
+        .route(
+            WELL_KNOWN_ORGANIZATION,
+            get(|State(s): State<Arc<SimState>>| async move {
+                axum::Json(serde_json::json!({
+                    "id": s.org_id,
+                    "pipeline": "idx",
+                    "_links": {"organization": {"href": s.base_url}},
+                    "settings": {"analyticsCollectionEnabled": false, "bugReportingEnabled": true, "omEnabled": false}
+                }))
+            }),
+        )
         .fallback(|| async {
             errors::OktaError::not_found("no such endpoint in okta-sim").into_response()
         })
@@ -342,6 +360,7 @@ pub async fn start(config: SimConfig) -> std::io::Result<RunningSim> {
         .map_err(std::io::Error::other)?;
     let state = Arc::new(SimState {
         base_url: base_url.clone(),
+        org_id: format!("00o{}", ids::random_suffix(17)),
         store: Mutex::new(store),
         limits: Mutex::new(limits::Limits::new(config.limits)),
         faults: Mutex::new(Faults::default()),

@@ -23,6 +23,7 @@ pub fn bucket_for(path: &str) -> &'static str {
         ["api", "v1", "zones", ..] => "/api/v1/zones",
         ["oauth2", "v1", "clients", ..] => "/oauth2/v1/clients",
         ["oauth2", "v1", "token"] => "/oauth2/v1/token",
+        [".well-known", ..] => "/.well-known",
         _ => "/api/v1",
     }
 }

@@ -87,6 +87,7 @@ impl AwsWiring {
             streams: self.state.clone(),
             dedupe: self.state.clone(),
             health: self.state.clone(),
+            identities: self.state.clone(),
             sink: self.sink.clone(),
             clock: self.clock.clone(),
         }

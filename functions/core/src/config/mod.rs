@@ -79,6 +79,10 @@ pub struct RelayConfig {
 pub struct OrgConfig {
     /// Short name used in state keys and forwarded records: `[a-z0-9][a-z0-9_-]*`, ≤ 64.
     pub name: String,
+    /// Okta's id of the org, filled in at run time from the state table or Okta
+    /// (`okta::organization`); never configured (`deny_unknown_fields` refuses it).
+    #[serde(skip)]
+    pub okta_org_id: Option<String>,
     /// ARN of the Secrets Manager secret with the org URL and credentials.
     pub secret_arn: String,
     /// The Okta Log Streaming partner event source (`aws.partner/okta.com/<org>/<name>`), if

@@ -165,7 +165,8 @@ pub fn change_record(
         path,
         collected_at,
         format!("change:{}", header.uuid),
-    );
+    )
+    .identified(org.okta_org_id.as_deref());
     relay.change = Some(change);
     relay.malformed_published = header.published.is_none();
     let entry = record::shape(

@@ -100,6 +100,8 @@ impl ObjectHeader {
 #[derive(Debug, Clone, Copy)]
 pub struct Found<'a> {
     pub org: &'a str,
+    /// The org's Okta id, when known.
+    pub okta_org_id: Option<&'a str>,
     pub spec: &'static StreamSpec,
     /// The parent's id, for fan-out streams.
     pub parent: Option<&'a str>,
@@ -129,7 +131,8 @@ pub fn to_record(raw: &RawValue, header: &ObjectHeader, found: &Found<'_>) -> Pe
         CollectionPath::Pull,
         found.collected_at,
         record_id,
-    );
+    )
+    .identified(found.okta_org_id);
     relay.sync = Some(found.sync);
     relay.parent = found
         .spec
@@ -171,6 +174,7 @@ mod tests {
     fn found(stream: &str, parent: Option<&'static str>) -> Found<'static> {
         Found {
             org: "acme",
+            okta_org_id: None,
             spec: spec(stream).unwrap(),
             parent,
             parent_version: parent.map(|_| "2026-11-20T08:00:00.000Z"),

@@ -173,6 +173,43 @@ impl OktaClient {
         &self.limiter
     }
 
+    /// The org's Okta id from `/.well-known/okta-organization` (public: sent without
+    /// credentials, one attempt, the org's size limit on the body). An id that is not Okta's
+    /// shape is refused: it goes into every record.
+    pub async fn organization_id(&self) -> Result<String, OktaError> {
+        let path = crate::okta::organization::WELL_KNOWN_PATH;
+        let url = self.org.join(path)?;
+        let response = self
+            .http
+            .get(url)
+            .timeout(self.request_budget())
+            .send()
+            .await
+            .map_err(|e| OktaError::transport(&e, path))?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| OktaError::transport(&e, path))?;
+        if !status.is_success() {
+            return Err(OktaError::Api {
+                status: status.as_u16(),
+                path: path.to_string(),
+                body: Box::new(OktaErrorBody::parse(&body)),
+            });
+        }
+        if body.len() > self.max_body_bytes {
+            return Err(OktaError::Decode {
+                path: path.to_string(),
+                detail: "the organization document is too large".to_string(),
+            });
+        }
+        crate::okta::organization::parse_id(&body).map_err(|detail| OktaError::Decode {
+            path: path.to_string(),
+            detail,
+        })
+    }
+
     /// Fetches one page of a list endpoint and decodes its items.
     ///
     /// Retries 429s (after the reset), 5xx, timeouts and broken bodies with backoff, at most

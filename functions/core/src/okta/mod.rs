@@ -11,6 +11,7 @@ mod error;
 pub mod links;
 pub mod oauth;
 mod org_url;
+pub mod organization;
 mod page;
 mod rate_limit;
 

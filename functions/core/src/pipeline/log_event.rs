@@ -44,7 +44,7 @@ pub fn records_for(
         out.filtered = true;
     } else if keep {
         out.records
-            .push(to_record(raw, header, &org.name, path, collected_at));
+            .push(to_record(raw, header, org_label(org), path, collected_at));
         if header.published.is_none() {
             out.malformed_published = true;
             tracing::warn!(uuid = %header.uuid, event_type = %header.event_type,
@@ -54,15 +54,21 @@ pub fn records_for(
     out
 }
 
+/// An org's name and Okta id, as records carry them.
+pub fn org_label(org: &OrgConfig) -> (&str, Option<&str>) {
+    (&org.name, org.okta_org_id.as_deref())
+}
+
 /// Shapes one System Log event into a pending record.
 pub fn to_record(
     raw: &RawValue,
     header: &LogEventHeader,
-    org: &str,
+    (org, okta_org_id): (&str, Option<&str>),
     path: CollectionPath,
     collected_at: DateTime<Utc>,
 ) -> PendingRecord {
-    let mut relay = RelayMetadata::new(org, stream::LOGS, path, collected_at, header.uuid.clone());
+    let mut relay = RelayMetadata::new(org, stream::LOGS, path, collected_at, header.uuid.clone())
+        .identified(okta_org_id);
     relay.malformed_published = header.published.is_none();
     let entry = record::shape(
         record::SYSTEM_LOG_DETAIL_TYPE,
@@ -94,7 +100,13 @@ mod tests {
         assert_eq!(header.uuid, "8f7c");
         assert_eq!(header.event_type, "user.session.start");
         assert_eq!(header.published.unwrap().timestamp_subsec_millis(), 123);
-        let record = to_record(&event, &header, "acme", CollectionPath::Push, Utc::now());
+        let record = to_record(
+            &event,
+            &header,
+            ("acme", None),
+            CollectionPath::Push,
+            Utc::now(),
+        );
         assert!(record.entry.detail.contains(event.get()));
         assert_eq!(record.relay.record_id, "8f7c");
         assert_eq!(record.entry.time, header.published);
@@ -107,7 +119,7 @@ mod tests {
             raw(r#"{"uuid":"8f7d","published":"redacted","eventType":"user.session.start"}"#);
         let header = LogEventHeader::parse(&event).unwrap();
         let now = Utc::now();
-        let record = to_record(&event, &header, "acme", CollectionPath::Pull, now);
+        let record = to_record(&event, &header, ("acme", None), CollectionPath::Pull, now);
         assert_eq!(record.entry.time, Some(now));
         assert!(record.entry.detail.contains(event.get()), "unchanged");
         let detail: serde_json::Value = serde_json::from_str(&record.entry.detail).unwrap();

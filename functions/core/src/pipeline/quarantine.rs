@@ -12,6 +12,8 @@ use serde_json::value::RawValue;
 #[derive(Debug, Clone, Copy)]
 pub struct FoundAt<'a> {
     pub org: &'a str,
+    /// The org's Okta id, when known.
+    pub okta_org_id: Option<&'a str>,
     pub stream: &'a str,
     /// The DetailType the item would have had.
     pub detail_type: &'a str,
@@ -30,7 +32,8 @@ pub fn unreadable(raw: &RawValue, problem: &str, at: &FoundAt<'_>) -> PendingRec
     let id = format!("sha256:{hex}");
     tracing::error!(org = at.org, stream = at.stream, record_id = %id, problem,
         "Okta sent an item the relay cannot read; forwarding it as a quarantined record");
-    let relay = RelayMetadata::new(at.org, at.stream, at.path, at.collected_at, id.clone());
+    let relay = RelayMetadata::new(at.org, at.stream, at.path, at.collected_at, id.clone())
+        .identified(at.okta_org_id);
     let entry = record::quarantine_marker(
         &relay,
         &Quarantine {
@@ -57,6 +60,7 @@ mod tests {
         let raw = RawValue::from_string(r#"{"eventType":"x"}"#.into()).unwrap();
         let at = FoundAt {
             org: "acme",
+            okta_org_id: None,
             stream: "logs",
             detail_type: record::SYSTEM_LOG_DETAIL_TYPE,
             path: CollectionPath::Pull,

@@ -38,6 +38,8 @@ pub struct PollerService {
     ports: Ports,
     settings: RunSettings,
     clients: OrgClients,
+    /// Each org's Okta id once known ([`identified`](Self::identified)).
+    okta_org_ids: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 impl PollerService {
@@ -61,7 +63,56 @@ impl PollerService {
             ports,
             settings,
             clients,
+            okta_org_ids: std::sync::Mutex::new(std::collections::HashMap::new()),
         })
+    }
+
+    /// `org` with its Okta id: from this service's memory, else the state table, else Okta's
+    /// `/.well-known/okta-organization` (then kept in the table for the push path and later
+    /// runs). Never fails a run: its records then go without the id, and the next run asks again.
+    async fn identified(&self, org: &OrgConfig, client: &crate::okta::OktaClient) -> OrgConfig {
+        let mut org = org.clone();
+        let known = {
+            let ids = self.okta_org_ids.lock().unwrap_or_else(|p| p.into_inner());
+            ids.get(&org.name).cloned()
+        };
+        org.okta_org_id = match known {
+            Some(id) => Some(id),
+            None => self.read_okta_org_id(&org.name, client).await,
+        };
+        if let Some(id) = &org.okta_org_id {
+            let mut ids = self.okta_org_ids.lock().unwrap_or_else(|p| p.into_inner());
+            ids.insert(org.name.clone(), id.clone());
+        }
+        org
+    }
+
+    async fn read_okta_org_id(
+        &self,
+        org: &str,
+        client: &crate::okta::OktaClient,
+    ) -> Option<String> {
+        match self.ports.identities.okta_org_id(org).await {
+            Ok(Some(id)) => return Some(id),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the org's Okta id from the state table");
+                return None;
+            }
+        }
+        let id = match client.organization_id().await {
+            Ok(id) => id,
+            Err(e) => {
+                tracing::warn!(error = %e,
+                    "could not read the org's Okta id; this run's records go without it");
+                return None;
+            }
+        };
+        tracing::info!(okta_org_id = %id, "read the org's Okta id");
+        if let Err(e) = self.ports.identities.remember_okta_org_id(org, &id).await {
+            tracing::warn!(error = %e, "could not keep the org's Okta id in the state table");
+        }
+        Some(id)
     }
 
     /// The configuration the service runs with.
@@ -308,7 +359,8 @@ impl PollerService {
             owner,
             deadline,
         };
-        let mut source = job.source(org);
+        let org = self.identified(org, &client).await;
+        let mut source = job.source(&org);
         let result = run.run(source.as_mut(), summary).await;
         summary.rate_limit = headroom(&client, &job).or(summary.rate_limit);
         result

@@ -4,6 +4,7 @@
 //! tests can put in-memory fakes behind the same traits.
 
 mod config_store;
+mod org_identity;
 mod secrets;
 mod sink;
 mod state;
@@ -12,6 +13,7 @@ use crate::clock::Clock;
 use std::sync::Arc;
 
 pub use config_store::{ConfigDocument, ConfigStore, ConfigStoreError};
+pub use org_identity::OrgIdentityStore;
 pub use secrets::{SecretError, SecretSource};
 pub use sink::{EntryOutcome, EventSink, SinkEntry, SinkError};
 pub use state::{
@@ -28,6 +30,7 @@ pub struct Ports {
     pub streams: Arc<dyn StreamStateStore>,
     pub dedupe: Arc<dyn DedupeStore>,
     pub health: Arc<dyn HealthStore>,
+    pub identities: Arc<dyn OrgIdentityStore>,
     pub sink: Arc<dyn EventSink>,
     pub clock: Arc<dyn Clock>,
 }

@@ -26,12 +26,15 @@ use crate::config::{OldEventPolicy, OrgConfig, RelayConfig};
 use crate::pipeline::log_event;
 use crate::pipeline::log_header::LogEventHeader;
 use crate::pipeline::{DeliveryPolicy, Forwarder, MarkPolicy, PendingRecord};
-use crate::ports::{DedupeStore, EventSink, Failure, HealthNote, HealthStore, Ports};
+use crate::ports::{
+    DedupeStore, EventSink, Failure, HealthNote, HealthStore, OrgIdentityStore, Ports,
+};
 use crate::record::CollectionPath;
 use crate::stream::StreamId;
 use crate::stream_watch;
 use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
+use std::collections::HashMap;
 use std::sync::Arc;
 use tracing::Instrument;
 
@@ -64,18 +67,33 @@ pub struct PushService {
     pub sink: Arc<dyn EventSink>,
     pub clock: Arc<dyn Clock>,
     pub delivery: DeliveryPolicy,
+    /// Where the poller keeps each org's Okta id (the events function cannot ask Okta: it holds
+    /// no credentials). Without it records carry only the org's name.
+    pub identities: Option<Arc<dyn OrgIdentityStore>>,
+    /// Each org's Okta id as last read, and when: a known id is kept, an unknown one read
+    /// again after [`OKTA_ORG_ID_RECHECK`].
+    okta_org_ids: std::sync::Mutex<HashMap<String, LookedUp>>,
 }
+
+/// An org's Okta id as last looked up (`None`: not found), and when.
+type LookedUp = (Option<String>, DateTime<Utc>);
+
+/// How long the events function waits before it looks again for an org id it did not find
+/// (the poller has not read it yet, or the table failed).
+pub const OKTA_ORG_ID_RECHECK: std::time::Duration = std::time::Duration::from_secs(300);
 
 impl PushService {
     /// The service on every port it uses.
     pub fn from_ports(config: Arc<RelayConfig>, ports: &Ports) -> Self {
-        Self::new(
+        let mut service = Self::new(
             config,
             ports.dedupe.clone(),
             ports.health.clone(),
             ports.sink.clone(),
             ports.clock.clone(),
-        )
+        );
+        service.identities = Some(ports.identities.clone());
+        service
     }
 
     pub fn new(
@@ -93,7 +111,43 @@ impl PushService {
             sink,
             clock,
             delivery,
+            identities: None,
+            okta_org_ids: std::sync::Mutex::new(HashMap::new()),
         }
+    }
+
+    /// `org` with its Okta id, when the state table has it. Never fails: a record without the
+    /// id is better than no record.
+    async fn identified(&self, org: &OrgConfig) -> OrgConfig {
+        let mut org = org.clone();
+        let Some(store) = &self.identities else {
+            return org;
+        };
+        let now = self.clock.now();
+        let cached = {
+            let ids = self.okta_org_ids.lock().unwrap_or_else(|p| p.into_inner());
+            ids.get(&org.name).cloned()
+        };
+        let fresh = cached.as_ref().is_some_and(|(id, at)| {
+            id.is_some() || crate::clock::until(*at, now) < OKTA_ORG_ID_RECHECK
+        });
+        org.okta_org_id = match (fresh, cached) {
+            (true, Some((id, _))) => id,
+            _ => {
+                let id = match store.okta_org_id(&org.name).await {
+                    Ok(id) => id,
+                    Err(e) => {
+                        tracing::warn!(org = %org.name, error = %e,
+                            "could not read the org's Okta id; its records go without it");
+                        None
+                    }
+                };
+                let mut ids = self.okta_org_ids.lock().unwrap_or_else(|p| p.into_inner());
+                ids.insert(org.name.clone(), (id.clone(), now));
+                id
+            }
+        };
+        org
     }
 
     /// Handles one partner event (a direct rule's invocation: the EventBridge event as JSON).
@@ -138,6 +192,7 @@ impl PushService {
             }
         }
         for (org, events) in groups {
+            let org = &self.identified(org).await;
             let span = tracing::info_span!("stream", org = %org.name, stream = %StreamId::Push);
             match self.forward(org, &events).instrument(span.clone()).await {
                 Ok(summary) => {

@@ -41,7 +41,11 @@ pub enum CollectionPath {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RelayMetadata {
+    /// The operator's name of the org in this deployment.
     pub org: String,
+    /// Okta's id of the org (`/.well-known/okta-organization`), once the relay has read it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub okta_org_id: Option<String>,
     pub stream: String,
     pub path: CollectionPath,
     #[serde(serialize_with = "rfc3339_millis")]
@@ -75,6 +79,7 @@ impl RelayMetadata {
     ) -> Self {
         Self {
             org: org.to_string(),
+            okta_org_id: None,
             stream: stream.to_string(),
             path,
             collected_at,
@@ -84,6 +89,14 @@ impl RelayMetadata {
             change: None,
             malformed_published: false,
         }
+    }
+}
+
+impl RelayMetadata {
+    /// The same metadata with the org's Okta id.
+    pub fn identified(mut self, okta_org_id: Option<&str>) -> Self {
+        self.okta_org_id = okta_org_id.map(str::to_string);
+        self
     }
 }
 

@@ -139,6 +139,7 @@ fn unreadable(
         problem,
         &quarantine::FoundAt {
             org: &org.name,
+            okta_org_id: org.okta_org_id.as_deref(),
             stream: stream::LOGS,
             detail_type: SYSTEM_LOG_DETAIL_TYPE,
             path: CollectionPath::Pull,

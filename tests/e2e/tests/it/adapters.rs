@@ -518,3 +518,21 @@ async fn configuration_stores_read_ssm_parameters_and_s3_objects() {
         ErrorKind::Configuration
     );
 }
+
+/// The org's Okta id round-trips through the state table (`org#<name>`), per org.
+#[tokio::test]
+async fn the_org_identity_round_trips_per_org() {
+    use okta_relay::ports::OrgIdentityStore;
+    let stack = LocalStack::provision(&[]).await;
+    let state = table(&stack, &clock());
+    assert_eq!(state.okta_org_id("acme").await.unwrap(), None);
+    state
+        .remember_okta_org_id("acme", "00o1a2b3c4d5e6f7g8h9")
+        .await
+        .unwrap();
+    assert_eq!(
+        state.okta_org_id("acme").await.unwrap().as_deref(),
+        Some("00o1a2b3c4d5e6f7g8h9")
+    );
+    assert_eq!(state.okta_org_id("beta").await.unwrap(), None);
+}

@@ -366,7 +366,8 @@ async fn a_failed_backfill_resumes_without_loss() {
         secrets: Arc::new(SecretsManagerSource::new(sdk.secrets.clone())),
         streams: table.clone(),
         dedupe: table.clone(),
-        health: table,
+        health: table.clone(),
+        identities: table,
         sink: Arc::new(EventBridgeSink::new(
             sdk.eventbridge.clone(),
             &stack.delivery_bus,

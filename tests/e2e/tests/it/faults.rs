@@ -127,7 +127,8 @@ impl Bench {
             )),
             streams: setup.streams.unwrap_or_else(|| table.clone()),
             dedupe: table.clone(),
-            health: table,
+            health: table.clone(),
+            identities: table,
             sink,
             clock: Arc::new(SystemClock),
         };

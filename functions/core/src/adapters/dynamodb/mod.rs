@@ -12,6 +12,7 @@
 
 mod dedupe;
 mod health;
+mod org_identity;
 
 use super::AwsFailure;
 use crate::clock::Clock;

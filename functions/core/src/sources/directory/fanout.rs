@@ -159,6 +159,7 @@ impl DirectorySource<'_> {
         let collected_at = okta.now();
         let found = Found {
             org: &self.org.name,
+            okta_org_id: self.org.okta_org_id.as_deref(),
             spec: child.spec,
             parent: Some(&task.parent),
             parent_version: task.parent_version.as_deref(),

@@ -28,6 +28,7 @@ impl DirectorySource<'_> {
         let collected_at = okta.now();
         let found = Found {
             org: &self.org.name,
+            okta_org_id: self.org.okta_org_id.as_deref(),
             spec: self.stream.spec,
             parent: None,
             parent_version: None,
@@ -72,6 +73,7 @@ impl DirectorySource<'_> {
             &problem.to_string(),
             &quarantine::FoundAt {
                 org: &self.org.name,
+                okta_org_id: self.org.okta_org_id.as_deref(),
                 stream: spec.name,
                 detail_type: spec.detail_type,
                 path: CollectionPath::Pull,
