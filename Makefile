@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat tests/local/requirements.txt | cksum | c
 CARGO_TEST := $(shell if cargo nextest --version >/dev/null 2>&1; then echo "cargo nextest run --profile ci"; else echo "cargo test"; fi)
 
 .PHONY: help venv up down build lint test unit demo clean fuzz crash-suite fault-suite load \
-	infra-deps infra-test infra-test-synth dashboard-picture moto-race package bench-build bench-process bench-budget bench-startup bench-throughput
+	infra-deps infra-test infra-test-synth dashboard-picture moto-race package bench-build bench-orgs bench-process bench-budget bench-startup bench-throughput
 
 help:
 	@echo "make test   full suite (fmt, clippy, unit and integration tests against moto)"
@@ -24,7 +24,7 @@ help:
 	@echo "make infra-test   CDK assertions, cdk synth, cfn-lint, checkov, terraform fmt, contract parity"
 	@echo "make dashboard-picture   redraw docs/dashboard.svg from the synthesized dashboard"
 	@echo "make package      the two arm64 Lambda zips (cargo lambda build --release --arm64)"
-	@echo "make bench-process / bench-budget / bench-startup / bench-throughput   whole-process benchmarks (BENCHMARKS.md)"
+	@echo "make bench-process / bench-budget / bench-startup / bench-throughput / bench-orgs   whole-process benchmarks (BENCHMARKS.md)"
 
 # Python venv with moto (local AWS) and cargo-lambda, pinned in tests/local/requirements.txt.
 $(STAMP): tests/local/requirements.txt
@@ -123,6 +123,10 @@ bench-budget: venv bench-build
 	tests/local/with-stack.sh $(PY) tests/bench/poller_run.py budget
 	tests/local/with-stack.sh $(PY) tests/bench/poller_run.py budget --other 10
 	tests/local/with-stack.sh $(PY) tests/bench/poller_run.py budget --other 40
+
+# Issue 20: orgs per deployment and cost per org per month, the release poller per org.
+bench-orgs: venv bench-build
+	tests/local/with-stack.sh $(PY) tests/bench/orgs.py --orgs 10
 
 bench-startup: bench-build
 	python3 tests/bench/startup.py

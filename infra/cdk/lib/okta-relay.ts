@@ -85,7 +85,7 @@ export interface OktaRelayProps {
   readonly eventsConcurrency?: number;
   /** Relay settings outside `orgs` (e.g. `rate_limit_reserve`). */
   readonly relaySettings?: Record<string, unknown>;
-  /** Where the functions read the configuration (README § Many orgs):
+  /** Where the functions read the configuration (README, "Configuration"):
    * - `environment` (default): the JSON in `OKTA_RELAY_CONFIG`; Lambda caps a function's
    *   environment at 4 KB, about 15 orgs.
    * - `parameter`: an SSM parameter the construct writes (standard tier up to 4 KB, advanced

@@ -188,10 +188,17 @@ fn state_of(
     let Some(PhaseMark { phase, since }) = phase else {
         return (StreamState::Pending, None, None);
     };
+    let overdue = id.and_then(|id| overdue_since(org, id, h, slack, now));
     if phase == Phase::Error && h.consecutive_failures > 0 {
+        // A transient failure (timeouts, 5xx, throttling) is expected to clear by itself; one
+        // that has outlasted the stream's interval plus the slack is overdue, with its fault:
+        // the org is not being collected. Any other error needs an operator at once.
+        if let (Some(ErrorKind::Transient), Some(due_by)) = (h.last_error_kind, overdue) {
+            return (StreamState::Overdue, Some(due_by), h.last_error_fault);
+        }
         return (StreamState::Error, Some(since), h.last_error_fault);
     }
-    if let Some(due_by) = id.and_then(|id| overdue_since(org, id, h, slack, now)) {
+    if let Some(due_by) = overdue {
         return (StreamState::Overdue, Some(due_by), None);
     }
     let state = match phase {
@@ -388,6 +395,38 @@ mod tests {
         };
         let s = derive(&org, &key, Some(&expired), None, SLACK, now());
         assert_eq!((s.state, s.lease_owner), (StreamState::Pending, None));
+    }
+
+    #[test]
+    fn a_transient_failure_that_outlasts_the_interval_is_overdue_with_its_fault() {
+        let key = StreamKey::new("slow", "logs");
+        let org = org(r#","logs":{"interval_seconds":60}"#);
+        let timing_out = |failing_for: i64| HealthReport {
+            last_success_at: ago(failing_for),
+            newest_event_at: ago(failing_for + 5),
+            last_error_at: ago(10),
+            last_error: Some("timed out".into()),
+            last_error_kind: Some(ErrorKind::Transient),
+            last_error_fault: Some(Fault::OktaTransient),
+            consecutive_failures: 3,
+            phase: mark(Phase::Error, failing_for - 1),
+            ..HealthReport::default()
+        };
+        let short = derive(&org, &key, None, Some(&timing_out(300)), SLACK, now());
+        assert_eq!(
+            (short.state, short.fault),
+            (StreamState::Error, Some(Fault::OktaTransient))
+        );
+        let long = derive(&org, &key, None, Some(&timing_out(1200)), SLACK, now());
+        assert_eq!(
+            (long.state, long.fault, long.since),
+            (
+                StreamState::Overdue,
+                Some(Fault::OktaTransient),
+                ago(1200 - 60 - 900)
+            )
+        );
+        assert_eq!(long.lag_seconds, Some(1205));
     }
 
     #[test]

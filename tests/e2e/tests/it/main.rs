@@ -16,6 +16,7 @@ mod faults;
 mod inventory;
 mod lambda;
 mod load;
+mod many_orgs;
 mod oauth;
 mod pull;
 mod push;
