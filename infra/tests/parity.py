@@ -406,6 +406,49 @@ def check_dashboard(template, contract):
     check("terraform dashboard (rendered) vs the template's", tf, cdk)
 
 
+def published_metrics():
+    """The metrics the functions publish, by dimension set (metrics.rs PER_STREAM, PER_ORG)."""
+    with open(os.path.join(ROOT, "functions", "core", "src", "metrics.rs")) as f:
+        code = f.read()
+    def const(name):
+        m = re.search(r"pub const %s: \[&str; \d+\] = \[(.*?)\];" % name, code, re.S)
+        if not m:
+            problems.append(f"metrics.rs: no {name}")
+            return set()
+        return set(re.findall(r'"(\w+)"', m.group(1)))
+    return {("Org", "Stream"): const("PER_STREAM"), ("Org",): const("PER_ORG")}
+
+
+def check_metrics_read(template):
+    """Every OktaRelay metric an alarm (CDK, Terraform) or the dashboard reads is one the
+    functions publish with those dimensions: a metric nobody publishes would leave an alarm
+    without data and a widget empty."""
+    reads = []
+    for a in of_type(template, "AWS::CloudWatch::Alarm").values():
+        p = a["Properties"]
+        if p.get("Namespace") == "OktaRelay":
+            reads.append(("template alarm", p["MetricName"], tuple(sorted(d["Name"] for d in p.get("Dimensions", [])))))
+    with open(os.path.join(INFRA, "terraform", "alarms.tf")) as f:
+        tf = f.read()
+    for name, dims in re.findall(r'namespace\s*=\s*"OktaRelay", metric = "(\w+)"\s*dimensions\s*=\s*\{([^}]*)\}', tf):
+        reads.append(("terraform alarm", name, tuple(sorted(re.findall(r"(\w+)\s*=", dims)))))
+    for widget in template_dashboard(template)["widgets"]:
+        for metric in widget.get("properties", {}).get("metrics", []):
+            for item in metric:
+                if isinstance(item, dict) and "expression" in item:
+                    for dims, name in re.findall(r'\{OktaRelay,([^}]*)\} MetricName="(\w+)"', item["expression"]):
+                        reads.append(("dashboard search", name, tuple(sorted(dims.split(",")))))
+            if metric and metric[0] == "OktaRelay":
+                keys = [k for k in metric[2:] if isinstance(k, str)][0::2]
+                reads.append(("dashboard metric", metric[1], tuple(sorted(keys))))
+    if len([r for r in reads if r[0] == "terraform alarm"]) < 4:
+        problems.append("parity: the Terraform alarms were not found in alarms.tf")
+    published = published_metrics()
+    for where, name, dims in reads:
+        if name not in published.get(dims, set()):
+            problems.append(f"{where} reads {name} by {list(dims)}, which the functions do not publish (metrics.rs)")
+
+
 def main():
     template_path = sys.argv[1]
     with open(template_path) as f:
@@ -423,6 +466,7 @@ def main():
     check_terraform(contract)
     check_dashboard(template, contract)
     check_schedules(template)
+    check_metrics_read(template)
     check_cargo_lambda(contract)
     check_rust(contract)
     with open(RESOURCES) as f:

@@ -3,11 +3,14 @@
 //! CloudWatch Logs and CloudWatch turns into metrics without an API call (no
 //! `cloudwatch:PutMetricData` permission, no extra latency).
 //!
-//! Namespace `OktaRelay`. Every metric is published per `Org` + `Stream` and per `Org`, so an
-//! alarm can watch one stream's lag (`LagSeconds`) or any failing stream of an org
-//! (`StreamErrors`), and a dashboard can split errors by whose fault they are (`Errors*`, one
-//! per [`Fault`]). The infra alarms (infra/cdk, infra/terraform) use these names; the README's
-//! operations section lists them all.
+//! Namespace `OktaRelay`. Every count is a field of the line (Logs Insights can sum any of
+//! them), but a CloudWatch metric exists only where something reads it: each metric and
+//! dimension set is billed ($0.30 a month), and at two dimension sets for every count the metrics
+//! were 72 % of an org's monthly cost (BENCHMARKS.md, "Many orgs"). [`PER_STREAM`] are published
+//! per `Org` + `Stream` (a stream's lag, records and Okta headroom) and [`PER_ORG`] per `Org` (the
+//! per-org alarms and the dashboard's failure widgets, errors split by whose fault, one per
+//! [`Fault`]). infra/tests/parity.py checks that every metric the alarms and the dashboard read
+//! is published with their dimensions; the README's operations section lists them all.
 
 use crate::Fault;
 use crate::stream::PUSH as PUSH_STREAM;
@@ -21,6 +24,22 @@ pub const UNMATCHED_ORG: &str = "unmatched";
 
 /// One metric: name, value, CloudWatch unit.
 type Metric = (&'static str, f64, &'static str);
+
+/// The metrics published per org and stream (`[Org, Stream]`).
+pub const PER_STREAM: [&str; 3] = ["Forwarded", "LagSeconds", "RateLimitRemaining"];
+
+/// The metrics published per org (`[Org]`).
+pub const PER_ORG: [&str; 9] = [
+    "StreamErrors",
+    "Overdue",
+    "Quarantined",
+    "Duplicates",
+    "MalformedPublished",
+    "ErrorsOktaConfiguration",
+    "ErrorsOktaTransient",
+    "ErrorsAws",
+    "ErrorsRelay",
+];
 
 fn count(name: &'static str, value: impl Into<f64>) -> Metric {
     (name, value.into(), "Count")
@@ -38,23 +57,29 @@ fn emf_object(org: &str, stream: &str, values: &[Metric], timestamp_ms: i64) -> 
     let mut object = Map::new();
     object.insert("Org".into(), json!(org));
     object.insert("Stream".into(), json!(stream));
-    let definitions: Vec<Value> = values
-        .iter()
-        .map(|(name, _, unit)| json!({"Name": name, "Unit": unit}))
-        .collect();
     for (name, value, _) in values {
         object.insert((*name).into(), json!(value));
     }
+    let directive = |dimensions: Value, published: &[&str]| {
+        let definitions: Vec<Value> = values
+            .iter()
+            .filter(|(name, _, _)| published.contains(name))
+            .map(|(name, _, unit)| json!({"Name": name, "Unit": unit}))
+            .collect();
+        (!definitions.is_empty()).then(
+            || json!({"Namespace": NAMESPACE, "Dimensions": [dimensions], "Metrics": definitions}),
+        )
+    };
+    let directives: Vec<Value> = [
+        directive(json!(["Org", "Stream"]), &PER_STREAM),
+        directive(json!(["Org"]), &PER_ORG),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     object.insert(
         "_aws".into(),
-        json!({
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{
-                "Namespace": NAMESPACE,
-                "Dimensions": [["Org", "Stream"], ["Org"]],
-                "Metrics": definitions,
-            }],
-        }),
+        json!({ "Timestamp": timestamp_ms, "CloudWatchMetrics": directives }),
     );
     Value::Object(object)
 }
@@ -187,15 +212,26 @@ mod tests {
     #[test]
     fn an_outcome_becomes_one_emf_object_with_the_alarm_dimensions() {
         let v = emf(&outcome(None, Some(42)), 1_700_000_000_000);
-        let cw = &v["_aws"]["CloudWatchMetrics"][0];
-        assert_eq!(cw["Namespace"], "OktaRelay");
-        assert_eq!(cw["Dimensions"], json!([["Org", "Stream"], ["Org"]]));
         assert_eq!(v["_aws"]["Timestamp"], 1_700_000_000_000i64);
-        // Every declared metric has its value at the top level (EMF's rule).
-        for m in cw["Metrics"].as_array().unwrap() {
-            let name = m["Name"].as_str().unwrap();
-            assert!(v[name].is_number(), "{name} has a value");
-        }
+        every_declared_metric_has_a_value(&v);
+        assert_eq!(
+            published(&v),
+            [
+                ("Org,Stream", "Forwarded"),
+                ("Org,Stream", "LagSeconds"),
+                ("Org,Stream", "RateLimitRemaining"),
+                ("Org", "Duplicates"),
+                ("Org", "Quarantined"),
+                ("Org", "MalformedPublished"),
+                ("Org", "StreamErrors"),
+                ("Org", "Overdue"),
+                ("Org", "ErrorsOktaConfiguration"),
+                ("Org", "ErrorsOktaTransient"),
+                ("Org", "ErrorsAws"),
+                ("Org", "ErrorsRelay"),
+            ]
+            .map(|(d, n)| (d.to_string(), n.to_string()))
+        );
         assert_eq!(v["Org"], "acme");
         assert_eq!(v["Stream"], "logs");
         assert_eq!(v["Forwarded"], 2500.0);
@@ -223,25 +259,39 @@ mod tests {
         );
         assert_eq!(v["Healthy"], 0.0);
         assert!(v.get("LagSeconds").is_none());
-        let names: Vec<&str> = v["_aws"]["CloudWatchMetrics"][0]["Metrics"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["Name"].as_str().unwrap())
-            .collect();
-        assert!(!names.contains(&"LagSeconds"));
+        assert!(!published(&v).iter().any(|(_, name)| name == "LagSeconds"));
         // The error text is not a metric or dimension (it is logged, not published).
         assert!(!v.to_string().contains("401"));
     }
 
+    /// Every declared metric has its value at the top level (EMF's rule), in the namespace.
     fn every_declared_metric_has_a_value(v: &Value) {
-        for m in v["_aws"]["CloudWatchMetrics"][0]["Metrics"]
-            .as_array()
-            .unwrap()
-        {
-            let name = m["Name"].as_str().unwrap();
-            assert!(v[name].is_number(), "{name} has a value");
+        for directive in v["_aws"]["CloudWatchMetrics"].as_array().unwrap() {
+            assert_eq!(directive["Namespace"], NAMESPACE);
+            for m in directive["Metrics"].as_array().unwrap() {
+                let name = m["Name"].as_str().unwrap();
+                assert!(v[name].is_number(), "{name} has a value");
+            }
         }
+    }
+
+    /// (dimension set, metric name) of every metric the line publishes, in order.
+    fn published(v: &Value) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for directive in v["_aws"]["CloudWatchMetrics"].as_array().unwrap() {
+            for dims in directive["Dimensions"].as_array().unwrap() {
+                let dims: Vec<&str> = dims
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|d| d.as_str().unwrap())
+                    .collect();
+                for m in directive["Metrics"].as_array().unwrap() {
+                    out.push((dims.join(","), m["Name"].as_str().unwrap().to_string()));
+                }
+            }
+        }
+        out
     }
 
     #[test]
