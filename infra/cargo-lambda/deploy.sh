@@ -6,15 +6,31 @@
 #   OKTA_RELAY_STATE_TABLE=...  OKTA_RELAY_DELIVERY_BUS=...  OKTA_RELAY_CONFIG_PATH=config.json \
 #   EVENTS_ROLE_ARN=...  POLLER_ROLE_ARN=...  infra/cargo-lambda/deploy.sh [--print]
 #
+# The configuration goes into the functions' environment (up to about 3 500 bytes, ~15 orgs).
+# A larger one is stored first (an SSM parameter, or an S3 object) and named instead of
+# OKTA_RELAY_CONFIG_PATH: OKTA_RELAY_CONFIG_PARAMETER=/name or OKTA_RELAY_CONFIG_OBJECT=s3://b/k
+# (the roles then need ssm:GetParameter or s3:GetObject on it).
+#
 # The roles, the table, the buses, the rules and the DLQs are not created by cargo lambda:
 # create them with the CDK stack or the Terraform module (or see the README's table of what each
 # role needs). --print shows the commands instead of running them.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 : "${OKTA_RELAY_STATE_TABLE:?the state table name}" "${OKTA_RELAY_DELIVERY_BUS:?the delivery bus name}"
-: "${OKTA_RELAY_CONFIG_PATH:?a file with the relay configuration (JSON)}"
 : "${EVENTS_ROLE_ARN:?the events function role}" "${POLLER_ROLE_ARN:?the poller function role}"
-config=$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1])), separators=(",", ":")))' "$OKTA_RELAY_CONFIG_PATH")
+if [[ -n "${OKTA_RELAY_CONFIG_PARAMETER:-}" ]]; then
+  config_env="OKTA_RELAY_CONFIG_PARAMETER=$OKTA_RELAY_CONFIG_PARAMETER"
+elif [[ -n "${OKTA_RELAY_CONFIG_OBJECT:-}" ]]; then
+  config_env="OKTA_RELAY_CONFIG_OBJECT=$OKTA_RELAY_CONFIG_OBJECT"
+else
+  : "${OKTA_RELAY_CONFIG_PATH:?a file with the relay configuration (JSON), or OKTA_RELAY_CONFIG_PARAMETER / OKTA_RELAY_CONFIG_OBJECT}"
+  config=$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1])), separators=(",", ":")))' "$OKTA_RELAY_CONFIG_PATH")
+  if (( ${#config} > 3500 )); then
+    echo "the configuration is ${#config} bytes, over the 3500 Lambda's environment leaves it: store it in an SSM parameter or an S3 object and set OKTA_RELAY_CONFIG_PARAMETER or OKTA_RELAY_CONFIG_OBJECT instead" >&2
+    exit 1
+  fi
+  config_env="OKTA_RELAY_CONFIG=$config"
+fi
 
 python3 - "$root/infra/contract.json" <<'PY' | while IFS=$'\t' read -r name binary memory timeout runtime allocator; do
 import json, sys
@@ -28,7 +44,7 @@ PY
        --runtime "$runtime" --memory "$memory" --timeout "$timeout"
        --env-var "OKTA_RELAY_STATE_TABLE=$OKTA_RELAY_STATE_TABLE"
        --env-var "OKTA_RELAY_DELIVERY_BUS=$OKTA_RELAY_DELIVERY_BUS"
-       --env-var "OKTA_RELAY_CONFIG=$config")
+       --env-var "$config_env")
   for setting in $allocator; do cmd+=(--env-var "$setting"); done
   if [[ "${1:-}" == "--print" ]]; then
     printf '%q ' "${cmd[@]}"; echo

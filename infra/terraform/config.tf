@@ -5,6 +5,15 @@
 
 locals {
   config_json = jsonencode(local.config)
+  # The configuration's size at plan time: a secret this module creates has no ARN yet, so it
+  # counts at the length of one (the size checks below then run at plan, not mid-apply).
+  config_size = length(jsonencode(merge(var.relay_settings, {
+    orgs = [for o in var.orgs : merge(
+      { name = o.name, secret_arn = coalesce(o.secret_arn, "arn:aws:secretsmanager:xx-xxxxxxxxx-1:000000000000:secret:${var.name_prefix}/okta/${o.name}-XXXXXX") },
+      o.partner_event_source == null ? {} : { partner_event_source = o.partner_event_source },
+      o.settings,
+    )]
+  })))
 
   config_variable = {
     environment = "OKTA_RELAY_CONFIG"
@@ -17,7 +26,8 @@ locals {
     object      = ["s3:GetObject"]
   }
   # A new configuration is a new key: the functions' environment changes with it, so every
-  # execution environment starts on the new object (and a rollback is the old key).
+  # execution environment starts on the new object. The new object is written before the old
+  # one is deleted (create_before_destroy), so no function reads a key that is gone.
   config_object_key = "${var.name_prefix}/config-${substr(sha256(local.config_json), 0, 16)}.json"
 
   config_value = {
@@ -39,12 +49,13 @@ resource "aws_ssm_parameter" "config" {
   name        = "/${var.name_prefix}/config"
   description = "okta-relay: the relay configuration (names and ARNs, never a secret value)"
   type        = "String"
-  tier        = length(local.config_json) > 4096 ? "Advanced" : "Standard"
-  value       = local.config_json
+  # Standard while it fits, advanced past 4 KB, never a failed downgrade.
+  tier  = "Intelligent-Tiering"
+  value = local.config_json
 
   lifecycle {
     precondition {
-      condition     = length(local.config_json) <= 8192
+      condition     = local.config_size <= 8192
       error_message = "The configuration is over an SSM parameter's 8 KB: set configuration_store = \"object\"."
     }
   }
@@ -60,6 +71,7 @@ resource "aws_s3_object" "config" {
   kms_key_id             = aws_kms_key.relay.arn
 
   lifecycle {
+    create_before_destroy = true
     precondition {
       condition     = var.configuration_bucket != null
       error_message = "configuration_store = \"object\" needs configuration_bucket."
@@ -71,7 +83,7 @@ resource "terraform_data" "config_size" {
   count = var.configuration_store == "environment" ? 1 : 0
   lifecycle {
     precondition {
-      condition     = length(local.config_json) <= 3500
+      condition     = local.config_size <= 3500
       error_message = "The configuration is over the 3500 bytes Lambda's environment leaves it: set configuration_store = \"parameter\" (up to 8 KB) or \"object\"."
     }
   }

@@ -47,6 +47,14 @@ fn named_org<'a>(
     }
 }
 
+fn names_an_unconfigured_org(payload: &Value, config: &RelayConfig) -> bool {
+    payload
+        .as_object()
+        .and_then(|o| o.get("org"))
+        .and_then(Value::as_str)
+        .is_some_and(|org| !config.orgs.iter().any(|o| o.name == org))
+}
+
 /// The poller: polls the org the invocation names, or every configured org.
 pub async fn poller(
     service: &PollerService,
@@ -189,7 +197,14 @@ pub async fn serve_poller(
 ) -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let live = live.clone();
-        async move { poller(&*live.current().await?, event).await }
+        async move {
+            let mut service = live.current().await?;
+            // A new org's schedule may fire before the reload: read the store now.
+            if names_an_unconfigured_org(&event.payload, service.config()) {
+                service = live.refresh().await?;
+            }
+            poller(&service, event).await
+        }
     }))
     .await
 }

@@ -501,6 +501,11 @@ impl MemoryConfigStore {
         state.1 = Ok(text.to_string());
     }
 
+    /// A document under a version number of the caller's choice (a recreated parameter).
+    pub fn put_as_version(&self, version: u64, text: &str) {
+        *self.state.lock().expect("config store lock") = (version, Ok(text.to_string()));
+    }
+
     /// Fetches fail with `error` until the next [`put`](Self::put).
     pub fn fail_with(&self, error: crate::ports::ConfigStoreError) {
         self.state.lock().expect("config store lock").1 = Err(error);
@@ -530,7 +535,7 @@ impl crate::ports::ConfigStore for MemoryConfigStore {
 /// Org identities in memory; [`fail`](Self::fail) makes every call fail as the table would.
 #[derive(Debug, Default)]
 pub struct MemoryIdentities {
-    ids: Mutex<HashMap<String, String>>,
+    ids: Mutex<HashMap<String, crate::ports::OrgIdentity>>,
     failing: std::sync::atomic::AtomicBool,
 }
 
@@ -549,14 +554,18 @@ impl MemoryIdentities {
 
 #[async_trait]
 impl crate::ports::OrgIdentityStore for MemoryIdentities {
-    async fn okta_org_id(&self, org: &str) -> Result<Option<String>, StateError> {
+    async fn identity(&self, org: &str) -> Result<Option<crate::ports::OrgIdentity>, StateError> {
         self.check()?;
         Ok(lock(&self.ids).get(org).cloned())
     }
 
-    async fn remember_okta_org_id(&self, org: &str, okta_org_id: &str) -> Result<(), StateError> {
+    async fn remember(
+        &self,
+        org: &str,
+        identity: &crate::ports::OrgIdentity,
+    ) -> Result<(), StateError> {
         self.check()?;
-        lock(&self.ids).insert(org.to_string(), okta_org_id.to_string());
+        lock(&self.ids).insert(org.to_string(), identity.clone());
         Ok(())
     }
 }

@@ -472,3 +472,54 @@ async fn a_slow_token_request_gets_only_the_time_left_before_the_deadline() {
     assert_eq!(err.kind(), ErrorKind::Transient, "{err}");
     assert!(!err.to_string().contains("s3cr3t"), "{err}");
 }
+
+/// The org's id comes from the public organization document, asked for without credentials;
+/// a document too large, an id not of Okta's shape, a redirect or an error status is refused.
+#[tokio::test]
+async fn the_organization_id_is_read_without_credentials_and_hostile_answers_are_refused() {
+    let server = MockServer::start().await;
+    let well_known = "/.well-known/okta-organization";
+    Mock::given(method("GET"))
+        .and(path(well_known))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string(r#"{"id":"00o1a2b3c4d5e6f7g8h9","pipeline":"idx"}"#),
+        )
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    assert_eq!(
+        client(&server).organization_id().await.unwrap(),
+        "00o1a2b3c4d5e6f7g8h9"
+    );
+    let sent = server.received_requests().await.unwrap();
+    assert!(
+        sent.iter()
+            .all(|r| !r.headers.contains_key("authorization")),
+        "a public document gets no token"
+    );
+
+    let answers = [
+        ResponseTemplate::new(200).set_body_string(format!(
+            r#"{{"id":"00o1a2b3c4d5e6f7g8h9","pad":"{}"}}"#,
+            "x".repeat(200 * 1024)
+        )),
+        ResponseTemplate::new(200).set_body_string(r#"{"id":"<script>"}"#),
+        ResponseTemplate::new(302).insert_header("location", "https://evil.example/"),
+        ResponseTemplate::new(404).set_body_string("{}"),
+    ];
+    for answer in answers {
+        server.reset().await;
+        Mock::given(method("GET"))
+            .and(path(well_known))
+            .respond_with(answer)
+            .mount(&server)
+            .await;
+        let e = client(&server).organization_id().await.unwrap_err();
+        assert!(!e.to_string().contains(TOKEN));
+        assert!(
+            matches!(e, OktaError::Decode { .. } | OktaError::Api { .. }),
+            "{e}"
+        );
+    }
+}

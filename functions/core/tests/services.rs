@@ -733,12 +733,41 @@ async fn records_carry_the_okta_org_id_the_poller_read_and_kept() {
         &[Some(id.clone()), Some(id.clone()), Some(id.clone())]
     );
     use okta_relay::ports::OrgIdentityStore;
-    assert_eq!(
-        fakes.identities.okta_org_id("acme").await.unwrap(),
-        Some(id.clone())
-    );
+    let kept = fakes.identities.identity("acme").await.unwrap().unwrap();
+    assert_eq!(kept.okta_org_id, id);
+    assert_eq!(kept.org_url.trim_end_matches('/'), sim.url);
 
     let after = push_service(&fakes);
     assert_eq!(after.handle(&payload("late")).await.unwrap().forwarded, 1);
     assert_eq!(okta_org_ids(&fakes.sink).last().unwrap(), &Some(id));
+}
+
+/// A secret pointed at another Okta org: the id kept for the old org URL is not reused, the
+/// new org's id is read and kept.
+#[tokio::test]
+async fn a_secret_pointed_at_another_org_reads_its_okta_org_id_again() {
+    use okta_relay::ports::{OrgIdentity, OrgIdentityStore};
+    let sim = okta(3).await;
+    let fakes = fakes(&sim, MemorySink::default());
+    fakes
+        .identities
+        .remember(
+            "acme",
+            &OrgIdentity {
+                okta_org_id: "00oOLDoldOLDoldOLDol".into(),
+                org_url: "https://old.okta.com/".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let outcome = run(&poller(&fakes), "run-1").await;
+    assert_eq!(outcome.summary.forwarded, 3, "{outcome:?}");
+    let id = sim.state.org_id.clone();
+    assert!(
+        okta_org_ids(&fakes.sink)
+            .iter()
+            .all(|o| o.as_deref() == Some(id.as_str()))
+    );
+    let kept = fakes.identities.identity("acme").await.unwrap().unwrap();
+    assert_eq!(kept.okta_org_id, id);
 }

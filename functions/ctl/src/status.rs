@@ -72,7 +72,8 @@ fn render(statuses: &[StreamStatus], now: chrono::DateTime<Utc>) -> String {
             state.push_str(&format!(" (retry {})", until.format("%H:%M UTC")));
         }
         let error = match &s.last_error {
-            Some(message) if s.state == StreamState::Error => {
+            // An error, or an overdue stream whose runs keep failing (its fault says whose).
+            Some(message) if s.state == StreamState::Error || s.fault.is_some() => {
                 let kind = s
                     .last_error_kind
                     .map_or(String::new(), |k| format!("{k}: "));

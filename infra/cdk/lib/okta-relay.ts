@@ -88,8 +88,8 @@ export interface OktaRelayProps {
   /** Where the functions read the configuration (README, "Configuration"):
    * - `environment` (default): the JSON in `OKTA_RELAY_CONFIG`; Lambda caps a function's
    *   environment at 4 KB, about 15 orgs.
-   * - `parameter`: an SSM parameter the construct writes (standard tier up to 4 KB, advanced
-   *   up to 8 KB, about 35 orgs), re-read every `config_reload_seconds`.
+   * - `parameter`: an SSM parameter the construct writes (Intelligent-Tiering: standard up to
+   *   4 KB, advanced up to 8 KB, about 35 orgs), re-read every `config_reload_seconds`.
    * - `object`: an S3 object uploaded with the stack's assets (up to 1 MiB); every org needs
    *   its `secretArn` then (the object is written before the stack creates anything).
    * Each function may read only its own parameter or object. */
@@ -101,8 +101,7 @@ export type OktaRelayConfigurationStore = keyof typeof contract.configuration_va
 
 /** Lambda's limit on a function's environment variables, less the other variables' share. */
 const ENVIRONMENT_CONFIG_BYTES = 3500;
-/** SSM Parameter Store value limits (standard and advanced tier). */
-const PARAMETER_STANDARD_BYTES = 4096;
+/** SSM Parameter Store's value limit (advanced tier). */
 const PARAMETER_ADVANCED_BYTES = 8192;
 /** What a secret ARN the stack creates takes in the configuration once resolved. */
 const RESOLVED_ARN_BYTES = 100;
@@ -418,7 +417,9 @@ export class OktaRelay extends Construct {
       const parameter = new ssm.StringParameter(this, 'Configuration', {
         description: 'okta-relay: the relay configuration (names and ARNs, never a secret value)',
         stringValue: stack.toJsonString(config),
-        tier: size > PARAMETER_STANDARD_BYTES ? ssm.ParameterTier.ADVANCED : ssm.ParameterTier.STANDARD,
+        // Intelligent-Tiering: standard while it fits, advanced past 4 KB, and no failed update
+        // when a shrinking configuration would otherwise ask SSM to downgrade the tier.
+        tier: ssm.ParameterTier.INTELLIGENT_TIERING,
       });
       return {
         kind,

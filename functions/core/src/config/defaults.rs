@@ -66,8 +66,9 @@ pub(super) fn overdue_slack_seconds() -> u64 {
 /// How often a function re-reads a stored configuration (SSM, S3): an edit reaches warm
 /// functions within five minutes, at 288 reads a day per execution environment.
 pub const CONFIG_RELOAD_SECONDS: u64 = 5 * 60;
-/// The bounds of `config_reload_seconds`: ten seconds to a day.
-pub const CONFIG_RELOAD_RANGE: (u64, u64) = (10, 86_400);
+/// The bounds of `config_reload_seconds`: ten seconds to 15 minutes, the time the push queue
+/// keeps redelivering a new org's partner events (5 receives × 180 s) before they go to the DLQ.
+pub const CONFIG_RELOAD_RANGE: (u64, u64) = (10, 900);
 pub(super) fn config_reload_seconds() -> u64 {
     CONFIG_RELOAD_SECONDS
 }

@@ -41,8 +41,16 @@ struct State<S> {
 
 struct Loaded<S> {
     service: Arc<S>,
-    version: String,
+    /// The document's SHA-256: an unchanged document is not parsed again. (Not the store's
+    /// version: a recreated SSM parameter starts again at version 1.)
+    digest: Vec<u8>,
     reload_every: Duration,
+}
+
+fn digest(text: &str) -> Vec<u8> {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes())
+        .as_ref()
+        .to_vec()
 }
 
 impl<S> LiveConfig<S> {
@@ -57,7 +65,7 @@ impl<S> LiveConfig<S> {
             state: Mutex::new(State {
                 current: Some(Loaded {
                     service: Arc::new(service),
-                    version: String::new(),
+                    digest: Vec::new(),
                     reload_every: Duration::MAX,
                 }),
                 unreadable: None,
@@ -97,6 +105,28 @@ impl<S> LiveConfig<S> {
                 self.reload(store.as_ref(), &mut state).await;
             }
         }
+        Self::answer(&state)
+    }
+
+    /// The service after reading a stored configuration now, unless it was read less than
+    /// [`CONFIG_RETRY_UNREADABLE`] ago: an invocation names an org the current configuration
+    /// lacks, so an operator may just have added it.
+    pub async fn refresh(&self) -> Result<Arc<S>, FunctionError> {
+        let mut state = self.state.lock().await;
+        if let Some(store) = &self.store {
+            let now = self.clock.now();
+            let due = state
+                .checked_at
+                .is_none_or(|at| crate::clock::until(at, now) >= CONFIG_RETRY_UNREADABLE);
+            if due {
+                state.checked_at = Some(now);
+                self.reload(store.as_ref(), &mut state).await;
+            }
+        }
+        Self::answer(&state)
+    }
+
+    fn answer(state: &State<S>) -> Result<Arc<S>, FunctionError> {
         match (&state.current, &state.unreadable) {
             (Some(loaded), _) => Ok(loaded.service.clone()),
             (None, Some(why)) => Err(why.clone()),
@@ -120,7 +150,7 @@ impl<S> LiveConfig<S> {
         tracing::info!(location = %location, version = %doc.version, orgs, "configuration loaded");
         Ok(Loaded {
             service: Arc::new(service),
-            version: doc.version,
+            digest: digest(&doc.text),
             reload_every,
         })
     }
@@ -136,7 +166,7 @@ impl<S> LiveConfig<S> {
                 if state
                     .current
                     .as_ref()
-                    .is_some_and(|c| c.version == doc.version) =>
+                    .is_some_and(|c| c.digest == digest(&doc.text)) =>
             {
                 return;
             }

@@ -121,7 +121,7 @@ fn timeouts(c: &RelayConfig) -> Result<(), ConfigError> {
         c.config_reload_seconds,
         super::defaults::CONFIG_RELOAD_RANGE,
         "config_reload_seconds",
-        "must be between 10 and 86400 (a day)",
+        "must be between 10 and 900: a new org's first invocations and partner events wait for the reload (SQS redelivers a partner event for 15 minutes)",
     )?;
     let call = "must be at least aws_attempt_timeout_seconds and at most 120";
     let call_range = (c.aws_attempt_timeout_seconds, 120);

@@ -179,29 +179,37 @@ impl OktaClient {
     pub async fn organization_id(&self) -> Result<String, OktaError> {
         let path = crate::okta::organization::WELL_KNOWN_PATH;
         let url = self.org.join(path)?;
-        let response = self
+        let mut response = self
             .http
             .get(url)
-            .timeout(self.request_budget())
+            .timeout(
+                self.request_budget()
+                    .min(crate::okta::organization::REQUEST_TIMEOUT),
+            )
             .send()
             .await
             .map_err(|e| OktaError::transport(&e, path))?;
         let status = response.status();
-        let body = response
-            .bytes()
+        // Read at most a small document's worth: a hostile server cannot make us hold more.
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
             .await
-            .map_err(|e| OktaError::transport(&e, path))?;
+            .map_err(|e| OktaError::transport(&e, path))?
+        {
+            if body.len() + chunk.len() > crate::okta::organization::MAX_DOCUMENT_BYTES {
+                return Err(OktaError::Decode {
+                    path: path.to_string(),
+                    detail: "the organization document is too large".to_string(),
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
         if !status.is_success() {
             return Err(OktaError::Api {
                 status: status.as_u16(),
                 path: path.to_string(),
                 body: Box::new(OktaErrorBody::parse(&body)),
-            });
-        }
-        if body.len() > self.max_body_bytes {
-            return Err(OktaError::Decode {
-                path: path.to_string(),
-                detail: "the organization document is too large".to_string(),
             });
         }
         crate::okta::organization::parse_id(&body).map_err(|detail| OktaError::Decode {

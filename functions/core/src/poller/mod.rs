@@ -24,7 +24,7 @@ pub use crate::summary::{OrgOutcome, StreamSummary};
 
 use crate::config::{OrgConfig, RelayConfig};
 use crate::okta::OktaError;
-use crate::ports::{Ports, RateLimitHeadroom};
+use crate::ports::{OrgIdentity, Ports, RateLimitHeadroom};
 use crate::run::StreamRun;
 use chrono::{DateTime, Utc};
 use org_clients::OrgClients;
@@ -38,9 +38,16 @@ pub struct PollerService {
     ports: Ports,
     settings: RunSettings,
     clients: OrgClients,
-    /// Each org's Okta id once known ([`identified`](Self::identified)).
-    okta_org_ids: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    /// Each org's identity as last looked for, and when ([`identified`](Self::identified)).
+    okta_org_ids: std::sync::Mutex<std::collections::HashMap<String, LookedUp>>,
 }
+
+/// An org's identity as last looked for (`None`: not found), and when.
+type LookedUp = (Option<OrgIdentity>, DateTime<Utc>);
+
+/// How long a poller (and the events function) waits before it looks again for an org's Okta
+/// id it could not find, and how long the events function trusts one it found.
+pub const OKTA_ORG_ID_RECHECK: Duration = Duration::from_secs(300);
 
 impl PollerService {
     pub fn new(
@@ -68,51 +75,62 @@ impl PollerService {
     }
 
     /// `org` with its Okta id: from this service's memory, else the state table, else Okta's
-    /// `/.well-known/okta-organization` (then kept in the table for the push path and later
-    /// runs). Never fails a run: its records then go without the id, and the next run asks again.
+    /// `/.well-known/okta-organization` (then kept in the table, with the org URL it came from,
+    /// for the push path and later runs). An id read from another org URL (the secret now points
+    /// at another org) is read again. Never fails a run: its records then go without the id,
+    /// and the id is looked for again after [`OKTA_ORG_ID_RECHECK`].
     async fn identified(&self, org: &OrgConfig, client: &crate::okta::OktaClient) -> OrgConfig {
         let mut org = org.clone();
-        let known = {
+        let org_url = client.org().as_url().as_str().to_string();
+        let now = self.ports.clock.now();
+        let cached = {
             let ids = self.okta_org_ids.lock().unwrap_or_else(|p| p.into_inner());
             ids.get(&org.name).cloned()
         };
-        org.okta_org_id = match known {
-            Some(id) => Some(id),
-            None => self.read_okta_org_id(&org.name, client).await,
+        org.okta_org_id = match cached {
+            Some((Some(known), _)) if known.org_url == org_url => Some(known.okta_org_id),
+            Some((None, at)) if crate::clock::until(at, now) < OKTA_ORG_ID_RECHECK => None,
+            _ => {
+                let found = self.read_identity(&org.name, &org_url, client).await;
+                let id = found.as_ref().map(|f| f.okta_org_id.clone());
+                let mut ids = self.okta_org_ids.lock().unwrap_or_else(|p| p.into_inner());
+                ids.insert(org.name.clone(), (found, now));
+                id
+            }
         };
-        if let Some(id) = &org.okta_org_id {
-            let mut ids = self.okta_org_ids.lock().unwrap_or_else(|p| p.into_inner());
-            ids.insert(org.name.clone(), id.clone());
-        }
         org
     }
 
-    async fn read_okta_org_id(
+    async fn read_identity(
         &self,
         org: &str,
+        org_url: &str,
         client: &crate::okta::OktaClient,
-    ) -> Option<String> {
-        match self.ports.identities.okta_org_id(org).await {
-            Ok(Some(id)) => return Some(id),
-            Ok(None) => {}
+    ) -> Option<OrgIdentity> {
+        match self.ports.identities.identity(org).await {
+            Ok(Some(kept)) if kept.org_url == org_url => return Some(kept),
+            Ok(_) => {}
             Err(e) => {
                 tracing::warn!(error = %e, "could not read the org's Okta id from the state table");
                 return None;
             }
         }
-        let id = match client.organization_id().await {
-            Ok(id) => id,
+        let identity = match client.organization_id().await {
+            Ok(okta_org_id) => OrgIdentity {
+                okta_org_id,
+                org_url: org_url.to_string(),
+            },
             Err(e) => {
                 tracing::warn!(error = %e,
-                    "could not read the org's Okta id; this run's records go without it");
+                    "could not read the org's Okta id; records go without it until it is read");
                 return None;
             }
         };
-        tracing::info!(okta_org_id = %id, "read the org's Okta id");
-        if let Err(e) = self.ports.identities.remember_okta_org_id(org, &id).await {
+        tracing::info!(okta_org_id = %identity.okta_org_id, "read the org's Okta id");
+        if let Err(e) = self.ports.identities.remember(org, &identity).await {
             tracing::warn!(error = %e, "could not keep the org's Okta id in the state table");
         }
-        Some(id)
+        Some(identity)
     }
 
     /// The configuration the service runs with.

@@ -13,7 +13,7 @@ use crate::clock::Clock;
 use std::sync::Arc;
 
 pub use config_store::{ConfigDocument, ConfigStore, ConfigStoreError};
-pub use org_identity::OrgIdentityStore;
+pub use org_identity::{OrgIdentity, OrgIdentityStore};
 pub use secrets::{SecretError, SecretSource};
 pub use sink::{EntryOutcome, EventSink, SinkEntry, SinkError};
 pub use state::{

@@ -70,17 +70,15 @@ pub struct PushService {
     /// Where the poller keeps each org's Okta id (the events function cannot ask Okta: it holds
     /// no credentials). Without it records carry only the org's name.
     pub identities: Option<Arc<dyn OrgIdentityStore>>,
-    /// Each org's Okta id as last read, and when: a known id is kept, an unknown one read
-    /// again after [`OKTA_ORG_ID_RECHECK`].
+    /// Each org's Okta id as last read, and when: read again after [`OKTA_ORG_ID_RECHECK`]
+    /// (the poller may have found it, or read it again for a repointed secret).
     okta_org_ids: std::sync::Mutex<HashMap<String, LookedUp>>,
 }
 
 /// An org's Okta id as last looked up (`None`: not found), and when.
 type LookedUp = (Option<String>, DateTime<Utc>);
 
-/// How long the events function waits before it looks again for an org id it did not find
-/// (the poller has not read it yet, or the table failed).
-pub const OKTA_ORG_ID_RECHECK: std::time::Duration = std::time::Duration::from_secs(300);
+pub use crate::poller::OKTA_ORG_ID_RECHECK;
 
 impl PushService {
     /// The service on every port it uses.
@@ -128,14 +126,14 @@ impl PushService {
             let ids = self.okta_org_ids.lock().unwrap_or_else(|p| p.into_inner());
             ids.get(&org.name).cloned()
         };
-        let fresh = cached.as_ref().is_some_and(|(id, at)| {
-            id.is_some() || crate::clock::until(*at, now) < OKTA_ORG_ID_RECHECK
-        });
+        let fresh = cached
+            .as_ref()
+            .is_some_and(|(_, at)| crate::clock::until(*at, now) < OKTA_ORG_ID_RECHECK);
         org.okta_org_id = match (fresh, cached) {
             (true, Some((id, _))) => id,
             _ => {
-                let id = match store.okta_org_id(&org.name).await {
-                    Ok(id) => id,
+                let id = match store.identity(&org.name).await {
+                    Ok(identity) => identity.map(|i| i.okta_org_id),
                     Err(e) => {
                         tracing::warn!(org = %org.name, error = %e,
                             "could not read the org's Okta id; its records go without it");

@@ -522,17 +522,15 @@ async fn configuration_stores_read_ssm_parameters_and_s3_objects() {
 /// The org's Okta id round-trips through the state table (`org#<name>`), per org.
 #[tokio::test]
 async fn the_org_identity_round_trips_per_org() {
-    use okta_relay::ports::OrgIdentityStore;
+    use okta_relay::ports::{OrgIdentity, OrgIdentityStore};
     let stack = LocalStack::provision(&[]).await;
     let state = table(&stack, &clock());
-    assert_eq!(state.okta_org_id("acme").await.unwrap(), None);
-    state
-        .remember_okta_org_id("acme", "00o1a2b3c4d5e6f7g8h9")
-        .await
-        .unwrap();
-    assert_eq!(
-        state.okta_org_id("acme").await.unwrap().as_deref(),
-        Some("00o1a2b3c4d5e6f7g8h9")
-    );
-    assert_eq!(state.okta_org_id("beta").await.unwrap(), None);
+    assert_eq!(state.identity("acme").await.unwrap(), None);
+    let acme = OrgIdentity {
+        okta_org_id: "00o1a2b3c4d5e6f7g8h9".into(),
+        org_url: "https://acme.okta.com/".into(),
+    };
+    state.remember("acme", &acme).await.unwrap();
+    assert_eq!(state.identity("acme").await.unwrap(), Some(acme));
+    assert_eq!(state.identity("beta").await.unwrap(), None);
 }

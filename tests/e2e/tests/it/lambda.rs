@@ -645,8 +645,9 @@ async fn a_function_that_cannot_start_answers_with_its_configuration_error_code(
 }
 
 /// The poller binary reads its configuration from an SSM parameter (no `OKTA_RELAY_CONFIG`)
-/// and takes an operator's edit without a redeploy: an org added to the parameter is polled
-/// once `config_reload_seconds` have passed. An edit that breaks the document keeps the last
+/// and takes an operator's edit without a redeploy: an invocation naming an org the
+/// configuration lacks reads the parameter again at once (at most every 10 s), so a new org's
+/// schedule works before the 15-minute reload. An edit that breaks the document keeps the last
 /// good configuration running.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_poller_binary_reads_its_configuration_from_ssm_and_reloads_an_edit() {
@@ -668,7 +669,7 @@ async fn the_poller_binary_reads_its_configuration_from_ssm_and_reloads_an_edit(
     let org = |name: &str| json!({"name": name, "secret_arn": arn, "logs": {"initial_lookback_hours": 2}});
     let config = |orgs: Vec<Value>| {
         json!({"allow_loopback_http": true, "deadline_margin_seconds": 5, "max_run_seconds": 30,
-               "config_reload_seconds": 10, "put_events_in_flight": MOTO_PUT_EVENTS_IN_FLIGHT,
+               "config_reload_seconds": 900, "put_events_in_flight": MOTO_PUT_EVENTS_IN_FLIGHT,
                "orgs": orgs})
         .to_string()
     };
@@ -700,12 +701,17 @@ async fn the_poller_binary_reads_its_configuration_from_ssm_and_reloads_an_edit(
     let second = watch
         .invoke_http(&http, &json!({"org": "second"}))
         .await
-        .expect("the edit is live");
+        .expect("the edit is live long before the 900 s reload");
     assert_eq!(second[0]["org"], "second", "{second}");
     assert!(second[0]["error"].is_null(), "{second}");
 
     stack.put_config_parameter(&parameter, "{\"orgs\": [").await;
     tokio::time::sleep(Duration::from_secs(11)).await;
+    let third = watch
+        .invoke_http(&http, &json!({"org": "third"}))
+        .await
+        .expect_err("not in the last good configuration either");
+    assert!(third.contains("OktaRelay.Configuration"), "{third}");
     let kept = watch
         .invoke_http(&http, &json!({"org": "second"}))
         .await

@@ -1,8 +1,9 @@
-//! [`OrgIdentityStore`] on the state table: one `org#<name>` item with `okta_org_id`. Read with
+//! [`OrgIdentityStore`] on the state table: one `org#<name>` item with `okta_org_id` and the
+//! `org_url` it was read from. Read with
 //! `BatchGetItem` and written with `UpdateItem`, the two calls both functions already have.
 
 use super::{DynamoStateTable, get_s, s};
-use crate::ports::{OrgIdentityStore, StateError};
+use crate::ports::{OrgIdentity, OrgIdentityStore, StateError};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::KeysAndAttributes;
 use std::collections::HashMap;
@@ -13,11 +14,11 @@ fn org_pk(org: &str) -> String {
 
 #[async_trait]
 impl OrgIdentityStore for DynamoStateTable {
-    async fn okta_org_id(&self, org: &str) -> Result<Option<String>, StateError> {
+    async fn identity(&self, org: &str) -> Result<Option<OrgIdentity>, StateError> {
         let pk = org_pk(org);
         let request = KeysAndAttributes::builder()
             .keys(HashMap::from([("pk".to_string(), s(&pk))]))
-            .projection_expression("pk, okta_org_id")
+            .projection_expression("pk, okta_org_id, org_url")
             .build()
             .map_err(|e| StateError::Unavailable(e.to_string()))?;
         let out = self
@@ -39,18 +40,23 @@ impl OrgIdentityStore for DynamoStateTable {
             .responses()
             .and_then(|r| r.get(&self.table))
             .and_then(|items| items.first())
-            .and_then(|item| get_s(item, "okta_org_id"))
-            .map(str::to_string))
+            .and_then(|item| {
+                Some(OrgIdentity {
+                    okta_org_id: get_s(item, "okta_org_id")?.to_string(),
+                    org_url: get_s(item, "org_url")?.to_string(),
+                })
+            }))
     }
 
-    async fn remember_okta_org_id(&self, org: &str, okta_org_id: &str) -> Result<(), StateError> {
+    async fn remember(&self, org: &str, identity: &OrgIdentity) -> Result<(), StateError> {
         let pk = org_pk(org);
         self.client
             .update_item()
             .table_name(&self.table)
             .key("pk", s(&pk))
-            .update_expression("SET okta_org_id = :id")
-            .expression_attribute_values(":id", s(okta_org_id))
+            .update_expression("SET okta_org_id = :id, org_url = :url")
+            .expression_attribute_values(":id", s(&identity.okta_org_id))
+            .expression_attribute_values(":url", s(&identity.org_url))
             .send()
             .await
             .map_err(|e| self.error(&e, &pk))?;

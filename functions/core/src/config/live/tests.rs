@@ -58,8 +58,19 @@ async fn a_stored_configuration_is_read_once_and_reloaded_after_its_interval() {
     assert_eq!(
         f.builds.load(Ordering::SeqCst),
         2,
-        "an unchanged version is not rebuilt"
+        "an unchanged document is not rebuilt"
     );
+}
+
+/// A recreated parameter starts again at version 1: the document's content decides, not the
+/// store's version.
+#[tokio::test]
+async fn a_new_document_under_an_old_version_number_is_loaded() {
+    let f = fixture(&document(&["a"], 60));
+    f.live.current().await.unwrap();
+    f.store.put_as_version(1, &document(&["a", "b"], 60));
+    f.clock.advance(Duration::from_secs(60));
+    assert_eq!(*f.live.current().await.unwrap(), vec!["a", "b"]);
 }
 
 #[tokio::test]
@@ -124,4 +135,27 @@ async fn a_fixed_configuration_never_reads_a_store() {
     let live = LiveConfig::fixed(7u8, clock.clone());
     clock.advance(Duration::from_secs(86_400));
     assert_eq!(*live.current().await.unwrap(), 7);
+}
+
+/// An invocation naming an org the configuration lacks reads the store at once (an operator
+/// may just have added it), but not more than every CONFIG_RETRY_UNREADABLE.
+#[tokio::test]
+async fn a_refresh_reads_the_store_before_the_interval_but_not_in_a_loop() {
+    let f = fixture(&document(&["a"], 900));
+    f.live.current().await.unwrap();
+    f.store.put(&document(&["a", "b"], 900));
+    assert_eq!(
+        *f.live.refresh().await.unwrap(),
+        vec!["a"],
+        "read a moment ago"
+    );
+    f.clock.advance(CONFIG_RETRY_UNREADABLE);
+    assert_eq!(*f.live.refresh().await.unwrap(), vec!["a", "b"]);
+    assert_eq!(f.store.fetches(), 2);
+    assert_eq!(*f.live.current().await.unwrap(), vec!["a", "b"]);
+    assert_eq!(
+        f.store.fetches(),
+        2,
+        "the interval starts again from the refresh"
+    );
 }
