@@ -90,34 +90,32 @@ impl<S> LiveConfig<S> {
 
     /// The service to run this invocation with, after a reload if one is due.
     pub async fn current(&self) -> Result<Arc<S>, FunctionError> {
-        let mut state = self.state.lock().await;
-        if let Some(store) = &self.store {
-            let now = self.clock.now();
-            let wait = match &state.current {
-                Some(loaded) => loaded.reload_every,
-                None => CONFIG_RETRY_UNREADABLE,
-            };
-            let due = state
-                .checked_at
-                .is_none_or(|at| crate::clock::until(at, now) >= wait);
-            if due {
-                state.checked_at = Some(now);
-                self.reload(store.as_ref(), &mut state).await;
-            }
-        }
-        Self::answer(&state)
+        self.read_after(|state| match &state.current {
+            Some(loaded) => loaded.reload_every,
+            None => CONFIG_RETRY_UNREADABLE,
+        })
+        .await
     }
 
     /// The service after reading a stored configuration now, unless it was read less than
     /// [`CONFIG_RETRY_UNREADABLE`] ago: an invocation names an org the current configuration
     /// lacks, so an operator may just have added it.
     pub async fn refresh(&self) -> Result<Arc<S>, FunctionError> {
+        self.read_after(|_| CONFIG_RETRY_UNREADABLE).await
+    }
+
+    /// The service, after reading the store if it was last read at least `wait` ago.
+    async fn read_after(
+        &self,
+        wait: impl Fn(&State<S>) -> Duration,
+    ) -> Result<Arc<S>, FunctionError> {
         let mut state = self.state.lock().await;
         if let Some(store) = &self.store {
             let now = self.clock.now();
+            let wait = wait(&state);
             let due = state
                 .checked_at
-                .is_none_or(|at| crate::clock::until(at, now) >= CONFIG_RETRY_UNREADABLE);
+                .is_none_or(|at| crate::clock::until(at, now) >= wait);
             if due {
                 state.checked_at = Some(now);
                 self.reload(store.as_ref(), &mut state).await;
