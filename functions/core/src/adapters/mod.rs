@@ -90,6 +90,30 @@ impl AwsFailure {
         self.code.as_deref() == Some(code)
     }
 
+    /// A configuration store's failure: `not_found` are the service's codes for a missing
+    /// parameter or object.
+    pub(crate) fn config_store_error(
+        self,
+        location: &str,
+        not_found: &[&str],
+    ) -> crate::ports::ConfigStoreError {
+        use crate::ports::ConfigStoreError;
+        let location = location.to_string();
+        if not_found.iter().any(|code| self.code_is(code)) {
+            ConfigStoreError::NotFound { location }
+        } else if self.is_access_denied() {
+            ConfigStoreError::AccessDenied {
+                location,
+                detail: self.code.unwrap_or_default(),
+            }
+        } else {
+            ConfigStoreError::Unavailable {
+                location,
+                detail: self.detail,
+            }
+        }
+    }
+
     pub(crate) fn is_access_denied(&self) -> bool {
         matches!(
             self.code.as_deref(),

@@ -41,22 +41,8 @@ impl ConfigStore for S3ObjectStore {
             .send()
             .await
             .map_err(|e| {
-                let failure = AwsFailure::from_sdk(&e);
-                if failure.code_is("NoSuchKey") || failure.code_is("NoSuchBucket") {
-                    ConfigStoreError::NotFound {
-                        location: location.clone(),
-                    }
-                } else if failure.is_access_denied() {
-                    ConfigStoreError::AccessDenied {
-                        location: location.clone(),
-                        detail: failure.code.unwrap_or_default(),
-                    }
-                } else {
-                    ConfigStoreError::Unavailable {
-                        location: location.clone(),
-                        detail: failure.detail,
-                    }
-                }
+                AwsFailure::from_sdk(&e)
+                    .config_store_error(&location, &["NoSuchKey", "NoSuchBucket"])
             })?;
         let bytes = output.content_length.unwrap_or(0).max(0) as u64;
         if bytes > MAX_CONFIG_BYTES {

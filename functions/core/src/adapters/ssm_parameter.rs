@@ -39,24 +39,10 @@ impl ConfigStore for SsmParameterStore {
             .send()
             .await
             .map_err(|e| {
-                let failure = AwsFailure::from_sdk(&e);
-                if failure.code_is("ParameterNotFound")
-                    || failure.code_is("ParameterVersionNotFound")
-                {
-                    ConfigStoreError::NotFound {
-                        location: location.clone(),
-                    }
-                } else if failure.is_access_denied() {
-                    ConfigStoreError::AccessDenied {
-                        location: location.clone(),
-                        detail: failure.code.unwrap_or_default(),
-                    }
-                } else {
-                    ConfigStoreError::Unavailable {
-                        location: location.clone(),
-                        detail: failure.detail,
-                    }
-                }
+                AwsFailure::from_sdk(&e).config_store_error(
+                    &location,
+                    &["ParameterNotFound", "ParameterVersionNotFound"],
+                )
             })?;
         let parameter = output.parameter.ok_or_else(|| ConfigStoreError::NotFound {
             location: location.clone(),
