@@ -313,6 +313,8 @@ mod tests {
             quarantined: 0,
             malformed_published: 0,
             published: Some(published),
+            lake_events: 0,
+            lake_objects: 0,
         };
         let v = push_emf(Ok(&summary), 1_700_000_042_500);
         every_declared_metric_has_a_value(&v);

@@ -3,6 +3,7 @@
 //! the functions' answers are all made from these, so neither path's code is needed to read
 //! them.
 
+use crate::lake::LakeReport;
 use crate::pipeline::ForwardReport;
 use crate::ports::{Phase, RateLimitHeadroom, RunRecord};
 use crate::record::SyncMode;
@@ -54,6 +55,9 @@ pub struct StreamSummary {
     /// Directory streams: whether this run was a full sync or a delta.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sync: Option<SyncMode>,
+    /// Security Lake: events written, and objects that held them.
+    pub lake_events: u64,
+    pub lake_objects: u64,
 }
 
 impl StreamSummary {
@@ -70,7 +74,16 @@ impl StreamSummary {
             ("failed_entries".to_string(), self.failed_entries),
             ("quarantined".to_string(), self.quarantined),
             ("unmarked".to_string(), self.unmarked),
+            ("lake_events".to_string(), self.lake_events),
+            ("lake_objects".to_string(), self.lake_objects),
         ])
+    }
+
+    /// Adds what the lake took or wrote (its duplicates and unmarked events count with the bus's).
+    pub fn add_lake(&mut self, report: &LakeReport) {
+        self.lake_events += report.written as u64;
+        self.lake_objects += report.objects as u64;
+        self.unmarked += report.unmarked as u64;
     }
 
     /// What a successful run reports to health.
@@ -198,6 +211,9 @@ pub struct PushSummary {
     pub malformed_published: usize,
     /// The event's `published`, if it had a readable one.
     pub published: Option<DateTime<Utc>>,
+    /// Security Lake: events written, and objects that held them.
+    pub lake_events: usize,
+    pub lake_objects: usize,
 }
 
 impl PushSummary {
@@ -219,6 +235,8 @@ impl PushSummary {
             quarantined: 0,
             malformed_published: 0,
             published,
+            lake_events: 0,
+            lake_objects: 0,
         }
     }
 
@@ -240,6 +258,14 @@ impl PushSummary {
         self.failed_entries += other.failed_entries;
         self.quarantined += other.quarantined;
         self.malformed_published += other.malformed_published;
+        self.lake_events += other.lake_events;
+        self.lake_objects += other.lake_objects;
+    }
+
+    /// Adds what the lake wrote for the events.
+    pub fn add_lake(&mut self, report: &LakeReport) {
+        self.lake_events += report.written;
+        self.lake_objects += report.objects;
     }
 
     /// Adds what forwarding the events' records did.
@@ -281,6 +307,8 @@ impl PushSummary {
                 "malformed_published".to_string(),
                 self.malformed_published as u64,
             ),
+            ("lake_events".to_string(), self.lake_events as u64),
+            ("lake_objects".to_string(), self.lake_objects as u64),
         ])
     }
 }

@@ -29,6 +29,7 @@ pub struct MemoryPorts {
     pub health: Arc<MemoryHealth>,
     pub identities: Arc<MemoryIdentities>,
     pub sink: Arc<MemorySink>,
+    pub lake: Arc<MemoryLake>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -41,6 +42,7 @@ impl MemoryPorts {
             health: Arc::new(MemoryHealth::default()),
             identities: Arc::new(MemoryIdentities::default()),
             sink: Arc::new(MemorySink::default()),
+            lake: Arc::new(MemoryLake::default()),
             clock,
         }
     }
@@ -54,6 +56,7 @@ impl MemoryPorts {
             health: self.health.clone(),
             identities: self.identities.clone(),
             sink: self.sink.clone(),
+            lake: self.lake.clone(),
             clock: self.clock.clone(),
         }
     }
@@ -566,6 +569,65 @@ impl crate::ports::OrgIdentityStore for MemoryIdentities {
     ) -> Result<(), StateError> {
         self.check()?;
         lock(&self.ids).insert(org.to_string(), identity.clone());
+        Ok(())
+    }
+}
+
+/// An in-memory Security Lake bucket: objects by bucket and key, a put replacing the key.
+#[derive(Default)]
+pub struct MemoryLake {
+    objects: Mutex<std::collections::BTreeMap<(String, String), Vec<u8>>>,
+    failures: Mutex<u32>,
+    puts: std::sync::atomic::AtomicUsize,
+}
+
+impl MemoryLake {
+    /// The next `n` puts fail as a transient S3 error.
+    pub fn fail_puts(&self, n: u32) {
+        *self.failures.lock().unwrap_or_else(|p| p.into_inner()) = n;
+    }
+
+    /// `(bucket, key)` of every stored object, in key order.
+    pub fn keys(&self) -> Vec<(String, String)> {
+        let objects = self.objects.lock().unwrap_or_else(|p| p.into_inner());
+        objects.keys().cloned().collect()
+    }
+
+    pub fn object(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
+        let objects = self.objects.lock().unwrap_or_else(|p| p.into_inner());
+        objects.get(&(bucket.to_string(), key.to_string())).cloned()
+    }
+
+    /// Puts that succeeded, overwrites included.
+    pub fn puts(&self) -> usize {
+        self.puts.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl crate::ports::LakeStore for MemoryLake {
+    async fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+    ) -> Result<(), crate::ports::LakeError> {
+        {
+            let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+            if *failures > 0 {
+                *failures -= 1;
+                return Err(crate::ports::LakeError::Unavailable {
+                    bucket: bucket.to_string(),
+                    key: key.to_string(),
+                    detail: "injected".into(),
+                });
+            }
+        }
+        self.objects
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((bucket.to_string(), key.to_string()), body);
+        self.puts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(())
     }
 }

@@ -771,3 +771,155 @@ async fn a_secret_pointed_at_another_org_reads_its_okta_org_id_again() {
     let kept = fakes.identities.identity("acme").await.unwrap().unwrap();
     assert_eq!(kept.okta_org_id, id);
 }
+
+/// A poller whose configuration is `acme` with `org_extra` and a Security Lake section with
+/// `lake_extra`.
+fn lake_poller(fakes: &MemoryPorts, org_extra: &str, lake_extra: &str) -> PollerService {
+    let config = RelayConfig::from_json(&format!(
+        r#"{{"allow_loopback_http":true,"deadline_margin_seconds":2,
+            "orgs":[{{"name":"acme","secret_arn":"{ARN}"{org_extra}}}],
+            "security_lake":{{"bucket":"aws-security-data-lake-us-east-1-x","region":"us-east-1",
+                "account_id":"123456789012"{lake_extra}}}}}"#
+    ))
+    .unwrap();
+    let settings = RunSettings {
+        client: ClientSettings::default(),
+        deadline_margin: Duration::from_secs(2),
+        lease_ttl: Duration::from_secs(60),
+    };
+    PollerService::new(Arc::new(config), fakes.ports(), settings).unwrap()
+}
+
+/// Rows of every object in the in-memory lake, by the object's key.
+fn lake_rows(fakes: &MemoryPorts) -> Vec<(String, i64)> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    fakes
+        .lake
+        .keys()
+        .into_iter()
+        .map(|(bucket, key)| {
+            let bytes = fakes.lake.object(&bucket, &key).unwrap();
+            let reader = SerializedFileReader::new(bytes::Bytes::from(bytes)).unwrap();
+            let rows = reader.metadata().file_metadata().num_rows();
+            (key, rows)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn with_the_lake_the_cursor_waits_across_pages_for_the_flush_that_wrote_them() {
+    let sim = okta(350).await;
+    let fakes = fakes(&sim, MemorySink::default());
+    // One buffer for the whole run: four pages go to the bus, then the end-of-run flush fails.
+    let poller = lake_poller(
+        &fakes,
+        r#","logs":{"page_size":100}"#,
+        r#","max_buffer_events":100000"#,
+    );
+    fakes.lake.fail_puts(100);
+    let failed = run(&poller, "run-1").await;
+    assert!(failed.error.is_some(), "the failed flush fails the run");
+    assert_eq!(failed.summary.forwarded, 350, "the bus got every page");
+    assert_eq!(
+        fakes.streams.cursor(&StreamKey::new("acme", "logs")),
+        None,
+        "no page's cursor moved before its lake events were written"
+    );
+    fakes.lake.fail_puts(0);
+    let ok = run(&poller, "run-2").await;
+    assert!(ok.error.is_none(), "{:?}", ok.error);
+    assert_eq!((ok.summary.duplicates, ok.summary.lake_events), (350, 350));
+    assert!(
+        fakes
+            .streams
+            .cursor(&StreamKey::new("acme", "logs"))
+            .is_some()
+    );
+    let rows: i64 = lake_rows(&fakes).iter().map(|(_, n)| n).sum();
+    assert_eq!(rows, 350, "each event once");
+    // Nothing new: nothing written again.
+    let again = run(&poller, "run-3").await;
+    assert_eq!(again.summary.lake_events, 0);
+}
+
+#[tokio::test]
+async fn a_full_buffer_is_written_and_committed_mid_run() {
+    let sim = okta(300).await;
+    let fakes = fakes(&sim, MemorySink::default());
+    let poller = lake_poller(
+        &fakes,
+        r#","logs":{"page_size":50}"#,
+        r#","max_buffer_events":100"#,
+    );
+    let ok = run(&poller, "run-1").await;
+    assert!(ok.error.is_none(), "{:?}", ok.error);
+    assert_eq!(ok.summary.lake_events, 300);
+    // Six pages of 50 at 100 a buffer: three flushes, each with objects per class and day.
+    assert!(ok.summary.lake_objects >= 3, "{:?}", ok.summary);
+    let rows: i64 = lake_rows(&fakes).iter().map(|(_, n)| n).sum();
+    assert_eq!(rows, 300);
+}
+
+#[tokio::test]
+async fn ocsf_output_sends_ocsf_records_and_directory_users_go_to_the_lake_as_inventory() {
+    let sim = okta(40).await;
+    let fakes = fakes(&sim, MemorySink::default());
+    let poller = lake_poller(
+        &fakes,
+        r#","output":"ocsf","inventory":{"users":{},"groups":{}}"#,
+        "",
+    );
+    for owner in ["run-1", "run-2", "run-3"] {
+        let out = poller
+            .run(owner, Utc::now() + chrono::Duration::minutes(1))
+            .await;
+        assert!(out.iter().all(|o| o.error.is_none()), "{out:?}");
+    }
+    let sent = fakes.sink.accepted();
+    let kinds: BTreeSet<&str> = sent.iter().map(|e| e.detail_type.as_str()).collect();
+    assert!(kinds.contains("OCSF User Inventory Info"), "{kinds:?}");
+    assert!(
+        !kinds.contains("Okta System Log Event"),
+        "output ocsf: no raw events: {kinds:?}"
+    );
+    assert!(!kinds.contains("Okta User"), "{kinds:?}");
+    assert!(
+        kinds.contains("Okta Group"),
+        "OCSF 1.3 has no group inventory class: groups stay raw: {kinds:?}"
+    );
+    let events = sent
+        .iter()
+        .filter(|e| {
+            e.detail_type.starts_with("OCSF ") && e.detail_type != "OCSF User Inventory Info"
+        })
+        .count();
+    assert_eq!(events, 40, "one OCSF record per System Log event");
+    let keys: Vec<String> = lake_rows(&fakes).into_iter().map(|(k, _)| k).collect();
+    assert!(
+        keys.iter()
+            .any(|k| k.starts_with("ext/okta_user_inventory_info/region=us-east-1/")),
+        "{keys:?}"
+    );
+}
+
+#[tokio::test]
+async fn both_paths_put_one_copy_of_an_event_in_the_lake() {
+    let sim = okta(0).await;
+    let fakes = fakes(&sim, MemorySink::default());
+    let config = RelayConfig::from_json(&format!(
+        r#"{{"allow_loopback_http":true,"orgs":[{{"name":"acme","secret_arn":"{ARN}","partner_event_source":"{PARTNER_SOURCE}"}}],
+            "security_lake":{{"bucket":"aws-security-data-lake-us-east-1-x","region":"us-east-1","account_id":"123456789012"}}}}"#
+    ))
+    .unwrap();
+    let push = PushService::from_ports(Arc::new(config), &fakes.ports());
+    let event = json!({"uuid": "8f7c-1", "eventType": "user.session.start",
+        "published": Utc::now().to_rfc3339(), "actor": {"id": "00u1", "type": "User"},
+        "client": {"ipAddress": "192.0.2.1"}});
+    let payload =
+        serde_json::value::RawValue::from_string(partner_envelope(&event).to_string()).unwrap();
+    let first = push.handle(&payload).await.unwrap();
+    assert_eq!(first.lake_events, 1);
+    let again = push.handle(&payload).await.unwrap();
+    assert_eq!(again.lake_events, 0, "the lake mark drops the redelivery");
+    assert_eq!(lake_rows(&fakes).iter().map(|(_, n)| n).sum::<i64>(), 1);
+}

@@ -6,6 +6,7 @@
 
 mod dynamodb;
 pub mod eventbridge;
+mod s3_lake;
 mod s3_object;
 mod secrets_manager;
 mod ssm_parameter;
@@ -13,6 +14,7 @@ mod wiring;
 
 pub use dynamodb::DynamoStateTable;
 pub use eventbridge::EventBridgeSink;
+pub use s3_lake::S3LakeStore;
 pub use s3_object::S3ObjectStore;
 pub use secrets_manager::SecretsManagerSource;
 pub use ssm_parameter::SsmParameterStore;

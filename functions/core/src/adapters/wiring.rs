@@ -7,8 +7,8 @@
 //! `AWS_ENDPOINT_URL` for local runs).
 
 use super::{
-    AwsTimeouts, DynamoStateTable, EventBridgeSink, S3ObjectStore, SecretsManagerSource,
-    SsmParameterStore, load_aws_config,
+    AwsTimeouts, DynamoStateTable, EventBridgeSink, S3LakeStore, S3ObjectStore,
+    SecretsManagerSource, SsmParameterStore, load_aws_config,
 };
 use crate::clock::{Clock, SystemClock};
 use crate::config::{ConfigError, ConfigSource, LiveConfig, RelayConfig};
@@ -48,6 +48,7 @@ pub struct AwsWiring {
     pub state: Arc<DynamoStateTable>,
     pub sink: Arc<EventBridgeSink>,
     pub secrets: Arc<SecretsManagerSource>,
+    pub lake: Arc<S3LakeStore>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -68,6 +69,7 @@ impl AwsWiring {
             secrets: Arc::new(SecretsManagerSource::new(
                 aws_sdk_secretsmanager::Client::new(&aws),
             )),
+            lake: Arc::new(S3LakeStore::new(s3_client(&aws))),
             clock,
         }
     }
@@ -89,6 +91,7 @@ impl AwsWiring {
             health: self.state.clone(),
             identities: self.state.clone(),
             sink: self.sink.clone(),
+            lake: self.lake.clone(),
             clock: self.clock.clone(),
         }
     }

@@ -8,11 +8,13 @@
 pub mod defaults;
 pub mod error;
 mod live;
+pub mod security_lake;
 mod source;
 mod validate;
 
 pub use error::ConfigError;
 pub use live::{Build, LiveConfig};
+pub use security_lake::SecurityLakeConfig;
 pub use source::ConfigSource;
 
 use crate::inventory::{InventoryConfig, InventoryStream};
@@ -71,6 +73,9 @@ pub struct RelayConfig {
     /// How often a configuration read from a store (SSM parameter, S3 object) is read again.
     #[serde(default = "defaults::config_reload_seconds")]
     pub config_reload_seconds: u64,
+    /// OCSF objects to Amazon Security Lake custom sources, beside the delivery bus.
+    #[serde(default)]
+    pub security_lake: Option<SecurityLakeConfig>,
 }
 
 /// One Okta org.
@@ -102,6 +107,35 @@ pub struct OrgConfig {
     /// `app_users`, `app_groups`, `idps`, `zones`, `clients`), each with optional settings.
     #[serde(default)]
     pub inventory: InventoryConfig,
+    /// What the delivery bus gets for each event: the raw record, OCSF, or both.
+    #[serde(default)]
+    pub output: Output,
+    /// Whether the deployment delivers to Security Lake (`security_lake.enabled`), set when
+    /// the configuration is read; never configured per org.
+    #[serde(skip)]
+    pub lake_delivery: bool,
+}
+
+/// What an org's events become on the delivery bus.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Output {
+    /// The record as Okta sent it with the relay's metadata (`Okta System Log Event`, …).
+    #[default]
+    Raw,
+    /// One OCSF event per System Log event and per mapped directory object (`OCSF <Class>`).
+    Ocsf,
+    /// Both records, each with its own dedupe mark.
+    Both,
+}
+
+impl Output {
+    pub fn raw(self) -> bool {
+        self != Output::Ocsf
+    }
+    pub fn ocsf(self) -> bool {
+        self != Output::Raw
+    }
 }
 
 impl OrgConfig {
@@ -187,11 +221,15 @@ pub const OKTA_PARTNER_PREFIX: &str = "aws.partner/okta.com/";
 impl RelayConfig {
     /// Parses and validates JSON text.
     pub fn from_json(text: &str) -> Result<Self, ConfigError> {
-        let config: RelayConfig = serde_json::from_str(text).map_err(|e| {
+        let mut config: RelayConfig = serde_json::from_str(text).map_err(|e| {
             // Config holds no secrets, so serde's message (which names the field) is fine.
             err("(document)", e.to_string())
         })?;
         config.validate()?;
+        let lake = config.lake().is_some();
+        for org in &mut config.orgs {
+            org.lake_delivery = lake;
+        }
         Ok(config)
     }
 
@@ -204,6 +242,11 @@ impl RelayConfig {
         self.orgs
             .iter()
             .find(|o| o.partner_event_source.as_deref() == Some(source))
+    }
+
+    /// The Security Lake delivery, when on.
+    pub fn lake(&self) -> Option<&SecurityLakeConfig> {
+        self.security_lake.as_ref().filter(|l| l.enabled)
     }
 
     pub fn lease_ttl(&self) -> Duration {

@@ -177,3 +177,101 @@ fn duplicate_orgs_and_sources_are_refused() {
         "orgs[1].partner_event_source"
     );
 }
+
+fn with_lake(lake: &str) -> Result<RelayConfig, ConfigError> {
+    RelayConfig::from_json(&format!(
+        r#"{{"orgs":[{{"name":"acme","secret_arn":"{ARN}","output":"both"}}],"security_lake":{lake}}}"#
+    ))
+}
+
+#[test]
+fn output_defaults_to_raw_and_the_lake_is_off_without_its_section() {
+    let c = RelayConfig::from_json(&valid()).unwrap();
+    assert_eq!(c.orgs[0].output, Output::Raw);
+    assert!((c.orgs[0].output.raw(), c.orgs[0].output.ocsf()) == (true, false));
+    assert!(c.lake().is_none() && !c.orgs[0].lake_delivery);
+    let bad = RelayConfig::from_json(&valid().replace("}]}", ",\"output\":\"xml\"}]}"));
+    assert!(bad.unwrap_err().problem.contains("unknown variant"));
+}
+
+#[test]
+fn the_lake_section_turns_delivery_on_with_defaults_and_off_with_enabled_false() {
+    let base = r#"{"bucket":"aws-security-data-lake-us-east-1-abc","region":"us-east-1","account_id":"123456789012""#;
+    let c = with_lake(&format!("{base}}}")).unwrap();
+    let lake = c.lake().unwrap();
+    assert_eq!(lake.prefix, "ext/");
+    assert_eq!(lake.source_for("Authentication"), "okta_authentication");
+    assert_eq!(
+        lake.source_for("User Inventory Info"),
+        "okta_user_inventory_info"
+    );
+    assert_eq!(lake.max_buffer_events, security_lake::MAX_BUFFER_EVENTS);
+    assert!(c.orgs[0].lake_delivery);
+    let off = with_lake(&format!("{base},\"enabled\":false}}")).unwrap();
+    assert!(off.lake().is_none() && !off.orgs[0].lake_delivery);
+    let named = with_lake(&format!(
+        "{base},\"sources\":{{\"authentication\":\"okta-auth\"}}}}"
+    ))
+    .unwrap();
+    assert_eq!(
+        named.lake().unwrap().source_for("Authentication"),
+        "okta-auth"
+    );
+}
+
+#[test]
+fn a_bad_lake_section_names_its_field() {
+    let base = |extra: &str| {
+        format!(
+            r#"{{"bucket":"aws-security-data-lake-us-east-1-abc","region":"us-east-1","account_id":"123456789012"{extra}}}"#
+        )
+    };
+    let field = |lake: String| with_lake(&lake).unwrap_err().field;
+    assert_eq!(
+        field(
+            base(",\"bucket\":\"Bad_Bucket\"")
+                .replace(r#""bucket":"aws-security-data-lake-us-east-1-abc","#, "")
+        ),
+        "security_lake.bucket"
+    );
+    assert_eq!(field(base(",\"prefix\":\"/ext\"")), "security_lake.prefix");
+    assert_eq!(
+        field(base("").replace("123456789012", "12345")),
+        "security_lake.account_id"
+    );
+    assert_eq!(
+        field(base("").replace("us-east-1\"", "US East\"")),
+        "security_lake.region"
+    );
+    assert_eq!(
+        field(base(",\"sources\":{\"logons\":\"x\"}")),
+        "security_lake.sources.logons"
+    );
+    assert_eq!(
+        field(base(",\"sources\":{\"authentication\":\"a b\"}")),
+        "security_lake.sources.authentication"
+    );
+    assert_eq!(
+        field(base(
+            ",\"sources\":{\"authentication\":\"okta\",\"account_change\":\"okta\"}"
+        )),
+        "security_lake.sources",
+        "one class per custom source"
+    );
+    assert_eq!(
+        field(base(",\"max_buffer_seconds\":0")),
+        "security_lake.max_buffer_seconds"
+    );
+    assert_eq!(
+        field(base(",\"max_buffer_bytes\":10")),
+        "security_lake.max_buffer_bytes"
+    );
+    assert_eq!(
+        field(base(",\"max_buffer_events\":0")),
+        "security_lake.max_buffer_events"
+    );
+    assert!(
+        with_lake(&base(",\"colour\":\"red\"")).is_err(),
+        "unknown fields are refused"
+    );
+}

@@ -26,6 +26,9 @@ pub(super) fn relay(c: &RelayConfig) -> Result<(), ConfigError> {
     }
     settings(c)?;
     timeouts(c)?;
+    if let Some(lake) = &c.security_lake {
+        lake.validate()?;
+    }
     let mut names = BTreeSet::new();
     let mut sources = BTreeSet::new();
     for (i, org) in c.orgs.iter().enumerate() {

@@ -111,6 +111,42 @@ pub struct Found<'a> {
     pub parent_version: Option<&'a str>,
     pub sync: SyncMode,
     pub collected_at: DateTime<Utc>,
+    /// What the org's delivery bus gets, and whether the lake gets the OCSF form.
+    pub output: crate::config::Output,
+    pub lake: bool,
+}
+
+/// What one directory object becomes: its records for the bus (the raw record, its OCSF
+/// inventory event when the org's `output` asks and the table maps the stream) and its lake
+/// event. A stream the table does not map goes raw whatever `output` says: OCSF 1.3 has no
+/// inventory class for groups, apps, IdPs, zones or OAuth clients (`docs/ocsf.md`).
+pub fn records(
+    raw: &RawValue,
+    header: &ObjectHeader,
+    found: &Found<'_>,
+) -> (Vec<PendingRecord>, Option<crate::lake::LakeEvent>) {
+    let record = to_record(raw, header, found);
+    let mapped = (found.output.ocsf() || found.lake)
+        .then(|| crate::ocsf::directory(found.spec.name, raw, &record.relay, found.collected_at))
+        .flatten();
+    let Some(mapped) = mapped else {
+        return (vec![record], None);
+    };
+    let lake = found
+        .lake
+        .then(|| crate::lake::LakeEvent::new(found.org, &record.dedupe_key, &mapped));
+    let mut records = Vec::with_capacity(2);
+    if found.output.ocsf() {
+        records.push(PendingRecord {
+            dedupe_key: crate::ocsf::record_key(&record.dedupe_key),
+            relay: record.relay.clone(),
+            entry: crate::ocsf::entry(&mapped),
+        });
+    }
+    if found.output.raw() {
+        records.insert(0, record);
+    }
+    (records, lake)
 }
 
 /// Shapes one directory object into a pending record.
@@ -180,6 +216,8 @@ mod tests {
             parent_version: parent.map(|_| "2026-11-20T08:00:00.000Z"),
             sync: SyncMode::Delta,
             collected_at: Utc::now(),
+            output: crate::config::Output::Raw,
+            lake: false,
         }
     }
 

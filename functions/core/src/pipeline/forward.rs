@@ -77,6 +77,8 @@ pub enum ForwardError {
     Dedupe(#[from] StateError),
     #[error("delivery failed: {0}")]
     Delivery(#[from] DeliveryError),
+    #[error("Security Lake delivery failed: {0}")]
+    Lake(#[from] crate::ports::LakeError),
 }
 
 impl ForwardError {
@@ -84,6 +86,7 @@ impl ForwardError {
         match self {
             ForwardError::Dedupe(e) => e.kind(),
             ForwardError::Delivery(e) => e.kind(),
+            ForwardError::Lake(e) => e.kind(),
         }
     }
 
@@ -91,6 +94,7 @@ impl ForwardError {
         match self {
             ForwardError::Dedupe(e) => e.fault(),
             ForwardError::Delivery(e) => e.fault(),
+            ForwardError::Lake(e) => e.fault(),
         }
     }
 }

@@ -7,6 +7,8 @@ use super::forward::PendingRecord;
 use super::log_header::LogEventHeader;
 use crate::config::OrgConfig;
 use crate::inventory::changes;
+use crate::lake::LakeEvent;
+use crate::ocsf;
 use crate::record::{self, CollectionPath, RelayMetadata};
 use crate::stream;
 use chrono::{DateTime, Utc};
@@ -15,8 +17,11 @@ use serde_json::value::RawValue;
 /// What one event becomes.
 #[derive(Debug, Default)]
 pub struct EventRecords {
-    /// The records to forward: its inventory change record, then the event (0–2).
+    /// The records to forward: its inventory change record, then the event's raw and OCSF
+    /// records as the org's `output` says (0–3).
     pub records: Vec<PendingRecord>,
+    /// The event's OCSF form for Security Lake, when the deployment delivers there.
+    pub lake: Option<LakeEvent>,
     /// The org's event-type list excluded the event.
     pub filtered: bool,
     /// The event produced an inventory change record.
@@ -43,8 +48,27 @@ pub fn records_for(
     if !org.event_types.allows(&header.event_type) {
         out.filtered = true;
     } else if keep {
-        out.records
-            .push(to_record(raw, header, org_label(org), path, collected_at));
+        let record = to_record(raw, header, org_label(org), path, collected_at);
+        if org.output.ocsf() || org.lake_delivery {
+            let time = header.time_or(collected_at);
+            let mapped = ocsf::system_log(raw, &record.relay, time);
+            if org.lake_delivery {
+                out.lake = Some(LakeEvent::new(&org.name, &header.uuid, &mapped));
+            }
+            if org.output.ocsf() {
+                out.records.push(PendingRecord {
+                    dedupe_key: ocsf::record_key(&header.uuid),
+                    relay: record.relay.clone(),
+                    entry: ocsf::entry(&mapped),
+                });
+            }
+        }
+        if org.output.raw() {
+            out.records.insert(
+                out.records.len().min(usize::from(out.inventory_change)),
+                record,
+            );
+        }
         if header.published.is_none() {
             out.malformed_published = true;
             tracing::warn!(uuid = %header.uuid, event_type = %header.event_type,

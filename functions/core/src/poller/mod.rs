@@ -376,6 +376,7 @@ impl PollerService {
             key: &key,
             owner,
             deadline,
+            lake: self.config.lake(),
         };
         let org = self.identified(org, &client).await;
         let mut source = job.source(&org);

@@ -4,6 +4,7 @@
 //! tests can put in-memory fakes behind the same traits.
 
 mod config_store;
+mod lake;
 mod org_identity;
 mod secrets;
 mod sink;
@@ -13,6 +14,7 @@ use crate::clock::Clock;
 use std::sync::Arc;
 
 pub use config_store::{ConfigDocument, ConfigStore, ConfigStoreError};
+pub use lake::{LakeError, LakeStore};
 pub use org_identity::{OrgIdentity, OrgIdentityStore};
 pub use secrets::{SecretError, SecretSource};
 pub use sink::{EntryOutcome, EventSink, SinkEntry, SinkError};
@@ -32,5 +34,7 @@ pub struct Ports {
     pub health: Arc<dyn HealthStore>,
     pub identities: Arc<dyn OrgIdentityStore>,
     pub sink: Arc<dyn EventSink>,
+    /// Security Lake objects (used only with `security_lake` on).
+    pub lake: Arc<dyn LakeStore>,
     pub clock: Arc<dyn Clock>,
 }

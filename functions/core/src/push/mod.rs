@@ -23,11 +23,12 @@ pub use partner_event::{PartnerEvent, PushError};
 
 use crate::clock::Clock;
 use crate::config::{OldEventPolicy, OrgConfig, RelayConfig};
+use crate::lake::{LakeBuffer, LakeEvent, LakeWriter};
 use crate::pipeline::log_event;
 use crate::pipeline::log_header::LogEventHeader;
 use crate::pipeline::{DeliveryPolicy, Forwarder, MarkPolicy, PendingRecord};
 use crate::ports::{
-    DedupeStore, EventSink, Failure, HealthNote, HealthStore, OrgIdentityStore, Ports,
+    DedupeStore, EventSink, Failure, HealthNote, HealthStore, LakeStore, OrgIdentityStore, Ports,
 };
 use crate::record::CollectionPath;
 use crate::stream::StreamId;
@@ -72,6 +73,8 @@ pub struct PushService {
     pub identities: Option<Arc<dyn OrgIdentityStore>>,
     /// Each org's Okta id as last read, and when: read again after [`OKTA_ORG_ID_RECHECK`]
     /// (the poller may have found it, or read it again for a repointed secret).
+    /// Where Security Lake objects go (with `security_lake` on).
+    pub lake: Option<Arc<dyn LakeStore>>,
     okta_org_ids: std::sync::Mutex<HashMap<String, LookedUp>>,
 }
 
@@ -91,6 +94,7 @@ impl PushService {
             ports.clock.clone(),
         );
         service.identities = Some(ports.identities.clone());
+        service.lake = Some(ports.lake.clone());
         service
     }
 
@@ -110,6 +114,7 @@ impl PushService {
             clock,
             delivery,
             identities: None,
+            lake: None,
             okta_org_ids: std::sync::Mutex::new(HashMap::new()),
         }
     }
@@ -238,15 +243,21 @@ impl PushService {
         let now = self.clock.now();
         let mut summary: Option<PushSummary> = None;
         let mut records = Vec::new();
+        let mut lake_events = Vec::new();
         for (_, event) in events {
-            let (one, event_records) = self.prepare(org, event, now);
+            let (one, event_records, lake_event) = self.prepare(org, event, now);
             records.extend(event_records);
+            lake_events.extend(lake_event);
             match summary.as_mut() {
                 Some(all) => all.absorb(one),
                 None => summary = Some(one),
             }
         }
         let mut summary = summary.ok_or_else(|| PushError::Envelope("no event".into()))?;
+        let failed = |source| PushError::Forward {
+            org: org.name.clone(),
+            source,
+        };
         if records.is_empty() {
             return Ok(summary);
         }
@@ -258,14 +269,26 @@ impl PushService {
             marks: MarkPolicy::Check,
             heartbeat: None,
         };
-        let report = forwarder
-            .forward(records)
-            .await
-            .map_err(|source| PushError::Forward {
-                org: org.name.clone(),
-                source,
-            })?;
+        let report = forwarder.forward(records).await.map_err(failed)?;
         summary.add(&report);
+        // The lake is written before the batch is answered: a failed write fails the
+        // messages, the queue redelivers them, the bus's marks drop their bus records and the
+        // lake's marks (none were written) let their lake events through again.
+        if let (Some(config), Some(store)) = (self.config.lake(), &self.lake) {
+            let writer = LakeWriter {
+                config,
+                store: store.as_ref(),
+                dedupe: self.dedupe.as_ref(),
+                mark_ttl: self.config.dedupe_ttl(),
+            };
+            let mut buffer = LakeBuffer::default();
+            writer
+                .admit(lake_events, MarkPolicy::Check, &mut buffer, now)
+                .await
+                .map_err(failed)?;
+            let written = writer.flush_and_mark(&mut buffer).await.map_err(failed)?;
+            summary.add_lake(&written);
+        }
         Ok(summary)
     }
 
@@ -275,7 +298,7 @@ impl PushService {
         org: &OrgConfig,
         event: &PartnerEvent<'_>,
         now: DateTime<Utc>,
-    ) -> (PushSummary, Vec<PendingRecord>) {
+    ) -> (PushSummary, Vec<PendingRecord>, Option<LakeEvent>) {
         let header = &event.header;
         let mut summary = PushSummary::new(
             &org.name,
@@ -299,7 +322,7 @@ impl PushService {
         summary.inventory_changes = event.inventory_change.into();
         summary.malformed_published = event.malformed_published.into();
         self.explain(&summary, age);
-        (summary, event.records)
+        (summary, event.records, event.lake)
     }
 
     /// Logs why an event was not forwarded as it came (filtered, old, dropped).

@@ -17,6 +17,8 @@ pub use settings::{RunSettings, effective_deadline};
 pub use source::{LifecycleSeen, Next, Opened, Source, SourcePage};
 
 use crate::clock::until;
+use crate::config::SecurityLakeConfig;
+use crate::lake::{LakeBuffer, LakeWriter};
 use crate::okta::{OktaClient, OktaError};
 use crate::pipeline::{DeliveryPolicy, ForwardReport, Forwarder};
 use crate::ports::{HealthNote, Ports, StreamKey};
@@ -37,6 +39,17 @@ pub struct StreamRun<'a> {
     /// This invocation, in the lease.
     pub owner: &'a str,
     pub deadline: DateTime<Utc>,
+    /// The Security Lake delivery, when on: pages' cursors then commit after the flush that
+    /// wrote their events.
+    pub lake: Option<&'a SecurityLakeConfig>,
+}
+
+/// The lake's side of a run: events buffered across pages, and the newest cursor whose
+/// page is acknowledged by the bus but whose lake events wait in the buffer.
+#[derive(Default)]
+struct Held {
+    buffer: LakeBuffer,
+    cursor: Option<String>,
 }
 
 /// Why the page loop ended early.
@@ -95,8 +108,9 @@ impl StreamRun<'_> {
             return Ok(());
         }
         summary.sync = source.sync();
+        let mut held = Held::default();
         // Page N+1 is fetched while page N is forwarded; cursors still commit in order, each
-        // only after its own page was acknowledged.
+        // only after its own page was acknowledged (and its lake events written).
         let mut fetched = self.fetch(source, &okta).await?;
         loop {
             let page = match fetched {
@@ -108,8 +122,10 @@ impl StreamRun<'_> {
             };
             let next = page.next;
             if next == Next::More {
-                let (taken, prefetched) =
-                    tokio::join!(self.take(page, lease, summary), self.fetch(source, &okta));
+                let (taken, prefetched) = tokio::join!(
+                    self.take(page, lease, summary, &mut held),
+                    self.fetch(source, &okta)
+                );
                 taken?;
                 source.after_page(summary, &okta);
                 // The page fetched meanwhile is dropped uncommitted when the deadline came
@@ -121,11 +137,13 @@ impl StreamRun<'_> {
                 };
                 continue;
             }
-            self.take(page, lease, summary).await?;
+            self.take(page, lease, summary, &mut held).await?;
             source.after_page(summary, &okta);
             summary.caught_up = next == Next::CaughtUp;
             break;
         }
+        // The run ends: what the lake holds is written, and its cursor committed.
+        self.settle(&mut held, lease, summary, true).await?;
         summary.lag_seconds = summary
             .newest_event_at
             .map(|p| (self.ports.clock.now() - p).num_seconds());
@@ -152,12 +170,14 @@ impl StreamRun<'_> {
         until(self.ports.clock.now(), self.deadline) < self.settings.deadline_margin
     }
 
-    /// Forwards one page's records and, once the sink acknowledged them, commits its cursor.
+    /// Forwards one page's records and, once the sink acknowledged them (and the lake wrote
+    /// its events), commits its cursor.
     async fn take(
         &self,
         page: SourcePage,
         lease: &LeaseKeeper<'_>,
         summary: &mut StreamSummary,
+        held: &mut Held,
     ) -> Result<(), PollError> {
         summary.pages += page.fetched;
         summary.events += page.items as u64;
@@ -169,9 +189,22 @@ impl StreamRun<'_> {
         lease.keep().await?;
         let report = self.forward(page.records, page.marks, lease).await?;
         summary.add(&report);
-        if let Some(cursor) = &page.cursor {
-            lease.commit(cursor).await?;
+        if let Some(lake) = self.lake_writer() {
+            let admitted = lake
+                .admit(
+                    page.lake,
+                    page.marks,
+                    &mut held.buffer,
+                    self.ports.clock.now(),
+                )
+                .await
+                .map_err(PollError::Forward)?;
+            summary.add_lake(&admitted);
         }
+        if page.cursor.is_some() {
+            held.cursor = page.cursor;
+        }
+        self.settle(held, lease, summary, false).await?;
         tracing::info!(
             events = page.items,
             forwarded = report.forwarded,
@@ -182,6 +215,51 @@ impl StreamRun<'_> {
             "page done"
         );
         Ok(())
+    }
+
+    /// Writes the lake's buffer when it is due (or `force`), then commits the held cursor.
+    /// Without the lake the cursor commits at once.
+    async fn settle(
+        &self,
+        held: &mut Held,
+        lease: &LeaseKeeper<'_>,
+        summary: &mut StreamSummary,
+        force: bool,
+    ) -> Result<(), PollError> {
+        let mut marks = Vec::new();
+        if let (Some(lake), Some(config)) = (self.lake_writer(), self.lake) {
+            let due = held.buffer.is_due(config, self.ports.clock.now());
+            if !(held.buffer.is_empty() || force || due) {
+                return Ok(());
+            }
+            if !held.buffer.is_empty() {
+                lease.keep().await?;
+                let (written, keys) = lake
+                    .flush(&mut held.buffer)
+                    .await
+                    .map_err(PollError::Forward)?;
+                summary.add_lake(&written);
+                marks = keys;
+            }
+        }
+        if let Some(cursor) = held.cursor.take() {
+            lease.commit(&cursor).await?;
+        }
+        // Marks only after the commit (`lake::writer`): a run that dies before it leaves the
+        // next run the same batch to write again under the same names.
+        if let Some(lake) = self.lake_writer() {
+            summary.unmarked += lake.mark(&marks).await as u64;
+        }
+        Ok(())
+    }
+
+    fn lake_writer(&self) -> Option<LakeWriter<'_>> {
+        self.lake.map(|config| LakeWriter {
+            config,
+            store: self.ports.lake.as_ref(),
+            dedupe: self.ports.dedupe.as_ref(),
+            mark_ttl: self.mark_ttl,
+        })
     }
 
     async fn forward(

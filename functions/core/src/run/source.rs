@@ -36,6 +36,8 @@ pub struct SourcePage {
     /// Okta items read (events or objects).
     pub items: usize,
     pub records: Vec<PendingRecord>,
+    /// The page's OCSF events for Security Lake (empty when the lake is off).
+    pub lake: Vec<crate::lake::LakeEvent>,
     /// How forwarding uses the dedupe marks for these records.
     pub marks: MarkPolicy,
     /// The cursor to commit once every record is acknowledged; `None` leaves it.
@@ -61,6 +63,7 @@ impl SourcePage {
             fetched: 0,
             items: 0,
             records: Vec::new(),
+            lake: Vec::new(),
             marks: MarkPolicy::Check,
             cursor,
             next,

@@ -124,6 +124,7 @@ fn read_events(
         out.inventory_changes += u64::from(event.inventory_change);
         out.malformed_published += u64::from(event.malformed_published);
         out.records.extend(event.records);
+        out.lake.extend(event.lake);
     }
     out
 }

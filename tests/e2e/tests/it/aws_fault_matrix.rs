@@ -372,6 +372,7 @@ async fn a_failed_backfill_resumes_without_loss() {
             sdk.eventbridge.clone(),
             &stack.delivery_bus,
         )),
+        lake: Arc::new(okta_relay::adapters::S3LakeStore::new(stack.s3())),
         clock: Arc::new(SystemClock),
     };
     let poller = PollerService::new(

@@ -320,8 +320,45 @@ async fn reject_entries(
         .unwrap()
 }
 
+/// S3's REST calls have no `X-Amz-Target`: a PUT of a Security Lake object is `S3.PutObject`.
+fn s3_target(method: &Method, uri: &Uri) -> String {
+    let path = uri.path();
+    if *method == Method::PUT && (path.contains("/region=") || path.contains("/region%3D")) {
+        "S3.PutObject".to_string()
+    } else {
+        String::new()
+    }
+}
+
+/// Security Lake object writes.
+pub fn lake_put() -> Calls {
+    Calls {
+        target: "S3.PutObject",
+        body_contains: "",
+    }
+}
+
+/// S3's XML error answer.
+fn s3_error_response(fault: Fault) -> Response {
+    let (status, code) = match fault {
+        Fault::Throttle => (StatusCode::SERVICE_UNAVAILABLE, "SlowDown"),
+        _ => (StatusCode::INTERNAL_SERVER_ERROR, "InternalError"),
+    };
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/xml")
+        .header("x-amz-request-id", "injected-fault")
+        .body(Body::from(format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>injected fault</Message><RequestId>injected-fault</RequestId></Error>"#
+        )))
+        .unwrap()
+}
+
 /// The service's own error answer for `target`.
 fn error_response(target: &str, fault: Fault) -> Response {
+    if target.starts_with("S3.") {
+        return s3_error_response(fault);
+    }
     let (status, code) = match (target.split('.').next().unwrap_or(""), fault) {
         ("DynamoDB_20120810", Fault::Throttle) => (
             StatusCode::BAD_REQUEST,
@@ -362,8 +399,8 @@ async fn forward(
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+        .map(str::to_string)
+        .unwrap_or_else(|| s3_target(&method, &uri));
     let fault = pick(&shared, &target, &String::from_utf8_lossy(&body));
     let mut stall = None;
     match fault {
@@ -443,6 +480,7 @@ pub struct ClientsThrough {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub eventbridge: aws_sdk_eventbridge::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    pub s3: aws_sdk_s3::Client,
 }
 
 pub async fn sdk_through(proxy: &FaultProxy, attempt: Duration, call: Duration) -> ClientsThrough {
@@ -465,6 +503,12 @@ pub async fn sdk_through(proxy: &FaultProxy, attempt: Duration, call: Duration) 
         secrets: aws_sdk_secretsmanager::Client::from_conf(
             aws_sdk_secretsmanager::config::Builder::from(&sdk)
                 .endpoint_url(&proxy.url)
+                .build(),
+        ),
+        s3: aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&sdk)
+                .endpoint_url(&proxy.url)
+                .force_path_style(true)
                 .build(),
         ),
     }

@@ -130,6 +130,7 @@ impl Bench {
             health: table.clone(),
             identities: table,
             sink,
+            lake: Arc::new(okta_relay::adapters::S3LakeStore::new(self.stack.s3())),
             clock: Arc::new(SystemClock),
         };
         let defaults = ClientSettings::default();

@@ -120,6 +120,7 @@ fn poller_on(
             aws_sdk_eventbridge::Client::new(stack.sdk()),
             &stack.delivery_bus,
         )),
+        lake: Arc::new(okta_relay::adapters::S3LakeStore::new(stack.s3())),
         clock,
     };
     let settings = RunSettings {

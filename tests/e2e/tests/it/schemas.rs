@@ -66,8 +66,8 @@ pub fn assert_valid(envelopes: &[Value]) {
     for e in envelopes {
         if let Some(p) = problem(e) {
             panic!(
-                "forwarded record breaks schemas/: {p}\nrecord: relay = {}",
-                e["detail"]["relay"]
+                "forwarded record breaks schemas/: {p}\nrecord: relay = {}, OCSF uid = {}",
+                e["detail"]["relay"], e["detail"]["metadata"]["uid"]
             );
         }
     }
@@ -82,6 +82,12 @@ fn every_detail_type_the_relay_emits_has_a_schema() {
         okta_relay::record::QUARANTINE_DETAIL_TYPE,
         okta_relay::inventory::INVENTORY_CHANGE_DETAIL_TYPE,
     ]);
+    let ocsf: Vec<String> = okta_relay::ocsf::TABLE
+        .classes
+        .iter()
+        .map(|c| okta_relay::ocsf::detail_type(&c.name))
+        .collect();
+    emitted.extend(ocsf.iter().map(String::as_str));
     let mut missing: Vec<&&str> = emitted
         .iter()
         .filter(|d| !VALIDATORS.contains_key(**d))

@@ -46,7 +46,7 @@ pub fn workspace_binary(package: &str) -> PathBuf {
     bin
 }
 
-fn python() -> PathBuf {
+pub fn python() -> PathBuf {
     std::env::var_os("OKTA_RELAY_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo_root().join(".local/venv/bin/python"))

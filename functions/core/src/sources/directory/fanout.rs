@@ -165,12 +165,18 @@ impl DirectorySource<'_> {
             parent_version: task.parent_version.as_deref(),
             sync: SyncMode::Full,
             collected_at,
+            output: self.org.output,
+            lake: self.org.lake_delivery,
         };
         out.fetched = 1;
         out.items = page.items.len();
         for raw in &page.items {
             match ObjectHeader::parse(raw, child.spec) {
-                Ok(header) => out.records.push(object::to_record(raw, &header, &found)),
+                Ok(header) => {
+                    let (records, lake) = object::records(raw, &header, &found);
+                    out.records.extend(records);
+                    out.lake.extend(lake);
+                }
                 Err(e) => out
                     .records
                     .push(self.unreadable(raw, &e, child.spec, collected_at)),

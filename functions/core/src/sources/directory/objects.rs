@@ -34,6 +34,8 @@ impl DirectorySource<'_> {
             parent_version: None,
             sync: listing.mode,
             collected_at,
+            output: self.org.output,
+            lake: self.org.lake_delivery,
         };
         let mut out = SourcePage::empty(None, Next::More);
         out.fetched = 1;
@@ -50,7 +52,9 @@ impl DirectorySource<'_> {
             };
             listing.saw(header.last_updated.max(header.last_membership_updated));
             tasks.extend(self.tasks_for(&header, listing));
-            out.records.push(object::to_record(raw, &header, &found));
+            let (records, lake) = object::records(raw, &header, &found);
+            out.records.extend(records);
+            out.lake.extend(lake);
         }
         listing.next = page.next.map(String::from);
         self.queue = Some(Fanout {

@@ -1,0 +1,158 @@
+//! The Amazon Security Lake delivery (`security_lake`): per deployment, beside the delivery bus.
+//! Every org's System Log events and mapped directory objects go to the lake as OCSF, one
+//! custom source per class (Security Lake takes one class per source), whatever each org's
+//! `output` says about the bus.
+
+use super::error::{ConfigError, err};
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Where Security Lake objects go: `s3://<bucket>/<prefix><source>/region=<region>/accountId=<account_id>/eventDay=<yyyymmdd>/`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityLakeConfig {
+    /// S3 delivery on or off; off keeps the section for later.
+    #[serde(default = "enabled")]
+    pub enabled: bool,
+    /// The lake's bucket (`aws-security-data-lake-<region>-<id>`).
+    pub bucket: String,
+    /// Where custom sources live in the bucket. Default `ext/`.
+    #[serde(default = "prefix")]
+    pub prefix: String,
+    /// The `region=` and `accountId=` partitions: the Region and account the data is from.
+    pub region: String,
+    pub account_id: String,
+    /// Custom source name per class, by the class's key (`authentication`, `account_change`,
+    /// …, `user_inventory_info`). A class not named goes to `okta_<key>`.
+    #[serde(default)]
+    pub sources: BTreeMap<String, String>,
+    /// An object is written when its class has buffered this many events,
+    #[serde(default = "max_buffer_events")]
+    pub max_buffer_events: usize,
+    /// or this many bytes of OCSF JSON,
+    #[serde(default = "max_buffer_bytes")]
+    pub max_buffer_bytes: usize,
+    /// or its oldest event has waited this long; and whatever is buffered at the end of a run.
+    #[serde(default = "max_buffer_seconds")]
+    pub max_buffer_seconds: u64,
+}
+
+/// Objects of up to 100 000 events or 64 MiB of JSON (Parquet is several times smaller):
+/// Security Lake asks for objects of at least tens of MB in steady state and row groups
+/// under 256 MB.
+pub const MAX_BUFFER_EVENTS: usize = 100_000;
+pub const MAX_BUFFER_BYTES: usize = 64 * 1024 * 1024;
+/// A pull run buffers for up to five minutes before it writes and commits.
+pub const MAX_BUFFER_SECONDS: u64 = 300;
+/// The bounds: a buffer never outlives the 15-minute Lambda limit.
+pub const MAX_BUFFER_RANGE: (u64, u64) = (1, 600);
+pub const MAX_BUFFER_BYTES_RANGE: (usize, usize) = (1024, 256 * 1024 * 1024);
+
+fn enabled() -> bool {
+    true
+}
+fn prefix() -> String {
+    "ext/".into()
+}
+fn max_buffer_events() -> usize {
+    MAX_BUFFER_EVENTS
+}
+fn max_buffer_bytes() -> usize {
+    MAX_BUFFER_BYTES
+}
+fn max_buffer_seconds() -> u64 {
+    MAX_BUFFER_SECONDS
+}
+
+/// The key a class goes by in `sources`: its name in snake case.
+pub fn class_key(class_name: &str) -> String {
+    class_name.to_lowercase().replace([' ', '&'], "_")
+}
+
+impl SecurityLakeConfig {
+    /// The custom source that takes `class_name`.
+    pub fn source_for(&self, class_name: &str) -> String {
+        let key = class_key(class_name);
+        self.sources
+            .get(&key)
+            .cloned()
+            .unwrap_or_else(|| format!("okta_{key}"))
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let at = |f: &str| format!("security_lake.{f}");
+        let bucket_ok = (3..=63).contains(&self.bucket.len())
+            && self
+                .bucket
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+        if !bucket_ok {
+            return Err(err(at("bucket"), "an S3 bucket name (3–63 of a-z 0-9 . -)"));
+        }
+        if self.prefix.starts_with('/') || !(self.prefix.is_empty() || self.prefix.ends_with('/')) {
+            return Err(err(
+                at("prefix"),
+                "no leading `/`, and a trailing `/` (e.g. `ext/`)",
+            ));
+        }
+        if self.account_id.len() != 12 || !self.account_id.chars().all(|c| c.is_ascii_digit()) {
+            return Err(err(at("account_id"), "12 digits"));
+        }
+        if self.region.is_empty()
+            || !self
+                .region
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return Err(err(at("region"), "an AWS Region such as us-east-1"));
+        }
+        let known: BTreeSet<String> = crate::ocsf::TABLE
+            .classes
+            .iter()
+            .map(|c| class_key(&c.name))
+            .collect();
+        let mut used = BTreeSet::new();
+        for (key, name) in &self.sources {
+            if !known.contains(key) {
+                return Err(err(
+                    at(&format!("sources.{key}")),
+                    format!("not a class the relay emits ({})", join(&known)),
+                ));
+            }
+            let name_ok = (1..=64).contains(&name.len())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_:/.@=+".contains(c));
+            if !name_ok {
+                return Err(err(
+                    at(&format!("sources.{key}")),
+                    "a custom source name (1–64 of A-Z a-z 0-9 - _ : / . @ = +)",
+                ));
+            }
+        }
+        for class in &crate::ocsf::TABLE.classes {
+            if !used.insert(self.source_for(&class.name)) {
+                return Err(err(
+                    at("sources"),
+                    "one custom source per class: Security Lake takes one OCSF class per source",
+                ));
+            }
+        }
+        if self.max_buffer_events == 0 {
+            return Err(err(at("max_buffer_events"), "at least 1"));
+        }
+        let (lo, hi) = MAX_BUFFER_BYTES_RANGE;
+        if !(lo..=hi).contains(&self.max_buffer_bytes) {
+            return Err(err(at("max_buffer_bytes"), format!("{lo}–{hi}")));
+        }
+        let (lo, hi) = MAX_BUFFER_RANGE;
+        if !(lo..=hi).contains(&self.max_buffer_seconds) {
+            return Err(err(at("max_buffer_seconds"), format!("{lo}–{hi}")));
+        }
+        Ok(())
+    }
+}
+
+fn join(set: &BTreeSet<String>) -> String {
+    set.iter().cloned().collect::<Vec<_>>().join(", ")
+}

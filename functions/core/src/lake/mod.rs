@@ -1,0 +1,62 @@
+//! The Amazon Security Lake sink: OCSF events as Parquet objects in the custom sources' S3
+//! locations (`ARCHITECTURE.md`, "Security Lake").
+//!
+//! - One class per custom source, one org, class and `eventDay` per object; rows in `time`
+//!   order; the partitions Security Lake reads:
+//!   `<prefix><source>/region=<r>/accountId=<a>/eventDay=<yyyymmdd>/`.
+//! - **Idempotent names.** An object is named by its org and a hash of the ids of the events
+//!   in it, so a batch written again (a run that failed or was killed after the write and
+//!   before its commit) replaces itself instead of adding a copy.
+//! - **Buffered by size and time** within an invocation ([`LakeBuffer`]): a pull run holds its
+//!   pages' events until a class has enough or the oldest has waited long enough, and the
+//!   cursor of those pages moves only after their objects are written.
+//! - **Marks of its own** (`lake#<id>`): checked before buffering and written after the
+//!   objects, the same contract as the delivery bus's marks, so push and pull put one copy of
+//!   an event in the lake in the normal case, and a failed write makes nothing skip.
+
+mod buffer;
+mod object;
+pub mod parquet;
+pub mod schema;
+mod writer;
+
+pub use buffer::LakeBuffer;
+pub use object::{LakeObject, object_key};
+pub use writer::{LakeReport, LakeWriter};
+
+use crate::ocsf::Mapped;
+use crate::ports::DedupeKey;
+
+/// One OCSF event on its way to the lake.
+#[derive(Debug, Clone)]
+pub struct LakeEvent {
+    /// Its lake mark: `lake#<the record's dedupe id>` in its org.
+    pub key: DedupeKey,
+    pub org: String,
+    pub class_uid: u32,
+    pub class_name: &'static str,
+    pub time_ms: i64,
+    /// The event as one JSON line for the Parquet encoder: `unmapped` as JSON text.
+    pub line: String,
+}
+
+impl LakeEvent {
+    /// The lake form of `mapped`, an event of `org` whose record dedupes by `id`.
+    pub fn new(org: &str, id: &str, mapped: &Mapped) -> Self {
+        let mut event = mapped.event.clone();
+        if let Some(unmapped) = event.get_mut("unmapped") {
+            *unmapped = serde_json::Value::String(unmapped.to_string());
+        }
+        Self {
+            key: DedupeKey::new(org, format!("lake#{id}")),
+            org: org.to_string(),
+            class_uid: mapped.class_uid,
+            class_name: mapped.class_name,
+            time_ms: mapped.time_ms,
+            line: event.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,54 @@
+//! One Parquet object from OCSF events of one class: the class's fixed schema, rows sorted by
+//! `time`, ZSTD, 1 MiB data pages and row groups well under Security Lake's 256 MB (its
+//! custom-source guidance).
+
+use super::schema::class_schema;
+use arrow_json::ReaderBuilder;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+use thiserror::Error;
+
+/// Rows per row group: about 64–128 MB of OCSF events before compression.
+pub const ROW_GROUP_ROWS: usize = 50_000;
+/// Security Lake's data page limit.
+pub const DATA_PAGE_BYTES: usize = 1024 * 1024;
+/// Rows decoded from JSON at a time.
+const DECODE_BATCH_ROWS: usize = 8_192;
+
+#[derive(Debug, Error)]
+pub enum EncodeError {
+    #[error("class {0} has no Parquet schema")]
+    UnknownClass(u32),
+    #[error("an OCSF event does not fit its class's schema: {0}")]
+    Schema(String),
+}
+
+/// Encodes events (each one line of lake JSON, see `LakeEvent`) of class `class_uid`, already
+/// in `time` order, as one Parquet file.
+pub fn encode(class_uid: u32, lines: &[&str]) -> Result<Vec<u8>, EncodeError> {
+    let schema = class_schema(class_uid).ok_or(EncodeError::UnknownClass(class_uid))?;
+    let schema_err = |e: &dyn std::fmt::Display| EncodeError::Schema(e.to_string());
+    let mut decoder = ReaderBuilder::new(schema.clone())
+        .with_batch_size(DECODE_BATCH_ROWS)
+        .build_decoder()
+        .map_err(|e| schema_err(&e))?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_data_page_size_limit(DATA_PAGE_BYTES)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .build();
+    let mut writer =
+        ArrowWriter::try_new(Vec::new(), schema, Some(props)).map_err(|e| schema_err(&e))?;
+    for chunk in lines.chunks(DECODE_BATCH_ROWS) {
+        for line in chunk {
+            decoder
+                .decode(line.as_bytes())
+                .map_err(|e| schema_err(&e))?;
+        }
+        if let Some(batch) = decoder.flush().map_err(|e| schema_err(&e))? {
+            writer.write(&batch).map_err(|e| schema_err(&e))?;
+        }
+    }
+    writer.into_inner().map_err(|e| schema_err(&e))
+}

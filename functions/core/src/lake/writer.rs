@@ -1,0 +1,141 @@
+//! Getting events into the lake: drop those whose lake mark says they are there, buffer the
+//! rest, write the buffer as objects, then mark what was written.
+//!
+//! The pull loop marks only after it committed the cursor the flush covered. A run that dies
+//! between its objects and its commit then leaves no marks, so the next run reads the same
+//! pages from the same cursor, buffers the same events, and writes objects of the same names
+//! over the old ones. Marks written before the commit could be partial (a batch write cut by
+//! the crash) and change what the next run buffers, hence the object names: duplicates. The
+//! push path flushes and marks before it answers.
+
+use super::{LakeBuffer, LakeEvent, object, parquet};
+use crate::config::SecurityLakeConfig;
+use crate::pipeline::{ForwardError, MarkPolicy};
+use crate::ports::{DedupeKey, DedupeStore, LakeError, LakeStore};
+use chrono::{DateTime, Utc};
+use std::collections::HashSet;
+use std::time::Duration;
+
+/// What the lake took.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LakeReport {
+    /// Events buffered (not marked in the lake yet).
+    pub buffered: usize,
+    /// Events a lake mark showed written already.
+    pub duplicates: usize,
+    /// Objects and events written.
+    pub objects: usize,
+    pub written: usize,
+    /// Written events whose mark could not be written (each may be written again later).
+    pub unmarked: usize,
+}
+
+impl std::ops::AddAssign for LakeReport {
+    fn add_assign(&mut self, o: Self) {
+        self.buffered += o.buffered;
+        self.duplicates += o.duplicates;
+        self.objects += o.objects;
+        self.written += o.written;
+        self.unmarked += o.unmarked;
+    }
+}
+
+/// The lake delivery of one invocation.
+pub struct LakeWriter<'a> {
+    pub config: &'a SecurityLakeConfig,
+    pub store: &'a dyn LakeStore,
+    pub dedupe: &'a dyn DedupeStore,
+    pub mark_ttl: Duration,
+}
+
+impl LakeWriter<'_> {
+    /// Buffers the events not yet in the lake (all of them for a snapshot).
+    pub async fn admit(
+        &self,
+        events: Vec<LakeEvent>,
+        marks: MarkPolicy,
+        buffer: &mut LakeBuffer,
+        now: DateTime<Utc>,
+    ) -> Result<LakeReport, ForwardError> {
+        let mut report = LakeReport::default();
+        let received = events.len();
+        let mut seen = HashSet::with_capacity(received);
+        let unique: Vec<LakeEvent> = events
+            .into_iter()
+            .filter(|e| seen.insert(e.key.clone()))
+            .collect();
+        report.duplicates = received - unique.len();
+        let todo = if marks == MarkPolicy::Refresh || unique.is_empty() {
+            unique
+        } else {
+            let keys: Vec<DedupeKey> = unique.iter().map(|e| e.key.clone()).collect();
+            let written = self.dedupe.delivered(&keys).await?;
+            let before = unique.len();
+            let todo: Vec<LakeEvent> = unique
+                .into_iter()
+                .zip(written)
+                .filter_map(|(e, done)| (!done).then_some(e))
+                .collect();
+            report.duplicates += before - todo.len();
+            todo
+        };
+        report.buffered = todo.len();
+        buffer.push(todo, now);
+        Ok(report)
+    }
+
+    /// Writes everything buffered and returns the marks to write once the caller committed
+    /// what the flush covered ([`mark`](Self::mark)). On error the buffer is empty and the
+    /// caller must not commit what it covered.
+    pub async fn flush(
+        &self,
+        buffer: &mut LakeBuffer,
+    ) -> Result<(LakeReport, Vec<DedupeKey>), ForwardError> {
+        let events = buffer.take();
+        let mut report = LakeReport::default();
+        if events.is_empty() {
+            return Ok((report, Vec::new()));
+        }
+        for object in object::objects(self.config, &events) {
+            let lines: Vec<&str> = object.events.iter().map(|e| e.line.as_str()).collect();
+            let body =
+                parquet::encode(object.class_uid, &lines).map_err(|e| LakeError::Encode {
+                    class_uid: object.class_uid,
+                    detail: e.to_string(),
+                })?;
+            self.store
+                .put(&self.config.bucket, &object.key, body)
+                .await?;
+            tracing::info!(key = %object.key, events = lines.len(), "Security Lake object written");
+            report.objects += 1;
+            report.written += lines.len();
+        }
+        Ok((report, events.into_iter().map(|e| e.key).collect()))
+    }
+
+    /// Marks written events. A failure costs a possible second copy later, never a loss: it
+    /// is logged and returned as the number of unmarked events.
+    pub async fn mark(&self, keys: &[DedupeKey]) -> usize {
+        if keys.is_empty() {
+            return 0;
+        }
+        match self.dedupe.mark_delivered(keys, self.mark_ttl).await {
+            Ok(()) => 0,
+            Err(e) => {
+                tracing::warn!(events = keys.len(), error = %e,
+                    "could not mark events written to Security Lake; they may be written again later");
+                keys.len()
+            }
+        }
+    }
+
+    /// [`flush`](Self::flush) then [`mark`](Self::mark), for a caller with no cursor.
+    pub async fn flush_and_mark(
+        &self,
+        buffer: &mut LakeBuffer,
+    ) -> Result<LakeReport, ForwardError> {
+        let (mut report, keys) = self.flush(buffer).await?;
+        report.unmarked = self.mark(&keys).await;
+        Ok(report)
+    }
+}

@@ -1,0 +1,235 @@
+//! Applies the mapping table to one Okta object: the first rule that matches the event type
+//! and fills its class's required objects wins; its class's field groups fill the event; what
+//! no copy took goes to `unmapped`, so nothing Okta sent is lost.
+
+use super::path::{self, RELAY_ROOT, Step};
+use super::table::{Class, Field, FieldType, Group, TABLE, Table};
+use serde_json::{Value, json};
+
+/// One OCSF event and the class it belongs to.
+#[derive(Debug, Clone)]
+pub struct Mapped {
+    pub class_uid: u32,
+    pub class_name: &'static str,
+    pub activity_id: u32,
+    /// `time`, epoch milliseconds.
+    pub time_ms: i64,
+    pub event: Value,
+}
+
+/// Maps a System Log event. `relay` is the record's relay metadata as JSON.
+pub fn system_log(event: &Value, relay: &Value, time_ms: i64) -> Mapped {
+    let table: &'static Table = &TABLE;
+    let event_type = event.get("eventType").and_then(Value::as_str).unwrap_or("");
+    for rule in table.rules.iter().filter(|r| r.matches(event_type)) {
+        let Some(class) = table.class(rule.class) else {
+            continue;
+        };
+        let activity = match (&rule.activity_id, &rule.activity_verbs) {
+            (Some(id), _) => *id,
+            (None, Some(verbs)) => verb_activity(table, verbs, event_type),
+            (None, None) => 99,
+        };
+        if let Some(mapped) = fill(table, class, activity, event, relay, time_ms) {
+            return mapped;
+        }
+    }
+    // The last rule matches everything and its class's required objects always have a
+    // value (the API Activity fallbacks); this only runs if the table were broken.
+    fallback(table, event, relay, time_ms)
+}
+
+/// Maps a directory object of `stream`, if the table maps that stream.
+pub fn directory(stream: &str, object: &Value, relay: &Value, time_ms: i64) -> Option<Mapped> {
+    let table: &'static Table = &TABLE;
+    let rule = table.inventory.iter().find(|r| r.stream == stream)?;
+    let class = table.class(rule.class)?;
+    fill(table, class, rule.activity_id, object, relay, time_ms)
+}
+
+/// The activity named by the last segment of the event type that is a verb of the table.
+fn verb_activity(table: &Table, verbs: &str, event_type: &str) -> u32 {
+    let Some(verbs) = table.verbs.get(verbs) else {
+        return 99;
+    };
+    event_type
+        .rsplit('.')
+        .find_map(|segment| verbs.get(segment).copied())
+        .unwrap_or(99)
+}
+
+fn fill(
+    table: &'static Table,
+    class: &'static Class,
+    activity_id: u32,
+    source: &Value,
+    relay: &Value,
+    time_ms: i64,
+) -> Option<Mapped> {
+    let mut out = json!({});
+    let mut taken: Vec<Vec<Step>> = Vec::new();
+    for name in &class.groups {
+        if let Some(group) = table.groups.get(name)
+            && applies(group, source)
+        {
+            for field in &group.fields {
+                apply(field, source, relay, &mut out, &mut taken);
+            }
+        }
+    }
+    path::prune(&mut out);
+    let present = |name: &String| out.get(name).is_some();
+    if !class.required.iter().all(present)
+        || !class.required_any.iter().all(|set| set.iter().any(present))
+    {
+        return None;
+    }
+    let activity_name = class.activity_name(activity_id);
+    let type_uid = u64::from(class.uid) * 100 + u64::from(activity_id);
+    let header = json!({
+        "class_uid": class.uid,
+        "class_name": class.name,
+        "category_uid": class.category_uid,
+        "category_name": class.category_name,
+        "activity_id": activity_id,
+        "activity_name": activity_name,
+        "type_uid": type_uid,
+        "type_name": format!("{}: {activity_name}", class.name),
+        "time": time_ms,
+    });
+    if let (Some(out), Value::Object(header)) = (out.as_object_mut(), header) {
+        out.extend(header);
+        out.entry("severity_id").or_insert(json!(0));
+    }
+    path::write(&mut out, "metadata.version", json!(table.version));
+    path::write(
+        &mut out,
+        "metadata.product.vendor_name",
+        json!(table.product.vendor_name),
+    );
+    path::write(&mut out, "metadata.product.name", json!(table.product.name));
+    let mut unmapped = source.clone();
+    for steps in &taken {
+        path::clear(&mut unmapped, steps);
+    }
+    if path::prune(&mut unmapped) {
+        path::write(&mut out, "unmapped", unmapped);
+    }
+    Some(Mapped {
+        class_uid: class.uid,
+        class_name: &class.name,
+        activity_id,
+        time_ms,
+        event: out,
+    })
+}
+
+fn applies(group: &Group, source: &Value) -> bool {
+    let present = |p: &String| path::read(source, p).is_some();
+    group.when.as_ref().is_none_or(present)
+        && (group.when_any.is_empty() || group.when_any.iter().any(present))
+        && !group.unless.as_ref().is_some_and(present)
+}
+
+/// Writes one field, and notes the Okta field it copied.
+fn apply(
+    field: &Field,
+    source: &Value,
+    relay: &Value,
+    out: &mut Value,
+    taken: &mut Vec<Vec<Step>>,
+) {
+    if let Some(value) = &field.value {
+        path::write(out, &field.to, value.clone());
+        return;
+    }
+    let found = field
+        .from
+        .paths()
+        .iter()
+        .find_map(|p| match p.strip_prefix(RELAY_ROOT) {
+            Some(relay_path) => path::read(relay, relay_path).map(|(v, _)| (v, None)),
+            None => path::read(source, p).map(|(v, steps)| (v, Some(steps))),
+        });
+    let Some((value, steps)) = found else {
+        if let Some(default) = &field.default {
+            path::write(out, &field.to, default.clone());
+        }
+        return;
+    };
+    if let Some(lookup) = &field.lookup {
+        let key = value
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| value.to_string());
+        if let Some(v) = lookup.get(&key).or(field.default_lookup.as_ref()) {
+            path::write(out, &field.to, v.clone());
+        }
+        return;
+    }
+    let Some(mut converted) = convert(value, field.kind) else {
+        return;
+    };
+    if let Some(check) = field.check
+        && !converted.as_str().is_some_and(|text| check.accepts(text))
+    {
+        return;
+    }
+    if let (Some(template), Some(text)) = (&field.format, converted.as_str()) {
+        converted = Value::String(template.replace("{}", text));
+    }
+    path::write(out, &field.to, converted);
+    if let Some(steps) = steps {
+        taken.push(steps);
+    }
+}
+
+/// The value as the field's type, or `None` when it is not one (it then stays unmapped).
+fn convert(value: &Value, kind: FieldType) -> Option<Value> {
+    match kind {
+        FieldType::String => match value {
+            Value::String(_) => Some(value.clone()),
+            Value::Number(n) => Some(Value::String(n.to_string())),
+            Value::Bool(b) => Some(Value::String(b.to_string())),
+            _ => None,
+        },
+        FieldType::Int | FieldType::Long => match value {
+            Value::Number(n) => n.as_i64().map(Value::from),
+            Value::String(s) => s.trim().parse::<i64>().ok().map(Value::from),
+            _ => None,
+        },
+        FieldType::Float => match value {
+            Value::Number(n) => n.as_f64().map(Value::from),
+            Value::String(s) => s.trim().parse::<f64>().ok().map(Value::from),
+            _ => None,
+        },
+    }
+}
+
+/// API Activity with only the constant fields and everything unmapped.
+fn fallback(table: &'static Table, event: &Value, relay: &Value, time_ms: i64) -> Mapped {
+    let _ = relay;
+    let event_type = event.get("eventType").and_then(Value::as_str).unwrap_or("");
+    let mut out = json!({
+        "class_uid": 6003, "class_name": "API Activity", "category_uid": 6,
+        "category_name": "Application Activity", "activity_id": 99, "activity_name": "Other",
+        "type_uid": 600399, "type_name": "API Activity: Other", "time": time_ms, "severity_id": 0,
+        "actor": {"app_name": "Okta"}, "src_endpoint": {"svc_name": "Okta"},
+        "api": {"operation": event_type, "request": {"uid": ""}},
+    });
+    path::write(&mut out, "metadata.version", json!(table.version));
+    path::write(
+        &mut out,
+        "metadata.product.vendor_name",
+        json!(table.product.vendor_name),
+    );
+    path::write(&mut out, "metadata.product.name", json!(table.product.name));
+    path::write(&mut out, "unmapped", event.clone());
+    Mapped {
+        class_uid: 6003,
+        class_name: "API Activity",
+        activity_id: 99,
+        time_ms,
+        event: out,
+    }
+}

@@ -1,0 +1,173 @@
+//! The small path language of the mapping table: `a.b`, `target[User].id` (the first element of
+//! `target` whose `type` is `User`), `target[0].id`, and `$relay.*` for the relay's metadata.
+//! Sources are read with the concrete path they resolved to, so the mapper knows which Okta
+//! field a copy took; targets are written, creating objects and arrays on the way.
+
+use serde_json::{Map, Value};
+
+/// One step of a concrete path into the Okta object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// A source path's root: the Okta object or the relay's metadata.
+pub const RELAY_ROOT: &str = "$relay.";
+
+/// Reads `path` in `root`: the value and the concrete path, or `None` when absent or null.
+pub fn read<'v>(root: &'v Value, path: &str) -> Option<(&'v Value, Vec<Step>)> {
+    let mut at = root;
+    let mut steps = Vec::new();
+    for part in path.split('.') {
+        let (key, selector) = match part.split_once('[') {
+            Some((key, rest)) => (key, Some(rest.trim_end_matches(']'))),
+            None => (part, None),
+        };
+        at = at.as_object()?.get(key)?;
+        steps.push(Step::Key(key.to_string()));
+        if let Some(selector) = selector {
+            let items = at.as_array()?;
+            let index = match selector.parse::<usize>() {
+                Ok(i) => i,
+                Err(_) => items
+                    .iter()
+                    .position(|item| item.get("type").and_then(Value::as_str) == Some(selector))?,
+            };
+            at = items.get(index)?;
+            steps.push(Step::Index(index));
+        }
+    }
+    (!at.is_null()).then_some((at, steps))
+}
+
+/// Writes `value` at the target path `path` (`a.b`, `list[0].c`) in `root`.
+pub fn write(root: &mut Value, path: &str, value: Value) {
+    let parts: Vec<&str> = path.split('.').collect();
+    let mut at = root;
+    for (n, part) in parts.iter().enumerate() {
+        let last = n + 1 == parts.len();
+        let (key, index) = match part.split_once('[') {
+            Some((key, rest)) => (key, rest.trim_end_matches(']').parse::<usize>().ok()),
+            None => (*part, None),
+        };
+        let Some(object) = ensure_object(at) else {
+            return;
+        };
+        match index {
+            None if last => {
+                object.insert(key.to_string(), value);
+                return;
+            }
+            None => {
+                at = object
+                    .entry(key)
+                    .or_insert_with(|| Value::Object(Map::new()))
+            }
+            Some(i) => {
+                let list = object
+                    .entry(key)
+                    .or_insert_with(|| Value::Array(Vec::new()));
+                let Some(items) = list.as_array_mut() else {
+                    return;
+                };
+                while items.len() <= i {
+                    items.push(Value::Null);
+                }
+                if last {
+                    items[i] = value;
+                    return;
+                }
+                at = &mut items[i];
+            }
+        }
+    }
+}
+
+fn ensure_object(at: &mut Value) -> Option<&mut Map<String, Value>> {
+    if at.is_null() {
+        *at = Value::Object(Map::new());
+    }
+    at.as_object_mut()
+}
+
+/// Sets the value at a concrete path to null (a field a copy took).
+pub fn clear(root: &mut Value, steps: &[Step]) {
+    let mut at = root;
+    for step in steps {
+        let next = match step {
+            Step::Key(k) => at.as_object_mut().and_then(|o| o.get_mut(k)),
+            Step::Index(i) => at.as_array_mut().and_then(|a| a.get_mut(*i)),
+        };
+        match next {
+            Some(next) => at = next,
+            None => return,
+        }
+    }
+    *at = Value::Null;
+}
+
+/// Drops nulls, and objects and arrays that end up empty. Returns whether anything is left.
+pub fn prune(value: &mut Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::Object(map) => {
+            map.retain(|_, v| prune(v));
+            !map.is_empty()
+        }
+        Value::Array(items) => {
+            items.retain_mut(prune);
+            !items.is_empty()
+        }
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_keys_typed_selectors_and_indexes() {
+        let v = json!({"a": {"b": 1}, "target": [{"type": "AppInstance", "id": "0oa"},
+            {"type": "User", "id": "00u"}], "n": null});
+        assert_eq!(read(&v, "a.b").unwrap().0, &json!(1));
+        let (id, steps) = read(&v, "target[User].id").unwrap();
+        assert_eq!(id, "00u");
+        assert_eq!(steps[1], Step::Index(1));
+        assert_eq!(read(&v, "target[0].id").unwrap().0, "0oa");
+        assert!(read(&v, "target[UserGroup].id").is_none());
+        assert!(read(&v, "n").is_none(), "null is absent");
+        assert!(read(&v, "a.b.c").is_none());
+    }
+
+    #[test]
+    fn writes_nested_objects_and_lists() {
+        let mut v = json!({});
+        write(&mut v, "a.b", json!("x"));
+        write(&mut v, "list[1].c", json!(2));
+        write(&mut v, "types[0]", json!("t"));
+        assert_eq!(
+            v,
+            json!({"a": {"b": "x"}, "list": [null, {"c": 2}], "types": ["t"]})
+        );
+    }
+
+    #[test]
+    fn clear_then_prune_leaves_only_what_was_not_taken() {
+        let mut v = json!({"a": {"b": 1, "c": 2}, "t": [{"id": 1}, {"id": 2, "x": 3}], "z": null});
+        let (_, steps) = read(&v.clone(), "a.b").unwrap();
+        clear(&mut v, &steps);
+        clear(
+            &mut v,
+            &[
+                Step::Key("t".into()),
+                Step::Index(0),
+                Step::Key("id".into()),
+            ],
+        );
+        assert!(prune(&mut v));
+        assert_eq!(v, json!({"a": {"c": 2}, "t": [{"id": 2, "x": 3}]}));
+    }
+}

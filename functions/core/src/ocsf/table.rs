@@ -1,0 +1,266 @@
+//! The mapping table (`mapping.json`), read once and checked when first used: rules from
+//! event-type patterns to a class and an activity, and per class the field groups that fill it.
+//! The mapping is data so that a reviewer reads one table, and the coverage document and the
+//! Parquet schemas come from the same place as the records.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+/// The OCSF version the table targets.
+pub const OCSF_VERSION: &str = "1.3.0";
+
+const TABLE_JSON: &str = include_str!("mapping.json");
+
+/// The table, parsed and checked once. The table is compiled into the binary and a unit test
+/// reads it, so a broken table fails the build's tests, never a function at run time.
+pub static TABLE: LazyLock<Table> = LazyLock::new(|| {
+    let table: Table = serde_json::from_str(TABLE_JSON).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "the OCSF mapping table does not parse");
+        Table::default()
+    });
+    if let Err(e) = table.check() {
+        tracing::error!(error = %e, "the OCSF mapping table is inconsistent");
+    }
+    table
+});
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Table {
+    #[serde(default)]
+    pub about: String,
+    pub version: String,
+    pub product: Product,
+    pub classes: Vec<Class>,
+    pub verbs: BTreeMap<String, BTreeMap<String, u32>>,
+    pub rules: Vec<Rule>,
+    pub inventory: Vec<InventoryRule>,
+    pub groups: BTreeMap<String, Group>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Product {
+    pub vendor_name: String,
+    pub name: String,
+}
+
+/// One OCSF class the relay emits.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Class {
+    pub uid: u32,
+    pub name: String,
+    pub category_uid: u32,
+    pub category_name: String,
+    /// The field groups that fill it, in order.
+    pub groups: Vec<String>,
+    /// Top-level objects the class requires: a rule whose event leaves one empty falls through
+    /// to the next rule.
+    pub required: Vec<String>,
+    /// Sets of top-level objects of which the class needs at least one (OCSF's `anyOf`
+    /// constraints): a rule whose event fills none of a set falls through too.
+    #[serde(default)]
+    pub required_any: Vec<Vec<String>>,
+    /// Activity names by id.
+    pub activities: BTreeMap<String, String>,
+}
+
+impl Class {
+    pub fn activity_name(&self, id: u32) -> &str {
+        self.activities
+            .get(&id.to_string())
+            .map_or("Other", String::as_str)
+    }
+}
+
+/// An event-type pattern and what it becomes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// An event type, `prefix.*`, or `*`.
+    #[serde(rename = "match")]
+    pub pattern: String,
+    pub class: u32,
+    /// A fixed activity, or
+    #[serde(default)]
+    pub activity_id: Option<u32>,
+    /// the activity named by the event type's verb (its last segment that is a known verb),
+    /// in this verb table; 99 (Other) when none is.
+    #[serde(default)]
+    pub activity_verbs: Option<String>,
+}
+
+impl Rule {
+    pub fn matches(&self, event_type: &str) -> bool {
+        match self.pattern.strip_suffix('*') {
+            Some(prefix) => event_type.starts_with(prefix),
+            None => self.pattern == event_type,
+        }
+    }
+}
+
+/// A directory stream and the class its objects become.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InventoryRule {
+    pub stream: String,
+    pub class: u32,
+    pub activity_id: u32,
+}
+
+/// Fields that go together, applied only when `when` (and one of `when_any`) is present and
+/// `unless` is absent: an OCSF object that needs one of its key fields is made whole or not
+/// at all.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Group {
+    #[serde(default)]
+    pub when: Option<String>,
+    #[serde(default)]
+    pub when_any: Vec<String>,
+    #[serde(default)]
+    pub unless: Option<String>,
+    pub fields: Vec<Field>,
+}
+
+/// One OCSF field: copied from the first present source, looked up, or a constant.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Field {
+    #[serde(default)]
+    pub from: Sources,
+    /// A constant.
+    #[serde(default)]
+    pub value: Option<serde_json::Value>,
+    pub to: String,
+    #[serde(rename = "type", default)]
+    pub kind: FieldType,
+    /// Source text → value. A looked-up source stays in `unmapped` too: the OCSF value does
+    /// not carry the original.
+    #[serde(default)]
+    pub lookup: Option<BTreeMap<String, serde_json::Value>>,
+    /// The value for a source text the lookup lacks.
+    #[serde(default)]
+    pub default_lookup: Option<serde_json::Value>,
+    /// The value when no source is present.
+    #[serde(default)]
+    pub default: Option<serde_json::Value>,
+    /// A template whose `{}` takes the value (relay labels).
+    #[serde(default)]
+    pub format: Option<String>,
+    /// A shape the value must have to be copied (else it stays in `unmapped`).
+    #[serde(default)]
+    pub check: Option<Check>,
+}
+
+/// Shapes OCSF constrains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Check {
+    /// OCSF's `email_t`: `local@domain.tld` (Okta's `alternateId` is a login, often but not
+    /// always an address).
+    Email,
+}
+
+impl Check {
+    pub fn accepts(self, text: &str) -> bool {
+        match self {
+            Check::Email => {
+                let Some((local, domain)) = text.split_once('@') else {
+                    return false;
+                };
+                let local_ok = !local.is_empty()
+                    && local
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
+                let domain_ok = domain.split_once('.').is_some_and(|(head, tail)| {
+                    !head.is_empty()
+                        && !tail.is_empty()
+                        && head.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                        && tail
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+                });
+                local_ok && domain_ok
+            }
+        }
+    }
+}
+
+/// One source path or alternatives, first present wins.
+#[derive(Debug, Default, Deserialize)]
+#[serde(untagged)]
+pub enum Sources {
+    #[default]
+    None,
+    One(String),
+    Any(Vec<String>),
+}
+
+impl Sources {
+    pub fn paths(&self) -> &[String] {
+        match self {
+            Sources::None => &[],
+            Sources::One(p) => std::slice::from_ref(p),
+            Sources::Any(ps) => ps,
+        }
+    }
+}
+
+/// A field's OCSF type, which is also its Parquet column type.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldType {
+    #[default]
+    String,
+    Int,
+    Long,
+    Float,
+}
+
+impl Table {
+    pub fn class(&self, uid: u32) -> Option<&Class> {
+        self.classes.iter().find(|c| c.uid == uid)
+    }
+
+    /// Every rule names a known class and an activity; every class names known groups.
+    pub fn check(&self) -> Result<(), String> {
+        if self.version != OCSF_VERSION {
+            return Err(format!(
+                "table version {} is not {OCSF_VERSION}",
+                self.version
+            ));
+        }
+        for class in &self.classes {
+            for g in &class.groups {
+                if !self.groups.contains_key(g) {
+                    return Err(format!("class {} names unknown group {g}", class.uid));
+                }
+            }
+        }
+        for rule in &self.rules {
+            if self.class(rule.class).is_none() {
+                return Err(format!(
+                    "rule {} names unknown class {}",
+                    rule.pattern, rule.class
+                ));
+            }
+            match (&rule.activity_id, &rule.activity_verbs) {
+                (Some(_), None) => {}
+                (None, Some(v)) if self.verbs.contains_key(v) => {}
+                _ => return Err(format!("rule {} needs one activity", rule.pattern)),
+            }
+        }
+        if self.rules.last().is_none_or(|r| r.pattern != "*") {
+            return Err("the last rule must match everything".into());
+        }
+        for rule in &self.inventory {
+            if self.class(rule.class).is_none() {
+                return Err(format!("inventory {} names unknown class", rule.stream));
+            }
+        }
+        Ok(())
+    }
+}
