@@ -7,7 +7,7 @@ locals {
   config_json = jsonencode(local.config)
   # The configuration's size at plan time: a secret this module creates has no ARN yet, so it
   # counts at the length of one (the size checks below then run at plan, not mid-apply).
-  config_size = length(jsonencode(merge(var.relay_settings, {
+  config_size = length(jsonencode(merge(var.relay_settings, local.lake_config, {
     orgs = [for o in var.orgs : merge(
       { name = o.name, secret_arn = coalesce(o.secret_arn, "arn:aws:secretsmanager:xx-xxxxxxxxx-1:000000000000:secret:${var.name_prefix}/okta/${o.name}-XXXXXX") },
       o.partner_event_source == null ? {} : { partner_event_source = o.partner_event_source },

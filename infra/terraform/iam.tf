@@ -15,7 +15,8 @@ resource "aws_iam_role" "relay" {
 }
 
 # Least privilege: the state table with the actions the function uses (its own items only), the
-# delivery bus, its logs, the push queue (events), and (poller) its orgs' secrets. No wildcard.
+# delivery bus, its logs, the push queue (events), (poller) its orgs' secrets, and with
+# var.security_lake the custom sources' prefixes (securitylake.tf). No wildcard.
 data "aws_iam_policy_document" "relay" {
   for_each = local.functions
   # Only the function's own items: the events function never touches a stream's cursor or
@@ -59,6 +60,22 @@ data "aws_iam_policy_document" "relay" {
       sid       = "Configuration"
       actions   = local.config_store_actions[var.configuration_store]
       resources = local.config_resource[var.configuration_store]
+    }
+  }
+  dynamic "statement" {
+    for_each = local.lake == null ? [] : [1]
+    content {
+      sid       = "SecurityLakeObjects"
+      actions   = local.lake_object_actions
+      resources = local.lake_object_arns
+    }
+  }
+  dynamic "statement" {
+    for_each = try(local.lake.kms_key_arn, null) == null ? [] : [1]
+    content {
+      sid       = "SecurityLakeKey"
+      actions   = local.lake_key_actions
+      resources = [local.lake.kms_key_arn]
     }
   }
   dynamic "statement" {

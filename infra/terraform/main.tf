@@ -47,7 +47,7 @@ locals {
   created_secrets = { for o in var.orgs : o.name => o if o.secret_arn == null }
   org_secret_arns = { for o in var.orgs : o.name => coalesce(o.secret_arn, try(aws_secretsmanager_secret.org[o.name].arn, null)) }
 
-  config = merge(var.relay_settings, {
+  config = merge(var.relay_settings, local.lake_config, {
     orgs = [for o in var.orgs : merge(
       { name = o.name, secret_arn = local.org_secret_arns[o.name] },
       o.partner_event_source == null ? {} : { partner_event_source = o.partner_event_source },

@@ -126,8 +126,8 @@ def check_schedules(template):
     retries, and let one poller invocation per org run at once."""
     schedules = [r["Properties"] for r in of_type(template, "AWS::Scheduler::Schedule").values()]
     _, poller = function(template, "okta-relay-poller")
-    config = poller.get("Environment", {}).get("Variables", {}).get("OKTA_RELAY_CONFIG")
-    orgs = json.loads(config)["orgs"] if isinstance(config, str) else []
+    config = config_text(poller.get("Environment", {}).get("Variables", {}).get("OKTA_RELAY_CONFIG"))
+    orgs = json.loads(config)["orgs"] if config else []
     check("template schedule inputs", sorted(json.loads(s["Target"]["Input"])["org"] for s in schedules),
           sorted(o["name"] for o in orgs))
     for s in schedules:
@@ -279,6 +279,41 @@ def check_terraform(contract):
           contract["allocator_environment"])
     check("terraform table key", locals_["state_partition_key"], contract["state_table"]["partition_key"])
     check("terraform table TTL", locals_["state_ttl_attribute"], contract["state_table"]["ttl_attribute"])
+    lake = contract["security_lake"]
+    check("terraform Security Lake object actions", locals_.get("lake_object_actions"), lake["object_actions"])
+    check("terraform Security Lake key actions", locals_.get("lake_key_actions"), lake["key_actions"])
+    check("terraform Security Lake default sources", locals_.get("lake_default_sources"), lake["sources"])
+    defaults = {}
+    for block in terraform_blocks("variable"):
+        for name, body in unquote(block).items():
+            defaults[name] = body
+    lake_var = json.dumps(defaults.get("security_lake", {}))
+    if lake["prefix"] not in lake_var:
+        problems.append(f"terraform security_lake.prefix does not default to {lake['prefix']!r}")
+
+
+def check_lake(template, contract):
+    """The Security Lake contract: the mapping table's default sources are the contract's, and
+    (the example app delivers to a lake) each function may PutObject under each source's
+    location only, and GenerateDataKey on the lake's key."""
+    lake = contract["security_lake"]
+    with open(os.path.join(ROOT, "functions", "core", "src", "ocsf", "mapping.json")) as f:
+        table = json.load(f)
+    key = lambda name: name.lower().replace(" ", "_").replace("&", "_")
+    check("mapping.json lake sources", {key(c["name"]): c["lake_source"] for c in table["classes"]}, lake["sources"])
+    for name, spec in contract["functions"].items():
+        logical_id, p = function(template, spec["binary"])
+        if not logical_id:
+            continue
+        st = statements_of(template, logical_id, p)
+        puts = [s for s in st if "s3:PutObject" in json.dumps(s.get("Action"))]
+        check(f"template {name} Security Lake actions", actions_with(st, "s3:"), sorted(lake["object_actions"]))
+        arns = json.dumps([s.get("Resource") for s in puts])
+        for source in lake["sources"].values():
+            if f"/{lake['prefix']}{source}/*" not in arns:
+                problems.append(f"template {name}: no PutObject under {lake['prefix']}{source}/")
+        if re.search(r'examplehash0123/(ext/)?\*', arns):
+            problems.append(f"template {name}: PutObject on the whole lake bucket")
 
 
 def check_cargo_lambda(contract):
@@ -381,6 +416,16 @@ def terraform_dashboard(orgs, region):
         return json.loads(run("output", "-raw", "body").stdout)
 
 
+def config_text(value):
+    """A configuration variable's JSON text; a deploy-time value (an `Fn::Join` part such as
+    the account id) stands as `X`."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Fn::Join" in value:
+        return "".join(p if isinstance(p, str) else "X" for p in value["Fn::Join"][1])
+    return None
+
+
 def check_dashboard(template, contract):
     """CDK and Terraform render the same dashboard from the contract."""
     resources = {}
@@ -392,8 +437,8 @@ def check_dashboard(template, contract):
     cdk = template_dashboard(template)
     titles = [w["properties"]["title"] for w in cdk["widgets"]]
     _, poller = function(template, "okta-relay-poller")
-    config = poller.get("Environment", {}).get("Variables", {}).get("OKTA_RELAY_CONFIG")
-    orgs = [o["name"] for o in json.loads(config)["orgs"]] if isinstance(config, str) else []
+    config = config_text(poller.get("Environment", {}).get("Variables", {}).get("OKTA_RELAY_CONFIG"))
+    orgs = [o["name"] for o in json.loads(config)["orgs"]] if config else []
     if not orgs:
         problems.append("template: no org in the poller's OKTA_RELAY_CONFIG to check the dashboard with")
     per_org = len(contract["dashboard"]["org_widgets"])
@@ -464,6 +509,7 @@ def main():
         return
     check_template(template, contract)
     check_terraform(contract)
+    check_lake(template, contract)
     check_dashboard(template, contract)
     check_schedules(template)
     check_metrics_read(template)

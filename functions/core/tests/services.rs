@@ -897,7 +897,7 @@ async fn ocsf_output_sends_ocsf_records_and_directory_users_go_to_the_lake_as_in
     let keys: Vec<String> = lake_rows(&fakes).into_iter().map(|(k, _)| k).collect();
     assert!(
         keys.iter()
-            .any(|k| k.starts_with("ext/okta_user_inventory_info/region=us-east-1/")),
+            .any(|k| k.starts_with("ext/okta-user-inventory/region=us-east-1/")),
         "{keys:?}"
     );
 }

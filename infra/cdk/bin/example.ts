@@ -21,6 +21,10 @@ new OktaRelay(stack, 'OktaRelay', {
       settings: { logs: { interval_seconds: 3600 }, inventory: { users: {}, groups: {}, group_members: {} } },
     },
   ],
+  securityLake: {
+    bucketName: ctx('securityLakeBucket', 'aws-security-data-lake-us-east-1-examplehash0123'),
+    kmsKeyArn: ctx('securityLakeKeyArn', 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555'),
+  },
   siemEndpoint: ctx('siemEndpoint', 'https://siem.example.com/ingest/okta'),
   siemAuth: {
     kind: 'apiKey',

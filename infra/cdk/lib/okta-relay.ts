@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Duration, RemovalPolicy, SecretValue, Stack, Token } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -94,6 +94,32 @@ export interface OktaRelayProps {
    *   its `secretArn` then (the object is written before the stack creates anything).
    * Each function may read only its own parameter or object. */
   readonly configurationStore?: OktaRelayConfigurationStore;
+  /** OCSF to Amazon Security Lake custom sources, beside the delivery bus (README, "Security
+   * Lake"). Each org's `output` setting (`raw`, `ocsf`, `both`) is separate: it chooses what
+   * the delivery bus gets. */
+  readonly securityLake?: OktaRelaySecurityLake;
+}
+
+/** The Security Lake delivery. CloudFormation has no custom-source resource
+ * (`AWS::SecurityLake::CustomLogSource` does not exist), so the construct outputs the
+ * `aws securitylake create-custom-log-source` commands (`SecurityLakeCustomSources`) and the
+ * README walks through them; the Terraform module creates the sources itself. */
+export interface OktaRelaySecurityLake {
+  /** The lake's bucket (`aws-security-data-lake-<region>-<id>`). */
+  readonly bucketName: string;
+  /** Where custom sources live in the bucket. Default `ext/`. */
+  readonly prefix?: string;
+  /** The `region=` and `accountId=` partitions. Default the stack's Region and account. */
+  readonly region?: string;
+  readonly accountId?: string;
+  /** Custom source location per class key (`authentication`, …, `user_inventory_info`): its
+   * name, or `<name>/<version>`. Default `contract.json` `security_lake.sources`. */
+  readonly sources?: Record<string, string>;
+  /** The lake's KMS key, when Security Lake encrypts with a customer managed key: the functions
+   * get `kms:GenerateDataKey` on it. */
+  readonly kmsKeyArn?: string;
+  /** Buffer settings (`max_buffer_events`, `max_buffer_bytes`, `max_buffer_seconds`). */
+  readonly settings?: Record<string, unknown>;
 }
 
 /** See {@link OktaRelayProps.configurationStore}. */
@@ -162,8 +188,10 @@ export class OktaRelay extends Construct {
             encryptionKey: key,
           }),
     );
+    const lake = props.securityLake ? lakeConfig(props.securityLake, Stack.of(this)) : undefined;
     const config = {
       ...(props.relaySettings ?? {}),
+      ...(lake ? { security_lake: lake } : {}),
       orgs: props.orgs.map((org, i) => ({
         name: org.name,
         secret_arn: secrets[i].secretArn,
@@ -234,6 +262,7 @@ export class OktaRelay extends Construct {
       });
       this.grant(f, name, secrets);
       store.grantRead?.(f);
+      if (lake) grantLake(f, lake, props.securityLake!.kmsKeyArn, Stack.of(this).partition);
       (f.node.defaultChild as lambda.CfnFunction).addMetadata('checkov', { skip: checkovSkips(name) });
       return f;
     };
@@ -332,6 +361,12 @@ export class OktaRelay extends Construct {
 
     this.alarms(props);
     this.dashboard = this.operationsDashboard(props);
+    if (lake) {
+      new CfnOutput(this, 'SecurityLakeCustomSources', {
+        description: 'okta-relay: create the Security Lake custom sources (README, "Security Lake")',
+        value: customSourceCommands(lake),
+      });
+    }
   }
 
   /** contract.json's dashboard, rendered: the Terraform module renders the same data. */
@@ -560,4 +595,44 @@ function checkovSkips(name: FunctionName): { id: string; comment: string }[] {
         : "The events function is invoked by its SQS queue's event source mapping: the queue's redrive policy (to the events DLQ) is where failed events go.",
   });
   return skips;
+}
+
+/** The `security_lake` section of the relay configuration. */
+function lakeConfig(lake: OktaRelaySecurityLake, stack: Stack): Record<string, unknown> {
+  return {
+    bucket: lake.bucketName,
+    prefix: lake.prefix ?? contract.security_lake.prefix,
+    region: lake.region ?? stack.region,
+    account_id: lake.accountId ?? stack.account,
+    sources: { ...contract.security_lake.sources, ...(lake.sources ?? {}) },
+    ...(lake.settings ?? {}),
+  };
+}
+
+/** Least privilege on the lake: `s3:PutObject` under each custom source's location only, and
+ * `kms:GenerateDataKey` on the lake's key when it has one. */
+function grantLake(f: lambda.Function, lake: Record<string, unknown>, kmsKeyArn: string | undefined, partition: string) {
+  const sources = Object.values(lake.sources as Record<string, string>);
+  f.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: contract.security_lake.object_actions,
+      resources: sources.map((s) => `arn:${partition}:s3:::${lake.bucket}/${lake.prefix}${s}/*`),
+    }),
+  );
+  if (kmsKeyArn) {
+    f.addToRolePolicy(new iam.PolicyStatement({ actions: contract.security_lake.key_actions, resources: [kmsKeyArn] }));
+  }
+}
+
+/** One `aws securitylake create-custom-log-source` per class, for the operator to run with
+ * the Glue crawler role and the relay account's identity (README, "Security Lake"). */
+function customSourceCommands(lake: Record<string, unknown>): string {
+  const names = Object.values(lake.sources as Record<string, string>).map((s) => s.split('/')[0]);
+  return names
+    .map(
+      (name) =>
+        `aws securitylake create-custom-log-source --source-name ${name} --configuration ` +
+        `crawlerConfiguration={roleArn=<GLUE_CRAWLER_ROLE_ARN>},providerIdentity={principal=${lake.account_id},externalId=<EXTERNAL_ID>}`,
+    )
+    .join(' ; ');
 }

@@ -444,3 +444,67 @@ function policiesOfIn(t: Template, logicalId: string) {
     .filter((p) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === role))
     .flatMap((p) => p.Properties.PolicyDocument.Statement);
 }
+
+const LAKE_KEY = 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555';
+
+/** A configuration variable's JSON, with any deploy-time value (an `Fn::Join` part) as `X`. */
+function configJson(value: unknown): any {
+  if (typeof value === 'string') return JSON.parse(value);
+  const [, parts] = (value as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
+  return JSON.parse(parts.map((p) => (typeof p === 'string' ? p : 'X')).join(''));
+}
+
+test('securityLake: the configuration, PutObject under each custom source only, the lake key, and the commands', () => {
+  const t = synth({
+    securityLake: {
+      bucketName: 'aws-security-data-lake-us-east-1-abc',
+      kmsKeyArn: LAKE_KEY,
+      sources: { authentication: 'okta-authn/1.0' },
+      settings: { max_buffer_seconds: 120 },
+    },
+  });
+  const fns = t.findResources('AWS::Lambda::Function');
+  for (const spec of Object.values(contract.functions)) {
+    const [logicalId, fn] = Object.entries(fns).find(([, r]) =>
+      String(r.Properties.Description).includes(spec.binary.replace('okta-relay-', '')),
+    )!;
+    const config = configJson(fn.Properties.Environment.Variables.OKTA_RELAY_CONFIG);
+    assert.equal(config.security_lake.bucket, 'aws-security-data-lake-us-east-1-abc');
+    assert.equal(config.security_lake.prefix, 'ext/');
+    assert.equal(config.security_lake.region, 'us-east-1');
+    assert.equal(config.security_lake.account_id, '123456789012');
+    assert.equal(config.security_lake.max_buffer_seconds, 120);
+    assert.equal(config.security_lake.sources.authentication, 'okta-authn/1.0');
+    assert.equal(config.security_lake.sources.group_management, contract.security_lake.sources.group_management);
+    const statements = policiesOfIn(t, logicalId);
+    const puts = statements.filter((s) => [s.Action].flat().includes('s3:PutObject'));
+    assert.equal(puts.length, 1, `${spec.binary}: one lake statement`);
+    assert.deepEqual([puts[0].Action].flat(), contract.security_lake.object_actions);
+    const resources = [puts[0].Resource].flat().map((r: unknown) => JSON.stringify(r));
+    assert.equal(resources.length, Object.keys(contract.security_lake.sources).length);
+    for (const source of Object.values(config.security_lake.sources as Record<string, string>)) {
+      assert.ok(
+        resources.some((r) => r.includes(`:s3:::aws-security-data-lake-us-east-1-abc/ext/${source}/*`)),
+        `${source} in ${resources}`,
+      );
+    }
+    assert.ok(!resources.some((r) => r.includes('abc/*') || r.includes('abc/ext/*')), 'never the whole bucket');
+    const key = statements.filter((s) => JSON.stringify(s.Resource) === JSON.stringify(LAKE_KEY));
+    assert.deepEqual(key.flatMap((s) => [s.Action].flat()), contract.security_lake.key_actions);
+  }
+  const outputs = t.findOutputs('*');
+  const commands = JSON.stringify(Object.values(outputs).map((o) => o.Value));
+  for (const name of ['okta-authn', 'okta-group-mgmt', 'okta-user-inventory']) {
+    assert.ok(commands.includes(`--source-name ${name} `), name);
+  }
+  assert.ok(!commands.includes('okta-authn/1.0'), 'the source name without its version');
+});
+
+test('without securityLake: no lake grant, no lake configuration, no commands', () => {
+  for (const spec of Object.values(contract.functions)) {
+    const [logicalId, fn] = fnByBinary(spec.binary);
+    assert.ok(!JSON.stringify(fn.Properties.Environment.Variables.OKTA_RELAY_CONFIG).includes('security_lake'));
+    assert.ok(!policiesOf(logicalId).some((s) => [s.Action].flat().some((a: string) => a.startsWith('s3:'))));
+  }
+  assert.equal(Object.keys(template.findOutputs('*')).length, 0);
+});

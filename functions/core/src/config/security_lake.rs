@@ -22,8 +22,10 @@ pub struct SecurityLakeConfig {
     /// The `region=` and `accountId=` partitions: the Region and account the data is from.
     pub region: String,
     pub account_id: String,
-    /// Custom source name per class, by the class's key (`authentication`, `account_change`,
-    /// …, `user_inventory_info`). A class not named goes to `okta_<key>`.
+    /// The custom source location of each class, by the class's key (`authentication`,
+    /// `account_change`, …, `user_inventory_info`): the source's name, or `<name>/<version>`
+    /// when the custom source was created with a version. A class not named goes to its
+    /// default source (`okta-authentication`, …: `mapping.json`, `infra/contract.json`).
     #[serde(default)]
     pub sources: BTreeMap<String, String>,
     /// An object is written when its class has buffered this many events,
@@ -70,13 +72,16 @@ pub fn class_key(class_name: &str) -> String {
 }
 
 impl SecurityLakeConfig {
-    /// The custom source that takes `class_name`.
+    /// The custom source location that takes `class_name`.
     pub fn source_for(&self, class_name: &str) -> String {
         let key = class_key(class_name);
-        self.sources
-            .get(&key)
-            .cloned()
-            .unwrap_or_else(|| format!("okta_{key}"))
+        self.sources.get(&key).cloned().unwrap_or_else(|| {
+            crate::ocsf::TABLE
+                .classes
+                .iter()
+                .find(|c| c.name == class_name)
+                .map_or_else(|| format!("okta-{key}"), |c| c.lake_source.clone())
+        })
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -122,7 +127,9 @@ impl SecurityLakeConfig {
             let name_ok = (1..=64).contains(&name.len())
                 && name
                     .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_:/.@=+".contains(c));
+                    .all(|c| c.is_ascii_alphanumeric() || "-_:./".contains(c))
+                && !name.starts_with('/')
+                && !name.ends_with('/');
             if !name_ok {
                 return Err(err(
                     at(&format!("sources.{key}")),

@@ -200,10 +200,10 @@ fn the_lake_section_turns_delivery_on_with_defaults_and_off_with_enabled_false()
     let c = with_lake(&format!("{base}}}")).unwrap();
     let lake = c.lake().unwrap();
     assert_eq!(lake.prefix, "ext/");
-    assert_eq!(lake.source_for("Authentication"), "okta_authentication");
+    assert_eq!(lake.source_for("Authentication"), "okta-authentication");
     assert_eq!(
         lake.source_for("User Inventory Info"),
-        "okta_user_inventory_info"
+        "okta-user-inventory"
     );
     assert_eq!(lake.max_buffer_events, security_lake::MAX_BUFFER_EVENTS);
     assert!(c.orgs[0].lake_delivery);

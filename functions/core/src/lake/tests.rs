@@ -63,14 +63,14 @@ async fn objects_are_per_class_and_day_with_partitions_and_idempotent_names() {
     assert_eq!((report.objects, report.written), (3, 3));
     let keys: Vec<String> = store.keys().into_iter().map(|(_, k)| k).collect();
     assert!(keys.iter().any(|k| k.starts_with(
-        "ext/okta_authentication/region=us-east-1/accountId=123456789012/eventDay=20261129/acme-"
+        "ext/okta-authentication/region=us-east-1/accountId=123456789012/eventDay=20261129/acme-"
     )));
     assert!(keys.iter().any(|k| k.starts_with(
-        "ext/okta_authentication/region=us-east-1/accountId=123456789012/eventDay=20261130/acme-"
+        "ext/okta-authentication/region=us-east-1/accountId=123456789012/eventDay=20261130/acme-"
     )));
     assert!(
         keys.iter()
-            .any(|k| k.starts_with("ext/okta_group_management/"))
+            .any(|k| k.starts_with("ext/okta-group-mgmt/"))
     );
     // Marked: the same events again are not buffered.
     let again = writer

@@ -52,6 +52,9 @@ pub struct Product {
 pub struct Class {
     pub uid: u32,
     pub name: String,
+    /// The Security Lake custom source its events go to unless configured otherwise (at most
+    /// 20 characters: CreateCustomLogSource's limit; `infra/contract.json` has the same).
+    pub lake_source: String,
     pub category_uid: u32,
     pub category_name: String,
     /// The field groups that fill it, in order.

@@ -22,6 +22,15 @@ module "okta_relay" {
     header_name = "Authorization"
     secret_arn  = "arn:aws:secretsmanager:us-east-1:123456789012:secret:siem-key-AbCdEf"
   }
+  # OCSF Parquet to Amazon Security Lake, with the custom sources created here.
+  security_lake = {
+    bucket      = "aws-security-data-lake-us-east-1-examplehash0123"
+    kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    custom_sources = {
+      crawler_role_arn = "arn:aws:iam::123456789012:role/okta-relay-lake-crawler"
+      external_id      = "okta-relay-example"
+    }
+  }
 }
 
 output "okta_relay" {

@@ -155,11 +155,7 @@ fn check_objects(lake: &Value, org: &str) -> BTreeMap<String, usize> {
         assert_eq!(classes.len(), 1, "one class per object: {key}");
         let uid = classes[0].as_u64().unwrap() as u32;
         let class = okta_relay::ocsf::TABLE.class(uid).unwrap();
-        let source = format!(
-            "okta_{}",
-            okta_relay::config::security_lake::class_key(&class.name)
-        );
-        assert_eq!(parts[1], source, "one custom source per class: {key}");
+        assert_eq!(parts[1], class.lake_source, "one custom source per class: {key}");
         let schema = okta_relay::lake::schema::class_schema(uid).unwrap();
         let expected: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
         let columns: Vec<String> = serde_json::from_value(object["columns"].clone()).unwrap();
@@ -239,7 +235,7 @@ async fn the_poller_writes_each_event_once_as_parquet_in_security_lakes_layout()
     // Buffered by count: 300 events in pages of 50 at 60 a buffer is three flushes.
     let authentication = objects
         .iter()
-        .filter(|o| o["key"].as_str().unwrap().contains("okta_authentication/"))
+        .filter(|o| o["key"].as_str().unwrap().contains("okta-authentication/"))
         .count();
     assert!(
         authentication >= 3,
