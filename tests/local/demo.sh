@@ -11,7 +11,9 @@
 #    memberships) and puts Okta Log Streaming events (new ones, a redelivery, a malformed one)
 #    on the partner bus, whose rule puts them on the push queue; one SQS batch of them goes to
 #    the events function;
-# 4. shows what the SIEM would receive and each stream's state in `okta-relay-ctl status`
+# 4. shows what the SIEM would receive (the demo org's output is `both`: each event raw and as
+#    OCSF), the OCSF Parquet objects written to the Security Lake bucket, and each stream's
+#    state in `okta-relay-ctl status`
 #    (pending, authenticated once validate-config proved the credentials, then caught_up or
 #    collecting; a second org whose token Okta does not know is an error of Okta's
 #    configuration), then stops everything it started.
@@ -57,10 +59,13 @@ revoked_arn=$(field "['org_secrets']['revoked']")
 partner_source="aws.partner/okta.com/demo-org/okta-relay"
 export OKTA_RELAY_STATE_TABLE=$(field "['state_table']")
 export OKTA_RELAY_DELIVERY_BUS=$(field "['delivery_bus']")
-export OKTA_RELAY_CONFIG="{\"allow_loopback_http\":true,\"max_run_seconds\":20,\"deadline_margin_seconds\":5,\"orgs\":[{\"name\":\"demo\",\"secret_arn\":\"$secret_arn\",\"partner_event_source\":\"$partner_source\",\"logs\":{\"initial_lookback_hours\":6},\"inventory\":{\"users\":{},\"groups\":{},\"group_members\":{}}},{\"name\":\"revoked\",\"secret_arn\":\"$revoked_arn\"}]}"
+lake_bucket="aws-security-data-lake-us-east-1-demo"
+"$py" -c "import boto3,os; boto3.client('s3', endpoint_url=os.environ['AWS_ENDPOINT_URL'], region_name='us-east-1').create_bucket(Bucket='$lake_bucket')"
+export OKTA_RELAY_CONFIG="{\"allow_loopback_http\":true,\"max_run_seconds\":20,\"deadline_margin_seconds\":5,\"security_lake\":{\"bucket\":\"$lake_bucket\",\"region\":\"us-east-1\",\"account_id\":\"123456789012\"},\"orgs\":[{\"name\":\"demo\",\"secret_arn\":\"$secret_arn\",\"partner_event_source\":\"$partner_source\",\"output\":\"both\",\"logs\":{\"initial_lookback_hours\":6},\"inventory\":{\"users\":{},\"groups\":{},\"group_members\":{}}},{\"name\":\"revoked\",\"secret_arn\":\"$revoked_arn\"}]}"
 export AWS_LAMBDA_LOG_LEVEL=info
 queue_url=$(field "['capture_queue_url']")
 echo "   state table $OKTA_RELAY_STATE_TABLE, delivery bus $OKTA_RELAY_DELIVERY_BUS (a capture queue stands in for the SIEM)"
+echo "   Security Lake bucket $lake_bucket (custom sources under ext/; the demo org's output is both: raw and OCSF)"
 echo "   config: $OKTA_RELAY_CONFIG"
 
 bold "2. The poller and the events function, as Lambda binaries under cargo lambda watch"
@@ -172,11 +177,13 @@ bold "6. What the SIEM receives (the delivery bus rule's target)"
 "$py" "$root/tests/local/stack.py" capture --queue-url "$queue_url" > "$work/captured.json"
 "$py" - "$work/captured.json" "$work" <<'PY'
 import collections, glob, json, sys
-envelopes = json.load(open(sys.argv[1]))
-counts = collections.Counter(e["detail-type"] for e in envelopes)
+everything = json.load(open(sys.argv[1]))
+ocsf = [e for e in everything if e["detail-type"].startswith("OCSF ")]
+envelopes = [e for e in everything if not e["detail-type"].startswith("OCSF ")]
+counts = collections.Counter(e["detail-type"] for e in everything)
 paths = collections.Counter(e["detail"]["relay"]["path"] for e in envelopes)
 ids = [e["detail"]["relay"]["recordId"] for e in envelopes]
-print(f"   {len(envelopes)} records ({paths['pull']} polled, {paths['push']} pushed), per DetailType:")
+print(f"   {len(envelopes)} raw records ({paths['pull']} polled, {paths['push']} pushed) and {len(ocsf)} OCSF records, per DetailType:")
 for kind, n in counts.most_common():
     print(f"     {n:6}  {kind}")
 print(f"   duplicates reaching the SIEM: {len(ids) - len(set(ids))} (the relay dropped the redelivery and the polls' overlap)")
@@ -190,6 +197,40 @@ if sample:
         "detail": {"relay": sample["detail"]["relay"],
                    "okta": {k: okta[k] for k in ("uuid", "eventType", "published", "displayMessage") if k in okta}}},
         indent=2).replace("\n", "\n   "))
+sample = next((e for e in ocsf if e["detail-type"] == "OCSF Authentication"), ocsf[0] if ocsf else None)
+if sample:
+    d = sample["detail"]
+    keep = ("class_uid", "class_name", "activity_id", "activity_name", "type_uid", "time", "severity_id",
+            "status", "status_id", "metadata", "actor", "user", "src_endpoint")
+    print(f"   the same kind of event as OCSF 1.3.0 ({sample['detail-type']}; what no OCSF field takes is in `unmapped`, shown here by its keys):")
+    shown = {k: d[k] for k in keep if k in d}
+    shown["unmapped"] = sorted(d.get("unmapped", {}))
+    print("   " + json.dumps({"detail-type": sample["detail-type"], "detail": shown}, indent=2).replace("\n", "\n   "))
+PY
+
+bold "6b. What Security Lake receives: OCSF Parquet objects in the custom sources' locations"
+"$py" - "$lake_bucket" <<'PY'
+import collections, io, os, sys
+import boto3
+import pyarrow.parquet as pq
+s3 = boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1")
+objects = s3.list_objects_v2(Bucket=sys.argv[1]).get("Contents", [])
+rows_by_source = collections.Counter()
+tables = []
+for o in objects:
+    table = pq.read_table(io.BytesIO(s3.get_object(Bucket=sys.argv[1], Key=o["Key"])["Body"].read()))
+    rows_by_source[o["Key"].split("/")[1]] += table.num_rows
+    tables.append((o, table))
+print(f"   {len(objects)} objects, {sum(rows_by_source.values())} events, one OCSF class per custom source:")
+for source, rows in sorted(rows_by_source.items()):
+    print(f"     {rows:6}  ext/{source}/")
+if tables:
+    o, table = max(tables, key=lambda t: t[1].num_rows)
+    print(f"   the largest: s3://{sys.argv[1]}/{o['Key']}")
+    print(f"     {o['Size']} bytes of ZSTD Parquet, {table.num_rows} rows in time order, {len(table.schema.names)} top-level columns:")
+    print("     " + ", ".join(table.schema.names))
+    row = table.slice(0, 1).to_pylist()[0]
+    print(f"     first row: class_uid {row['class_uid']}, activity {row['activity_name']}, time {row['time']}, metadata.uid {row['metadata']['uid']}")
 PY
 
 bold "7. What the operator sees: okta-relay-ctl status (state, whose fault, since when)"
@@ -202,6 +243,7 @@ cat <<'TXT'
    - Deploy: make package, then the CDK construct, the Terraform module or cargo lambda deploy
      (infra/README.md has all three, with what each needs).
    - Configure: README.md (Configuration, Secrets); the record contract: schemas/README.md.
+   - OCSF and Security Lake: docs/ocsf.md (the mapping, its coverage, the custom sources).
    - Costs and limits: BENCHMARKS.md; what is proven and how: RELIABILITY.md.
    - Operate: okta-relay-ctl status | backfill | validate-config | reset-cursor
      (README.md, Operations and Troubleshooting).

@@ -12,7 +12,7 @@ use okta_relay::config::RelayConfig;
 use okta_relay::okta::{ClientSettings, RetryPolicy};
 use okta_relay::pipeline::DeliveryPolicy;
 use okta_relay::poller::{BackfillJob, BackfillWindow, OrgOutcome, PollerService, RunSettings};
-use okta_relay::ports::{DedupeKey, EntryOutcome, StreamKey};
+use okta_relay::ports::{DedupeKey, EntryOutcome, StreamKey, StreamStateStore};
 use okta_relay::push::PushService;
 use okta_relay::testing::{MemoryPorts, MemorySink};
 use serde_json::{Value, json};
@@ -829,11 +829,16 @@ async fn with_the_lake_the_cursor_waits_across_pages_for_the_flush_that_wrote_th
     let ok = run(&poller, "run-2").await;
     assert!(ok.error.is_none(), "{:?}", ok.error);
     assert_eq!((ok.summary.duplicates, ok.summary.lake_events), (350, 350));
-    assert!(
-        fakes
-            .streams
-            .cursor(&StreamKey::new("acme", "logs"))
-            .is_some()
+    let snapshot = fakes
+        .streams
+        .snapshot(&StreamKey::new("acme", "logs"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(snapshot.cursor.is_some());
+    assert_eq!(
+        snapshot.version, 1,
+        "one flush at the end of the run, then one commit"
     );
     let rows: i64 = lake_rows(&fakes).iter().map(|(_, n)| n).sum();
     assert_eq!(rows, 350, "each event once");
@@ -854,19 +859,37 @@ async fn a_full_buffer_is_written_and_committed_mid_run() {
     let ok = run(&poller, "run-1").await;
     assert!(ok.error.is_none(), "{:?}", ok.error);
     assert_eq!(ok.summary.lake_events, 300);
-    // Six pages of 50 at 100 a buffer: three flushes, each with objects per class and day.
+    // Six pages of 50 at 100 a buffer: three flushes, each with objects per class and day,
+    // each followed by the commit of the pages it covered; then the empty last page's cursor.
     assert!(ok.summary.lake_objects >= 3, "{:?}", ok.summary);
+    let key = StreamKey::new("acme", "logs");
+    let commits = fakes.streams.snapshot(&key).await.unwrap().unwrap().version;
+    assert_eq!(commits, 4, "a commit per flush, not per page (7 pages)");
     let rows: i64 = lake_rows(&fakes).iter().map(|(_, n)| n).sum();
     assert_eq!(rows, 300);
 }
 
 #[tokio::test]
 async fn ocsf_output_sends_ocsf_records_and_directory_users_go_to_the_lake_as_inventory() {
-    let sim = okta(40).await;
+    let sim = okta_sim::start(okta_sim::SimConfig {
+        tokens: vec![TOKEN.into()],
+        seed: okta_sim::SeedConfig {
+            backlog_events: 40,
+            backlog_hours: 2,
+            late_share: 0.0,
+            users: 30,
+            groups: 4,
+            memberships: 50,
+            ..okta_sim::SeedConfig::default()
+        },
+        ..okta_sim::SimConfig::default()
+    })
+    .await
+    .unwrap();
     let fakes = fakes(&sim, MemorySink::default());
     let poller = lake_poller(
         &fakes,
-        r#","output":"ocsf","inventory":{"users":{},"groups":{}}"#,
+        r#","output":"ocsf","inventory":{"users":{},"groups":{},"group_members":{}}"#,
         "",
     );
     for owner in ["run-1", "run-2", "run-3"] {
@@ -894,11 +917,31 @@ async fn ocsf_output_sends_ocsf_records_and_directory_users_go_to_the_lake_as_in
         })
         .count();
     assert_eq!(events, 40, "one OCSF record per System Log event");
-    let keys: Vec<String> = lake_rows(&fakes).into_iter().map(|(k, _)| k).collect();
-    assert!(
-        keys.iter()
-            .any(|k| k.starts_with("ext/okta-user-inventory/region=us-east-1/")),
-        "{keys:?}"
+    let inventory = sent
+        .iter()
+        .filter(|e| e.detail_type == "OCSF User Inventory Info")
+        .count();
+    let members = sent
+        .iter()
+        .filter(|e| {
+            e.detail_type == "OCSF User Inventory Info"
+                && e.detail.contains("\"log_name\":\"group_members\"")
+        })
+        .count();
+    assert_eq!(
+        (inventory - members, members),
+        (30, 50),
+        "users, and memberships with their group"
+    );
+    let rows = lake_rows(&fakes);
+    let in_lake: i64 = rows
+        .iter()
+        .filter(|(k, _)| k.starts_with("ext/okta-user-inventory/region=us-east-1/"))
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(
+        in_lake as usize, inventory,
+        "users and memberships, on the bus and in the lake: {rows:?}"
     );
 }
 

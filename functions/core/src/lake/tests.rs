@@ -68,10 +68,7 @@ async fn objects_are_per_class_and_day_with_partitions_and_idempotent_names() {
     assert!(keys.iter().any(|k| k.starts_with(
         "ext/okta-authentication/region=us-east-1/accountId=123456789012/eventDay=20261130/acme-"
     )));
-    assert!(
-        keys.iter()
-            .any(|k| k.starts_with("ext/okta-group-mgmt/"))
-    );
+    assert!(keys.iter().any(|k| k.starts_with("ext/okta-group-mgmt/")));
     // Marked: the same events again are not buffered.
     let again = writer
         .admit(batch(), MarkPolicy::Check, &mut buffer, now)

@@ -466,10 +466,19 @@ fn coverage_document(types: &[&str], source: &str) -> String {
 
 #[test]
 fn default_lake_sources_fit_security_lakes_name_limit_and_match_the_contract() {
-    let contract: Value = serde_json::from_str(include_str!("../../../../infra/contract.json")).unwrap();
+    let contract: Value =
+        serde_json::from_str(include_str!("../../../../infra/contract.json")).unwrap();
     for class in &TABLE.classes {
-        assert!(class.lake_source.len() <= 20, "{}: CreateCustomLogSource takes at most 20 characters", class.lake_source);
+        assert!(
+            class.lake_source.len() <= 20,
+            "{}: CreateCustomLogSource takes at most 20 characters",
+            class.lake_source
+        );
         let key = crate::config::security_lake::class_key(&class.name);
-        assert_eq!(contract["security_lake"]["sources"][&key], class.lake_source.as_str(), "{key}");
+        assert_eq!(
+            contract["security_lake"]["sources"][&key],
+            class.lake_source.as_str(),
+            "{key}"
+        );
     }
 }

@@ -28,6 +28,11 @@ struct Lake {
 
 impl Lake {
     async fn new(backlog: usize, page: u32, buffer_events: usize) -> Self {
+        Self::with(backlog, page, buffer_events, json!({})).await
+    }
+
+    /// [`Lake::new`] with `org` merged into the org's configuration.
+    async fn with(backlog: usize, page: u32, buffer_events: usize, org: Value) -> Self {
         let sim = okta(backlog).await;
         let stack = LocalStack::provision(&[]).await;
         let arn = stack.put_org_secret("acme", &sim.url, TOKEN).await;
@@ -40,13 +45,17 @@ impl Lake {
             .send()
             .await
             .unwrap();
+        let mut acme = json!({"name": "acme", "secret_arn": arn, "output": "both",
+                              "logs": {"page_size": page}});
+        acme.as_object_mut()
+            .unwrap()
+            .extend(org.as_object().unwrap().clone());
         let config = json!({
             "allow_loopback_http": true,
             "deadline_margin_seconds": 2,
             "lease_seconds": 10,
             "put_events_in_flight": 1,
-            "orgs": [{"name": "acme", "secret_arn": arn, "output": "both",
-                      "logs": {"page_size": page}}],
+            "orgs": [acme],
             "security_lake": {"bucket": bucket, "region": REGION, "account_id": ACCOUNT,
                               "max_buffer_events": buffer_events},
         });
@@ -155,7 +164,10 @@ fn check_objects(lake: &Value, org: &str) -> BTreeMap<String, usize> {
         assert_eq!(classes.len(), 1, "one class per object: {key}");
         let uid = classes[0].as_u64().unwrap() as u32;
         let class = okta_relay::ocsf::TABLE.class(uid).unwrap();
-        assert_eq!(parts[1], class.lake_source, "one custom source per class: {key}");
+        assert_eq!(
+            parts[1], class.lake_source,
+            "one custom source per class: {key}"
+        );
         let schema = okta_relay::lake::schema::class_schema(uid).unwrap();
         let expected: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
         let columns: Vec<String> = serde_json::from_value(object["columns"].clone()).unwrap();
@@ -178,6 +190,13 @@ fn check_objects(lake: &Value, org: &str) -> BTreeMap<String, usize> {
         }
     }
     seen
+}
+
+/// The System Log events among the lake's rows (directory objects' ids hold `@` or `/`).
+fn log_events(seen: BTreeMap<String, usize>) -> BTreeMap<String, usize> {
+    seen.into_iter()
+        .filter(|(id, _)| !id.contains('@') && !id.contains('/'))
+        .collect()
 }
 
 fn assert_each_once(seen: &BTreeMap<String, usize>, all: &BTreeSet<String>) {
@@ -208,7 +227,9 @@ fn bus_records(captured: &[Value]) -> (BTreeSet<String>, BTreeSet<String>) {
         let dt = e["detail-type"].as_str().unwrap_or("");
         if dt == okta_relay::record::SYSTEM_LOG_DETAIL_TYPE {
             raw.insert(e["detail"]["okta"]["uuid"].as_str().unwrap().to_string());
-        } else if dt.starts_with(okta_relay::ocsf::DETAIL_TYPE_PREFIX) {
+        } else if dt.starts_with(okta_relay::ocsf::DETAIL_TYPE_PREFIX)
+            && dt != "OCSF User Inventory Info"
+        {
             ocsf.insert(e["detail"]["metadata"]["uid"].as_str().unwrap().to_string());
         }
     }
@@ -217,12 +238,23 @@ fn bus_records(captured: &[Value]) -> (BTreeSet<String>, BTreeSet<String>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_poller_writes_each_event_once_as_parquet_in_security_lakes_layout() {
-    let lake = Lake::new(300, 50, 60).await;
+    let lake = Lake::with(
+        300,
+        50,
+        60,
+        json!({"inventory": {"users": {}, "groups": {}, "group_members": {}}}),
+    )
+    .await;
     lake.settle().await;
     let all = all_events(&lake.sim).await;
     let read = lake.read_back().await;
     let seen = check_objects(&read, "acme");
-    assert_each_once(&seen, &all);
+    let inventory: BTreeMap<String, usize> = seen
+        .iter()
+        .filter(|(id, _)| id.contains('@') || id.contains('/'))
+        .map(|(id, n)| (id.clone(), *n))
+        .collect();
+    assert_each_once(&log_events(seen), &all);
     let objects = read["objects"].as_array().unwrap();
     let sources: BTreeSet<&str> = objects
         .iter()
@@ -243,13 +275,26 @@ async fn the_poller_writes_each_event_once_as_parquet_in_security_lakes_layout()
     );
     // `output: both`: the SIEM has each event raw and as OCSF (validated against
     // schemas/ocsf-*.schema.json as they are captured).
+    // The simulator's default directory: 50 users, 10 groups, 100 memberships.
     let captured = lake
         .stack
-        .capture(2 * all.len(), Duration::from_secs(10))
+        .capture(
+            2 * all.len() + 2 * 50 + 10 + 2 * 100,
+            Duration::from_secs(10),
+        )
         .await;
     let (raw, ocsf) = bus_records(&captured);
     assert_eq!(raw, all);
     assert_eq!(ocsf, all);
+    // Users and memberships are User Inventory Info, on the bus and in the lake, each once.
+    let on_bus: BTreeSet<String> = captured
+        .iter()
+        .filter(|e| e["detail-type"] == "OCSF User Inventory Info")
+        .map(|e| e["detail"]["metadata"]["uid"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(on_bus.len(), 150, "50 users and 100 memberships");
+    assert!(inventory.values().all(|n| *n == 1), "{inventory:?}");
+    assert_eq!(inventory.keys().cloned().collect::<BTreeSet<_>>(), on_bus);
     let sample = captured
         .iter()
         .find(|e| e["detail-type"] == "OCSF Authentication")

@@ -87,6 +87,7 @@ impl DirectorySource<'_> {
         out.fetched += page.fetched;
         out.items = page.items;
         out.records = page.records;
+        out.lake = page.lake;
         Ok(out)
     }
 
