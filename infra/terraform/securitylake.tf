@@ -41,9 +41,8 @@ locals {
 }
 
 resource "aws_securitylake_custom_log_source" "okta" {
-  for_each       = local.lake_custom_sources
-  source_name    = each.value
-  source_version = local.lake.custom_sources.source_version
+  for_each    = local.lake_custom_sources
+  source_name = each.value
 
   configuration {
     crawler_configuration {

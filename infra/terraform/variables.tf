@@ -151,7 +151,6 @@ variable "security_lake" {
     custom_sources = optional(object({
       crawler_role_arn = string
       external_id      = string
-      source_version   = optional(string)
     }))
   })
   default = null

@@ -287,9 +287,12 @@ def check_terraform(contract):
     for block in terraform_blocks("variable"):
         for name, body in unquote(block).items():
             defaults[name] = body
-    lake_var = json.dumps(defaults.get("security_lake", {}))
-    if lake["prefix"] not in lake_var:
+    lake_type = str(defaults.get("security_lake", {}).get("type", ""))
+    if f'prefix = optional(string, "{lake["prefix"]}")' not in lake_type:
         problems.append(f"terraform security_lake.prefix does not default to {lake['prefix']!r}")
+    arns = json.dumps(locals_.get("lake_object_arns"))
+    if "${s}/*" not in arns or ":s3:::" not in arns:
+        problems.append(f"terraform lake_object_arns are not <bucket>/<prefix><source>/* per source: {arns}")
 
 
 def check_lake(template, contract):

@@ -50,6 +50,11 @@ pub const AWS_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long an AWS call may take in all, retries included: a stalled call ends well inside the
 /// poller's deadline margin (45 s by default).
 pub const AWS_CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// A Security Lake object write (tens of MB of Parquet at most) gets at least this long an
+/// attempt and a call: a whole object is sent per attempt, unlike the state table's small items.
+/// Both stay under the poller's deadline margin, so the last flush of a run ends inside it.
+pub const LAKE_PUT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15);
+pub const LAKE_PUT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long connecting to an AWS endpoint may take.
 pub const AWS_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Attempts per AWS call, the first included (the SDK's standard retry mode).

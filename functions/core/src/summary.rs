@@ -79,11 +79,13 @@ impl StreamSummary {
         ])
     }
 
-    /// Adds what the lake took or wrote (its duplicates and unmarked events count with the bus's).
+    /// Adds what the lake wrote. Its unmarked events count with the bus's, and an event written
+    /// degraded (it did not fit its class's Parquet schema) with the quarantined, which alarm.
     pub fn add_lake(&mut self, report: &LakeReport) {
         self.lake_events += report.written as u64;
         self.lake_objects += report.objects as u64;
         self.unmarked += report.unmarked as u64;
+        self.quarantined += report.degraded as u64;
     }
 
     /// What a successful run reports to health.
@@ -262,10 +264,11 @@ impl PushSummary {
         self.lake_objects += other.lake_objects;
     }
 
-    /// Adds what the lake wrote for the events.
+    /// Adds what the lake wrote for the events (a degraded one counts as quarantined).
     pub fn add_lake(&mut self, report: &LakeReport) {
         self.lake_events += report.written;
         self.lake_objects += report.objects;
+        self.quarantined += report.degraded;
     }
 
     /// Adds what forwarding the events' records did.

@@ -966,3 +966,46 @@ async fn both_paths_put_one_copy_of_an_event_in_the_lake() {
     assert_eq!(again.lake_events, 0, "the lake mark drops the redelivery");
     assert_eq!(lake_rows(&fakes).iter().map(|(_, n)| n).sum::<i64>(), 1);
 }
+
+#[tokio::test]
+async fn a_failure_after_held_pages_still_writes_and_commits_them() {
+    let sim = okta(300).await;
+    // The bus refuses (retryably) every entry after the 150th while `failing` is set: page 4
+    // of 50 fails, after pages 1–3 were acknowledged and their lake events buffered.
+    let failing = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let seen = Arc::new(AtomicUsize::new(0));
+    let sink = {
+        let (failing, seen) = (failing.clone(), seen.clone());
+        MemorySink::with_rule(move |_| {
+            let n = seen.fetch_add(1, Ordering::SeqCst);
+            (failing.load(Ordering::SeqCst) && n >= 150).then(|| EntryOutcome::Failed {
+                code: "ThrottlingException".into(),
+                message: "injected".into(),
+            })
+        })
+    };
+    let fakes = fakes(&sim, sink);
+    let poller = lake_poller(
+        &fakes,
+        r#","logs":{"page_size":50}"#,
+        r#","max_buffer_events":100000"#,
+    );
+    let failed = run(&poller, "run-1").await;
+    assert!(failed.error.is_some(), "page 4 fails the run");
+    let key = StreamKey::new("acme", "logs");
+    assert!(
+        fakes.streams.cursor(&key).is_some(),
+        "pages 1–3 are written to the lake and committed, not thrown away"
+    );
+    let rows: i64 = lake_rows(&fakes).iter().map(|(_, n)| n).sum();
+    assert_eq!(rows, 150);
+    failing.store(false, Ordering::SeqCst);
+    let ok = run(&poller, "run-2").await;
+    assert!(ok.error.is_none(), "{:?}", ok.error);
+    assert_eq!(
+        ok.summary.lake_events, 150,
+        "the rest, from the committed cursor"
+    );
+    let rows: i64 = lake_rows(&fakes).iter().map(|(_, n)| n).sum();
+    assert_eq!(rows, 300, "each event once");
+}

@@ -364,7 +364,7 @@ export class OktaRelay extends Construct {
     if (lake) {
       new CfnOutput(this, 'SecurityLakeCustomSources', {
         description: 'okta-relay: create the Security Lake custom sources (README, "Security Lake")',
-        value: customSourceCommands(lake),
+        value: customSourceCommands(lake, Stack.of(this).account),
       });
     }
   }
@@ -625,14 +625,14 @@ function grantLake(f: lambda.Function, lake: Record<string, unknown>, kmsKeyArn:
 }
 
 /** One `aws securitylake create-custom-log-source` per class, for the operator to run with
- * the Glue crawler role and the relay account's identity (README, "Security Lake"). */
-function customSourceCommands(lake: Record<string, unknown>): string {
+ * the Glue crawler role; the provider is the account the relay runs in (docs/ocsf.md). */
+function customSourceCommands(lake: Record<string, unknown>, account: string): string {
   const names = Object.values(lake.sources as Record<string, string>).map((s) => s.split('/')[0]);
   return names
     .map(
       (name) =>
         `aws securitylake create-custom-log-source --source-name ${name} --configuration ` +
-        `crawlerConfiguration={roleArn=<GLUE_CRAWLER_ROLE_ARN>},providerIdentity={principal=${lake.account_id},externalId=<EXTERNAL_ID>}`,
+        `crawlerConfiguration={roleArn=<GLUE_CRAWLER_ROLE_ARN>},providerIdentity={principal=${account},externalId=<EXTERNAL_ID>}`,
     )
     .join(' ; ');
 }

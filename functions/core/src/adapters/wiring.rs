@@ -69,8 +69,20 @@ impl AwsWiring {
             secrets: Arc::new(SecretsManagerSource::new(
                 aws_sdk_secretsmanager::Client::new(&aws),
             )),
-            lake: Arc::new(S3LakeStore::new(s3_client(&aws))),
+            lake: Arc::new(S3LakeStore::new(s3_client(
+                &super::load_aws_config_with(Self::lake_timeouts(timeouts)).await,
+            ))),
             clock,
+        }
+    }
+
+    /// The Security Lake client's timeouts: the configured ones, but never under
+    /// [`LAKE_PUT_ATTEMPT_TIMEOUT`](crate::limits::LAKE_PUT_ATTEMPT_TIMEOUT) and
+    /// [`LAKE_PUT_CALL_TIMEOUT`](crate::limits::LAKE_PUT_CALL_TIMEOUT).
+    fn lake_timeouts(t: AwsTimeouts) -> AwsTimeouts {
+        AwsTimeouts {
+            attempt: t.attempt.max(crate::limits::LAKE_PUT_ATTEMPT_TIMEOUT),
+            call: t.call.max(crate::limits::LAKE_PUT_CALL_TIMEOUT),
         }
     }
 

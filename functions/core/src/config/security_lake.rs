@@ -39,16 +39,19 @@ pub struct SecurityLakeConfig {
     pub max_buffer_seconds: u64,
 }
 
-/// Objects of up to 100 000 events or 64 MiB of JSON (Parquet is several times smaller):
-/// Security Lake asks for objects of at least tens of MB in steady state and row groups
-/// under 256 MB.
+/// A buffer of up to 100 000 events or 32 MiB of OCSF JSON (its Parquet is about a tenth of
+/// that: BENCHMARKS.md): large objects, as Security Lake asks, in the poller's 512 MB while the
+/// JSON, the decoded batches and the encoded row group are in memory together at the flush.
 pub const MAX_BUFFER_EVENTS: usize = 100_000;
-pub const MAX_BUFFER_BYTES: usize = 64 * 1024 * 1024;
-/// A pull run buffers for up to five minutes before it writes and commits.
-pub const MAX_BUFFER_SECONDS: u64 = 300;
-/// The bounds: a buffer never outlives the 15-minute Lambda limit.
+pub const MAX_BUFFER_BYTES: usize = 32 * 1024 * 1024;
+/// A pull run writes (and commits) at least every two minutes: a backlog run of several
+/// minutes keeps its progress even if it dies before it ends.
+pub const MAX_BUFFER_SECONDS: u64 = 120;
+/// The bounds: a buffer never outlives the 15-minute Lambda limit, nor the memory above.
 pub const MAX_BUFFER_RANGE: (u64, u64) = (1, 600);
-pub const MAX_BUFFER_BYTES_RANGE: (usize, usize) = (1024, 256 * 1024 * 1024);
+pub const MAX_BUFFER_BYTES_RANGE: (usize, usize) = (1024, 64 * 1024 * 1024);
+/// CreateCustomLogSource's limit on a source name (its provider role's name holds it).
+pub const MAX_SOURCE_NAME: usize = 20;
 
 fn enabled() -> bool {
     true
@@ -116,29 +119,29 @@ impl SecurityLakeConfig {
             .iter()
             .map(|c| class_key(&c.name))
             .collect();
-        let mut used = BTreeSet::new();
-        for (key, name) in &self.sources {
+        for (key, location) in &self.sources {
             if !known.contains(key) {
                 return Err(err(
                     at(&format!("sources.{key}")),
                     format!("not a class the relay emits ({})", join(&known)),
                 ));
             }
-            let name_ok = (1..=64).contains(&name.len())
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_:./".contains(c))
-                && !name.starts_with('/')
-                && !name.ends_with('/');
-            if !name_ok {
+            if !location_ok(location) {
                 return Err(err(
                     at(&format!("sources.{key}")),
-                    "a custom source name (1–64 of A-Z a-z 0-9 - _ : / . @ = +)",
+                    format!(
+                        "a custom source location: its name (1–{MAX_SOURCE_NAME} of A-Z a-z 0-9 - _ : .), or <name>/<version>"
+                    ),
                 ));
             }
         }
+        // One class per custom source: no two classes share a source name, whatever versions
+        // they name.
+        let mut names = BTreeSet::new();
         for class in &crate::ocsf::TABLE.classes {
-            if !used.insert(self.source_for(&class.name)) {
+            let location = self.source_for(&class.name);
+            let name = location.split('/').next().unwrap_or_default().to_string();
+            if !names.insert(name) {
                 return Err(err(
                     at("sources"),
                     "one custom source per class: Security Lake takes one OCSF class per source",
@@ -158,6 +161,24 @@ impl SecurityLakeConfig {
         }
         Ok(())
     }
+}
+
+/// `<name>` or `<name>/<version>`: a name Security Lake takes, then one plain path segment.
+fn location_ok(location: &str) -> bool {
+    let segment_ok = |s: &str| {
+        !s.is_empty()
+            && s != "."
+            && s != ".."
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_:.".contains(c))
+    };
+    let mut parts = location.split('/');
+    let name = parts.next().unwrap_or_default();
+    let version = parts.next();
+    name.len() <= MAX_SOURCE_NAME
+        && segment_ok(name)
+        && version.is_none_or(|v| v.len() <= 64 && segment_ok(v))
+        && parts.next().is_none()
 }
 
 fn join(set: &BTreeSet<String>) -> String {

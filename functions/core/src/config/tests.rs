@@ -247,9 +247,36 @@ fn a_bad_lake_section_names_its_field() {
         field(base(",\"sources\":{\"logons\":\"x\"}")),
         "security_lake.sources.logons"
     );
+    for bad in [
+        "a b",
+        "okta-authentication-too-long",
+        "../x",
+        "x/..",
+        "x//v",
+        "x/1/2",
+        "/x",
+        "x/",
+    ] {
+        assert_eq!(
+            field(base(&format!(
+                ",\"sources\":{{\"authentication\":\"{bad}\"}}"
+            ))),
+            "security_lake.sources.authentication",
+            "{bad}"
+        );
+    }
+    assert!(
+        with_lake(&base(
+            ",\"sources\":{\"authentication\":\"okta-authn/1.0\"}"
+        ))
+        .is_ok()
+    );
     assert_eq!(
-        field(base(",\"sources\":{\"authentication\":\"a b\"}")),
-        "security_lake.sources.authentication"
+        field(base(
+            ",\"sources\":{\"authentication\":\"okta/1\",\"account_change\":\"okta/2\"}"
+        )),
+        "security_lake.sources",
+        "two versions of one source are one source"
     );
     assert_eq!(
         field(base(

@@ -4,23 +4,34 @@
 
 use super::LakeEvent;
 use crate::config::SecurityLakeConfig;
+use crate::ports::DedupeKey;
 use chrono::{DateTime, Utc};
+use std::collections::HashSet;
 
 #[derive(Debug, Default)]
 pub struct LakeBuffer {
     events: Vec<LakeEvent>,
+    /// The marks of the buffered events: an id met again before the flush (a listing that
+    /// shifted while it was paged) is buffered once.
+    keys: HashSet<DedupeKey>,
     bytes: usize,
     since: Option<DateTime<Utc>>,
 }
 
 impl LakeBuffer {
-    pub fn push(&mut self, events: Vec<LakeEvent>, now: DateTime<Utc>) {
-        if events.is_empty() {
-            return;
+    /// Buffers `events`; returns how many were buffered already.
+    pub fn push(&mut self, events: Vec<LakeEvent>, now: DateTime<Utc>) -> usize {
+        let mut repeated = 0;
+        for event in events {
+            if !self.keys.insert(event.key.clone()) {
+                repeated += 1;
+                continue;
+            }
+            self.since.get_or_insert(now);
+            self.bytes += event.line.len();
+            self.events.push(event);
         }
-        self.since.get_or_insert(now);
-        self.bytes += events.iter().map(|e| e.line.len()).sum::<usize>();
-        self.events.extend(events);
+        repeated
     }
 
     pub fn is_empty(&self) -> bool {
@@ -45,6 +56,7 @@ impl LakeBuffer {
     pub fn take(&mut self) -> Vec<LakeEvent> {
         self.bytes = 0;
         self.since = None;
+        self.keys.clear();
         std::mem::take(&mut self.events)
     }
 }

@@ -58,5 +58,32 @@ impl LakeEvent {
     }
 }
 
+/// An event as its class header, its id and the whole OCSF event as `unmapped` text: what a
+/// row holds when the event itself does not fit the class's Parquet schema.
+fn degraded_line(event: &LakeEvent) -> String {
+    let original: serde_json::Value = serde_json::from_str(&event.line).unwrap_or_default();
+    let uid = original["metadata"]["uid"]
+        .as_str()
+        .unwrap_or(&event.key.id);
+    let category = crate::ocsf::TABLE
+        .class(event.class_uid)
+        .map_or(0, |c| c.category_uid);
+    serde_json::json!({
+        "class_uid": event.class_uid,
+        "class_name": event.class_name,
+        "category_uid": category,
+        "activity_id": 99,
+        "activity_name": "Other",
+        "type_uid": u64::from(event.class_uid) * 100 + 99,
+        "time": event.time_ms,
+        "severity_id": 0,
+        "metadata": {"uid": uid, "version": crate::ocsf::OCSF_VERSION,
+            "product": {"vendor_name": crate::ocsf::TABLE.product.vendor_name,
+                        "name": crate::ocsf::TABLE.product.name}},
+        "unmapped": event.line,
+    })
+    .to_string()
+}
+
 #[cfg(test)]
 mod tests;

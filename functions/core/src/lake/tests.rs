@@ -196,3 +196,120 @@ fn parquet_objects_have_the_class_schema_and_every_row() {
         "{columns:?}"
     );
 }
+
+#[test]
+fn every_class_encodes_and_reads_back() {
+    use ::parquet::file::reader::{FileReader, SerializedFileReader};
+    let events = [
+        ("user.session.start", 3002),
+        ("user.account.lock", 3001),
+        ("user.session.access_admin_app", 3003),
+        ("application.lifecycle.create", 3004),
+        ("group.user_membership.add", 3006),
+        ("security.threat.detected", 2004),
+        ("analytics.feedback.provide", 6003),
+    ];
+    for (event_type, class) in events {
+        let e = event("u-1", event_type, "2026-11-30T00:00:01.000Z");
+        assert_eq!(e.class_uid, class, "{event_type}");
+        let bytes = parquet::encode(class, &[e.line.as_str()]).unwrap();
+        let reader = SerializedFileReader::new(bytes::Bytes::from(bytes)).unwrap();
+        assert_eq!(
+            reader.metadata().file_metadata().num_rows(),
+            1,
+            "{event_type}"
+        );
+    }
+    let user = RawValue::from_string(
+        r#"{"id":"00u1","status":"ACTIVE","profile":{"login":"a@example.com","email":"a@example.com"}}"#.into(),
+    )
+    .unwrap();
+    let mut relay = RelayMetadata::new(
+        "acme",
+        "group_members",
+        CollectionPath::Pull,
+        Utc::now(),
+        "00g1/00u1".into(),
+    );
+    relay.parent = Some(crate::record::ParentRef {
+        kind: "group",
+        id: "00g1".into(),
+    });
+    let mapped = ocsf::directory("group_members", &user, &relay, relay.collected_at).unwrap();
+    let e = LakeEvent::new("acme", "inv#group_members#00g1/00u1", &mapped);
+    let bytes = parquet::encode(5003, &[e.line.as_str()]).unwrap();
+    let reader = SerializedFileReader::new(bytes::Bytes::from(bytes)).unwrap();
+    assert_eq!(reader.metadata().file_metadata().num_rows(), 1);
+    // Every class the table has was written above.
+    assert_eq!(crate::ocsf::TABLE.classes.len(), events.len() + 1);
+}
+
+#[test]
+fn an_event_of_the_wrong_shape_is_an_encode_error_not_a_panic() {
+    let err = parquet::encode(3002, &[r#"{"class_uid":"not a number"}"#]).unwrap_err();
+    assert!(matches!(err, parquet::EncodeError::Schema(_)), "{err}");
+    assert!(matches!(
+        parquet::encode(9999, &[]),
+        Err(parquet::EncodeError::UnknownClass(9999))
+    ));
+}
+
+#[tokio::test]
+async fn an_event_that_does_not_fit_its_schema_is_kept_degraded_and_the_rest_written() {
+    let config = lake_config();
+    let store = MemoryLake::default();
+    let marks = MemoryDedupe::default();
+    let writer = LakeWriter {
+        config: &config,
+        store: &store,
+        dedupe: &marks,
+        mark_ttl: Duration::from_secs(60),
+    };
+    let good = event("a", "user.session.start", "2026-11-30T00:00:01.000Z");
+    let mut bad = event("b", "user.session.start", "2026-11-30T00:00:02.000Z");
+    bad.line = bad
+        .line
+        .replace("\"severity_id\":", "\"severity_id\":\"high\",\"x\":");
+    let mut buffer = LakeBuffer::default();
+    writer
+        .admit(vec![good, bad], MarkPolicy::Check, &mut buffer, Utc::now())
+        .await
+        .unwrap();
+    let report = writer.flush_and_mark(&mut buffer).await.unwrap();
+    assert_eq!((report.written, report.degraded), (2, 1));
+    use ::parquet::file::reader::{FileReader, SerializedFileReader};
+    let (bucket, key) = store.keys().pop().unwrap();
+    let reader =
+        SerializedFileReader::new(bytes::Bytes::from(store.object(&bucket, &key).unwrap()))
+            .unwrap();
+    assert_eq!(reader.metadata().file_metadata().num_rows(), 2, "both kept");
+}
+
+#[test]
+fn an_id_met_twice_before_the_flush_is_buffered_once() {
+    let mut buffer = LakeBuffer::default();
+    let now = Utc::now();
+    assert_eq!(
+        buffer.push(
+            vec![event("a", "user.session.start", "2026-11-30T00:00:01.000Z")],
+            now
+        ),
+        0
+    );
+    assert_eq!(
+        buffer.push(
+            vec![event("a", "user.session.start", "2026-11-30T00:00:01.000Z")],
+            now
+        ),
+        1
+    );
+    assert_eq!(buffer.len(), 1);
+    buffer.take();
+    assert_eq!(
+        buffer.push(
+            vec![event("a", "user.session.start", "2026-11-30T00:00:01.000Z")],
+            now
+        ),
+        0
+    );
+}

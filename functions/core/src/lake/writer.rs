@@ -28,6 +28,8 @@ pub struct LakeReport {
     pub written: usize,
     /// Written events whose mark could not be written (each may be written again later).
     pub unmarked: usize,
+    /// Events written in their degraded form (`encode_degraded`).
+    pub degraded: usize,
 }
 
 impl std::ops::AddAssign for LakeReport {
@@ -37,6 +39,7 @@ impl std::ops::AddAssign for LakeReport {
         self.objects += o.objects;
         self.written += o.written;
         self.unmarked += o.unmarked;
+        self.degraded += o.degraded;
     }
 }
 
@@ -79,8 +82,10 @@ impl LakeWriter<'_> {
             report.duplicates += before - todo.len();
             todo
         };
-        report.buffered = todo.len();
-        buffer.push(todo, now);
+        let offered = todo.len();
+        let repeated = buffer.push(todo, now);
+        report.buffered = offered - repeated;
+        report.duplicates += repeated;
         Ok(report)
     }
 
@@ -98,11 +103,14 @@ impl LakeWriter<'_> {
         }
         for object in object::objects(self.config, &events) {
             let lines: Vec<&str> = object.events.iter().map(|e| e.line.as_str()).collect();
-            let body =
-                parquet::encode(object.class_uid, &lines).map_err(|e| LakeError::Encode {
-                    class_uid: object.class_uid,
-                    detail: e.to_string(),
-                })?;
+            let body = match parquet::encode(object.class_uid, &lines) {
+                Ok(body) => body,
+                Err(e) => {
+                    let (body, degraded) = self.encode_degraded(&object.events, &e)?;
+                    report.degraded += degraded;
+                    body
+                }
+            };
             self.store
                 .put(&self.config.bucket, &object.key, body)
                 .await?;
@@ -111,6 +119,36 @@ impl LakeWriter<'_> {
             report.written += lines.len();
         }
         Ok((report, events.into_iter().map(|e| e.key).collect()))
+    }
+
+    /// The object when some event does not fit its class's schema (the mapping table let a
+    /// value through that the Parquet column cannot hold): each such event is written as its
+    /// class header with the whole OCSF event as `unmapped` text, logged by id, so it is kept
+    /// and the stream is not stuck on it.
+    fn encode_degraded(
+        &self,
+        events: &[&LakeEvent],
+        cause: &parquet::EncodeError,
+    ) -> Result<(Vec<u8>, usize), LakeError> {
+        let class_uid = events.first().map_or(0, |e| e.class_uid);
+        let mut lines = Vec::with_capacity(events.len());
+        let mut degraded = 0;
+        for event in events {
+            if parquet::encode(class_uid, &[event.line.as_str()]).is_ok() {
+                lines.push(event.line.clone());
+            } else {
+                degraded += 1;
+                tracing::error!(id = %event.key.id, class_uid, error = %cause,
+                    "an OCSF event does not fit its class's Parquet schema; written with the event as unmapped text");
+                lines.push(super::degraded_line(event));
+            }
+        }
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let body = parquet::encode(class_uid, &lines).map_err(|e| LakeError::Encode {
+            class_uid,
+            detail: e.to_string(),
+        })?;
+        Ok((body, degraded))
     }
 
     /// Marks written events. A failure costs a possible second copy later, never a loss: it

@@ -69,12 +69,26 @@ fn fill(
     let mut out = json!({});
     let mut taken: Vec<Vec<Step>> = Vec::new();
     for name in &class.groups {
-        if let Some(group) = table.groups.get(name)
-            && applies(group, source)
-        {
-            for field in &group.fields {
-                apply(field, source, relay, &mut out, &mut taken);
-            }
+        let Some(group) = table.groups.get(name) else {
+            continue;
+        };
+        if !applies(group, &out) {
+            continue;
+        }
+        let mut part = json!({});
+        let mut part_taken = Vec::new();
+        for field in &group.fields {
+            apply(field, source, relay, &mut part, &mut part_taken);
+        }
+        path::prune(&mut part);
+        let whole = group.requires_any.is_empty()
+            || group
+                .requires_any
+                .iter()
+                .any(|p| path::read(&part, p).is_some());
+        if whole {
+            path::merge(&mut out, part);
+            taken.extend(part_taken);
         }
     }
     path::prune(&mut out);
@@ -112,7 +126,7 @@ fn fill(
     for steps in &taken {
         path::clear(&mut unmapped, steps);
     }
-    if path::prune(&mut unmapped) {
+    if path::prune_in_place(&mut unmapped) {
         path::write(&mut out, "unmapped", unmapped);
     }
     Some(Mapped {
@@ -124,11 +138,10 @@ fn fill(
     })
 }
 
-fn applies(group: &Group, source: &Value) -> bool {
-    let present = |p: &String| path::read(source, p).is_some();
-    group.when.as_ref().is_none_or(present)
-        && (group.when_any.is_empty() || group.when_any.iter().any(present))
-        && !group.unless.as_ref().is_some_and(present)
+/// Whether the event so far has what the group needs.
+fn applies(group: &Group, out: &Value) -> bool {
+    let present = |p: &String| path::read(out, p).is_some();
+    group.needs.as_ref().is_none_or(present) && !group.needs_absent.as_ref().is_some_and(present)
 }
 
 /// Writes one field, and notes the Okta field it copied.
@@ -193,16 +206,27 @@ fn convert(value: &Value, kind: FieldType) -> Option<Value> {
             Value::Bool(b) => Some(Value::String(b.to_string())),
             _ => None,
         },
-        FieldType::Int | FieldType::Long => match value {
-            Value::Number(n) => n.as_i64().map(Value::from),
-            Value::String(s) => s.trim().parse::<i64>().ok().map(Value::from),
-            _ => None,
-        },
+        // An `int` is a 32-bit column in the lake's Parquet: a larger number (a 32-bit AS
+        // number) stays in `unmapped` rather than failing the object.
+        FieldType::Int => integer(value)
+            .filter(|n| i32::try_from(*n).is_ok())
+            .map(Value::from),
+        FieldType::Long => integer(value).map(Value::from),
         FieldType::Float => match value {
-            Value::Number(n) => n.as_f64().map(Value::from),
-            Value::String(s) => s.trim().parse::<f64>().ok().map(Value::from),
+            Value::Number(n) => n.as_f64(),
+            Value::String(s) => s.trim().parse::<f64>().ok(),
             _ => None,
-        },
+        }
+        .filter(|f| f.is_finite())
+        .map(Value::from),
+    }
+}
+
+fn integer(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
     }
 }
 

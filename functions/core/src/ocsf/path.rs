@@ -123,6 +123,56 @@ pub fn prune(value: &mut Value) -> bool {
     }
 }
 
+/// [`prune`] that keeps array positions: an emptied element becomes `null` while any element
+/// of its array is left (`unmapped`'s `target[1]` stays the second target).
+pub fn prune_in_place(value: &mut Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::Object(map) => {
+            map.retain(|_, v| prune_in_place(v));
+            !map.is_empty()
+        }
+        Value::Array(items) => {
+            let mut any = false;
+            for item in items.iter_mut() {
+                if prune_in_place(item) {
+                    any = true;
+                } else {
+                    *item = Value::Null;
+                }
+            }
+            any
+        }
+        _ => true,
+    }
+}
+
+/// Merges `part` into `into`: objects key by key, arrays element by element, anything else
+/// replaced.
+pub fn merge(into: &mut Value, part: Value) {
+    match (into, part) {
+        (Value::Object(into), Value::Object(part)) => {
+            for (k, v) in part {
+                match into.get_mut(&k) {
+                    Some(existing) => merge(existing, v),
+                    None => {
+                        into.insert(k, v);
+                    }
+                }
+            }
+        }
+        (Value::Array(into), Value::Array(part)) => {
+            for (i, v) in part.into_iter().enumerate() {
+                match into.get_mut(i) {
+                    Some(existing) => merge(existing, v),
+                    None => into.push(v),
+                }
+            }
+        }
+        (into, part) => *into = part,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,6 +202,23 @@ mod tests {
             v,
             json!({"a": {"b": "x"}, "list": [null, {"c": 2}], "types": ["t"]})
         );
+    }
+
+    #[test]
+    fn merge_joins_objects_and_array_elements() {
+        let mut v = json!({"a": {"b": 1}, "l": [{"x": 1}]});
+        merge(&mut v, json!({"a": {"c": 2}, "l": [{"y": 2}], "z": 3}));
+        assert_eq!(
+            v,
+            json!({"a": {"b": 1, "c": 2}, "l": [{"x": 1, "y": 2}], "z": 3})
+        );
+    }
+
+    #[test]
+    fn prune_in_place_keeps_array_positions() {
+        let mut v = json!({"t": [{"id": null}, {"id": 2}], "e": [null, {}]});
+        assert!(prune_in_place(&mut v));
+        assert_eq!(v, json!({"t": [null, {"id": 2}]}));
     }
 
     #[test]

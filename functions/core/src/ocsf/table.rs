@@ -113,18 +113,21 @@ pub struct InventoryRule {
     pub activity_id: u32,
 }
 
-/// Fields that go together, applied only when `when` (and one of `when_any`) is present and
-/// `unless` is absent: an OCSF object that needs one of its key fields is made whole or not
-/// at all.
+/// Fields that go together, kept only if they make a whole OCSF object: OCSF objects need one
+/// of their key fields (a user its `uid` or `name`, an endpoint its `ip`, …), so a group whose
+/// fields fill none of `requires_any` is dropped, and its sources stay in `unmapped`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Group {
+    /// Target paths of which the group must fill at least one (none: always kept).
     #[serde(default)]
-    pub when: Option<String>,
+    pub requires_any: Vec<String>,
+    /// A target path the event must already have (an endpoint's location needs the endpoint).
     #[serde(default)]
-    pub when_any: Vec<String>,
+    pub needs: Option<String>,
+    /// A target path the event must not have yet (a fallback for an object other groups fill).
     #[serde(default)]
-    pub unless: Option<String>,
+    pub needs_absent: Option<String>,
     pub fields: Vec<Field>,
 }
 
@@ -165,6 +168,8 @@ pub enum Check {
     /// OCSF's `email_t`: `local@domain.tld` (Okta's `alternateId` is a login, often but not
     /// always an address).
     Email,
+    /// OCSF's `ip_t`: an IPv4 or IPv6 address.
+    Ip,
 }
 
 impl Check {
@@ -188,6 +193,7 @@ impl Check {
                 });
                 local_ok && domain_ok
             }
+            Check::Ip => text.parse::<std::net::IpAddr>().is_ok(),
         }
     }
 }

@@ -482,3 +482,49 @@ fn default_lake_sources_fit_security_lakes_name_limit_and_match_the_contract() {
         );
     }
 }
+
+#[test]
+fn values_ocsf_cannot_hold_stay_unmapped_and_objects_stay_whole() {
+    // A 32-bit AS number (beyond the lake's 32-bit column), a client address that is no IP,
+    // a NaN latitude, a target user without id or name, an actor without id or name.
+    let event = json!({"uuid": "u-5", "eventType": "user.account.lock",
+        "published": "2026-11-30T10:00:00.000Z",
+        "actor": {"id": null, "type": "User", "alternateId": "x@example.com"},
+        "client": {"ipAddress": "not-an-ip", "geographicalContext": {"city": "Oslo",
+            "geolocation": {"lat": "NaN", "lon": 1.5}}},
+        "securityContext": {"asNumber": 4_200_000_000u64},
+        "target": [{"type": "AppInstance", "id": "0oa1"}, {"type": "User", "id": null, "displayName": null}]});
+    let mapped = map(&event);
+    let out = &mapped.event;
+    // No whole user anywhere: Account Change cannot apply; the next rule (user.account.*) is
+    // Account Change too, then API Activity, whose actor and endpoint also fall back.
+    assert_eq!(mapped.class_uid, 6003, "{out}");
+    assert!(out.get("actor").is_none_or(|a| a.get("user").is_none()));
+    assert_eq!(out["src_endpoint"], json!({"svc_name": "Okta"}));
+    let unmapped = &out["unmapped"];
+    assert_eq!(unmapped["securityContext"]["asNumber"], 4_200_000_000u64);
+    assert_eq!(unmapped["client"]["ipAddress"], "not-an-ip");
+    assert_eq!(
+        unmapped["client"]["geographicalContext"]["geolocation"]["lat"],
+        "NaN"
+    );
+    assert_eq!(unmapped["actor"]["alternateId"], "x@example.com");
+    assert_eq!(unmapped["target"][0]["id"], "0oa1", "positions kept");
+    assert_eq!(
+        unmapped["target"][1]["type"], "User",
+        "the second target is still the second"
+    );
+}
+
+#[test]
+fn a_detection_finding_leaves_the_outcome_to_unmapped() {
+    let out = map(&fixture("security.threat.detected")).event;
+    assert!(
+        out.get("status_id").is_none(),
+        "a finding's status is not Okta's outcome"
+    );
+    assert!(
+        out["unmapped"].get("outcome").is_some()
+            || fixture("security.threat.detected")["outcome"]["result"].is_null()
+    );
+}

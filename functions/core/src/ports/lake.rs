@@ -25,6 +25,8 @@ pub enum LakeError {
     },
     #[error("could not build the Parquet object for class {class_uid}: {detail}")]
     Encode { class_uid: u32, detail: String },
+    #[error("security_lake is on but this function was built without a lake store")]
+    NoStore,
 }
 
 impl LakeError {
@@ -38,7 +40,7 @@ impl LakeError {
 
     pub fn fault(&self) -> crate::Fault {
         match self {
-            LakeError::Encode { .. } => crate::Fault::Relay,
+            LakeError::Encode { .. } | LakeError::NoStore => crate::Fault::Relay,
             _ => crate::Fault::Aws,
         }
     }

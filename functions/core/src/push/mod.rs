@@ -274,7 +274,11 @@ impl PushService {
         // The lake is written before the batch is answered: a failed write fails the
         // messages, the queue redelivers them, the bus's marks drop their bus records and the
         // lake's marks (none were written) let their lake events through again.
-        if let (Some(config), Some(store)) = (self.config.lake(), &self.lake) {
+        if let Some(config) = self.config.lake() {
+            let store = self
+                .lake
+                .as_ref()
+                .ok_or_else(|| failed(crate::ports::LakeError::NoStore.into()))?;
             let writer = LakeWriter {
                 config,
                 store: store.as_ref(),

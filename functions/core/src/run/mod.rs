@@ -109,9 +109,35 @@ impl StreamRun<'_> {
         }
         summary.sync = source.sync();
         let mut held = Held::default();
+        let looped = self
+            .page_loop(source, &okta, lease, summary, &mut held)
+            .await;
+        // However the loop ended, what the lake holds belongs to pages the bus acknowledged:
+        // write it and commit their cursor, so a failure late in a long run keeps the progress
+        // made. A flush that failed dropped the held cursor: nothing is committed past events
+        // the lake did not take.
+        let settled = self.settle(&mut held, lease, summary, true).await;
+        looped?;
+        settled?;
+        summary.lag_seconds = summary
+            .newest_event_at
+            .map(|p| (self.ports.clock.now() - p).num_seconds());
+        Ok(())
+    }
+
+    /// Takes pages until the source is done, the deadline or the rate limit stops the run, or
+    /// something fails.
+    async fn page_loop(
+        &self,
+        source: &mut dyn Source,
+        okta: &Okta<'_>,
+        lease: &LeaseKeeper<'_>,
+        summary: &mut StreamSummary,
+        held: &mut Held,
+    ) -> Result<(), PollError> {
         // Page N+1 is fetched while page N is forwarded; cursors still commit in order, each
         // only after its own page was acknowledged (and its lake events written).
-        let mut fetched = self.fetch(source, &okta).await?;
+        let mut fetched = self.fetch(source, okta).await?;
         loop {
             let page = match fetched {
                 Fetched::Page(page) => page,
@@ -123,11 +149,11 @@ impl StreamRun<'_> {
             let next = page.next;
             if next == Next::More {
                 let (taken, prefetched) = tokio::join!(
-                    self.take(page, lease, summary, &mut held),
-                    self.fetch(source, &okta)
+                    self.take(page, lease, summary, held),
+                    self.fetch(source, okta)
                 );
                 taken?;
-                source.after_page(summary, &okta);
+                source.after_page(summary, okta);
                 // The page fetched meanwhile is dropped uncommitted when the deadline came
                 // during the take: the next run fetches it again from the cursor. A failed or
                 // stopped fetch is reported as it is.
@@ -137,16 +163,11 @@ impl StreamRun<'_> {
                 };
                 continue;
             }
-            self.take(page, lease, summary, &mut held).await?;
-            source.after_page(summary, &okta);
+            self.take(page, lease, summary, held).await?;
+            source.after_page(summary, okta);
             summary.caught_up = next == Next::CaughtUp;
             break;
         }
-        // The run ends: what the lake holds is written, and its cursor committed.
-        self.settle(&mut held, lease, summary, true).await?;
-        summary.lag_seconds = summary
-            .newest_event_at
-            .map(|p| (self.ports.clock.now() - p).num_seconds());
         Ok(())
     }
 
@@ -234,10 +255,14 @@ impl StreamRun<'_> {
             }
             if !held.buffer.is_empty() {
                 lease.keep().await?;
-                let (written, keys) = lake
-                    .flush(&mut held.buffer)
-                    .await
-                    .map_err(PollError::Forward)?;
+                let (written, keys) = match lake.flush(&mut held.buffer).await {
+                    Ok(flushed) => flushed,
+                    Err(e) => {
+                        // Its events are gone from the buffer: the pages are read again.
+                        held.cursor = None;
+                        return Err(PollError::Forward(e));
+                    }
+                };
                 summary.add_lake(&written);
                 marks = keys;
             }

@@ -110,8 +110,8 @@ fn one_event_of_every_catalog_type_maps_to_valid_ocsf() {
         &std::fs::read_to_string(repo_root().join("tests/fixtures/okta-event-types.json")).unwrap(),
     )
     .unwrap();
-    // Each type in three shapes: a full event, one with no client or targets (a system
-    // event), and one whose actor is an app.
+    // Each type in four shapes: a full event, one with no client or targets (a system
+    // event), one whose actor is an app, and one of values of the wrong shape.
     let mut events = Vec::new();
     for (i, t) in catalog["event_types"]
         .as_array()
@@ -141,10 +141,22 @@ fn one_event_of_every_catalog_type_maps_to_valid_ocsf() {
                 "severity": "ERROR", "actor": {"id": "0oa9", "type": "PublicClientApp", "displayName": "C"},
                 "client": {"ipAddress": "2001:db8::1", "geographicalContext": {"geolocation": {"lat": 1.0, "lon": 2.0}}},
                 "outcome": {"result": "DENY", "reason": "no"}}),
+            // Values OCSF cannot hold as they are: they must stay in `unmapped`, never make an
+            // invalid event.
+            json!({"uuid": format!("odd-{i}"), "eventType": t, "published": "2026-11-30T10:00:00.000Z",
+                "severity": 7, "actor": {"id": null, "type": "User", "alternateId": "not an address"},
+                "client": {"ipAddress": "999.1.1.1", "device": 5,
+                    "geographicalContext": {"city": null, "country": "", "geolocation": {"lat": "NaN", "lon": "x"}}},
+                "securityContext": {"asNumber": 4_200_000_000u64, "isp": ["a"]},
+                "authenticationContext": {"externalSessionId": ""},
+                "debugContext": {"debugData": {"requestId": {"nested": true}}},
+                "outcome": {"result": ["SUCCESS"]},
+                "target": [{"id": null, "type": "User", "displayName": null},
+                           {"id": "", "type": "UserGroup"}, null, 7]}),
         ];
         events.extend(shapes.iter().map(mapped));
     }
-    assert!(events.len() > 3000);
+    assert!(events.len() > 4000);
     assert_committed(&events);
     assert_official(&events.iter().map(|m| m.event.clone()).collect::<Vec<_>>());
 }
