@@ -2,7 +2,7 @@
 //! and fills its class's required objects wins; its class's field groups fill the event; what
 //! no copy took goes to `unmapped`, so nothing Okta sent is lost.
 
-use super::path::{self, RELAY_ROOT, Step};
+use super::path::{self, Step};
 use super::table::{Class, Field, FieldType, Group, TABLE, Table};
 use serde_json::{Value, json};
 
@@ -17,8 +17,9 @@ pub struct Mapped {
     pub event: Value,
 }
 
-/// Maps a System Log event. `relay` is the record's relay metadata as JSON.
-pub fn system_log(event: &Value, relay: &Value, time_ms: i64) -> Mapped {
+/// Maps a System Log event (taken: what no copy took becomes `unmapped` without a copy).
+/// `relay` is the record's relay metadata as JSON.
+pub fn system_log(event: Value, relay: &Value, time_ms: i64) -> Mapped {
     let table: &'static Table = &TABLE;
     let event_type = event.get("eventType").and_then(Value::as_str).unwrap_or("");
     for rule in table.rules.iter().filter(|r| r.matches(event_type)) {
@@ -30,22 +31,33 @@ pub fn system_log(event: &Value, relay: &Value, time_ms: i64) -> Mapped {
             (None, Some(verbs)) => verb_activity(table, verbs, event_type),
             (None, None) => 99,
         };
-        if let Some(mapped) = fill(table, class, activity, event, relay, time_ms) {
-            return mapped;
+        if let Some(filled) = fill(table, class, &event, relay) {
+            return finish(table, class, activity, filled, event, time_ms);
         }
     }
     // The last rule matches everything and its class's required objects always have a
     // value (the API Activity fallbacks); this only runs if the table were broken.
-    fallback(table, event, relay, time_ms)
+    fallback(table, event, time_ms)
 }
 
 /// Maps a directory object of `stream`, if the table maps that stream.
-pub fn directory(stream: &str, object: &Value, relay: &Value, time_ms: i64) -> Option<Mapped> {
+pub fn directory(stream: &str, object: Value, relay: &Value, time_ms: i64) -> Option<Mapped> {
     let table: &'static Table = &TABLE;
     let rule = table.inventory.iter().find(|r| r.stream == stream)?;
     let class = table.class(rule.class)?;
-    fill(table, class, rule.activity_id, object, relay, time_ms)
+    let filled = fill(table, class, &object, relay)?;
+    Some(finish(
+        table,
+        class,
+        rule.activity_id,
+        filled,
+        object,
+        time_ms,
+    ))
 }
+
+/// A class's fields of one event, and the Okta fields they copied.
+type Filled = (Value, Vec<Vec<Step<'static>>>);
 
 /// The activity named by the last segment of the event type that is a verb of the table.
 fn verb_activity(table: &Table, verbs: &str, event_type: &str) -> u32 {
@@ -61,13 +73,11 @@ fn verb_activity(table: &Table, verbs: &str, event_type: &str) -> u32 {
 fn fill(
     table: &'static Table,
     class: &'static Class,
-    activity_id: u32,
     source: &Value,
     relay: &Value,
-    time_ms: i64,
-) -> Option<Mapped> {
+) -> Option<Filled> {
     let mut out = json!({});
-    let mut taken: Vec<Vec<Step>> = Vec::new();
+    let mut taken: Vec<Vec<Step<'static>>> = Vec::new();
     for name in &class.groups {
         let Some(group) = table.groups.get(name) else {
             continue;
@@ -81,11 +91,11 @@ fn fill(
             apply(field, source, relay, &mut part, &mut part_taken);
         }
         path::prune(&mut part);
-        let whole = group.requires_any.is_empty()
+        let whole = group.requires.is_empty()
             || group
-                .requires_any
+                .requires
                 .iter()
-                .any(|p| path::read(&part, p).is_some());
+                .any(|p| path::find(&part, p).is_some());
         if whole {
             path::merge(&mut out, part);
             taken.extend(part_taken);
@@ -98,75 +108,84 @@ fn fill(
     {
         return None;
     }
+    Some((out, taken))
+}
+
+/// The event: the class's fields, its header, and `unmapped` (the source less what was taken).
+fn finish(
+    table: &'static Table,
+    class: &'static Class,
+    activity_id: u32,
+    (mut out, taken): Filled,
+    mut source: Value,
+    time_ms: i64,
+) -> Mapped {
     let activity_name = class.activity_name(activity_id);
     let type_uid = u64::from(class.uid) * 100 + u64::from(activity_id);
-    let header = json!({
-        "class_uid": class.uid,
-        "class_name": class.name,
-        "category_uid": class.category_uid,
-        "category_name": class.category_name,
-        "activity_id": activity_id,
-        "activity_name": activity_name,
-        "type_uid": type_uid,
-        "type_name": format!("{}: {activity_name}", class.name),
-        "time": time_ms,
-    });
-    if let (Some(out), Value::Object(header)) = (out.as_object_mut(), header) {
-        out.extend(header);
-        out.entry("severity_id").or_insert(json!(0));
+    out["class_uid"] = json!(class.uid);
+    out["class_name"] = json!(class.name);
+    out["category_uid"] = json!(class.category_uid);
+    out["category_name"] = json!(class.category_name);
+    out["activity_id"] = json!(activity_id);
+    out["activity_name"] = json!(activity_name);
+    out["type_uid"] = json!(type_uid);
+    out["type_name"] = json!(format!("{}: {activity_name}", class.name));
+    out["time"] = json!(time_ms);
+    if out.get("severity_id").is_none() {
+        out["severity_id"] = json!(0);
     }
-    path::write(&mut out, "metadata.version", json!(table.version));
-    path::write(
-        &mut out,
-        "metadata.product.vendor_name",
-        json!(table.product.vendor_name),
-    );
-    path::write(&mut out, "metadata.product.name", json!(table.product.name));
-    let mut unmapped = source.clone();
+    product(table, &mut out);
     for steps in &taken {
-        path::clear(&mut unmapped, steps);
+        path::clear(&mut source, steps);
     }
-    if path::prune_in_place(&mut unmapped) {
-        path::write(&mut out, "unmapped", unmapped);
+    if path::prune_in_place(&mut source) {
+        out["unmapped"] = source;
     }
-    Some(Mapped {
+    Mapped {
         class_uid: class.uid,
         class_name: &class.name,
         activity_id,
         time_ms,
         event: out,
-    })
+    }
+}
+
+/// `metadata.version` and `metadata.product`.
+fn product(table: &Table, out: &mut Value) {
+    out["metadata"]["version"] = json!(table.version);
+    out["metadata"]["product"]["vendor_name"] = json!(table.product.vendor_name);
+    out["metadata"]["product"]["name"] = json!(table.product.name);
 }
 
 /// Whether the event so far has what the group needs.
 fn applies(group: &Group, out: &Value) -> bool {
-    let present = |p: &String| path::read(out, p).is_some();
-    group.needs.as_ref().is_none_or(present) && !group.needs_absent.as_ref().is_some_and(present)
+    let present = |p: &path::Path| path::find(out, p).is_some();
+    group.needs_path.as_ref().is_none_or(present)
+        && !group.needs_absent_path.as_ref().is_some_and(present)
 }
 
 /// Writes one field, and notes the Okta field it copied.
 fn apply(
-    field: &Field,
+    field: &'static Field,
     source: &Value,
     relay: &Value,
     out: &mut Value,
-    taken: &mut Vec<Vec<Step>>,
+    taken: &mut Vec<Vec<Step<'static>>>,
 ) {
     if let Some(value) = &field.value {
-        path::write(out, &field.to, value.clone());
+        path::put(out, &field.target, value.clone());
         return;
     }
-    let found = field
-        .from
-        .paths()
-        .iter()
-        .find_map(|p| match p.strip_prefix(RELAY_ROOT) {
-            Some(relay_path) => path::read(relay, relay_path).map(|(v, _)| (v, None)),
-            None => path::read(source, p).map(|(v, steps)| (v, Some(steps))),
-        });
+    let found = field.sources.iter().find_map(|(from_relay, p)| {
+        if *from_relay {
+            path::find(relay, p).map(|v| (v, None))
+        } else {
+            path::get(source, p).map(|(v, steps)| (v, Some(steps)))
+        }
+    });
     let Some((value, steps)) = found else {
         if let Some(default) = &field.default {
-            path::write(out, &field.to, default.clone());
+            path::put(out, &field.target, default.clone());
         }
         return;
     };
@@ -176,7 +195,7 @@ fn apply(
             .map(str::to_string)
             .unwrap_or_else(|| value.to_string());
         if let Some(v) = lookup.get(&key).or(field.default_lookup.as_ref()) {
-            path::write(out, &field.to, v.clone());
+            path::put(out, &field.target, v.clone());
         }
         return;
     }
@@ -191,7 +210,7 @@ fn apply(
     if let (Some(template), Some(text)) = (&field.format, converted.as_str()) {
         converted = Value::String(template.replace("{}", text));
     }
-    path::write(out, &field.to, converted);
+    path::put(out, &field.target, converted);
     if let Some(steps) = steps {
         taken.push(steps);
     }
@@ -231,9 +250,12 @@ fn integer(value: &Value) -> Option<i64> {
 }
 
 /// API Activity with only the constant fields and everything unmapped.
-fn fallback(table: &'static Table, event: &Value, relay: &Value, time_ms: i64) -> Mapped {
-    let _ = relay;
-    let event_type = event.get("eventType").and_then(Value::as_str).unwrap_or("");
+fn fallback(table: &'static Table, event: Value, time_ms: i64) -> Mapped {
+    let event_type = event
+        .get("eventType")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     let mut out = json!({
         "class_uid": 6003, "class_name": "API Activity", "category_uid": 6,
         "category_name": "Application Activity", "activity_id": 99, "activity_name": "Other",
@@ -241,14 +263,8 @@ fn fallback(table: &'static Table, event: &Value, relay: &Value, time_ms: i64) -
         "actor": {"app_name": "Okta"}, "src_endpoint": {"svc_name": "Okta"},
         "api": {"operation": event_type, "request": {"uid": ""}},
     });
-    path::write(&mut out, "metadata.version", json!(table.version));
-    path::write(
-        &mut out,
-        "metadata.product.vendor_name",
-        json!(table.product.vendor_name),
-    );
-    path::write(&mut out, "metadata.product.name", json!(table.product.name));
-    path::write(&mut out, "unmapped", event.clone());
+    product(table, &mut out);
+    out["unmapped"] = event;
     Mapped {
         class_uid: 6003,
         class_name: "API Activity",

@@ -41,7 +41,7 @@ pub fn detail_type(class_name: &str) -> String {
 pub fn system_log(raw: &RawValue, relay: &RelayMetadata, time: DateTime<Utc>) -> Mapped {
     let event: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
     let relay = serde_json::to_value(relay).unwrap_or(Value::Null);
-    map::system_log(&event, &relay, time.timestamp_millis())
+    map::system_log(event, &relay, time.timestamp_millis())
 }
 
 /// A directory object as an OCSF inventory event, when the table maps its stream.
@@ -53,7 +53,7 @@ pub fn directory(
 ) -> Option<Mapped> {
     let object: Value = serde_json::from_str(raw.get()).ok()?;
     let relay = serde_json::to_value(relay).unwrap_or(Value::Null);
-    map::directory(stream, &object, &relay, time.timestamp_millis())
+    map::directory(stream, object, &relay, time.timestamp_millis())
 }
 
 /// Whether the table maps `stream`'s objects.

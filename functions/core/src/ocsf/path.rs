@@ -5,83 +5,144 @@
 
 use serde_json::{Map, Value};
 
-/// One step of a concrete path into the Okta object.
+/// A path, parsed once (the table compiles its paths when it is read).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Path {
+    segs: Vec<Seg>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
+enum Seg {
     Key(String),
+    Index(usize),
+    /// `[User]`: the first element whose `type` is `User` (sources only).
+    Typed(String),
+}
+
+impl Path {
+    pub fn parse(text: &str) -> Self {
+        let mut segs = Vec::new();
+        for part in text.split('.') {
+            match part.split_once('[') {
+                Some((key, rest)) => {
+                    segs.push(Seg::Key(key.to_string()));
+                    let selector = rest.trim_end_matches(']');
+                    segs.push(match selector.parse::<usize>() {
+                        Ok(i) => Seg::Index(i),
+                        Err(_) => Seg::Typed(selector.to_string()),
+                    });
+                }
+                None => segs.push(Seg::Key(part.to_string())),
+            }
+        }
+        Self { segs }
+    }
+}
+
+/// One step of a concrete path into the Okta object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step<'p> {
+    Key(&'p str),
     Index(usize),
 }
 
 /// A source path's root: the Okta object or the relay's metadata.
 pub const RELAY_ROOT: &str = "$relay.";
 
-/// Reads `path` in `root`: the value and the concrete path, or `None` when absent or null.
-pub fn read<'v>(root: &'v Value, path: &str) -> Option<(&'v Value, Vec<Step>)> {
-    let mut at = root;
-    let mut steps = Vec::new();
-    for part in path.split('.') {
-        let (key, selector) = match part.split_once('[') {
-            Some((key, rest)) => (key, Some(rest.trim_end_matches(']'))),
-            None => (part, None),
-        };
-        at = at.as_object()?.get(key)?;
-        steps.push(Step::Key(key.to_string()));
-        if let Some(selector) = selector {
-            let items = at.as_array()?;
-            let index = match selector.parse::<usize>() {
-                Ok(i) => i,
-                Err(_) => items
-                    .iter()
-                    .position(|item| item.get("type").and_then(Value::as_str) == Some(selector))?,
-            };
-            at = items.get(index)?;
-            steps.push(Step::Index(index));
-        }
-    }
-    (!at.is_null()).then_some((at, steps))
+/// Reads `path` in `root`: the value and the concrete path it resolved to, or `None` when
+/// absent or null.
+pub fn get<'v, 'p>(root: &'v Value, path: &'p Path) -> Option<(&'v Value, Vec<Step<'p>>)> {
+    let mut steps = Vec::with_capacity(path.segs.len());
+    let at = walk(root, path, |step| steps.push(step))?;
+    Some((at, steps))
 }
 
-/// Writes `value` at the target path `path` (`a.b`, `list[0].c`) in `root`.
-pub fn write(root: &mut Value, path: &str, value: Value) {
-    let parts: Vec<&str> = path.split('.').collect();
+/// The value at `path`, or `None` when absent or null.
+pub fn find<'v>(root: &'v Value, path: &Path) -> Option<&'v Value> {
+    walk(root, path, |_| {})
+}
+
+/// [`find`] with a path's text.
+pub fn read<'v>(root: &'v Value, text: &str) -> Option<&'v Value> {
+    find(root, &Path::parse(text))
+}
+
+fn walk<'v, 'p>(
+    root: &'v Value,
+    path: &'p Path,
+    mut step: impl FnMut(Step<'p>),
+) -> Option<&'v Value> {
     let mut at = root;
-    for (n, part) in parts.iter().enumerate() {
-        let last = n + 1 == parts.len();
-        let (key, index) = match part.split_once('[') {
-            Some((key, rest)) => (key, rest.trim_end_matches(']').parse::<usize>().ok()),
-            None => (*part, None),
-        };
-        let Some(object) = ensure_object(at) else {
-            return;
-        };
-        match index {
-            None if last => {
-                object.insert(key.to_string(), value);
-                return;
+    for seg in &path.segs {
+        match seg {
+            Seg::Key(key) => {
+                at = at.as_object()?.get(key)?;
+                step(Step::Key(key));
             }
-            None => {
-                at = object
-                    .entry(key)
-                    .or_insert_with(|| Value::Object(Map::new()))
+            Seg::Index(i) => {
+                at = at.as_array()?.get(*i)?;
+                step(Step::Index(*i));
             }
-            Some(i) => {
-                let list = object
-                    .entry(key)
-                    .or_insert_with(|| Value::Array(Vec::new()));
-                let Some(items) = list.as_array_mut() else {
-                    return;
-                };
-                while items.len() <= i {
-                    items.push(Value::Null);
-                }
-                if last {
-                    items[i] = value;
-                    return;
-                }
-                at = &mut items[i];
+            Seg::Typed(kind) => {
+                let items = at.as_array()?;
+                let i = items.iter().position(|item| {
+                    item.get("type").and_then(Value::as_str) == Some(kind.as_str())
+                })?;
+                at = &items[i];
+                step(Step::Index(i));
             }
         }
     }
+    (!at.is_null()).then_some(at)
+}
+
+/// Writes `value` at the target `path` (`a.b`, `list[0].c`) in `root`, creating objects and
+/// arrays on the way.
+pub fn put(root: &mut Value, path: &Path, value: Value) {
+    let mut at = root;
+    let last = path.segs.len().saturating_sub(1);
+    for (n, seg) in path.segs.iter().enumerate() {
+        match seg {
+            Seg::Key(key) => {
+                let Some(object) = ensure_object(at) else {
+                    return;
+                };
+                if n == last {
+                    object.insert(key.clone(), value);
+                    return;
+                }
+                if !object.contains_key(key.as_str()) {
+                    object.insert(key.clone(), Value::Null);
+                }
+                match object.get_mut(key.as_str()) {
+                    Some(next) => at = next,
+                    None => return,
+                }
+            }
+            Seg::Index(i) => {
+                if at.is_null() {
+                    *at = Value::Array(Vec::new());
+                }
+                let Some(items) = at.as_array_mut() else {
+                    return;
+                };
+                while items.len() <= *i {
+                    items.push(Value::Null);
+                }
+                if n == last {
+                    items[*i] = value;
+                    return;
+                }
+                at = &mut items[*i];
+            }
+            Seg::Typed(_) => return,
+        }
+    }
+}
+
+/// [`put`] with a path's text.
+pub fn write(root: &mut Value, text: &str, value: Value) {
+    put(root, &Path::parse(text), value);
 }
 
 fn ensure_object(at: &mut Value) -> Option<&mut Map<String, Value>> {
@@ -92,11 +153,11 @@ fn ensure_object(at: &mut Value) -> Option<&mut Map<String, Value>> {
 }
 
 /// Sets the value at a concrete path to null (a field a copy took).
-pub fn clear(root: &mut Value, steps: &[Step]) {
+pub fn clear(root: &mut Value, steps: &[Step<'_>]) {
     let mut at = root;
     for step in steps {
         let next = match step {
-            Step::Key(k) => at.as_object_mut().and_then(|o| o.get_mut(k)),
+            Step::Key(k) => at.as_object_mut().and_then(|o| o.get_mut(*k)),
             Step::Index(i) => at.as_array_mut().and_then(|a| a.get_mut(*i)),
         };
         match next {
@@ -182,11 +243,12 @@ mod tests {
     fn reads_keys_typed_selectors_and_indexes() {
         let v = json!({"a": {"b": 1}, "target": [{"type": "AppInstance", "id": "0oa"},
             {"type": "User", "id": "00u"}], "n": null});
-        assert_eq!(read(&v, "a.b").unwrap().0, &json!(1));
-        let (id, steps) = read(&v, "target[User].id").unwrap();
+        assert_eq!(read(&v, "a.b").unwrap(), &json!(1));
+        let path = Path::parse("target[User].id");
+        let (id, steps) = get(&v, &path).unwrap();
         assert_eq!(id, "00u");
         assert_eq!(steps[1], Step::Index(1));
-        assert_eq!(read(&v, "target[0].id").unwrap().0, "0oa");
+        assert_eq!(read(&v, "target[0].id").unwrap(), "0oa");
         assert!(read(&v, "target[UserGroup].id").is_none());
         assert!(read(&v, "n").is_none(), "null is absent");
         assert!(read(&v, "a.b.c").is_none());
@@ -224,16 +286,10 @@ mod tests {
     #[test]
     fn clear_then_prune_leaves_only_what_was_not_taken() {
         let mut v = json!({"a": {"b": 1, "c": 2}, "t": [{"id": 1}, {"id": 2, "x": 3}], "z": null});
-        let (_, steps) = read(&v.clone(), "a.b").unwrap();
+        let path = Path::parse("a.b");
+        let (_, steps) = get(&v.clone(), &path).unwrap();
         clear(&mut v, &steps);
-        clear(
-            &mut v,
-            &[
-                Step::Key("t".into()),
-                Step::Index(0),
-                Step::Key("id".into()),
-            ],
-        );
+        clear(&mut v, &[Step::Key("t"), Step::Index(0), Step::Key("id")]);
         assert!(prune(&mut v));
         assert_eq!(v, json!({"a": {"c": 2}, "t": [{"id": 2, "x": 3}]}));
     }

@@ -3,6 +3,7 @@
 //! The mapping is data so that a reviewer reads one table, and the coverage document and the
 //! Parquet schemas come from the same place as the records.
 
+use super::path::{Path, RELAY_ROOT};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
@@ -15,10 +16,11 @@ const TABLE_JSON: &str = include_str!("mapping.json");
 /// The table, parsed and checked once. The table is compiled into the binary and a unit test
 /// reads it, so a broken table fails the build's tests, never a function at run time.
 pub static TABLE: LazyLock<Table> = LazyLock::new(|| {
-    let table: Table = serde_json::from_str(TABLE_JSON).unwrap_or_else(|e| {
+    let mut table: Table = serde_json::from_str(TABLE_JSON).unwrap_or_else(|e| {
         tracing::error!(error = %e, "the OCSF mapping table does not parse");
         Table::default()
     });
+    table.compile();
     if let Err(e) = table.check() {
         tracing::error!(error = %e, "the OCSF mapping table is inconsistent");
     }
@@ -129,6 +131,13 @@ pub struct Group {
     #[serde(default)]
     pub needs_absent: Option<String>,
     pub fields: Vec<Field>,
+    /// The paths above, parsed ([`Table::compile`]).
+    #[serde(skip)]
+    pub requires: Vec<Path>,
+    #[serde(skip)]
+    pub needs_path: Option<Path>,
+    #[serde(skip)]
+    pub needs_absent_path: Option<Path>,
 }
 
 /// One OCSF field: copied from the first present source, looked up, or a constant.
@@ -159,6 +168,12 @@ pub struct Field {
     /// A shape the value must have to be copied (else it stays in `unmapped`).
     #[serde(default)]
     pub check: Option<Check>,
+    /// `from` and `to`, parsed ([`Table::compile`]): each source with whether it reads the
+    /// relay's metadata.
+    #[serde(skip)]
+    pub sources: Vec<(bool, Path)>,
+    #[serde(skip)]
+    pub target: Path,
 }
 
 /// Shapes OCSF constrains.
@@ -230,6 +245,27 @@ pub enum FieldType {
 }
 
 impl Table {
+    /// Parses every path once, so mapping an event parses none.
+    fn compile(&mut self) {
+        for group in self.groups.values_mut() {
+            group.requires = group.requires_any.iter().map(|p| Path::parse(p)).collect();
+            group.needs_path = group.needs.as_deref().map(Path::parse);
+            group.needs_absent_path = group.needs_absent.as_deref().map(Path::parse);
+            for field in &mut group.fields {
+                field.target = Path::parse(&field.to);
+                field.sources = field
+                    .from
+                    .paths()
+                    .iter()
+                    .map(|p| match p.strip_prefix(RELAY_ROOT) {
+                        Some(relay) => (true, Path::parse(relay)),
+                        None => (false, Path::parse(p)),
+                    })
+                    .collect();
+            }
+        }
+    }
+
     pub fn class(&self, uid: u32) -> Option<&Class> {
         self.classes.iter().find(|c| c.uid == uid)
     }
