@@ -1,7 +1,7 @@
 //! Objects from buffered events: one per org, class and event day, rows in `time` order, named
 //! by the partitions Security Lake reads and a hash of the event ids in it.
 
-use super::LakeEvent;
+use super::{Batch, LakeEvent};
 use crate::config::SecurityLakeConfig;
 use chrono::DateTime;
 use sha2::{Digest, Sha256};
@@ -24,21 +24,38 @@ fn event_day(time_ms: i64) -> String {
         .to_string()
 }
 
-/// `<prefix><source>/region=<r>/accountId=<a>/eventDay=<day>/<org>-<hash>.parquet`, the hash
-/// over the sorted ids of the object's events: the same events make the same key.
+/// `<prefix><source>/region=<r>/accountId=<a>/eventDay=<day>/<org>-<hash>.parquet`: the hash
+/// over where the batch began (a pull run's stream and cursor) and the object's class and day,
+/// or over the sorted ids of the object's events (a push batch). The same batch gives the
+/// same key.
 pub fn object_key(
     config: &SecurityLakeConfig,
     class_name: &str,
     org: &str,
     day: &str,
     events: &[&LakeEvent],
+    batch: Batch<'_>,
 ) -> String {
-    let mut ids: Vec<&str> = events.iter().map(|e| e.key.id.as_str()).collect();
-    ids.sort_unstable();
     let mut hash = Sha256::new();
-    for id in ids {
-        hash.update(id.as_bytes());
-        hash.update(b"\n");
+    match batch {
+        Batch::From {
+            org: _,
+            stream,
+            cursor,
+        } => {
+            for part in [stream, cursor.unwrap_or(""), class_name, day] {
+                hash.update(part.as_bytes());
+                hash.update(b"\n");
+            }
+        }
+        Batch::Events => {
+            let mut ids: Vec<&str> = events.iter().map(|e| e.key.id.as_str()).collect();
+            ids.sort_unstable();
+            for id in ids {
+                hash.update(id.as_bytes());
+                hash.update(b"\n");
+            }
+        }
     }
     let digest: String = hash.finalize()[..16]
         .iter()
@@ -54,7 +71,11 @@ pub fn object_key(
 }
 
 /// The objects `events` make.
-pub fn objects<'e>(config: &SecurityLakeConfig, events: &'e [LakeEvent]) -> Vec<LakeObject<'e>> {
+pub fn objects<'e>(
+    config: &SecurityLakeConfig,
+    events: &'e [LakeEvent],
+    batch: Batch<'_>,
+) -> Vec<LakeObject<'e>> {
     let mut groups: BTreeMap<(&str, u32, String), Vec<&LakeEvent>> = BTreeMap::new();
     for event in events {
         groups
@@ -70,7 +91,8 @@ pub fn objects<'e>(config: &SecurityLakeConfig, events: &'e [LakeEvent]) -> Vec<
         .into_iter()
         .map(|((org, class_uid, day), mut events)| {
             events.sort_by(|a, b| (a.time_ms, &a.key.id).cmp(&(b.time_ms, &b.key.id)));
-            let key = object_key(config, events[0].class_name, org, &day, &events);
+            let class_name = events.first().map_or("", |e| e.class_name);
+            let key = object_key(config, class_name, org, &day, &events, batch);
             LakeObject {
                 class_uid,
                 key,

@@ -5,6 +5,7 @@ use super::*;
 use crate::config::SecurityLakeConfig;
 use crate::ocsf;
 use crate::pipeline::MarkPolicy;
+use crate::ports::DedupeStore;
 use crate::record::{CollectionPath, RelayMetadata};
 use crate::testing::{MemoryDedupe, MemoryLake};
 use chrono::{TimeZone, Utc};
@@ -311,5 +312,81 @@ fn an_id_met_twice_before_the_flush_is_buffered_once() {
             now
         ),
         0
+    );
+}
+
+#[test]
+fn a_pull_batch_is_named_by_where_it_began_so_a_smaller_retry_replaces_it() {
+    let config = lake_config();
+    let all = vec![
+        event("a", "user.session.start", "2026-11-30T00:00:01.000Z"),
+        event("b", "user.session.start", "2026-11-30T00:00:02.000Z"),
+    ];
+    let from = |cursor| Batch::From {
+        org: "acme",
+        stream: "logs",
+        cursor,
+    };
+    let first = object::objects(
+        &config,
+        &all,
+        from(Some("https://acme/api/v1/logs?after=1")),
+    );
+    // The retry reads the same pages; a mark the push path wrote meanwhile dropped "b".
+    let retry = object::objects(
+        &config,
+        &all[..1],
+        from(Some("https://acme/api/v1/logs?after=1")),
+    );
+    assert_eq!(
+        first[0].key, retry[0].key,
+        "the retry overwrites the object"
+    );
+    let later = object::objects(
+        &config,
+        &all,
+        from(Some("https://acme/api/v1/logs?after=2")),
+    );
+    assert_ne!(first[0].key, later[0].key, "another batch, another object");
+    let pushed = object::objects(&config, &all, Batch::Events);
+    assert_ne!(first[0].key, pushed[0].key);
+}
+
+#[tokio::test]
+async fn when_a_buffer_is_due_depends_on_what_was_read_not_on_marks() {
+    let mut config = lake_config();
+    config.max_buffer_events = 2;
+    let store = MemoryLake::default();
+    let marks = MemoryDedupe::default();
+    let writer = LakeWriter {
+        config: &config,
+        store: &store,
+        dedupe: &marks,
+        mark_ttl: Duration::from_secs(60),
+    };
+    marks
+        .mark_delivered(
+            &[crate::ports::DedupeKey::new("acme", "lake#a")],
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    let mut buffer = LakeBuffer::default();
+    let report = writer
+        .admit(
+            vec![
+                event("a", "user.session.start", "2026-11-30T00:00:01.000Z"),
+                event("b", "user.session.start", "2026-11-30T00:00:02.000Z"),
+            ],
+            MarkPolicy::Check,
+            &mut buffer,
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!((report.buffered, buffer.len()), (1, 1));
+    assert!(
+        buffer.is_due(&config, Utc::now()),
+        "two events read: due, though one is buffered"
     );
 }

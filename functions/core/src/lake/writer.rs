@@ -8,7 +8,7 @@
 //! the crash) and change what the next run buffers, hence the object names: duplicates. The
 //! push path flushes and marks before it answers.
 
-use super::{LakeBuffer, LakeEvent, object, parquet};
+use super::{Batch, LakeBuffer, LakeEvent, object, parquet};
 use crate::config::SecurityLakeConfig;
 use crate::pipeline::{ForwardError, MarkPolicy};
 use crate::ports::{DedupeKey, DedupeStore, LakeError, LakeStore};
@@ -61,6 +61,7 @@ impl LakeWriter<'_> {
         now: DateTime<Utc>,
     ) -> Result<LakeReport, ForwardError> {
         let mut report = LakeReport::default();
+        buffer.offer(&events, now);
         let received = events.len();
         let mut seen = HashSet::with_capacity(received);
         let unique: Vec<LakeEvent> = events
@@ -95,13 +96,14 @@ impl LakeWriter<'_> {
     pub async fn flush(
         &self,
         buffer: &mut LakeBuffer,
+        batch: Batch<'_>,
     ) -> Result<(LakeReport, Vec<DedupeKey>), ForwardError> {
         let events = buffer.take();
         let mut report = LakeReport::default();
         if events.is_empty() {
             return Ok((report, Vec::new()));
         }
-        for object in object::objects(self.config, &events) {
+        for object in object::objects(self.config, &events, batch) {
             let lines: Vec<&str> = object.events.iter().map(|e| e.line.as_str()).collect();
             let body = match parquet::encode(object.class_uid, &lines) {
                 Ok(body) => body,
@@ -172,7 +174,7 @@ impl LakeWriter<'_> {
         &self,
         buffer: &mut LakeBuffer,
     ) -> Result<LakeReport, ForwardError> {
-        let (mut report, keys) = self.flush(buffer).await?;
+        let (mut report, keys) = self.flush(buffer, Batch::Events).await?;
         report.unmarked = self.mark(&keys).await;
         Ok(report)
     }

@@ -18,7 +18,7 @@ pub use source::{LifecycleSeen, Next, Opened, Source, SourcePage};
 
 use crate::clock::until;
 use crate::config::SecurityLakeConfig;
-use crate::lake::{LakeBuffer, LakeWriter};
+use crate::lake::{Batch, LakeBuffer, LakeWriter};
 use crate::okta::{OktaClient, OktaError};
 use crate::pipeline::{DeliveryPolicy, ForwardReport, Forwarder};
 use crate::ports::{HealthNote, Ports, StreamKey};
@@ -50,6 +50,9 @@ pub struct StreamRun<'a> {
 struct Held {
     buffer: LakeBuffer,
     cursor: Option<String>,
+    /// The last committed cursor: where the buffer's first page was read from, which names
+    /// its objects (`lake::Batch`).
+    from: Option<String>,
 }
 
 /// Why the page loop ended early.
@@ -108,7 +111,10 @@ impl StreamRun<'_> {
             return Ok(());
         }
         summary.sync = source.sync();
-        let mut held = Held::default();
+        let mut held = Held {
+            from: cursor.clone(),
+            ..Held::default()
+        };
         let looped = self
             .page_loop(source, &okta, lease, summary, &mut held)
             .await;
@@ -255,7 +261,12 @@ impl StreamRun<'_> {
             }
             if !held.buffer.is_empty() {
                 lease.keep().await?;
-                let (written, keys) = match lake.flush(&mut held.buffer).await {
+                let batch = Batch::From {
+                    org: &self.key.org,
+                    stream: &self.key.stream,
+                    cursor: held.from.as_deref(),
+                };
+                let (written, keys) = match lake.flush(&mut held.buffer, batch).await {
                     Ok(flushed) => flushed,
                     Err(e) => {
                         // Its events are gone from the buffer: the pages are read again.
@@ -269,6 +280,7 @@ impl StreamRun<'_> {
         }
         if let Some(cursor) = held.cursor.take() {
             lease.commit(&cursor).await?;
+            held.from = Some(cursor);
         }
         // Marks only after the commit (`lake::writer`): a run that dies before it leaves the
         // next run the same batch to write again under the same names.

@@ -105,7 +105,7 @@ impl Lake {
 }
 
 /// Every object in `bucket`, downloaded under its key and read with pyarrow.
-async fn read_back(stack: &LocalStack, bucket: &str) -> Value {
+pub(crate) async fn read_back(stack: &LocalStack, bucket: &str) -> Value {
     let s3 = stack.s3();
     let dir = std::env::temp_dir().join(format!("okta-relay-lake-{bucket}"));
     let _ = std::fs::remove_dir_all(&dir);
@@ -141,7 +141,7 @@ async fn read_back(stack: &LocalStack, bucket: &str) -> Value {
 
 /// Checks every object against Security Lake's layout and the class's schema, and returns how
 /// many times each event id is in the lake.
-fn check_objects(lake: &Value, org: &str) -> BTreeMap<String, usize> {
+pub(crate) fn check_objects(lake: &Value, org: &str) -> BTreeMap<String, usize> {
     assert_eq!(
         lake["invalid"],
         json!([]),
@@ -193,7 +193,7 @@ fn check_objects(lake: &Value, org: &str) -> BTreeMap<String, usize> {
 }
 
 /// The System Log events among the lake's rows (directory objects' ids hold `@` or `/`).
-fn log_events(seen: BTreeMap<String, usize>) -> BTreeMap<String, usize> {
+pub(crate) fn log_events(seen: BTreeMap<String, usize>) -> BTreeMap<String, usize> {
     seen.into_iter()
         .filter(|(id, _)| !id.contains('@') && !id.contains('/'))
         .collect()
