@@ -1,5 +1,5 @@
 //! Objects from buffered events: one per org, class and event day, rows in `time` order, named
-//! by the partitions Security Lake reads and a hash of the event ids in it.
+//! by the partitions Security Lake reads and a hash of their batch (`Batch`).
 
 use super::{Batch, LakeEvent};
 use crate::config::SecurityLakeConfig;
