@@ -20,6 +20,20 @@ pub(crate) fn lake_config() -> SecurityLakeConfig {
     .unwrap()
 }
 
+/// A writer on the in-memory bucket and marks, marks kept a minute.
+fn writer<'a>(
+    config: &'a SecurityLakeConfig,
+    store: &'a MemoryLake,
+    marks: &'a MemoryDedupe,
+) -> LakeWriter<'a> {
+    LakeWriter {
+        config,
+        store,
+        dedupe: marks,
+        mark_ttl: Duration::from_secs(60),
+    }
+}
+
 fn event(uuid: &str, event_type: &str, published: &str) -> LakeEvent {
     let raw = RawValue::from_string(format!(
         r#"{{"uuid":"{uuid}","eventType":"{event_type}","published":"{published}","actor":{{"id":"00u1","type":"User"}},"client":{{"ipAddress":"192.0.2.1"}},"outcome":{{"result":"SUCCESS"}},"target":[{{"type":"UserGroup","id":"00g1"}},{{"type":"User","id":"00u2"}}]}}"#
@@ -37,12 +51,7 @@ async fn objects_are_per_class_and_day_with_partitions_and_idempotent_names() {
     let config = lake_config();
     let store = MemoryLake::default();
     let marks = MemoryDedupe::default();
-    let writer = LakeWriter {
-        config: &config,
-        store: &store,
-        dedupe: &marks,
-        mark_ttl: Duration::from_secs(60),
-    };
+    let writer = writer(&config, &store, &marks);
     let now = Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).unwrap();
     let batch = || {
         vec![
@@ -91,12 +100,7 @@ async fn a_failed_write_marks_nothing_so_the_retry_writes_everything() {
     let config = lake_config();
     let store = MemoryLake::default();
     let marks = MemoryDedupe::default();
-    let writer = LakeWriter {
-        config: &config,
-        store: &store,
-        dedupe: &marks,
-        mark_ttl: Duration::from_secs(60),
-    };
+    let writer = writer(&config, &store, &marks);
     let now = Utc::now();
     let batch = || {
         vec![
@@ -260,12 +264,7 @@ async fn an_event_that_does_not_fit_its_schema_is_kept_degraded_and_the_rest_wri
     let config = lake_config();
     let store = MemoryLake::default();
     let marks = MemoryDedupe::default();
-    let writer = LakeWriter {
-        config: &config,
-        store: &store,
-        dedupe: &marks,
-        mark_ttl: Duration::from_secs(60),
-    };
+    let writer = writer(&config, &store, &marks);
     let good = event("a", "user.session.start", "2026-11-30T00:00:01.000Z");
     let mut bad = event("b", "user.session.start", "2026-11-30T00:00:02.000Z");
     bad.line = bad
@@ -358,12 +357,7 @@ async fn when_a_buffer_is_due_depends_on_what_was_read_not_on_marks() {
     config.max_buffer_events = 2;
     let store = MemoryLake::default();
     let marks = MemoryDedupe::default();
-    let writer = LakeWriter {
-        config: &config,
-        store: &store,
-        dedupe: &marks,
-        mark_ttl: Duration::from_secs(60),
-    };
+    let writer = writer(&config, &store, &marks);
     marks
         .mark_delivered(
             &[crate::ports::DedupeKey::new("acme", "lake#a")],

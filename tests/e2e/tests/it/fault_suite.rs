@@ -132,14 +132,7 @@ async fn random_aws_faults_and_sigkills_lose_nothing() {
     .unwrap();
     let stack = LocalStack::provision(&[]).await;
     let arn = stack.put_org_secret("acme", &sim.url, TOKEN).await;
-    let bucket = format!("{}-lake", stack.state_table.trim_end_matches("-state")).to_lowercase();
-    stack
-        .s3()
-        .create_bucket()
-        .bucket(&bucket)
-        .send()
-        .await
-        .unwrap();
+    let bucket = crate::lake::lake_bucket(&stack).await;
     let config = json!({
         "allow_loopback_http": true,
         "deadline_margin_seconds": 2,

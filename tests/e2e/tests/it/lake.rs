@@ -36,15 +36,7 @@ impl Lake {
         let sim = okta(backlog).await;
         let stack = LocalStack::provision(&[]).await;
         let arn = stack.put_org_secret("acme", &sim.url, TOKEN).await;
-        let bucket =
-            format!("{}-lake", stack.state_table.trim_end_matches("-state")).to_lowercase();
-        stack
-            .s3()
-            .create_bucket()
-            .bucket(&bucket)
-            .send()
-            .await
-            .unwrap();
+        let bucket = lake_bucket(&stack).await;
         let mut acme = json!({"name": "acme", "secret_arn": arn, "output": "both",
                               "logs": {"page_size": page}});
         acme.as_object_mut()
@@ -102,6 +94,19 @@ impl Lake {
     async fn read_back(&self) -> Value {
         read_back(&self.stack, &self.bucket).await
     }
+}
+
+/// A Security Lake bucket of the stack's own, in moto.
+pub(crate) async fn lake_bucket(stack: &LocalStack) -> String {
+    let bucket = format!("{}-lake", stack.state_table.trim_end_matches("-state")).to_lowercase();
+    stack
+        .s3()
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    bucket
 }
 
 /// Every object in `bucket`, downloaded under its key and read with pyarrow.
@@ -404,14 +409,7 @@ async fn the_events_function_writes_the_lake_before_it_answers() {
     use std::sync::Arc;
 
     let stack = LocalStack::provision(&[]).await;
-    let bucket = format!("{}-lake", stack.state_table.trim_end_matches("-state")).to_lowercase();
-    stack
-        .s3()
-        .create_bucket()
-        .bucket(&bucket)
-        .send()
-        .await
-        .unwrap();
+    let bucket = lake_bucket(&stack).await;
     let proxy = FaultProxy::start(&std::env::var("AWS_ENDPOINT_URL").unwrap()).await;
     let sdk = sdk_through(&proxy, Duration::from_secs(1), Duration::from_secs(4)).await;
     let table = Arc::new(DynamoStateTable::new(
