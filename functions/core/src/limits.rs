@@ -50,6 +50,10 @@ pub const AWS_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long an AWS call may take in all, retries included: a stalled call ends well inside the
 /// poller's deadline margin (45 s by default).
 pub const AWS_CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// With Security Lake on, `lease_seconds` covers at least this many `aws_call_timeout_seconds`:
+/// a lake object's put, fenced by a lease confirmed just before it, ends while that lease holds.
+pub const LAKE_LEASE_PER_CALL: u64 = 2;
 /// A Security Lake object write (tens of MB of Parquet at most) gets at least this long an
 /// attempt and a call: a whole object is sent per attempt, unlike the state table's small items.
 /// Both stay under the poller's deadline margin, so the last flush of a run ends inside it.

@@ -473,9 +473,7 @@ impl EventSink for MemorySink {
                 Some(outcome) => outcome,
                 None => {
                     accepted.push((*e).clone());
-                    EntryOutcome::Accepted {
-                        event_id: format!("memory-{}", accepted.len()),
-                    }
+                    EntryOutcome::Accepted
                 }
             })
             .collect())
@@ -574,17 +572,56 @@ impl crate::ports::OrgIdentityStore for MemoryIdentities {
 }
 
 /// An in-memory Security Lake bucket: objects by bucket and key, a put replacing the key.
+/// The `metadata.uid` of every row of a lake object (Parquet).
+pub fn lake_object_ids(body: &[u8]) -> Vec<String> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::record::Field;
+    let reader = SerializedFileReader::new(bytes::Bytes::from(body.to_vec()))
+        .expect("a lake object is Parquet");
+    let rows = reader.get_row_iter(None).expect("its rows");
+    let mut ids = Vec::new();
+    for row in rows {
+        let row = row.expect("a row");
+        for (name, field) in row.get_column_iter() {
+            let Field::Group(metadata) = field else {
+                continue;
+            };
+            if name != "metadata" {
+                continue;
+            }
+            for (name, field) in metadata.get_column_iter() {
+                if let (Field::Str(uid), "uid") = (field, name.as_str()) {
+                    ids.push(uid.clone());
+                }
+            }
+        }
+    }
+    ids
+}
+
+/// A bucket that, like S3 with `If-None-Match: *`, never replaces an object: a put whose name
+/// is taken stores nothing and answers `AlreadyThere`. It also counts a taken name whose new
+/// body differs (two different batches under one name: the loss the lake's names must rule
+/// out) and checks the expected owner.
 #[derive(Default)]
 pub struct MemoryLake {
     objects: Mutex<std::collections::BTreeMap<(String, String), Vec<u8>>>,
     failures: Mutex<u32>,
+    owner: Mutex<Option<String>>,
     puts: std::sync::atomic::AtomicUsize,
+    taken: std::sync::atomic::AtomicUsize,
+    collisions: std::sync::atomic::AtomicUsize,
 }
 
 impl MemoryLake {
     /// The next `n` puts fail as a transient S3 error.
     pub fn fail_puts(&self, n: u32) {
         *self.failures.lock().unwrap_or_else(|p| p.into_inner()) = n;
+    }
+
+    /// The bucket belongs to `account`: puts expecting another owner are refused, as S3 does.
+    pub fn owned_by(&self, account: &str) {
+        *self.owner.lock().unwrap_or_else(|p| p.into_inner()) = Some(account.to_string());
     }
 
     /// `(bucket, key)` of every stored object, in key order.
@@ -598,36 +635,63 @@ impl MemoryLake {
         objects.get(&(bucket.to_string(), key.to_string())).cloned()
     }
 
-    /// Puts that succeeded, overwrites included.
+    /// Puts that stored a new object.
     pub fn puts(&self) -> usize {
         self.puts.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Puts that found their name taken.
+    pub fn taken(&self) -> usize {
+        self.taken.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Puts that found their name taken by a different body: what would have been an
+    /// overwrite, and a loss, on a bucket that replaces objects.
+    pub fn collisions(&self) -> usize {
+        self.collisions.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 
 #[async_trait]
 impl crate::ports::LakeStore for MemoryLake {
-    async fn put(
+    async fn put_new(
         &self,
-        bucket: &str,
+        bucket: crate::ports::LakeBucket<'_>,
         key: &str,
         body: Vec<u8>,
-    ) -> Result<(), crate::ports::LakeError> {
+    ) -> Result<crate::ports::Stored, crate::ports::LakeError> {
+        use std::sync::atomic::Ordering::SeqCst;
         {
             let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
             if *failures > 0 {
                 *failures -= 1;
                 return Err(crate::ports::LakeError::Unavailable {
-                    bucket: bucket.to_string(),
+                    bucket: bucket.name.to_string(),
                     key: key.to_string(),
                     detail: "injected".into(),
                 });
             }
         }
-        self.objects
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert((bucket.to_string(), key.to_string()), body);
-        self.puts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        Ok(())
+        let owner = self.owner.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if owner.is_some_and(|o| o != bucket.owner) {
+            return Err(crate::ports::LakeError::AccessDenied {
+                bucket: bucket.name.to_string(),
+                key: key.to_string(),
+                owner: bucket.owner.to_string(),
+                detail: "AccessDenied".into(),
+            });
+        }
+        let mut objects = self.objects.lock().unwrap_or_else(|p| p.into_inner());
+        let name = (bucket.name.to_string(), key.to_string());
+        if let Some(stored) = objects.get(&name) {
+            self.taken.fetch_add(1, SeqCst);
+            if *stored != body {
+                self.collisions.fetch_add(1, SeqCst);
+            }
+            return Ok(crate::ports::Stored::AlreadyThere);
+        }
+        objects.insert(name, body);
+        self.puts.fetch_add(1, SeqCst);
+        Ok(crate::ports::Stored::Created)
     }
 }

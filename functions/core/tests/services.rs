@@ -12,7 +12,7 @@ use okta_relay::config::RelayConfig;
 use okta_relay::okta::{ClientSettings, RetryPolicy};
 use okta_relay::pipeline::DeliveryPolicy;
 use okta_relay::poller::{BackfillJob, BackfillWindow, OrgOutcome, PollerService, RunSettings};
-use okta_relay::ports::{DedupeKey, EntryOutcome, StreamKey, StreamStateStore};
+use okta_relay::ports::{DedupeKey, EntryFault, EntryOutcome, StreamKey, StreamStateStore};
 use okta_relay::push::PushService;
 use okta_relay::testing::{MemoryPorts, MemorySink};
 use serde_json::{Value, json};
@@ -234,10 +234,8 @@ async fn a_partial_delivery_fails_the_run_and_the_retry_delivers_the_rest() {
             }
             victim.1 += 1;
             let throttled = victim.1 <= DeliveryPolicy::default().max_attempts as usize;
-            throttled.then(|| EntryOutcome::Failed {
-                code: "ThrottlingException".into(),
-                message: String::new(),
-            })
+            throttled
+                .then(|| EntryOutcome::failed("ThrottlingException", "", EntryFault::Transient))
         })
     };
     let fakes = fakes(&sim, sink);
@@ -585,9 +583,14 @@ async fn an_invocation_that_names_an_org_polls_only_that_org() {
     use lambda_runtime::{Context, Diagnostic, LambdaEvent};
     let sim = okta(5).await;
     let fakes = fakes(&sim, MemorySink::default());
+    let beta = format!("{ARN}-beta");
+    fakes.secrets.put(
+        &beta,
+        &json!({"org_url": sim.url, "api_token": TOKEN}).to_string(),
+    );
     let config = RelayConfig::from_json(&format!(
         r#"{{"allow_loopback_http":true,"deadline_margin_seconds":2,
-            "orgs":[{{"name":"acme","secret_arn":"{ARN}"}},{{"name":"beta","secret_arn":"{ARN}"}}]}}"#
+            "orgs":[{{"name":"acme","secret_arn":"{ARN}"}},{{"name":"beta","secret_arn":"{beta}"}}]}}"#
     ))
     .unwrap();
     let settings = RunSettings::from_config(&config);
@@ -978,9 +981,8 @@ async fn a_failure_after_held_pages_still_writes_and_commits_them() {
         let (failing, seen) = (failing.clone(), seen.clone());
         MemorySink::with_rule(move |_| {
             let n = seen.fetch_add(1, Ordering::SeqCst);
-            (failing.load(Ordering::SeqCst) && n >= 150).then(|| EntryOutcome::Failed {
-                code: "ThrottlingException".into(),
-                message: "injected".into(),
+            (failing.load(Ordering::SeqCst) && n >= 150).then(|| {
+                EntryOutcome::failed("ThrottlingException", "injected", EntryFault::Transient)
             })
         })
     };
@@ -1008,4 +1010,245 @@ async fn a_failure_after_held_pages_still_writes_and_commits_them() {
     );
     let rows: i64 = lake_rows(&fakes).iter().map(|(_, n)| n).sum();
     assert_eq!(rows, 300, "each event once");
+}
+
+/// The ids of every row in the in-memory lake, each once, and how many rows there are.
+fn lake_ids(fakes: &MemoryPorts) -> (BTreeSet<String>, usize) {
+    let mut rows = 0;
+    let mut ids = BTreeSet::new();
+    for (bucket, key) in fakes.lake.keys() {
+        let found =
+            okta_relay::testing::lake_object_ids(&fakes.lake.object(&bucket, &key).unwrap());
+        rows += found.len();
+        ids.extend(found);
+    }
+    (ids, rows)
+}
+
+/// Appends `count` generated events to the simulator's System Log.
+async fn append_events(sim: &okta_sim::RunningSim, count: usize) {
+    reqwest::Client::new()
+        .post(format!("{}/__sim/events", sim.url))
+        .json(&json!({ "count": count }))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_reset_and_a_rerun_the_same_day_keep_every_event_in_the_lake() {
+    // Measured on the second wave: 400 of 440 events vanished. The rerun starts with no cursor
+    // like the first run; its batch (the 40 new events, the rest marked) took the first
+    // batch's name and replaced it.
+    let sim = okta(400).await;
+    let fakes = fakes(&sim, MemorySink::default());
+    let poller = lake_poller(&fakes, r#","logs":{"page_size":100}"#, "");
+    let first = run(&poller, "run-1").await;
+    assert!(first.error.is_none(), "{:?}", first.error);
+    append_events(&sim, 40).await;
+    let key = StreamKey::new("acme", "logs");
+    okta_relay::operator::reset_cursor(
+        fakes.streams.as_ref(),
+        &key,
+        "okta-relay-ctl",
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    let rerun = run(&poller, "run-2").await;
+    assert!(rerun.error.is_none(), "{:?}", rerun.error);
+    assert_eq!(rerun.summary.lake_events, 40, "{:?}", rerun.summary);
+    let (ids, rows) = lake_ids(&fakes);
+    assert_eq!(ids, all_events(&sim).await, "every event is in the lake");
+    assert_eq!(rows, 440, "each once");
+    assert_eq!(
+        fakes.lake.collisions(),
+        0,
+        "no put met another batch's name"
+    );
+    // A second reset the same day, with nothing new: every event is marked, nothing moves.
+    okta_relay::operator::reset_cursor(
+        fakes.streams.as_ref(),
+        &key,
+        "ctl",
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    let third = run(&poller, "run-3").await;
+    assert!(third.error.is_none(), "{:?}", third.error);
+    assert_eq!(lake_ids(&fakes).1, 440);
+}
+
+#[tokio::test]
+async fn a_run_that_fails_between_its_flush_and_its_commit_loses_nothing_on_the_retry() {
+    let sim = okta(300).await;
+    let fakes = fakes(&sim, MemorySink::default());
+    let poller = lake_poller(&fakes, r#","logs":{"page_size":100}"#, "");
+    fakes.streams.fail_commits(1);
+    let failed = run(&poller, "run-1").await;
+    assert!(failed.error.is_some(), "the commit failed");
+    assert!(!fakes.lake.keys().is_empty(), "the objects were written");
+    append_events(&sim, 25).await;
+    let retry = run(&poller, "run-2").await;
+    assert!(retry.error.is_none(), "{:?}", retry.error);
+    let (ids, rows) = lake_ids(&fakes);
+    assert_eq!(ids, all_events(&sim).await);
+    assert_eq!(
+        rows, 325,
+        "marks written with each object: the retry adds only the new"
+    );
+    assert_eq!(fakes.lake.collisions(), 0);
+}
+
+#[tokio::test]
+async fn a_run_whose_lease_was_taken_writes_nothing_to_the_lake() {
+    let sim = okta(120).await;
+    let fakes = MemoryPorts::new(Arc::new(SystemClock));
+    let key = StreamKey::new("acme", "logs");
+    // The run's lease is taken while its last page is on the bus (a run that outlived its
+    // lease, or a second process with the same owner name): its flush must not happen.
+    let streams = fakes.streams.clone();
+    let stolen = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sink = {
+        let (key, stolen) = (key.clone(), stolen.clone());
+        MemorySink::with_rule(move |_| {
+            if !stolen.swap(true, Ordering::SeqCst) {
+                streams.steal(&key, "thief");
+            }
+            None
+        })
+    };
+    let mut fakes = fakes;
+    fakes.sink = Arc::new(sink);
+    fakes.secrets.put(
+        ARN,
+        &json!({"org_url": sim.url, "api_token": TOKEN}).to_string(),
+    );
+    let poller = lake_poller(&fakes, r#","logs":{"page_size":200}"#, "");
+    let stale = run(&poller, "run-1").await;
+    assert!(stale.error.is_some(), "the stale run fails");
+    assert!(
+        fakes.lake.keys().is_empty(),
+        "no object from a run without its lease: {:?}",
+        fakes.lake.keys()
+    );
+    assert_eq!(fakes.dedupe.len(), 120, "only the bus's marks");
+    // Once the thief's lease is gone, the next run writes them.
+    fakes.streams.expire(&key);
+    let next = run(&poller, "run-2").await;
+    assert!(next.error.is_none(), "{:?}", next.error);
+    assert_eq!(lake_ids(&fakes).0, all_events(&sim).await);
+}
+
+#[tokio::test]
+async fn a_sparse_event_without_published_keeps_its_identity_on_both_paths_and_in_the_lake() {
+    let sim = okta(0).await;
+    let fakes = fakes(&sim, MemorySink::default());
+    let config = RelayConfig::from_json(&format!(
+        r#"{{"allow_loopback_http":true,"orgs":[{{"name":"acme","secret_arn":"{ARN}","output":"both","partner_event_source":"{PARTNER_SOURCE}"}}],
+            "security_lake":{{"bucket":"aws-security-data-lake-us-east-1-x","region":"us-east-1","account_id":"123456789012"}}}}"#
+    ))
+    .unwrap();
+    let push = PushService::from_ports(Arc::new(config.clone()), &fakes.ports());
+    // Pushed: a type, an id, and a `published` that is no time.
+    let pushed =
+        json!({"uuid": "sparse-push", "eventType": "user.session.start", "published": "yesterday"});
+    let mut envelope = partner_envelope(&pushed);
+    envelope["time"] = json!(Utc::now().to_rfc3339());
+    let payload = serde_json::value::RawValue::from_string(envelope.to_string()).unwrap();
+    push.handle(&payload).await.unwrap();
+    // Pulled: a type and an id (Okta always sends `published`; the simulator fills it in).
+    reqwest::Client::new()
+        .post(format!("{}/__sim/events", sim.url))
+        .json(&json!({"events": [{"uuid": "sparse-pull", "eventType": "user.account.lock"}]}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let poller = lake_poller(&fakes, r#","output":"both""#, "");
+    let pulled = run(&poller, "run-1").await;
+    assert!(pulled.error.is_none(), "{:?}", pulled.error);
+    let ocsf: Vec<Value> = fakes
+        .sink
+        .accepted()
+        .iter()
+        .filter(|e| e.detail_type.starts_with("OCSF "))
+        .map(|e| serde_json::from_str(&e.detail).unwrap())
+        .collect();
+    let by_uid = |uid: &str| {
+        ocsf.iter()
+            .find(|e| e["metadata"]["uid"] == uid)
+            .unwrap_or_else(|| panic!("an OCSF record with metadata.uid {uid}: {ocsf:?}"))
+    };
+    let session = by_uid("sparse-push");
+    assert_eq!(session["class_name"], "Authentication");
+    let labels = session["metadata"]["labels"].as_array().unwrap();
+    assert!(
+        labels.contains(&json!("okta-relay.time=receipt"))
+            && labels.contains(&json!("okta-relay.missing=user")),
+        "{session}"
+    );
+    let lock = by_uid("sparse-pull");
+    assert_eq!(
+        (&lock["class_name"], &lock["activity_name"]),
+        (&json!("Account Change"), &json!("Lock"))
+    );
+    let (ids, _) = lake_ids(&fakes);
+    assert!(
+        ids.contains("sparse-push") && ids.contains("sparse-pull"),
+        "{ids:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_reset_names_the_window_it_skips_from_what_the_stream_last_read() {
+    use okta_relay::operator::{Skipped, skipped_by_reset};
+    use okta_relay::ports::{HealthStore, RunRecord};
+    let fakes = MemoryPorts::new(Arc::new(SystemClock));
+    let config = config();
+    let key = StreamKey::new("acme", "logs");
+    let now = Utc::now();
+    // No health record: the relay cannot tell what it read.
+    assert!(matches!(
+        skipped_by_reset(&config, &key, fakes.health.as_ref(), now)
+            .await
+            .unwrap(),
+        Skipped::Unknown { .. }
+    ));
+    // The stream stopped 30 hours ago; the lookback is 24 hours: six hours are skipped.
+    let stopped = now - chrono::Duration::hours(30);
+    let run = RunRecord {
+        newest_event_at: Some(stopped),
+        ..RunRecord::default()
+    };
+    fakes
+        .health
+        .record_success(&key, stopped, &run)
+        .await
+        .unwrap();
+    let skipped = skipped_by_reset(&config, &key, fakes.health.as_ref(), now)
+        .await
+        .unwrap();
+    let Skipped::Window { from, until } = skipped else {
+        panic!("{skipped:?}");
+    };
+    assert_eq!(from, stopped);
+    assert_eq!(until, now - chrono::Duration::hours(24));
+    assert!(
+        skipped
+            .explain("acme")
+            .contains("okta-relay-ctl backfill --org acme --since")
+    );
+    // A directory stream's reset is a full sync: nothing is skipped.
+    let users = StreamKey::new("acme", "users");
+    assert_eq!(
+        skipped_by_reset(&config, &users, fakes.health.as_ref(), now)
+            .await
+            .unwrap(),
+        Skipped::Nothing
+    );
 }

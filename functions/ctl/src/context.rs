@@ -100,7 +100,14 @@ pub async fn ports(options: &Options, config: &RelayConfig) -> Result<Ports> {
     Ok(wiring.ports())
 }
 
-/// A lease owner that says who and where: `okta-relay-ctl:<command>:<pid>`.
+/// A lease owner that says who and where, unique per process: `okta-relay-ctl:<command>:<pid>-<nonce>`.
+/// The pid alone is not enough: two `okta-relay-ctl` processes in containers both have pid 1,
+/// and a lease owner shared by two processes lets each commit over the other.
 pub fn owner(command: &str) -> String {
-    format!("okta-relay-ctl:{command}:{}", std::process::id())
+    use rand::RngExt;
+    let nonce: u32 = rand::rng().random();
+    format!(
+        "okta-relay-ctl:{command}:{}-{nonce:08x}",
+        std::process::id()
+    )
 }

@@ -1,10 +1,11 @@
-//! `reset-cursor`: asks before it acts (or needs `--yes`), then clears the cursor under the
-//! stream's lease (`operator::reset`).
+//! `reset-cursor`: says what the reset skips (the System Log window between the newest event
+//! read and the new lookback, with the backfill command that covers it), asks before it acts
+//! (or needs `--yes`), then clears the cursor under the stream's lease (`operator::reset`).
 
 use crate::context::{Aws, Options, owner};
 use anyhow::Result;
 use okta_relay::config::RelayConfig;
-use okta_relay::operator::{ResetError, reset_cursor, resettable};
+use okta_relay::operator::{ResetError, reset_cursor, resettable, skipped_by_reset};
 use okta_relay::ports::StreamKey;
 use okta_relay::stream::StreamId;
 use std::io::{BufRead, IsTerminal, Write};
@@ -20,11 +21,14 @@ pub async fn run(options: &Options, org: &str, stream: &str, yes: bool) -> Resul
         }
     };
     let effect = effect(&config, &key);
+    let aws = Aws::load().await;
+    let table = aws.table(options.table_name()?);
+    let skipped = skipped_by_reset(&config, &key, table.as_ref(), chrono::Utc::now()).await?;
+    // Before it acts, with or without --yes: a skipped window is data the SIEM will not get.
+    eprintln!("{key}: {}", skipped.explain(&key.org));
     if !yes && !confirmed(&key, &effect)? {
         return Ok(ExitCode::from(2));
     }
-    let aws = Aws::load().await;
-    let table = aws.table(options.table_name()?);
     let owner = owner("reset-cursor");
     match reset_cursor(table.as_ref(), &key, &owner, config.lease_ttl()).await {
         Ok(done) => {

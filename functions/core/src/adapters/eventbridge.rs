@@ -2,10 +2,13 @@
 //!
 //! PutEvents answers HTTP 200 even when entries failed: the per-entry results are mapped back
 //! by position, and a response that does not have one result per entry is treated as a failure
-//! of the whole call.
+//! of the whole call. Each entry error code is read as AWS documents it ([`entry_fault`]): only
+//! `InvalidArgument` and `MalformedDetail` refuse the record itself; a code not on AWS's list
+//! (or none at all) is transient, so it is sent again and then fails the delivery, never
+//! quarantines a record.
 
 use super::AwsFailure;
-use crate::ports::{EntryOutcome, EventSink, SinkEntry, SinkError};
+use crate::ports::{EntryFault, EntryOutcome, EventSink, SinkEntry, SinkError};
 use async_trait::async_trait;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 
@@ -27,6 +30,23 @@ pub fn request_entries(bus: &str, entries: &[&SinkEntry]) -> Vec<PutEventsReques
                 .build()
         })
         .collect()
+}
+
+/// What a PutEvents entry error code means (`PutEventsResultEntry`, AWS's API reference):
+/// retryable are `InternalFailure` and `ThrottlingException`; the record's own fault are
+/// `InvalidArgument` (a missing or invalid field) and `MalformedDetail` (a `Detail` that is not
+/// JSON); the deployment's are the permission and account codes. `RedactionFailure`, a code
+/// added later, or none at all is treated as transient.
+pub fn entry_fault(code: &str) -> EntryFault {
+    match code {
+        "InvalidArgument" | "MalformedDetail" => EntryFault::Record,
+        "AccessDeniedException"
+        | "NotAuthorizedForSourceException"
+        | "NotAuthorizedForDetailTypeException"
+        | "InvalidAccountIdException" => EntryFault::Deployment,
+        code if code.starts_with("KMS") => EntryFault::Deployment,
+        _ => EntryFault::Transient,
+    }
 }
 
 /// A missing bus or a denied call is configuration; a refused request is invalid; the rest
@@ -100,14 +120,47 @@ impl EventSink for EventBridgeSink {
         Ok(results
             .iter()
             .map(|r| match (r.event_id(), r.error_code()) {
-                (Some(id), None) => EntryOutcome::Accepted {
-                    event_id: id.to_string(),
-                },
-                (_, code) => EntryOutcome::Failed {
-                    code: code.unwrap_or("Unknown").to_string(),
-                    message: r.error_message().unwrap_or_default().to_string(),
-                },
+                (Some(_), None) => EntryOutcome::Accepted,
+                (_, code) => {
+                    let code = code.unwrap_or("NoErrorCode");
+                    EntryOutcome::failed(
+                        code,
+                        r.error_message().unwrap_or_default(),
+                        entry_fault(code),
+                    )
+                }
             })
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_documented_record_codes_are_the_records_fault() {
+        for code in ["InvalidArgument", "MalformedDetail"] {
+            assert_eq!(entry_fault(code), EntryFault::Record, "{code}");
+        }
+        for code in [
+            "AccessDeniedException",
+            "NotAuthorizedForSourceException",
+            "NotAuthorizedForDetailTypeException",
+            "InvalidAccountIdException",
+            "KMSAccessDeniedException",
+        ] {
+            assert_eq!(entry_fault(code), EntryFault::Deployment, "{code}");
+        }
+        for code in [
+            "InternalFailure",
+            "ThrottlingException",
+            "RedactionFailure",
+            "SomethingAwsAddsTomorrow",
+            "NoErrorCode",
+            "",
+        ] {
+            assert_eq!(entry_fault(code), EntryFault::Transient, "{code}");
+        }
     }
 }

@@ -2,9 +2,14 @@
 //! bucket's default encryption (Security Lake's KMS key, when it has one) applies; the relay
 //! sets none of its own, so its grant is `s3:PutObject` on the sources' prefixes and
 //! `kms:GenerateDataKey` on that key.
+//!
+//! Every put is conditional (`If-None-Match: *`): S3 answers 412 `PreconditionFailed` when the
+//! name is taken, which is "already there" (names are content addressed), and 409
+//! `ConditionalRequestConflict` when a concurrent put of the same name is in flight, which is
+//! retried. Every put names the bucket's expected owner.
 
 use super::AwsFailure;
-use crate::ports::{LakeError, LakeStore};
+use crate::ports::{LakeBucket, LakeError, LakeStore, Stored};
 use async_trait::async_trait;
 use aws_sdk_s3::primitives::ByteStream;
 
@@ -19,38 +24,52 @@ impl S3LakeStore {
     }
 }
 
+/// S3's answer to a conditional put whose name is taken.
+const NAME_TAKEN: &str = "PreconditionFailed";
+
 #[async_trait]
 impl LakeStore for S3LakeStore {
-    async fn put(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), LakeError> {
-        self.client
+    async fn put_new(
+        &self,
+        bucket: LakeBucket<'_>,
+        key: &str,
+        body: Vec<u8>,
+    ) -> Result<Stored, LakeError> {
+        let sent = self
+            .client
             .put_object()
-            .bucket(bucket)
+            .bucket(bucket.name)
             .key(key)
+            .expected_bucket_owner(bucket.owner)
+            .if_none_match("*")
             .content_type("application/vnd.apache.parquet")
             .body(ByteStream::from(body))
             .send()
-            .await
-            .map_err(|e| {
-                let failure = AwsFailure::from_sdk(&e);
-                if failure.code_is("NoSuchBucket") {
-                    LakeError::NoBucket {
-                        bucket: bucket.to_string(),
-                    }
-                } else if failure.is_access_denied() || failure.code_is("KMS.AccessDeniedException")
-                {
-                    LakeError::AccessDenied {
-                        bucket: bucket.to_string(),
-                        key: key.to_string(),
-                        detail: failure.code.unwrap_or_default(),
-                    }
-                } else {
-                    LakeError::Unavailable {
-                        bucket: bucket.to_string(),
-                        key: key.to_string(),
-                        detail: failure.detail,
-                    }
-                }
-            })?;
-        Ok(())
+            .await;
+        let Err(e) = sent else {
+            return Ok(Stored::Created);
+        };
+        let failure = AwsFailure::from_sdk(&e);
+        if failure.code_is(NAME_TAKEN) {
+            return Ok(Stored::AlreadyThere);
+        }
+        Err(if failure.code_is("NoSuchBucket") {
+            LakeError::NoBucket {
+                bucket: bucket.name.to_string(),
+            }
+        } else if failure.is_access_denied() || failure.code_is("KMS.AccessDeniedException") {
+            LakeError::AccessDenied {
+                bucket: bucket.name.to_string(),
+                key: key.to_string(),
+                owner: bucket.owner.to_string(),
+                detail: failure.code.unwrap_or_default(),
+            }
+        } else {
+            LakeError::Unavailable {
+                bucket: bucket.name.to_string(),
+                key: key.to_string(),
+                detail: failure.detail,
+            }
+        })
     }
 }

@@ -22,6 +22,11 @@ pub struct SecurityLakeConfig {
     /// The `region=` and `accountId=` partitions: the Region and account the data is from.
     pub region: String,
     pub account_id: String,
+    /// The account that owns `bucket` (the lake's account, often a delegated administrator or
+    /// log archive account). Every put names it, so a wrong or re-created bucket name in
+    /// another account is refused instead of receiving the events. Default `account_id`.
+    #[serde(default)]
+    pub bucket_owner: Option<String>,
     /// The custom source location of each class, by the class's key (`authentication`,
     /// `account_change`, …, `user_inventory_info`): the source's name, or `<name>/<version>`
     /// when the custom source was created with a version. A class not named goes to its
@@ -87,6 +92,11 @@ impl SecurityLakeConfig {
         })
     }
 
+    /// The account every put expects to own the bucket.
+    pub fn bucket_owner(&self) -> &str {
+        self.bucket_owner.as_deref().unwrap_or(&self.account_id)
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
         let at = |f: &str| format!("security_lake.{f}");
         let bucket_ok = (3..=63).contains(&self.bucket.len())
@@ -103,8 +113,12 @@ impl SecurityLakeConfig {
                 "no leading `/`, and a trailing `/` (e.g. `ext/`)",
             ));
         }
-        if self.account_id.len() != 12 || !self.account_id.chars().all(|c| c.is_ascii_digit()) {
+        let account = |id: &str| id.len() == 12 && id.chars().all(|c| c.is_ascii_digit());
+        if !account(&self.account_id) {
             return Err(err(at("account_id"), "12 digits"));
+        }
+        if !self.bucket_owner.as_deref().is_none_or(account) {
+            return Err(err(at("bucket_owner"), "12 digits"));
         }
         if self.region.is_empty()
             || !self

@@ -176,6 +176,38 @@ fn duplicate_orgs_and_sources_are_refused() {
         RelayConfig::from_json(&same_source).unwrap_err().field,
         "orgs[1].partner_event_source"
     );
+    let beta = format!(r#"{{"name":"beta","secret_arn":"{ARN}"}}"#);
+    let shared_secret = format!(r#"{{"orgs":[{org},{beta}]}}"#);
+    let refused = RelayConfig::from_json(&shared_secret).unwrap_err();
+    assert_eq!(refused.field, "orgs[1].secret_arn");
+    assert!(refused.problem.contains("another org"), "{refused:?}");
+}
+
+#[test]
+fn with_the_lake_the_lease_outlasts_a_write_and_the_owner_is_an_account() {
+    let lake = r#"{"bucket":"aws-security-data-lake-us-east-1-abc","region":"us-east-1","account_id":"123456789012"}"#;
+    let short = RelayConfig::from_json(&format!(
+        r#"{{"lease_seconds":15,"aws_call_timeout_seconds":10,"orgs":[{{"name":"acme","secret_arn":"{ARN}"}}],"security_lake":{lake}}}"#
+    ))
+    .unwrap_err();
+    assert_eq!(short.field, "lease_seconds");
+    let off = lake.replace("}", ",\"enabled\":false}");
+    assert!(
+        RelayConfig::from_json(&format!(
+            r#"{{"lease_seconds":15,"aws_call_timeout_seconds":10,"orgs":[{{"name":"acme","secret_arn":"{ARN}"}}],"security_lake":{off}}}"#
+        ))
+        .is_ok(),
+        "the rule is for lake writes only"
+    );
+    let owner = with_lake(&lake.replace("}", ",\"bucket_owner\":\"lake\"}")).unwrap_err();
+    assert_eq!(owner.field, "security_lake.bucket_owner");
+    let owned = with_lake(&lake.replace("}", ",\"bucket_owner\":\"210987654321\"}")).unwrap();
+    assert_eq!(owned.lake().unwrap().bucket_owner(), "210987654321");
+    assert_eq!(
+        with_lake(lake).unwrap().lake().unwrap().bucket_owner(),
+        "123456789012",
+        "default: the account_id"
+    );
 }
 
 fn with_lake(lake: &str) -> Result<RelayConfig, ConfigError> {

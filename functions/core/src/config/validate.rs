@@ -4,7 +4,9 @@
 use super::defaults::{MAX_DEDUPE_TTL_HOURS, MAX_EVENT_AGE_SECONDS, MAX_SILENCE_WINDOW_SECONDS};
 use super::error::err;
 use super::{ConfigError, OKTA_PARTNER_PREFIX, OrgConfig, RelayConfig};
-use crate::limits::{OKTA_MAX_LOG_PAGE, PUT_EVENTS_MAX_IN_FLIGHT, PUT_EVENTS_MAX_REQUEST_BYTES};
+use crate::limits::{
+    LAKE_LEASE_PER_CALL, OKTA_MAX_LOG_PAGE, PUT_EVENTS_MAX_IN_FLIGHT, PUT_EVENTS_MAX_REQUEST_BYTES,
+};
 use std::collections::BTreeSet;
 
 /// `value` within `[min, max]`, or an error naming `field`.
@@ -28,9 +30,22 @@ pub(super) fn relay(c: &RelayConfig) -> Result<(), ConfigError> {
     timeouts(c)?;
     if let Some(lake) = &c.security_lake {
         lake.validate()?;
+        // The lease is confirmed before each lake object's put; the put must then end while
+        // the lease still holds, or a run that lost it could still be writing.
+        if c.lake().is_some() && c.lease_seconds < LAKE_LEASE_PER_CALL * c.aws_call_timeout_seconds
+        {
+            return Err(err(
+                "lease_seconds",
+                format!(
+                    "with security_lake on, must be at least {LAKE_LEASE_PER_CALL} × aws_call_timeout_seconds ({}): a lake write must finish within the lease it was fenced by",
+                    LAKE_LEASE_PER_CALL * c.aws_call_timeout_seconds
+                ),
+            ));
+        }
     }
     let mut names = BTreeSet::new();
     let mut sources = BTreeSet::new();
+    let mut secrets = BTreeSet::new();
     for (i, org) in c.orgs.iter().enumerate() {
         let at = |f: &str| format!("orgs[{i}].{f}");
         if !names.insert(&org.name) {
@@ -45,6 +60,12 @@ pub(super) fn relay(c: &RelayConfig) -> Result<(), ConfigError> {
             return Err(err(
                 at("partner_event_source"),
                 "already used by another org",
+            ));
+        }
+        if !secrets.insert(&org.secret_arn) {
+            return Err(err(
+                at("secret_arn"),
+                "already used by another org: one Okta org under two names is read twice and labelled twice; give each org its own secret",
             ));
         }
         identity(org, &at)?;

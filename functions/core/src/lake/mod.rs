@@ -4,16 +4,17 @@
 //! - One class per custom source, one org, class and `eventDay` per object; rows in `time`
 //!   order; the partitions Security Lake reads:
 //!   `<prefix><source>/region=<r>/accountId=<a>/eventDay=<yyyymmdd>/`.
-//! - **Idempotent names.** A pull run's object is named by its org, its class and day, and a
-//!   hash of where its batch began (stream and cursor); a push batch's by the ids of its
-//!   events. A batch written again (a run that failed or was killed after the write and before
-//!   its commit) replaces itself instead of adding a copy.
+//! - **Content-addressed names, never overwritten.** An object is named by its org, class and
+//!   day and a hash of its events (ids and lines), and put only where its name is free
+//!   (`If-None-Match: *`, with the bucket's expected owner). The same events written again find
+//!   their name taken and store nothing; different events never take a stored name. No run,
+//!   reset, retry or stale lease holder can replace what the lake holds (`lake::object`).
 //! - **Buffered by size and time** within an invocation ([`LakeBuffer`]): a pull run holds its
 //!   pages' events until a class has enough or the oldest has waited long enough, and the
 //!   cursor of those pages moves only after their objects are written.
-//! - **Marks of its own** (`lake#<id>`): checked before buffering and written after the
-//!   objects, the same contract as the delivery bus's marks, so push and pull put one copy of
-//!   an event in the lake in the normal case, and a failed write makes nothing skip.
+//! - **Marks of its own** (`lake#<id>`): checked before buffering and written right after each
+//!   object is stored, the same contract as the delivery bus's marks, so push and pull put one
+//!   copy of an event in the lake in the normal case, and a failed write makes nothing skip.
 
 mod buffer;
 mod object;
@@ -27,22 +28,6 @@ pub use writer::{LakeReport, LakeWriter};
 
 use crate::ocsf::Mapped;
 use crate::ports::DedupeKey;
-
-/// What names a flush's objects, so that the same batch written again replaces itself.
-#[derive(Debug, Clone, Copy)]
-pub enum Batch<'a> {
-    /// A pull run's buffer: its stream and the cursor its first page was read from. A retry
-    /// reads from the same cursor and flushes at the same pages (the buffer is due by what was
-    /// read, not by what lake marks let through), so its objects get the same names even when
-    /// marks written meanwhile (by the push path) drop some of its events.
-    From {
-        org: &'a str,
-        stream: &'a str,
-        cursor: Option<&'a str>,
-    },
-    /// The events themselves (a push batch): named by their ids.
-    Events,
-}
 
 /// One OCSF event on its way to the lake.
 #[derive(Debug, Clone)]

@@ -1,11 +1,22 @@
 //! Objects from buffered events: one per org, class and event day, rows in `time` order, named
-//! by the partitions Security Lake reads and a hash of their batch (`Batch`).
+//! by the partitions Security Lake reads and a hash of their content.
+//!
+//! **Content-addressed names.** The name hashes the org, class and day and every event's id
+//! and OCSF line, in id order. Two objects share a name only when they hold the same events,
+//! so a put that finds its name taken (`Stored::AlreadyThere`) lost nothing, and no put ever
+//! replaces an object: not after a reset, not from a run whose lease ran out, not from a
+//! retry that reads from another cursor. The price of never overwriting is a bounded second
+//! copy when a retry's batch differs from the first (marks written between them): a
+//! duplicate in the lake, never a loss.
 
-use super::{Batch, LakeEvent};
+use super::LakeEvent;
 use crate::config::SecurityLakeConfig;
 use chrono::DateTime;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+
+/// How many bytes of the SHA-256 name an object (32 hex digits).
+const NAME_HASH_BYTES: usize = 16;
 
 /// One object to write.
 #[derive(Debug)]
@@ -24,40 +35,29 @@ fn event_day(time_ms: i64) -> String {
         .to_string()
 }
 
-/// `<prefix><source>/region=<r>/accountId=<a>/eventDay=<day>/<org>-<hash>.parquet`: the hash
-/// over where the batch began (a pull run's stream and cursor) and the object's class and day,
-/// or over the sorted ids of the object's events (a push batch). The same batch gives the
-/// same key.
+/// `<prefix><source>/region=<r>/accountId=<a>/eventDay=<day>/<org>-<hash>.parquet`, the hash
+/// over the org, class, day and the events' ids and lines in id order.
 pub fn object_key(
     config: &SecurityLakeConfig,
     class_name: &str,
     org: &str,
     day: &str,
     events: &[&LakeEvent],
-    batch: Batch<'_>,
 ) -> String {
     let mut hash = Sha256::new();
-    match batch {
-        Batch::From {
-            org: _,
-            stream,
-            cursor,
-        } => {
-            for part in [stream, cursor.unwrap_or(""), class_name, day] {
-                hash.update(part.as_bytes());
-                hash.update(b"\n");
-            }
-        }
-        Batch::Events => {
-            let mut ids: Vec<&str> = events.iter().map(|e| e.key.id.as_str()).collect();
-            ids.sort_unstable();
-            for id in ids {
-                hash.update(id.as_bytes());
-                hash.update(b"\n");
-            }
-        }
+    for part in [org, class_name, day] {
+        hash.update(part.as_bytes());
+        hash.update(b"\n");
     }
-    let digest: String = hash.finalize()[..16]
+    let mut sorted: Vec<&LakeEvent> = events.to_vec();
+    sorted.sort_unstable_by(|a, b| a.key.id.cmp(&b.key.id));
+    for event in sorted {
+        hash.update(event.key.id.as_bytes());
+        hash.update(b"\n");
+        hash.update(event.line.as_bytes());
+        hash.update(b"\n");
+    }
+    let digest: String = hash.finalize()[..NAME_HASH_BYTES]
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
@@ -71,11 +71,7 @@ pub fn object_key(
 }
 
 /// The objects `events` make.
-pub fn objects<'e>(
-    config: &SecurityLakeConfig,
-    events: &'e [LakeEvent],
-    batch: Batch<'_>,
-) -> Vec<LakeObject<'e>> {
+pub fn objects<'e>(config: &SecurityLakeConfig, events: &'e [LakeEvent]) -> Vec<LakeObject<'e>> {
     let mut groups: BTreeMap<(&str, u32, String), Vec<&LakeEvent>> = BTreeMap::new();
     for event in events {
         groups
@@ -92,7 +88,7 @@ pub fn objects<'e>(
         .map(|((org, class_uid, day), mut events)| {
             events.sort_by(|a, b| (a.time_ms, &a.key.id).cmp(&(b.time_ms, &b.key.id)));
             let class_name = events.first().map_or("", |e| e.class_name);
-            let key = object_key(config, class_name, org, &day, &events, batch);
+            let key = object_key(config, class_name, org, &day, &events);
             LakeObject {
                 class_uid,
                 key,

@@ -1,5 +1,6 @@
-//! The lake sink with the in-memory bucket: objects per class and day, idempotent names,
-//! buffering, marks, and Parquet that reads back.
+//! The lake sink with the in-memory bucket (which, like S3 with `If-None-Match`, never replaces
+//! an object): objects per class and day, content-addressed names, buffering, marks, fencing,
+//! and Parquet that reads back.
 
 use super::*;
 use crate::config::SecurityLakeConfig;
@@ -47,7 +48,7 @@ fn event(uuid: &str, event_type: &str, published: &str) -> LakeEvent {
 }
 
 #[tokio::test]
-async fn objects_are_per_class_and_day_with_partitions_and_idempotent_names() {
+async fn objects_are_per_class_and_day_with_partitions_and_content_addressed_names() {
     let config = lake_config();
     let store = MemoryLake::default();
     let marks = MemoryDedupe::default();
@@ -69,7 +70,7 @@ async fn objects_are_per_class_and_day_with_partitions_and_idempotent_names() {
         buffer.is_due(&config, now),
         "three events is the configured limit"
     );
-    let report = writer.flush_and_mark(&mut buffer).await.unwrap();
+    let report = writer.flush(&mut buffer, None).await.unwrap();
     assert_eq!((report.objects, report.written), (3, 3));
     let keys: Vec<String> = store.keys().into_iter().map(|(_, k)| k).collect();
     assert!(keys.iter().any(|k| k.starts_with(
@@ -90,9 +91,10 @@ async fn objects_are_per_class_and_day_with_partitions_and_idempotent_names() {
         .admit(batch(), MarkPolicy::Refresh, &mut buffer, now)
         .await
         .unwrap();
-    writer.flush_and_mark(&mut buffer).await.unwrap();
+    let again = writer.flush(&mut buffer, None).await.unwrap();
+    assert_eq!((again.objects, again.already_there), (0, 3));
     assert_eq!(store.keys().len(), 3, "same events, same names");
-    assert_eq!(store.puts(), 6);
+    assert_eq!((store.puts(), store.taken(), store.collisions()), (3, 3, 0));
 }
 
 #[tokio::test]
@@ -114,7 +116,7 @@ async fn a_failed_write_marks_nothing_so_the_retry_writes_everything() {
         .await
         .unwrap();
     store.fail_puts(1);
-    let err = writer.flush_and_mark(&mut buffer).await.unwrap_err();
+    let err = writer.flush(&mut buffer, None).await.unwrap_err();
     assert_eq!(err.kind(), crate::ErrorKind::Transient);
     assert!(marks.is_empty(), "nothing marked after a failed write");
     let again = writer
@@ -122,7 +124,7 @@ async fn a_failed_write_marks_nothing_so_the_retry_writes_everything() {
         .await
         .unwrap();
     assert_eq!(again.buffered, 2);
-    assert_eq!(writer.flush_and_mark(&mut buffer).await.unwrap().written, 2);
+    assert_eq!(writer.flush(&mut buffer, None).await.unwrap().written, 2);
 }
 
 #[test]
@@ -275,7 +277,7 @@ async fn an_event_that_does_not_fit_its_schema_is_kept_degraded_and_the_rest_wri
         .admit(vec![good, bad], MarkPolicy::Check, &mut buffer, Utc::now())
         .await
         .unwrap();
-    let report = writer.flush_and_mark(&mut buffer).await.unwrap();
+    let report = writer.flush(&mut buffer, None).await.unwrap();
     assert_eq!((report.written, report.degraded), (2, 1));
     use ::parquet::file::reader::{FileReader, SerializedFileReader};
     let (bucket, key) = store.keys().pop().unwrap();
@@ -315,41 +317,119 @@ fn an_id_met_twice_before_the_flush_is_buffered_once() {
 }
 
 #[test]
-fn a_pull_batch_is_named_by_where_it_began_so_a_smaller_retry_replaces_it() {
+fn only_the_same_events_share_a_name() {
     let config = lake_config();
     let all = vec![
         event("a", "user.session.start", "2026-11-30T00:00:01.000Z"),
         event("b", "user.session.start", "2026-11-30T00:00:02.000Z"),
     ];
-    let from = |cursor| Batch::From {
-        org: "acme",
-        stream: "logs",
-        cursor,
-    };
-    let first = object::objects(
-        &config,
-        &all,
-        from(Some("https://acme/api/v1/logs?after=1")),
-    );
-    // The retry reads the same pages; a mark the push path wrote meanwhile dropped "b".
-    let retry = object::objects(
-        &config,
-        &all[..1],
-        from(Some("https://acme/api/v1/logs?after=1")),
-    );
+    let first = object::objects(&config, &all);
+    let reversed: Vec<LakeEvent> = all.iter().rev().cloned().collect();
     assert_eq!(
-        first[0].key, retry[0].key,
-        "the retry overwrites the object"
+        first[0].key,
+        object::objects(&config, &reversed)[0].key,
+        "the order events arrive in does not matter"
     );
-    let later = object::objects(
-        &config,
-        &all,
-        from(Some("https://acme/api/v1/logs?after=2")),
-    );
-    assert_ne!(first[0].key, later[0].key, "another batch, another object");
-    let pushed = object::objects(&config, &all, Batch::Events);
-    assert_ne!(first[0].key, pushed[0].key);
+    // A retry from another cursor (after a reset, or marks written meanwhile) holds fewer
+    // events: it must get its own name, or its put would replace "b".
+    assert_ne!(first[0].key, object::objects(&config, &all[..1])[0].key);
+    // The same id with other content (a directory object synced again) is another object.
+    let mut changed = all.clone();
+    changed[1].line = changed[1].line.replace("192.0.2.1", "192.0.2.2");
+    assert_ne!(first[0].key, object::objects(&config, &changed)[0].key);
 }
+
+#[tokio::test]
+async fn a_reset_rerun_the_same_day_adds_its_events_and_keeps_the_first_object() {
+    // The measured loss: a first run writes 440 events, a reset and a rerun the same day read
+    // a batch that the marks make a subset of the first. Its put must not replace the first.
+    let config = lake_config();
+    let store = MemoryLake::default();
+    let marks = MemoryDedupe::default();
+    let writer = writer(&config, &store, &marks);
+    let day: Vec<LakeEvent> = (0..6)
+        .map(|i| {
+            event(
+                &format!("e{i}"),
+                "user.session.start",
+                "2026-11-30T00:00:01.000Z",
+            )
+        })
+        .collect();
+    let mut buffer = LakeBuffer::default();
+    buffer.push(day.clone(), Utc::now());
+    writer.flush(&mut buffer, None).await.unwrap();
+    // The rerun starts with no cursor; its marks were lost (a reset, another table): it
+    // writes the newer half again, with one event the first run never saw.
+    let mut rerun: Vec<LakeEvent> = day[3..].to_vec();
+    rerun.push(event(
+        "e9",
+        "user.session.start",
+        "2026-11-30T00:00:03.000Z",
+    ));
+    buffer.push(rerun, Utc::now());
+    writer.flush(&mut buffer, None).await.unwrap();
+    assert_eq!(store.collisions(), 0);
+    let mut ids = Vec::new();
+    for (bucket, key) in store.keys() {
+        ids.extend(object_ids(&store.object(&bucket, &key).unwrap()));
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids, ["e0", "e1", "e2", "e3", "e4", "e5", "e9"]);
+}
+
+#[tokio::test]
+async fn a_stale_run_is_fenced_before_it_writes() {
+    struct Lost;
+    #[async_trait::async_trait]
+    impl crate::pipeline::Heartbeat for Lost {
+        async fn beat(&self) -> Result<(), crate::ports::StateError> {
+            Ok(())
+        }
+        async fn confirm(&self) -> Result<(), crate::ports::StateError> {
+            Err(crate::ports::StateError::LeaseLost {
+                key: "acme/logs".into(),
+            })
+        }
+    }
+    let config = lake_config();
+    let store = MemoryLake::default();
+    let marks = MemoryDedupe::default();
+    let writer = writer(&config, &store, &marks);
+    let mut buffer = LakeBuffer::default();
+    buffer.push(
+        vec![event("a", "user.session.start", "2026-11-30T00:00:01.000Z")],
+        Utc::now(),
+    );
+    let err = writer.flush(&mut buffer, Some(&Lost)).await.unwrap_err();
+    assert!(
+        matches!(err, crate::pipeline::ForwardError::Fenced(_)),
+        "{err}"
+    );
+    assert!(store.keys().is_empty() && marks.is_empty());
+}
+
+#[tokio::test]
+async fn a_bucket_owned_by_another_account_is_refused() {
+    let mut config = lake_config();
+    config.bucket_owner = Some("210987654321".into());
+    let store = MemoryLake::default();
+    store.owned_by("123456789012");
+    let marks = MemoryDedupe::default();
+    let writer = writer(&config, &store, &marks);
+    let mut buffer = LakeBuffer::default();
+    buffer.push(
+        vec![event("a", "user.session.start", "2026-11-30T00:00:01.000Z")],
+        Utc::now(),
+    );
+    let err = writer.flush(&mut buffer, None).await.unwrap_err();
+    assert_eq!(err.kind(), crate::ErrorKind::Configuration);
+    assert!(err.to_string().contains("bucket_owner"), "{err}");
+    assert!(store.keys().is_empty() && marks.is_empty());
+}
+
+use crate::testing::lake_object_ids as object_ids;
 
 #[tokio::test]
 async fn when_a_buffer_is_due_depends_on_what_was_read_not_on_marks() {

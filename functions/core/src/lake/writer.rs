@@ -1,17 +1,17 @@
 //! Getting events into the lake: drop those whose lake mark says they are there, buffer the
-//! rest, write the buffer as objects, then mark what was written.
+//! rest, write the buffer as objects, and mark each object's events once it is stored.
 //!
-//! The pull loop marks only after it committed the cursor the flush covered. A run that dies
-//! between its objects and its commit then leaves no marks, so the next run reads the same
-//! pages from the same cursor, buffers the same events, and writes objects of the same names
-//! over the old ones. Marks written before the commit could be partial (a batch write cut by
-//! the crash) and change what the next run buffers, hence the object names: duplicates. The
-//! push path flushes and marks before it answers.
+//! A mark is written right after its object, before any cursor commit, and needs no fencing:
+//! objects are never overwritten (`lake::object`), so a mark states a fact that stays true
+//! whoever wrote it and whatever happens to the run afterwards. A run that dies after its
+//! objects and before its commit leaves marks that make the next run skip exactly what is in
+//! the lake; a run that dies between an object and its mark costs at most that object's
+//! events a second copy.
 
-use super::{Batch, LakeBuffer, LakeEvent, object, parquet};
+use super::{LakeBuffer, LakeEvent, object, parquet};
 use crate::config::SecurityLakeConfig;
-use crate::pipeline::{ForwardError, MarkPolicy};
-use crate::ports::{DedupeKey, DedupeStore, LakeError, LakeStore};
+use crate::pipeline::{ForwardError, Heartbeat, MarkPolicy};
+use crate::ports::{DedupeKey, DedupeStore, LakeBucket, LakeError, LakeStore, Stored};
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
 use std::time::Duration;
@@ -26,6 +26,8 @@ pub struct LakeReport {
     /// Objects and events written.
     pub objects: usize,
     pub written: usize,
+    /// Objects whose name was taken: the same events, stored by an earlier run.
+    pub already_there: usize,
     /// Written events whose mark could not be written (each may be written again later).
     pub unmarked: usize,
     /// Events written in their degraded form (`encode_degraded`).
@@ -38,6 +40,7 @@ impl std::ops::AddAssign for LakeReport {
         self.duplicates += o.duplicates;
         self.objects += o.objects;
         self.written += o.written;
+        self.already_there += o.already_there;
         self.unmarked += o.unmarked;
         self.degraded += o.degraded;
     }
@@ -90,20 +93,23 @@ impl LakeWriter<'_> {
         Ok(report)
     }
 
-    /// Writes everything buffered and returns the marks to write once the caller committed
-    /// what the flush covered ([`mark`](Self::mark)). On error the buffer is empty and the
-    /// caller must not commit what it covered.
+    /// Writes everything buffered, each object only where its name is free, and marks each
+    /// object's events as soon as the object is stored (new or already there). `fence`, when
+    /// given, is confirmed before every put: a run that lost its lease stops before it writes.
+    /// On error the buffer is empty; what was stored is marked, and the caller must not commit
+    /// what the flush covered.
     pub async fn flush(
         &self,
         buffer: &mut LakeBuffer,
-        batch: Batch<'_>,
-    ) -> Result<(LakeReport, Vec<DedupeKey>), ForwardError> {
+        fence: Option<&dyn Heartbeat>,
+    ) -> Result<LakeReport, ForwardError> {
         let events = buffer.take();
         let mut report = LakeReport::default();
-        if events.is_empty() {
-            return Ok((report, Vec::new()));
-        }
-        for object in object::objects(self.config, &events, batch) {
+        let bucket = LakeBucket {
+            name: &self.config.bucket,
+            owner: self.config.bucket_owner(),
+        };
+        for object in object::objects(self.config, &events) {
             let lines: Vec<&str> = object.events.iter().map(|e| e.line.as_str()).collect();
             let body = match parquet::encode(object.class_uid, &lines) {
                 Ok(body) => body,
@@ -113,14 +119,26 @@ impl LakeWriter<'_> {
                     body
                 }
             };
-            self.store
-                .put(&self.config.bucket, &object.key, body)
-                .await?;
-            tracing::info!(key = %object.key, events = lines.len(), "Security Lake object written");
-            report.objects += 1;
-            report.written += lines.len();
+            if let Some(fence) = fence {
+                fence.confirm().await.map_err(ForwardError::Fenced)?;
+            }
+            match self.store.put_new(bucket, &object.key, body).await? {
+                Stored::Created => {
+                    tracing::info!(key = %object.key, events = lines.len(), "Security Lake object written");
+                    report.objects += 1;
+                    report.written += lines.len();
+                }
+                Stored::AlreadyThere => {
+                    tracing::info!(key = %object.key, events = lines.len(),
+                        "Security Lake object already there (written by an earlier run)");
+                    report.already_there += 1;
+                    report.duplicates += lines.len();
+                }
+            }
+            let keys: Vec<DedupeKey> = object.events.iter().map(|e| e.key.clone()).collect();
+            report.unmarked += self.mark(&keys).await;
         }
-        Ok((report, events.into_iter().map(|e| e.key).collect()))
+        Ok(report)
     }
 
     /// The object when some event does not fit its class's schema (the mapping table let a
@@ -155,7 +173,7 @@ impl LakeWriter<'_> {
 
     /// Marks written events. A failure costs a possible second copy later, never a loss: it
     /// is logged and returned as the number of unmarked events.
-    pub async fn mark(&self, keys: &[DedupeKey]) -> usize {
+    async fn mark(&self, keys: &[DedupeKey]) -> usize {
         if keys.is_empty() {
             return 0;
         }
@@ -167,15 +185,5 @@ impl LakeWriter<'_> {
                 keys.len()
             }
         }
-    }
-
-    /// [`flush`](Self::flush) then [`mark`](Self::mark), for a caller with no cursor.
-    pub async fn flush_and_mark(
-        &self,
-        buffer: &mut LakeBuffer,
-    ) -> Result<LakeReport, ForwardError> {
-        let (mut report, keys) = self.flush(buffer, Batch::Events).await?;
-        report.unmarked = self.mark(&keys).await;
-        Ok(report)
     }
 }

@@ -22,6 +22,7 @@ pub struct Mapped {
 pub fn system_log(event: Value, relay: &Value, time_ms: i64) -> Mapped {
     let table: &'static Table = &TABLE;
     let event_type = event.get("eventType").and_then(Value::as_str).unwrap_or("");
+    let mut named = None;
     for rule in table.rules.iter().filter(|r| r.matches(event_type)) {
         let Some(class) = table.class(rule.class) else {
             continue;
@@ -31,13 +32,70 @@ pub fn system_log(event: Value, relay: &Value, time_ms: i64) -> Mapped {
             (None, Some(verbs)) => verb_activity(table, verbs, event_type),
             (None, None) => 99,
         };
+        named.get_or_insert((class, activity));
         if let Some(filled) = fill(table, class, &event, relay) {
             return finish(table, class, activity, filled, event, time_ms);
         }
     }
-    // The last rule matches everything and its class's required objects always have a
-    // value (the API Activity fallbacks); this only runs if the table were broken.
-    fallback(table, event, time_ms)
+    match named {
+        Some((class, activity)) => sparse(table, class, activity, event, relay, time_ms),
+        // The last rule matches everything: this only runs if the table were broken.
+        None => fallback(table, event, time_ms),
+    }
+}
+
+/// An event too sparse (or too redacted) for any class its type matches: the class its type
+/// names first, with every field that did come out (its id, type, time, message), and each
+/// missing required object as OCSF's "Unknown", named in `metadata.labels`
+/// (`okta-relay.missing=<object>`) so an analyst sees what was made up.
+fn sparse(
+    table: &'static Table,
+    class: &'static Class,
+    activity_id: u32,
+    event: Value,
+    relay: &Value,
+    time_ms: i64,
+) -> Mapped {
+    let (mut out, taken) = fill_parts(table, class, &event, relay);
+    let present = |out: &Value, name: &str| out.get(name).is_some();
+    let mut missing: Vec<&str> = class
+        .required
+        .iter()
+        .map(String::as_str)
+        .filter(|name| !present(&out, name))
+        .collect();
+    for set in &class.required_any {
+        if !set.iter().any(|name| present(&out, name))
+            && let Some(first) = set.first()
+        {
+            missing.push(first);
+        }
+    }
+    for name in &missing {
+        out[*name] = unknown(name, &event);
+        let labels = &mut out["metadata"]["labels"];
+        if !labels.is_array() {
+            *labels = json!([]);
+        }
+        if let Some(labels) = labels.as_array_mut() {
+            labels.push(json!(format!("okta-relay.missing={name}")));
+        }
+    }
+    finish(table, class, activity_id, (out, taken), event, time_ms)
+}
+
+/// OCSF's "Unknown" form of a required object the event did not fill.
+fn unknown(object: &str, event: &Value) -> Value {
+    let text = |key: &str| event.get(key).and_then(Value::as_str).unwrap_or("");
+    match object {
+        "user" => json!({"name": "Unknown", "type": "Unknown", "type_id": 0}),
+        "privileges" => json!(["Unknown"]),
+        "finding_info" => json!({"uid": text("uuid"), "title": text("eventType")}),
+        "actor" => json!({"app_name": "Okta"}),
+        "api" => json!({"operation": text("eventType"), "request": {"uid": ""}}),
+        "src_endpoint" => json!({"svc_name": "Okta"}),
+        _ => json!({"name": "Unknown"}),
+    }
 }
 
 /// Maps a directory object of `stream`, if the table maps that stream.
@@ -70,12 +128,30 @@ fn verb_activity(table: &Table, verbs: &str, event_type: &str) -> u32 {
         .unwrap_or(99)
 }
 
+/// The class's fields out of `source`, if its required objects all came out.
 fn fill(
     table: &'static Table,
     class: &'static Class,
     source: &Value,
     relay: &Value,
 ) -> Option<Filled> {
+    let (out, taken) = fill_parts(table, class, source, relay);
+    let present = |name: &String| out.get(name).is_some();
+    if !class.required.iter().all(present)
+        || !class.required_any.iter().all(|set| set.iter().any(present))
+    {
+        return None;
+    }
+    Some((out, taken))
+}
+
+/// Every field group of the class that applies, whatever is missing.
+fn fill_parts(
+    table: &'static Table,
+    class: &'static Class,
+    source: &Value,
+    relay: &Value,
+) -> Filled {
     let mut out = json!({});
     let mut taken: Vec<Vec<Step<'static>>> = Vec::new();
     for name in &class.groups {
@@ -102,13 +178,7 @@ fn fill(
         }
     }
     path::prune(&mut out);
-    let present = |name: &String| out.get(name).is_some();
-    if !class.required.iter().all(present)
-        || !class.required_any.iter().all(|set| set.iter().any(present))
-    {
-        return None;
-    }
-    Some((out, taken))
+    (out, taken)
 }
 
 /// The event: the class's fields, its header, and `unmapped` (the source less what was taken).
@@ -264,6 +334,10 @@ fn fallback(table: &'static Table, event: Value, time_ms: i64) -> Mapped {
         "api": {"operation": event_type, "request": {"uid": ""}},
     });
     product(table, &mut out);
+    if let Some(uid) = event.get("uuid").and_then(Value::as_str) {
+        out["metadata"]["uid"] = json!(uid);
+    }
+    out["metadata"]["event_code"] = json!(event_type);
     out["unmapped"] = event;
     Mapped {
         class_uid: 6003,

@@ -496,11 +496,16 @@ fn values_ocsf_cannot_hold_stay_unmapped_and_objects_stay_whole() {
         "target": [{"type": "AppInstance", "id": "0oa1"}, {"type": "User", "id": null, "displayName": null}]});
     let mapped = map(&event);
     let out = &mapped.event;
-    // No whole user anywhere: Account Change cannot apply; the next rule (user.account.*) is
-    // Account Change too, then API Activity, whose actor and endpoint also fall back.
-    assert_eq!(mapped.class_uid, 6003, "{out}");
+    // No whole user anywhere: no class fills, so the event keeps the class and activity its
+    // type names (Account Change: Lock) with an Unknown user, labelled as made up.
+    assert_eq!((mapped.class_uid, mapped.activity_id), (3001, 9), "{out}");
     assert!(out.get("actor").is_none_or(|a| a.get("user").is_none()));
-    assert_eq!(out["src_endpoint"], json!({"svc_name": "Okta"}));
+    assert_eq!(out["user"]["name"], "Unknown");
+    assert_eq!(out["metadata"]["uid"], "u-5");
+    assert!(
+        out.get("src_endpoint").is_none(),
+        "not an IP: not an endpoint"
+    );
     let unmapped = &out["unmapped"];
     assert_eq!(unmapped["securityContext"]["asNumber"], 4_200_000_000u64);
     assert_eq!(unmapped["client"]["ipAddress"], "not-an-ip");
@@ -526,5 +531,54 @@ fn a_detection_finding_leaves_the_outcome_to_unmapped() {
     assert!(
         out["unmapped"].get("outcome").is_some()
             || fixture("security.threat.detected")["outcome"]["result"].is_null()
+    );
+}
+
+#[test]
+fn a_sparse_event_keeps_its_identity_its_class_and_says_what_was_made_up() {
+    // Nothing but an id and a type: no actor, no client, no published.
+    let sparse = map(&json!({"uuid": "u-1", "eventType": "user.session.start"}));
+    assert_eq!(
+        (sparse.class_name, sparse.activity_id),
+        ("Authentication", 1)
+    );
+    let metadata = &sparse.event["metadata"];
+    assert_eq!(metadata["uid"], "u-1");
+    assert_eq!(metadata["event_code"], "user.session.start");
+    assert!(
+        metadata["labels"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("okta-relay.missing=user")),
+        "{metadata}"
+    );
+    assert_eq!(sparse.event["user"]["type_id"], 0);
+    // A class with a required choice, and one the type names that fills.
+    let group = map(&json!({"uuid": "u-3", "eventType": "group.user_membership.add"}));
+    assert_eq!(group.event["metadata"]["uid"], "u-3");
+    let full = map(&fixture("user.session.start"));
+    let labels = full.event["metadata"]["labels"].as_array().unwrap();
+    assert!(
+        labels
+            .iter()
+            .all(|l| !l.as_str().unwrap().contains("missing"))
+    );
+}
+
+#[test]
+fn an_event_without_a_readable_published_is_marked_as_on_receipt_time() {
+    let mut event = fixture("user.session.start");
+    event["published"] = json!("not a time");
+    let raw = RawValue::from_string(event.to_string()).unwrap();
+    let mut relay = relay(event["uuid"].as_str().unwrap());
+    relay.malformed_published = true;
+    let received = Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).unwrap();
+    let mapped = system_log(&raw, &relay, received);
+    assert_eq!(mapped.class_name, "Authentication");
+    assert_eq!(mapped.time_ms, received.timestamp_millis());
+    assert_eq!(mapped.event["metadata"]["uid"], event["uuid"]);
+    assert_eq!(
+        mapped.event["metadata"]["labels"][2],
+        "okta-relay.time=receipt"
     );
 }

@@ -10,5 +10,5 @@ pub mod reset;
 pub mod status;
 
 pub use check::{Check, check_org, check_state_table, record_authenticated};
-pub use reset::{ResetDone, ResetError, reset_cursor, resettable};
+pub use reset::{ResetDone, ResetError, Skipped, reset_cursor, resettable, skipped_by_reset};
 pub use status::{StreamState, StreamStatus, configured_streams, derive, gather};

@@ -6,11 +6,19 @@
 //! `ThrottlingException` entries are sent again, with backoff. If they still fail, delivery fails
 //! and the caller commits nothing.
 //!
-//! An entry the bus refuses for good (`MalformedDetail`, `InvalidArgument`, …) is a poison
-//! record: it is reported back as a [`Rejection`] for the caller to quarantine, and delivery goes
-//! on, so one bad record never stalls a stream. A refusal that names a permission
-//! (`AccessDenied…`, `NotAuthorized…`) is the deployment's fault, not the record's: delivery
-//! fails as a configuration error.
+//! An entry the sink refuses for good for what it holds ([`EntryFault::Record`]: PutEvents'
+//! `MalformedDetail`, `InvalidArgument`) is a poison record: it is reported back as a
+//! [`Rejection`] for the caller to quarantine, and delivery goes on, so one bad record never
+//! stalls a stream. A call the sink refuses whole as invalid (`ValidationException`: a request
+//! over the bus's real size limit, say) is sent again one entry per call, so the entry that
+//! caused it is the one rejected and the rest go through. A refusal for the deployment's sake
+//! (permissions, the account) fails delivery as a configuration error. Any other code, one the
+//! adapter does not know included, is sent again and then fails delivery: an unknown answer is
+//! never a reason to give up on a record (`DESIGN.md` §5.19).
+//!
+//! Acknowledgement is explicit: an entry is delivered only when its own outcome says accepted.
+//! An answer without one outcome per entry says nothing about any of them, so the whole call is
+//! sent again.
 //!
 //! Before every request a [`Heartbeat`] runs: the poller renews its stream lease there, so a
 //! slow delivery (a throttled or stalled bus) never outlives the lease.
@@ -18,10 +26,11 @@
 use super::InFlightWindow;
 use crate::ErrorKind;
 use crate::limits::{PUT_EVENTS_DEFAULT_REQUEST_BYTES, PUT_EVENTS_MAX_ENTRIES};
-use crate::ports::{EntryOutcome, EventSink, SinkEntry, SinkError, StateError};
+use crate::ports::{EntryFault, EntryOutcome, EventSink, SinkEntry, SinkError, StateError};
 use async_trait::async_trait;
 use futures::StreamExt;
 use futures::stream::FuturesOrdered;
+use std::collections::VecDeque;
 use std::time::Duration;
 use thiserror::Error;
 
@@ -57,7 +66,14 @@ impl Default for DeliveryPolicy {
 /// stops the delivery: what was acknowledged so far is reported, nothing else is sent.
 #[async_trait]
 pub trait Heartbeat: Send + Sync {
+    /// Keeps the lease (renews it when it runs low).
     async fn beat(&self) -> Result<(), StateError>;
+
+    /// Proves the lease is still held now, with a conditional write: before a write that a
+    /// stale holder must not make (a lake object).
+    async fn confirm(&self) -> Result<(), StateError> {
+        self.beat().await
+    }
 }
 
 /// The entries of one PutEvents call, as indices into the caller's slice.
@@ -112,11 +128,13 @@ pub struct Rejection {
 /// What a finished delivery did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Delivered {
+    /// Entries the sink accepted, each by its own outcome (indices into the caller's slice).
+    pub acknowledged: Vec<usize>,
     /// Entry failures PutEvents reported along the way that a retry then delivered: the
     /// `PutEventsFailedEntries` metric.
     pub failed_entries: usize,
-    /// Entries refused for good, for the caller to quarantine. Every other entry was
-    /// acknowledged.
+    /// Entries refused for good, for the caller to quarantine. Every entry is either here or
+    /// in `acknowledged`.
     pub rejected: Vec<Rejection>,
 }
 
@@ -149,6 +167,15 @@ pub enum DeliveryError {
         source: StateError,
         acknowledged: Vec<usize>,
     },
+    /// The sink refused the quarantine marker that stood in for a refused record: the record
+    /// has nowhere to go, so it is not acknowledged and the cursor stays before it.
+    #[error("the delivery bus refused record {record_id}, then its quarantine marker ({refusal})")]
+    MarkerRefused {
+        record_id: String,
+        /// The bus's code and message for the marker.
+        refusal: String,
+        acknowledged: Vec<usize>,
+    },
 }
 
 impl DeliveryError {
@@ -158,6 +185,7 @@ impl DeliveryError {
             DeliveryError::Forbidden { .. } => ErrorKind::Configuration,
             DeliveryError::Sink { source, .. } => source.kind(),
             DeliveryError::Heartbeat { source, .. } => source.kind(),
+            DeliveryError::MarkerRefused { .. } => ErrorKind::Permanent,
         }
     }
 
@@ -165,6 +193,8 @@ impl DeliveryError {
     pub fn fault(&self) -> crate::Fault {
         match self {
             DeliveryError::Heartbeat { source, .. } => source.fault(),
+            // The relay's own marker is what the bus refused.
+            DeliveryError::MarkerRefused { .. } => crate::Fault::Relay,
             _ => crate::Fault::Aws,
         }
     }
@@ -175,14 +205,10 @@ impl DeliveryError {
             DeliveryError::Exhausted { acknowledged, .. }
             | DeliveryError::Forbidden { acknowledged, .. }
             | DeliveryError::Sink { acknowledged, .. }
-            | DeliveryError::Heartbeat { acknowledged, .. } => acknowledged,
+            | DeliveryError::Heartbeat { acknowledged, .. }
+            | DeliveryError::MarkerRefused { acknowledged, .. } => acknowledged,
         }
     }
-}
-
-/// Whether an entry error code names a permission problem (the deployment's fault).
-fn is_permission_code(code: &str) -> bool {
-    code.contains("AccessDenied") || code.contains("NotAuthorized") || code.starts_with("KMS")
 }
 
 /// Sends entries through an [`EventSink`] under a [`DeliveryPolicy`].
@@ -225,7 +251,7 @@ impl<'a> Delivery<'a> {
                     failed: retry.len(),
                     attempts: attempt,
                     code: progress.last_code,
-                    acknowledged: progress.acknowledged,
+                    acknowledged: progress.delivered.acknowledged,
                 });
             }
             tracing::warn!(attempt, failed = retry.len(), code = %progress.last_code,
@@ -239,7 +265,8 @@ impl<'a> Delivery<'a> {
     }
 
     /// Sends `pending` once, as many requests at a time as the in-flight window allows, and
-    /// takes in each answer in order (the window learns from each).
+    /// takes in each answer in order (the window learns from each). A call refused whole as
+    /// invalid is sent again one entry per call within the attempt.
     async fn attempt(
         &self,
         entries: &[SinkEntry],
@@ -247,11 +274,14 @@ impl<'a> Delivery<'a> {
         progress: &mut Progress,
     ) -> Result<(), DeliveryError> {
         let window = &self.policy.in_flight;
-        let mut batches = DeliveryBatch::plan(entries, pending, self.policy).into_iter();
+        let mut queue: VecDeque<DeliveryBatch> =
+            DeliveryBatch::plan(entries, pending, self.policy).into();
         let mut calls = FuturesOrdered::new();
         loop {
             while calls.len() < window.current() {
-                let Some(batch) = batches.next() else { break };
+                let Some(batch) = queue.pop_front() else {
+                    break;
+                };
                 calls.push_back(self.call(entries, batch));
             }
             let Some(call) = calls.next().await else {
@@ -259,7 +289,7 @@ impl<'a> Delivery<'a> {
             };
             let (batch, answer) = call.map_err(|source| DeliveryError::Heartbeat {
                 source,
-                acknowledged: progress.acknowledged.clone(),
+                acknowledged: progress.delivered.acknowledged.clone(),
             })?;
             if overloaded(&answer) {
                 window.overloaded();
@@ -267,6 +297,10 @@ impl<'a> Delivery<'a> {
                 window.acknowledged();
             }
             progress.take(&batch, answer)?;
+            queue.extend(progress.isolate.drain(..).map(|i| DeliveryBatch {
+                indices: vec![i],
+                bytes: entries[i].size(),
+            }));
         }
     }
 
@@ -290,9 +324,10 @@ impl<'a> Delivery<'a> {
 fn overloaded(answer: &Result<Vec<EntryOutcome>, SinkError>) -> bool {
     match answer {
         Err(e) => e.kind() == ErrorKind::Transient,
-        Ok(outcomes) => outcomes.iter().any(
-            |o| matches!(o, EntryOutcome::Failed { code, .. } if code == "ThrottlingException"),
-        ),
+        Ok(outcomes) => outcomes.iter().any(|o| {
+            matches!(o, EntryOutcome::Failed { code, cause: EntryFault::Transient, .. }
+                if code.contains("Throttl"))
+        }),
     }
 }
 
@@ -300,9 +335,10 @@ fn overloaded(answer: &Result<Vec<EntryOutcome>, SinkError>) -> bool {
 #[derive(Default)]
 struct Progress {
     delivered: Delivered,
-    acknowledged: Vec<usize>,
     /// Entries to send again in the next attempt.
     retry: Vec<usize>,
+    /// Entries of a call refused whole as invalid, to send again one per call now.
+    isolate: Vec<usize>,
     last_code: String,
 }
 
@@ -314,17 +350,33 @@ impl Progress {
         answer: Result<Vec<EntryOutcome>, SinkError>,
     ) -> Result<(), DeliveryError> {
         let outcomes = match answer {
-            Ok(outcomes) => outcomes,
+            Ok(outcomes) if outcomes.len() == batch.indices.len() => outcomes,
+            Ok(outcomes) => {
+                // Outcomes are matched to entries by position: a short or long answer says
+                // nothing about any of them.
+                tracing::warn!(
+                    entries = batch.indices.len(),
+                    outcomes = outcomes.len(),
+                    "the sink answered a call without one outcome per entry; sending it again"
+                );
+                self.last_code = "no outcome per entry".into();
+                self.retry.extend(&batch.indices);
+                return Ok(());
+            }
             Err(e) if e.kind() == ErrorKind::Transient => {
                 tracing::warn!(error = %e, entries = batch.indices.len(), "PutEvents call failed; will retry");
                 self.last_code = "transient call failure".into();
                 self.retry.extend(&batch.indices);
                 return Ok(());
             }
+            Err(SinkError::Invalid(detail)) => {
+                self.invalid(batch, detail);
+                return Ok(());
+            }
             Err(source) => {
                 return Err(DeliveryError::Sink {
                     source,
-                    acknowledged: std::mem::take(&mut self.acknowledged),
+                    acknowledged: std::mem::take(&mut self.delivered.acknowledged),
                 });
             }
         };
@@ -334,30 +386,53 @@ impl Progress {
         Ok(())
     }
 
+    /// A call refused whole as invalid: its entries go again one per call; an entry refused
+    /// alone is the record's own fault.
+    fn invalid(&mut self, batch: &DeliveryBatch, detail: String) {
+        if let [i] = batch.indices[..] {
+            let message: String = detail.chars().take(200).collect();
+            self.delivered.rejected.push(Rejection {
+                index: i,
+                code: "ValidationException".into(),
+                message,
+            });
+        } else {
+            tracing::warn!(entries = batch.indices.len(), error = %detail,
+                "PutEvents refused a call as invalid; sending its entries one per call");
+            self.isolate.extend(&batch.indices);
+        }
+    }
+
     /// One entry's outcome.
     fn entry(&mut self, i: usize, outcome: EntryOutcome) -> Result<(), DeliveryError> {
-        let retryable = outcome.is_retryable();
-        let EntryOutcome::Failed { code, message } = outcome else {
-            self.acknowledged.push(i);
+        let EntryOutcome::Failed {
+            code,
+            message,
+            cause,
+        } = outcome
+        else {
+            self.delivered.acknowledged.push(i);
             return Ok(());
         };
         let message: String = message.chars().take(200).collect();
-        if retryable {
-            self.delivered.failed_entries += 1;
-            self.last_code = code;
-            self.retry.push(i);
-        } else if is_permission_code(&code) {
-            return Err(DeliveryError::Forbidden {
-                code,
-                message,
-                acknowledged: std::mem::take(&mut self.acknowledged),
-            });
-        } else {
-            self.delivered.rejected.push(Rejection {
+        match cause {
+            EntryFault::Transient => {
+                self.delivered.failed_entries += 1;
+                self.last_code = code;
+                self.retry.push(i);
+            }
+            EntryFault::Deployment => {
+                return Err(DeliveryError::Forbidden {
+                    code,
+                    message,
+                    acknowledged: std::mem::take(&mut self.delivered.acknowledged),
+                });
+            }
+            EntryFault::Record => self.delivered.rejected.push(Rejection {
                 index: i,
                 code,
                 message,
-            });
+            }),
         }
         Ok(())
     }
@@ -408,23 +483,17 @@ mod tests {
                 .push(entries.iter().map(|e| e.detail.clone()).collect());
             let next = self.script.lock().unwrap().pop_front();
             match next {
-                None => Ok(entries
-                    .iter()
-                    .map(|_| EntryOutcome::Accepted {
-                        event_id: "id".into(),
-                    })
-                    .collect()),
+                None => Ok(entries.iter().map(|_| EntryOutcome::Accepted).collect()),
                 Some(Err(e)) => Err(e),
                 Some(Ok(codes)) => Ok(codes
                     .into_iter()
                     .map(|c| match c {
-                        None => EntryOutcome::Accepted {
-                            event_id: "id".into(),
-                        },
-                        Some(code) => EntryOutcome::Failed {
-                            code: code.into(),
-                            message: "m".into(),
-                        },
+                        None => EntryOutcome::Accepted,
+                        Some(code) => EntryOutcome::failed(
+                            code,
+                            "m",
+                            crate::adapters::eventbridge::entry_fault(code),
+                        ),
                     })
                     .collect()),
             }
@@ -569,6 +638,115 @@ mod tests {
         assert_eq!(err.acknowledged(), &[0]);
     }
 
+    #[tokio::test]
+    async fn an_unknown_code_is_sent_again_then_fails_the_delivery_and_is_never_rejected() {
+        for code in ["InvalidAccountIdException", "SomethingNew", "NoErrorCode"] {
+            let sink = ScriptedSink::default();
+            for _ in 0..5 {
+                sink.script.lock().unwrap().push_back(Ok(vec![Some(code)]));
+            }
+            let result = Delivery::new(&sink, &policy()).deliver(&[entry(1)]).await;
+            match code {
+                // An account code is the deployment's fault: no retry, a configuration error.
+                "InvalidAccountIdException" => {
+                    assert_eq!(result.unwrap_err().kind(), ErrorKind::Configuration);
+                }
+                _ => {
+                    let err = result.unwrap_err();
+                    assert!(matches!(err, DeliveryError::Exhausted { .. }), "{err:?}");
+                    assert!(err.acknowledged().is_empty());
+                    assert_eq!(
+                        sink.calls.lock().unwrap().len(),
+                        5,
+                        "sent again each attempt"
+                    );
+                }
+            }
+        }
+        // Once the code stops, the record goes through: nothing was given up.
+        let sink = ScriptedSink::default();
+        sink.script
+            .lock()
+            .unwrap()
+            .push_back(Ok(vec![Some("SomethingNew")]));
+        let delivered = Delivery::new(&sink, &policy())
+            .deliver(&[entry(1)])
+            .await
+            .unwrap();
+        assert_eq!(
+            (delivered.acknowledged, delivered.rejected),
+            (vec![0], vec![])
+        );
+    }
+
+    #[tokio::test]
+    async fn an_answer_without_one_outcome_per_entry_acknowledges_nothing() {
+        let sink = ScriptedSink::default();
+        // Two outcomes for three entries, then a full answer.
+        sink.script.lock().unwrap().push_back(Ok(vec![None, None]));
+        let entries: Vec<_> = (0..3)
+            .map(|i| SinkEntry {
+                detail: format!("e{i}"),
+                ..entry(0)
+            })
+            .collect();
+        let delivered = Delivery::new(&sink, &policy())
+            .deliver(&entries)
+            .await
+            .unwrap();
+        let calls = sink.calls.lock().unwrap().clone();
+        assert_eq!(calls.len(), 2, "the whole call is sent again: {calls:?}");
+        assert_eq!(calls[1], vec!["e0", "e1", "e2"]);
+        assert_eq!(delivered.acknowledged, vec![0, 1, 2]);
+
+        // A sink that never answers whole: nothing is acknowledged.
+        let sink = ScriptedSink::default();
+        for _ in 0..5 {
+            sink.script.lock().unwrap().push_back(Ok(vec![None]));
+        }
+        let err = Delivery::new(&sink, &policy())
+            .deliver(&entries)
+            .await
+            .unwrap_err();
+        assert!(err.acknowledged().is_empty(), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn a_call_refused_as_invalid_is_split_and_only_the_entry_that_caused_it_is_rejected() {
+        let sink = ScriptedSink::default();
+        // The call of three is invalid as a whole; alone, e0 and e2 go through and e1 is
+        // refused again.
+        sink.script.lock().unwrap().extend([
+            Err(SinkError::Invalid("request too large".into())),
+            Ok(vec![None]),
+            Err(SinkError::Invalid("entry too large".into())),
+            Ok(vec![None]),
+        ]);
+        let entries: Vec<_> = (0..3)
+            .map(|i| SinkEntry {
+                detail: format!("e{i}"),
+                ..entry(0)
+            })
+            .collect();
+        let one_at_a_time = DeliveryPolicy {
+            in_flight: InFlightWindow::new(1),
+            ..policy()
+        };
+        let delivered = Delivery::new(&sink, &one_at_a_time)
+            .deliver(&entries)
+            .await
+            .unwrap();
+        assert_eq!(delivered.acknowledged, vec![0, 2]);
+        assert_eq!(delivered.rejected.len(), 1);
+        assert_eq!(delivered.rejected[0].index, 1);
+        assert_eq!(delivered.rejected[0].code, "ValidationException");
+        let calls = sink.calls.lock().unwrap().clone();
+        assert_eq!(
+            calls,
+            vec![vec!["e0", "e1", "e2"], vec!["e0"], vec!["e1"], vec!["e2"]]
+        );
+    }
+
     /// Counts beats; fails from the `fail_at`th on.
     struct CountingHeartbeat {
         beats: Mutex<usize>,
@@ -680,12 +858,7 @@ mod tests {
             if now > self.capacity {
                 return Err(SinkError::Transient("timed out".into()));
             }
-            Ok(entries
-                .iter()
-                .map(|_| EntryOutcome::Accepted {
-                    event_id: "id".into(),
-                })
-                .collect())
+            Ok(entries.iter().map(|_| EntryOutcome::Accepted).collect())
         }
     }
 
@@ -701,7 +874,8 @@ mod tests {
             .deliver(&entries)
             .await
             .unwrap();
-        assert_eq!(delivered, Delivered::default());
+        assert_eq!(delivered.acknowledged, (0..1000).collect::<Vec<_>>());
+        assert!(delivered.rejected.is_empty());
         assert_eq!(sink.most.load(std::sync::atomic::Ordering::SeqCst), 8);
         assert_eq!(in_flight.in_flight.current(), 8);
     }

@@ -12,8 +12,10 @@
 //! A record whose entry alone exceeds the request limit cannot be sent. It is replaced by an
 //! `Okta Relay Oversize Record` entry that carries its id, kind and size, counted and logged by
 //! id, so the SIEM knows the event exists and can fetch it from Okta. A record the bus refuses
-//! for good (a poison record) is replaced by an `Okta Relay Quarantined Record` entry the same
-//! way, counted and logged, and the stream goes on.
+//! for good for what it holds (a poison record: a documented per-record code) is replaced by an
+//! `Okta Relay Quarantined Record` entry the same way, counted and logged, and the stream goes
+//! on. A record counts as delivered only when the sink acknowledged it or its marker: a marker
+//! the bus refuses too fails the delivery, and the record waits, unmarked, before the cursor.
 
 use super::delivery::{Delivered, Delivery, DeliveryError, DeliveryPolicy, Heartbeat, Rejection};
 use crate::ErrorKind;
@@ -79,6 +81,9 @@ pub enum ForwardError {
     Delivery(#[from] DeliveryError),
     #[error("Security Lake delivery failed: {0}")]
     Lake(#[from] crate::ports::LakeError),
+    /// The lease could not be confirmed before a lake write: another run holds the stream.
+    #[error("Security Lake write stopped: {0}")]
+    Fenced(StateError),
 }
 
 impl ForwardError {
@@ -87,6 +92,7 @@ impl ForwardError {
             ForwardError::Dedupe(e) => e.kind(),
             ForwardError::Delivery(e) => e.kind(),
             ForwardError::Lake(e) => e.kind(),
+            ForwardError::Fenced(e) => e.kind(),
         }
     }
 
@@ -95,6 +101,7 @@ impl ForwardError {
             ForwardError::Dedupe(e) => e.fault(),
             ForwardError::Delivery(e) => e.fault(),
             ForwardError::Lake(e) => e.fault(),
+            ForwardError::Fenced(e) => e.fault(),
         }
     }
 }
@@ -149,12 +156,9 @@ impl Forwarder<'_> {
             .with_heartbeat(self.heartbeat)
             .deliver(&entries)
             .await;
-        let acknowledged: Vec<usize> = match &result {
-            Ok(delivered) => {
-                let rejected: HashSet<usize> = delivered.rejected.iter().map(|r| r.index).collect();
-                (0..todo.len()).filter(|i| !rejected.contains(i)).collect()
-            }
-            Err(e) => e.acknowledged().to_vec(),
+        let acknowledged: &[usize] = match &result {
+            Ok(delivered) => &delivered.acknowledged,
+            Err(e) => e.acknowledged(),
         };
         report.forwarded = acknowledged.len();
         report.quarantined += acknowledged
@@ -166,6 +170,7 @@ impl Forwarder<'_> {
         let Delivered {
             failed_entries,
             rejected,
+            ..
         } = result?;
         report.failed_entries = failed_entries;
         if !rejected.is_empty() {
@@ -231,7 +236,8 @@ impl Forwarder<'_> {
     }
 
     /// Sends a quarantine marker for each rejected record. A marker the bus refuses as well
-    /// leaves the record's id in the error log line, the last place it can go.
+    /// fails the delivery: the record is neither delivered nor marked, so the cursor stays
+    /// before it and the next run tries again.
     async fn quarantine(
         &self,
         todo: &[PendingRecord],
@@ -262,15 +268,17 @@ impl Forwarder<'_> {
             .with_heartbeat(self.heartbeat)
             .deliver(&markers)
             .await?;
-        for r in &delivered.rejected {
-            let record = &todo[rejected[r.index].index];
-            tracing::error!(record_id = %record.relay.record_id, org = %record.relay.org,
-                stream = %record.relay.stream, code = %r.code,
-                "the delivery bus refused the quarantine marker too; the record's id is only in this log line");
-        }
-        report.quarantined += rejected.len();
-        report.forwarded += rejected.len() - delivered.rejected.len();
         report.failed_entries += delivered.failed_entries;
+        report.quarantined += delivered.acknowledged.len();
+        report.forwarded += delivered.acknowledged.len();
+        if let Some(refused) = delivered.rejected.first() {
+            let record = &todo[rejected[refused.index].index];
+            return Err(DeliveryError::MarkerRefused {
+                record_id: record.relay.record_id.clone(),
+                refusal: format!("{}: {}", refused.code, refused.message),
+                acknowledged: Vec::new(),
+            });
+        }
         Ok(())
     }
 }
@@ -294,10 +302,11 @@ mod tests {
             } else {
                 return None;
             };
-            Some(EntryOutcome::Failed {
-                code: code.into(),
-                message: String::new(),
-            })
+            Some(EntryOutcome::failed(
+                code,
+                "",
+                crate::adapters::eventbridge::entry_fault(code),
+            ))
         })
     }
 
@@ -456,6 +465,73 @@ mod tests {
             !marks.is_marked(&key("p-1")),
             "a quarantined record is not marked delivered"
         );
+    }
+
+    #[tokio::test]
+    async fn a_refused_quarantine_marker_fails_the_delivery_and_the_record_stays_undelivered() {
+        let marks = MemoryDedupe::default();
+        let refuse_markers = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let refusing = refuse_markers.clone();
+        let sink = MemorySink::with_rule(move |e| {
+            let poison = e.detail.starts_with("{\"poison\"");
+            let marker = e.detail_type == record::QUARANTINE_DETAIL_TYPE
+                && refusing.load(std::sync::atomic::Ordering::SeqCst);
+            (poison || marker).then(|| {
+                EntryOutcome::failed("MalformedDetail", "", crate::ports::EntryFault::Record)
+            })
+        });
+        let f = forwarder(&marks, &sink);
+        let batch = || vec![record("a", "{}"), record("p-1", "{\"poison\":1}")];
+        let err = f.forward(batch()).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ForwardError::Delivery(DeliveryError::MarkerRefused { .. })
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("p-1"), "{err}");
+        assert!(
+            marks.is_marked(&key("a")),
+            "what was acknowledged is marked"
+        );
+        assert!(!marks.is_marked(&key("p-1")));
+        assert!(
+            !sink
+                .accepted()
+                .iter()
+                .any(|e| e.detail_type == record::QUARANTINE_DETAIL_TYPE),
+            "nothing stands for the record on the bus"
+        );
+        // Once the bus takes markers again, the next run quarantines it.
+        refuse_markers.store(false, std::sync::atomic::Ordering::SeqCst);
+        let report = f.forward(batch()).await.unwrap();
+        assert_eq!((report.duplicates, report.quarantined), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn an_unknown_entry_code_is_never_quarantined_and_the_record_is_delivered_once_it_clears()
+    {
+        let marks = MemoryDedupe::default();
+        let failing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let fault = failing.clone();
+        let sink = MemorySink::with_rule(move |_| {
+            fault.load(std::sync::atomic::Ordering::SeqCst).then(|| {
+                EntryOutcome::failed(
+                    "Unknown",
+                    "",
+                    crate::adapters::eventbridge::entry_fault("Unknown"),
+                )
+            })
+        });
+        let f = forwarder(&marks, &sink);
+        let err = f.forward(vec![record("a", "{}")]).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Transient, "{err}");
+        assert!(sink.accepted().is_empty() && !marks.is_marked(&key("a")));
+        failing.store(false, std::sync::atomic::Ordering::SeqCst);
+        let report = f.forward(vec![record("a", "{}")]).await.unwrap();
+        assert_eq!((report.forwarded, report.quarantined), (1, 0));
+        assert_eq!(sink.accepted()[0].detail, "{}", "the record itself");
     }
 
     #[tokio::test]

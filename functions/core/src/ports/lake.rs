@@ -1,20 +1,41 @@
-//! Where Security Lake objects go: a bucket that takes whole objects. A put either stored the
-//! object or failed; writing the same key again replaces it, which is what makes a retried
-//! batch overwrite itself.
+//! Where Security Lake objects go: a bucket that takes whole, new objects. A put never replaces
+//! an object: names are content addressed (`lake::object`), so a name that is taken holds the
+//! same events already, and a put that finds it taken stored nothing and lost nothing.
 
 use crate::ErrorKind;
 use async_trait::async_trait;
 use thiserror::Error;
+
+/// The lake's bucket and the account that must own it: a wrong or re-created bucket name in
+/// another account is refused by S3 instead of receiving the events.
+#[derive(Debug, Clone, Copy)]
+pub struct LakeBucket<'a> {
+    pub name: &'a str,
+    pub owner: &'a str,
+}
+
+/// What a put of a new object found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// The object is new.
+    Created,
+    /// An object of that name was there already: the same events, written by an earlier run
+    /// (one that failed before its commit, or a reset's rerun).
+    AlreadyThere,
+}
 
 /// Writing an object failed. Messages name the bucket and key, never the content.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum LakeError {
     #[error("the Security Lake bucket {bucket} does not exist")]
     NoBucket { bucket: String },
-    #[error("not allowed to write s3://{bucket}/{key} (the relay's S3 or KMS grant): {detail}")]
+    #[error(
+        "not allowed to write s3://{bucket}/{key} (the relay's S3 or KMS grant, or the bucket is not owned by account {owner}: security_lake.bucket_owner): {detail}"
+    )]
     AccessDenied {
         bucket: String,
         key: String,
+        owner: String,
         detail: String,
     },
     #[error("could not write s3://{bucket}/{key} (will retry): {detail}")]
@@ -46,8 +67,14 @@ impl LakeError {
     }
 }
 
-/// Stores whole objects.
+/// Stores whole objects, never over another.
 #[async_trait]
 pub trait LakeStore: Send + Sync {
-    async fn put(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), LakeError>;
+    /// Puts `body` under `key` unless an object has that name.
+    async fn put_new(
+        &self,
+        bucket: LakeBucket<'_>,
+        key: &str,
+        body: Vec<u8>,
+    ) -> Result<Stored, LakeError>;
 }

@@ -14,10 +14,10 @@ use crate::clock::Clock;
 use std::sync::Arc;
 
 pub use config_store::{ConfigDocument, ConfigStore, ConfigStoreError};
-pub use lake::{LakeError, LakeStore};
+pub use lake::{LakeBucket, LakeError, LakeStore, Stored};
 pub use org_identity::{OrgIdentity, OrgIdentityStore};
 pub use secrets::{SecretError, SecretSource};
-pub use sink::{EntryOutcome, EventSink, SinkEntry, SinkError};
+pub use sink::{EntryFault, EntryOutcome, EventSink, SinkEntry, SinkError};
 pub use state::{
     DedupeKey, DedupeStore, Failure, HealthNote, HealthReport, HealthStore, Lease, Phase,
     PhaseMark, RateLimitHeadroom, RunRecord, StateError, StreamKey, StreamSnapshot,

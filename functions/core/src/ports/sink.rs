@@ -32,16 +32,38 @@ impl SinkEntry {
 /// What happened to one entry of a call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EntryOutcome {
-    Accepted { event_id: String },
-    Failed { code: String, message: String },
+    Accepted,
+    Failed {
+        code: String,
+        message: String,
+        /// What the code means, as the adapter knows its service's documented codes.
+        cause: EntryFault,
+    },
+}
+
+/// Why a sink did not take an entry: the adapter's reading of the service's code. Only a code
+/// documented as a refusal of the record itself is [`EntryFault::Record`]; a code the adapter
+/// does not know is [`EntryFault::Transient`] (sent again, then the delivery fails), never a
+/// reason to give up on a record (`DESIGN.md` §5.19).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryFault {
+    /// Sending it again may work: throttling, an internal failure, or a code not known.
+    Transient,
+    /// The sink refuses the record for what it holds, for good: a poison record.
+    Record,
+    /// The sink refuses for the deployment's sake (permissions, the account, a key): nothing
+    /// passes until an operator acts.
+    Deployment,
 }
 
 impl EntryOutcome {
-    /// Only `InternalFailure` and `ThrottlingException` can succeed when sent again (AWS's
-    /// PutEvents documentation); every other entry error is final for that entry.
-    pub fn is_retryable(&self) -> bool {
-        matches!(self, EntryOutcome::Failed { code, .. }
-            if code == "InternalFailure" || code == "ThrottlingException")
+    /// A failed entry with `cause`.
+    pub fn failed(code: impl Into<String>, message: impl Into<String>, cause: EntryFault) -> Self {
+        EntryOutcome::Failed {
+            code: code.into(),
+            message: message.into(),
+            cause,
+        }
     }
 }
 
@@ -92,29 +114,5 @@ mod tests {
         assert_eq!(entry.size(), 34);
         entry.time = Some(Utc::now());
         assert_eq!(entry.size(), 48);
-    }
-
-    #[test]
-    fn only_internal_failure_and_throttling_are_retryable() {
-        let failed = |code: &str| EntryOutcome::Failed {
-            code: code.into(),
-            message: String::new(),
-        };
-        assert!(failed("InternalFailure").is_retryable());
-        assert!(failed("ThrottlingException").is_retryable());
-        for code in [
-            "MalformedDetail",
-            "InvalidArgument",
-            "AccessDeniedException",
-            "",
-        ] {
-            assert!(!failed(code).is_retryable(), "{code}");
-        }
-        assert!(
-            !EntryOutcome::Accepted {
-                event_id: "1".into()
-            }
-            .is_retryable()
-        );
     }
 }

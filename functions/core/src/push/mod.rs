@@ -290,7 +290,7 @@ impl PushService {
                 .admit(lake_events, MarkPolicy::Check, &mut buffer, now)
                 .await
                 .map_err(failed)?;
-            let written = writer.flush_and_mark(&mut buffer).await.map_err(failed)?;
+            let written = writer.flush(&mut buffer, None).await.map_err(failed)?;
             summary.add_lake(&written);
         }
         Ok(summary)

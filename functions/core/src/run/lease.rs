@@ -43,6 +43,14 @@ impl<'a> LeaseKeeper<'a> {
         Ok(())
     }
 
+    /// Renews the lease now, whatever is left of it: a conditional write that fails with
+    /// [`StateError::LeaseLost`] once someone else holds it (or it ran out).
+    pub async fn confirm(&self) -> Result<(), StateError> {
+        let mut lease = self.lease.lock().await;
+        *lease = self.streams.renew(&lease, self.ttl).await?;
+        Ok(())
+    }
+
     pub async fn expires_at(&self) -> chrono::DateTime<chrono::Utc> {
         self.lease.lock().await.expires_at
     }
@@ -73,5 +81,9 @@ impl<'a> LeaseKeeper<'a> {
 impl Heartbeat for LeaseKeeper<'_> {
     async fn beat(&self) -> Result<(), StateError> {
         self.keep().await
+    }
+
+    async fn confirm(&self) -> Result<(), StateError> {
+        LeaseKeeper::confirm(self).await
     }
 }

@@ -18,7 +18,7 @@ pub use source::{LifecycleSeen, Next, Opened, Source, SourcePage};
 
 use crate::clock::until;
 use crate::config::SecurityLakeConfig;
-use crate::lake::{Batch, LakeBuffer, LakeWriter};
+use crate::lake::{LakeBuffer, LakeWriter};
 use crate::okta::{OktaClient, OktaError};
 use crate::pipeline::{DeliveryPolicy, ForwardReport, Forwarder};
 use crate::ports::{HealthNote, Ports, StreamKey};
@@ -50,9 +50,6 @@ pub struct StreamRun<'a> {
 struct Held {
     buffer: LakeBuffer,
     cursor: Option<String>,
-    /// The last committed cursor: where the buffer's first page was read from, which names
-    /// its objects (`lake::Batch`).
-    from: Option<String>,
 }
 
 /// Why the page loop ended early.
@@ -111,10 +108,7 @@ impl StreamRun<'_> {
             return Ok(());
         }
         summary.sync = source.sync();
-        let mut held = Held {
-            from: cursor.clone(),
-            ..Held::default()
-        };
+        let mut held = Held::default();
         let looped = self
             .page_loop(source, &okta, lease, summary, &mut held)
             .await;
@@ -253,7 +247,6 @@ impl StreamRun<'_> {
         summary: &mut StreamSummary,
         force: bool,
     ) -> Result<(), PollError> {
-        let mut marks = Vec::new();
         if let (Some(lake), Some(config)) = (self.lake_writer(), self.lake) {
             let due = held.buffer.is_due(config, self.ports.clock.now());
             if !(held.buffer.is_empty() || force || due) {
@@ -261,13 +254,11 @@ impl StreamRun<'_> {
             }
             if !held.buffer.is_empty() {
                 lease.keep().await?;
-                let batch = Batch::From {
-                    org: &self.key.org,
-                    stream: &self.key.stream,
-                    cursor: held.from.as_deref(),
-                };
-                let (written, keys) = match lake.flush(&mut held.buffer, batch).await {
-                    Ok(flushed) => flushed,
+                // Each object is put only after the lease is confirmed, and marked once stored
+                // (`lake::writer`): a stale run stops before it writes, and no object is ever
+                // replaced, so the marks need no commit to be true.
+                let written = match lake.flush(&mut held.buffer, Some(lease)).await {
+                    Ok(written) => written,
                     Err(e) => {
                         // Its events are gone from the buffer: the pages are read again.
                         held.cursor = None;
@@ -275,17 +266,10 @@ impl StreamRun<'_> {
                     }
                 };
                 summary.add_lake(&written);
-                marks = keys;
             }
         }
         if let Some(cursor) = held.cursor.take() {
             lease.commit(&cursor).await?;
-            held.from = Some(cursor);
-        }
-        // Marks only after the commit (`lake::writer`): a run that dies before it leaves the
-        // next run the same batch to write again under the same names.
-        if let Some(lake) = self.lake_writer() {
-            summary.unmarked += lake.mark(&marks).await as u64;
         }
         Ok(())
     }

@@ -421,3 +421,63 @@ async fn a_failed_backfill_resumes_without_loss() {
         "every event of the window arrived"
     );
 }
+
+/// DynamoDB hands half of each batch back as unprocessed: the dedupe adapter sends it again
+/// until all is done, answers right, and fails (never guesses) when it stays unprocessed. A
+/// last retry that does everything is a success.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unprocessed_keys_and_items_are_sent_again_and_never_guessed() {
+    use okta_relay::limits::UNPROCESSED_RETRIES;
+    use okta_relay::ports::{DedupeKey, DedupeStore};
+    let stack = LocalStack::provision(&[]).await;
+    let proxy = FaultProxy::start(&std::env::var("AWS_ENDPOINT_URL").unwrap()).await;
+    let sdk = sdk_through(&proxy, ATTEMPT, CALL).await;
+    let table = DynamoStateTable::new(
+        sdk.dynamodb.clone(),
+        &stack.state_table,
+        Arc::new(SystemClock),
+    );
+    let keys: Vec<DedupeKey> = (0..40)
+        .map(|i| DedupeKey::new("acme", format!("u-{i}")))
+        .collect();
+    let ttl = Duration::from_secs(3600);
+    let retries = UNPROCESSED_RETRIES as usize;
+    // 20 keys in one BatchWriteItem call (25 a call): halved on every try but the last, which
+    // does what is left. The old loop reported that success as a failure.
+    let marked: Vec<DedupeKey> = keys[..20].to_vec();
+    proxy.arm(
+        0,
+        vec![Rule::range(
+            dedupe_mark_write(),
+            1,
+            retries,
+            Fault::Unprocessed,
+        )],
+    );
+    table.mark_delivered(&marked, ttl).await.unwrap();
+    // 40 keys in one BatchGetItem: halved on every try but the last.
+    proxy.arm(
+        0,
+        vec![Rule::range(dedupe_check(), 1, retries, Fault::Unprocessed)],
+    );
+    let answers = table.delivered(&keys).await.unwrap();
+    assert_eq!(
+        answers,
+        (0..40).map(|i| i < 20).collect::<Vec<_>>(),
+        "each key answered by its own mark"
+    );
+    assert!(proxy.counts().unprocessed >= 2 * retries);
+    // Unprocessed on every try: an error, neither "delivered" nor "not delivered".
+    proxy.arm(
+        0,
+        vec![Rule::range(dedupe_check(), 1, 100, Fault::Unprocessed)],
+    );
+    let err = table.delivered(&keys).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Transient, "{err}");
+    proxy.arm(
+        0,
+        vec![Rule::range(dedupe_mark_write(), 1, 100, Fault::Unprocessed)],
+    );
+    let err = table.mark_delivered(&keys[20..], ttl).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Transient, "{err}");
+}

@@ -15,6 +15,9 @@
 //!   later (the nastiest kind of slow).
 //! - [`Fault::RejectEntry`]: PutEvents refuses the entries whose `Detail` contains a string, with
 //!   a per-entry error code, and delivers the rest (EventBridge's answer is 200 either way).
+//! - [`Fault::Unprocessed`]: `BatchGetItem` / `BatchWriteItem` do the first half of their keys
+//!   and hand the rest back as `UnprocessedKeys` / `UnprocessedItems`, as DynamoDB does when a
+//!   partition is throttled (a single key is handed back whole).
 //!
 //! Rules count the requests they match from 1 (SDK retries are requests too) and fire on the
 //! `from..=to` of them. Chaos gives every request a seeded chance of a random fault.
@@ -107,6 +110,7 @@ pub enum Fault {
         containing: &'static str,
         code: &'static str,
     },
+    Unprocessed,
 }
 
 /// A fault for the `from..=to`th requests (counting from 1) that match `calls`.
@@ -154,6 +158,7 @@ pub struct FaultCounts {
     pub server_errors: usize,
     pub throttles: usize,
     pub stalls: usize,
+    pub unprocessed: usize,
 }
 
 struct Armed {
@@ -170,6 +175,9 @@ struct Shared {
     server_errors: AtomicUsize,
     throttles: AtomicUsize,
     stalls: AtomicUsize,
+    unprocessed: AtomicUsize,
+    /// The `x-amz-expected-bucket-owner` and `if-none-match` headers of every lake put.
+    lake_puts: Mutex<Vec<(String, String)>>,
 }
 
 pub struct FaultProxy {
@@ -192,6 +200,8 @@ impl FaultProxy {
             server_errors: AtomicUsize::new(0),
             throttles: AtomicUsize::new(0),
             stalls: AtomicUsize::new(0),
+            unprocessed: AtomicUsize::new(0),
+            lake_puts: Mutex::new(Vec::new()),
         });
         let app = Router::new().fallback(forward).with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -216,12 +226,19 @@ impl FaultProxy {
         self.shared.kills.load(Ordering::SeqCst)
     }
 
+    /// The expected bucket owner and `If-None-Match` of every lake put seen (moto checks
+    /// neither owner nor account, so the proxy records what S3 would check).
+    pub fn lake_puts(&self) -> Vec<(String, String)> {
+        self.shared.lake_puts.lock().unwrap().clone()
+    }
+
     pub fn counts(&self) -> FaultCounts {
         FaultCounts {
             kills: self.kills(),
             server_errors: self.shared.server_errors.load(Ordering::SeqCst),
             throttles: self.shared.throttles.load(Ordering::SeqCst),
             stalls: self.shared.stalls.load(Ordering::SeqCst),
+            unprocessed: self.shared.unprocessed.load(Ordering::SeqCst),
         }
     }
 }
@@ -320,6 +337,79 @@ async fn reject_entries(
         .unwrap()
 }
 
+/// A DynamoDB batch call that does the first half of its work: the rest comes back
+/// unprocessed, in the shape of the call (`Keys` with the request's other attributes for
+/// `BatchGetItem`, the write requests for `BatchWriteItem`).
+async fn half_processed(
+    shared: &Shared,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+    target: &str,
+) -> Response {
+    let mut request: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let gets = target.ends_with("BatchGetItem");
+    let mut left = serde_json::Map::new();
+    let mut any_kept = false;
+    if let Some(tables) = request["RequestItems"].as_object_mut() {
+        for (table, work) in tables.iter_mut() {
+            let items = if gets { &mut work["Keys"] } else { &mut *work };
+            let all = items.as_array().cloned().unwrap_or_default();
+            let keep = all.len() / 2;
+            any_kept |= keep > 0;
+            *items = serde_json::Value::Array(all[..keep].to_vec());
+            let rest = serde_json::Value::Array(all[keep..].to_vec());
+            left.insert(
+                table.clone(),
+                if gets {
+                    let mut unprocessed = work.clone();
+                    unprocessed["Keys"] = rest;
+                    unprocessed
+                } else {
+                    rest
+                },
+            );
+        }
+    }
+    let mut answer = if any_kept {
+        let path = uri.path_and_query().map_or("/", |p| p.as_str());
+        let mut forward = shared
+            .http
+            .post(format!("{}{path}", shared.upstream))
+            .body(request.to_string());
+        for (name, value) in headers {
+            if name != "host" && name != "content-length" {
+                forward = forward.header(name, value);
+            }
+        }
+        match forward.send().await {
+            Ok(r) => r.json().await.unwrap_or_default(),
+            Err(_) => {
+                return Response::builder()
+                    .status(StatusCode::BAD_GATEWAY)
+                    .body(Body::empty())
+                    .unwrap();
+            }
+        }
+    } else {
+        serde_json::json!({})
+    };
+    let field = if gets {
+        "UnprocessedKeys"
+    } else {
+        "UnprocessedItems"
+    };
+    answer[field] = serde_json::Value::Object(left);
+    if gets && answer.get("Responses").is_none() {
+        answer["Responses"] = serde_json::json!({});
+    }
+    Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", "application/x-amz-json-1.0")
+        .body(Body::from(answer.to_string()))
+        .unwrap()
+}
+
 /// S3's REST calls have no `X-Amz-Target`: a PUT of a Security Lake object is `S3.PutObject`.
 fn s3_target(method: &Method, uri: &Uri) -> String {
     let path = uri.path();
@@ -335,6 +425,14 @@ pub fn lake_put() -> Calls {
     Calls {
         target: "S3.PutObject",
         body_contains: "",
+    }
+}
+
+/// The DynamoDB call that writes lake marks after an object is stored.
+pub fn lake_mark_write() -> Calls {
+    Calls {
+        target: "DynamoDB_20120810.BatchWriteItem",
+        body_contains: "lake#",
     }
 }
 
@@ -401,6 +499,19 @@ async fn forward(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
         .unwrap_or_else(|| s3_target(&method, &uri));
+    if target == "S3.PutObject" {
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string()
+        };
+        shared.lake_puts.lock().unwrap().push((
+            header("x-amz-expected-bucket-owner"),
+            header("if-none-match"),
+        ));
+    }
     let fault = pick(&shared, &target, &String::from_utf8_lossy(&body));
     let mut stall = None;
     match fault {
@@ -432,6 +543,10 @@ async fn forward(
         }
         Some(Fault::RejectEntry { containing, code }) => {
             return reject_entries(&shared, &uri, &headers, &body, containing, code).await;
+        }
+        Some(Fault::Unprocessed) => {
+            shared.unprocessed.fetch_add(1, Ordering::SeqCst);
+            return half_processed(&shared, &uri, &headers, &body, &target).await;
         }
         None => {}
     }

@@ -1,15 +1,18 @@
-//! The crash suite: the real poller killed with `SIGKILL` at random points while new events
-//! arrive, restarted each time by the same "supervisor" (a stable lease owner, so it takes its
-//! lease and claims back at once), then run to the end. Afterwards every event the simulator
-//! holds is in the capture queue, the duplicates are at most one page per kill, and the state
-//! table has no held lease and no mark but delivered ones.
+//! The crash suite: the real poller killed with `SIGKILL` at random points (Okta-facing and
+//! AWS calls, lake objects and their marks) while new events arrive, restarted each time by
+//! the same "supervisor" (a stable lease owner, so it takes its lease and claims back at once),
+//! with `okta-relay-ctl reset-cursor` of the System Log and of directory streams (full syncs)
+//! between runs, then run to the end. Afterwards every event the simulator holds is in the
+//! capture queue and in the Security Lake bucket (its Parquet read back), the duplicates are
+//! within their bounds, and the state table has no held lease and no mark but delivered ones.
 //!
 //! Sizes come from the environment: `OKTA_RELAY_CRASH_BACKLOG` (default 5 000 in `make test`),
 //! `OKTA_RELAY_CRASHES` (default 20), `OKTA_RELAY_CRASH_SEED` (default 7), page size 500.
 //! `make crash-suite` runs the full 50 000 events / 100 kills; RELIABILITY.md has its figures.
 
 use crate::aws_faults::{
-    Fault, FaultProxy, Rule, cursor_commit, dedupe_check, dedupe_mark_write, put_events,
+    Fault, FaultProxy, Rule, cursor_commit, dedupe_check, dedupe_mark_write, lake_mark_write,
+    lake_put, put_events,
 };
 use crate::crash::run_once_as;
 use crate::lambda::function_env;
@@ -29,16 +32,100 @@ pub(crate) fn env_or(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// A kill point somewhere in the first pages of a run.
+/// A kill point somewhere in the first pages of a run (a lake object or its marks, when the
+/// lake is on).
 pub(crate) fn random_point(rng: &mut rand_chacha::ChaCha8Rng) -> Rule {
     let pages = 3;
-    let (calls, nth) = match rng.random_range(0..4) {
+    let (calls, nth) = match rng.random_range(0..6) {
         0 => (dedupe_check(), rng.random_range(1..=pages * PAGE / 100)),
         1 => (put_events(), rng.random_range(1..=pages * PAGE / 10)),
         2 => (dedupe_mark_write(), rng.random_range(1..=pages * PAGE / 25)),
+        3 => (lake_put(), rng.random_range(1..=4)),
+        4 => (lake_mark_write(), rng.random_range(1..=pages * PAGE / 25)),
         _ => (cursor_commit(), rng.random_range(1..=pages)),
     };
     Rule::nth(calls, nth, Fault::Kill)
+}
+
+/// The streams the suites reset between runs: the System Log and two directory streams.
+pub(crate) const RESETTABLE: [&str; 3] = ["logs", "users", "groups"];
+
+/// `okta-relay-ctl reset-cursor --yes` of one of acme's streams: whether it happened. A stream
+/// whose lease a killed run still holds is refused, as it must be.
+pub(crate) async fn reset(env: &[(&'static str, String)], stream: &str) -> bool {
+    let ran = crate::ctl::ctl(
+        env,
+        &["reset-cursor", "--org", "acme", "--stream", stream, "--yes"],
+    )
+    .await;
+    match ran.code {
+        0 => true,
+        2 if ran.stderr.contains("running right now") => false,
+        _ => panic!("reset-cursor {stream}: {} {}", ran.stdout, ran.stderr),
+    }
+}
+
+/// Runs until the System Log is caught up with nothing new and no directory stream is due,
+/// with no error anywhere; how many runs that took.
+pub(crate) async fn finish(env: &[(&'static str, String)], proxy: &FaultProxy) -> usize {
+    let mut runs = 0;
+    loop {
+        runs += 1;
+        assert!(runs < 100, "did not catch up");
+        let (status, stdout) = run_once_as(env, proxy, Vec::new(), Some("supervised")).await;
+        assert!(status.success(), "{status:?}");
+        let outcome: Value = serde_json::from_str(&stdout).unwrap();
+        let streams = outcome.as_array().unwrap();
+        assert!(streams.iter().all(|o| o["error"].is_null()), "{outcome}");
+        let logs = &streams[0];
+        if logs["caught_up"] == true
+            && logs["forwarded"] == 0
+            && streams[1..].iter().all(|o| o["due_reason"].is_null())
+        {
+            return runs;
+        }
+    }
+}
+
+/// The System Log records among what the capture queue got (directory records are synced
+/// again on purpose by full syncs).
+pub(crate) fn log_records(captured: Vec<Value>) -> Vec<Value> {
+    captured
+        .into_iter()
+        .filter(|e| e["detail-type"] == okta_relay::record::SYSTEM_LOG_DETAIL_TYPE)
+        .collect()
+}
+
+/// Checks the lake holds every System Log event of `all` and every directory user, nothing
+/// foreign, and returns (events, second copies).
+pub(crate) async fn check_lake(
+    stack: &LocalStack,
+    bucket: &str,
+    sim: &okta_sim::RunningSim,
+    all: &std::collections::BTreeSet<String>,
+) -> (usize, usize) {
+    let read = crate::lake::read_back(stack, bucket).await;
+    let seen = crate::lake::check_objects(&read, "acme");
+    let users: Vec<String> = serde_json::from_value(
+        crate::pull::sim_call(sim, "/directory", None).await["users"].clone(),
+    )
+    .unwrap();
+    let missing_users: Vec<&String> = users
+        .iter()
+        .filter(|u| !seen.keys().any(|k| k.contains(u.as_str())))
+        .collect();
+    assert!(
+        missing_users.is_empty(),
+        "users not in the lake: {missing_users:?}"
+    );
+    let events = crate::lake::log_events(seen);
+    let lost = all.iter().filter(|u| !events.contains_key(*u)).count();
+    assert_eq!(lost, 0, "every event reached the lake");
+    assert!(
+        events.keys().all(|u| all.contains(u)),
+        "nothing in the lake that is not an Okta event"
+    );
+    (events.len(), events.values().map(|n| n - 1).sum())
 }
 
 /// Marks that do not say "delivered" (there should be none) and leases still held.
@@ -99,11 +186,16 @@ async fn random_sigkills_lose_nothing_and_duplicate_at_most_a_page_each() {
     .unwrap();
     let stack = LocalStack::provision(&[]).await;
     let arn = stack.put_org_secret("acme", &sim.url, TOKEN).await;
+    let bucket = crate::lake::lake_bucket(&stack).await;
     let config = json!({
         "allow_loopback_http": true,
         "deadline_margin_seconds": 2,
         "lease_seconds": 30,
-        "orgs": [{"name": "acme", "secret_arn": arn, "logs": {"page_size": PAGE, "initial_lookback_hours": 12}}],
+        "orgs": [{"name": "acme", "secret_arn": arn,
+                  "logs": {"page_size": PAGE, "initial_lookback_hours": 12},
+                  "inventory": {"users": {}, "groups": {}}}],
+        "security_lake": {"bucket": bucket, "region": "us-east-1", "account_id": "123456789012",
+                          "max_buffer_events": 2 * PAGE},
     });
     let env = function_env(&stack, &config);
     let proxy = FaultProxy::start(&std::env::var("AWS_ENDPOINT_URL").unwrap()).await;
@@ -117,7 +209,7 @@ async fn random_sigkills_lose_nothing_and_duplicate_at_most_a_page_each() {
     live(5).await.unwrap();
 
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let (mut kills, mut completed) = (0u64, 0u64);
+    let (mut kills, mut completed, mut resets) = (0u64, 0u64, Vec::new());
     for _ in 0..crashes {
         let point = random_point(&mut rng);
         let (status, _) = run_once_as(&env, &proxy, vec![point], Some("supervised")).await;
@@ -128,32 +220,33 @@ async fn random_sigkills_lose_nothing_and_duplicate_at_most_a_page_each() {
                 completed += 1;
             }
         }
+        // Now and then an operator resets a stream (refused while a killed run's lease holds).
+        if rng.random_bool(0.4) {
+            let stream = RESETTABLE[rng.random_range(0..RESETTABLE.len())];
+            if reset(&env, stream).await {
+                resets.push(stream);
+            }
+        }
     }
     // New events stop; runs go on until one ends caught up with nothing new.
     live(0).await.unwrap();
-    let mut finishing_runs = 0;
-    loop {
-        finishing_runs += 1;
-        assert!(finishing_runs < 100, "did not catch up");
-        let (status, stdout) = run_once_as(&env, &proxy, Vec::new(), Some("supervised")).await;
-        assert!(status.success(), "{status:?}");
-        let outcome: Value = serde_json::from_str(&stdout).unwrap();
-        assert!(outcome[0]["error"].is_null(), "{outcome}");
-        if outcome[0]["caught_up"] == true && outcome[0]["forwarded"] == 0 {
-            break;
-        }
-    }
+    let finishing_runs = finish(&env, &proxy).await;
 
-    let captured = drainer.finish().await;
+    let captured = log_records(drainer.finish().await);
     let all = all_events(&sim).await;
     let got = distinct(&captured);
     let lost = all.difference(&got).count();
     let duplicates = captured.len() - got.len();
     let (pending, held) = odd_marks_and_held_leases(&stack).await;
+    let (in_lake, lake_copies) = check_lake(&stack, &bucket, &sim, &all).await;
+    // A kill between a lake object and its marks leaves at most that object's events (a
+    // buffer) to be written again under another name.
+    let lake_bound = kills as usize * 2 * PAGE;
     println!(
         "crash suite: seed {seed}, backlog {backlog}, events {}, kill points {crashes}, kills landed {kills}, \
-         runs that finished first {completed}, finishing runs {finishing_runs}, captured {}, lost {lost}, \
-         duplicates {duplicates} (at most {} allowed), marks not saying delivered {pending}, held leases {held}, {:.0?}",
+         runs that finished first {completed}, resets {resets:?}, finishing runs {finishing_runs}, captured {}, lost {lost}, \
+         duplicates {duplicates} (at most {} allowed), marks not saying delivered {pending}, held leases {held}; \
+         Security Lake: {in_lake} events, lost 0, second copies {lake_copies} (bound {lake_bound}), {:.0?}",
         all.len(),
         captured.len(),
         kills as usize * PAGE,
@@ -162,6 +255,14 @@ async fn random_sigkills_lose_nothing_and_duplicate_at_most_a_page_each() {
     assert_eq!(lost, 0, "every event reached the capture queue");
     assert!(got.is_subset(&all), "nothing that is not an Okta event");
     assert!(duplicates <= kills as usize * PAGE);
+    assert!(
+        lake_copies <= lake_bound,
+        "{lake_copies} second copies in the lake"
+    );
     assert_eq!((pending, held), (0, 0), "the state table is consistent");
     assert!(kills > 0, "the suite killed something");
+    assert!(
+        resets.contains(&"logs") && resets.iter().any(|s| *s != "logs"),
+        "the System Log and a directory stream were reset: {resets:?}"
+    );
 }

@@ -13,13 +13,13 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 /// What one `okta-relay-ctl` run printed, and its exit code.
-struct Ran {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Ran {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
 }
 
-async fn ctl(env: &[(&'static str, String)], args: &[&str]) -> Ran {
+pub(crate) async fn ctl(env: &[(&'static str, String)], args: &[&str]) -> Ran {
     let mut cmd = Command::new(workspace_binary("okta-relay-ctl"));
     cmd.args(args)
         .stdin(Stdio::null())
@@ -426,6 +426,13 @@ async fn reset_cursor_asks_first_and_never_races_a_run() {
     .await;
     assert_eq!(done.code, 0, "{}", done.stderr);
     assert!(done.stdout.contains("cursor removed"));
+    // It said what it skips before it acted: the 30 events of the last two hours are inside
+    // the 24-hour lookback.
+    assert!(
+        done.stderr.contains("nothing is skipped"),
+        "{}",
+        done.stderr
+    );
     assert_eq!(cursor().await, None);
     // The poller that held the lease before the reset cannot commit over it.
     assert!(state.commit_cursor(&running, "stale").await.is_err());

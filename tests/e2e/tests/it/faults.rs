@@ -637,10 +637,11 @@ impl EventSink for FlakySink {
         Ok((0..entries.len())
             .map(|i| {
                 if (self.fail)(call, i) {
-                    EntryOutcome::Failed {
-                        code: self.code.into(),
-                        message: "injected".into(),
-                    }
+                    EntryOutcome::failed(
+                        self.code,
+                        "injected",
+                        okta_relay::adapters::eventbridge::entry_fault(self.code),
+                    )
                 } else {
                     sent.next().unwrap()
                 }

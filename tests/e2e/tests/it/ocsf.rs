@@ -110,8 +110,8 @@ fn one_event_of_every_catalog_type_maps_to_valid_ocsf() {
         &std::fs::read_to_string(repo_root().join("tests/fixtures/okta-event-types.json")).unwrap(),
     )
     .unwrap();
-    // Each type in four shapes: a full event, one with no client or targets (a system
-    // event), one whose actor is an app, and one of values of the wrong shape.
+    // Each type in five shapes: a full event, one with no client or targets (a system
+    // event), one whose actor is an app, one of values of the wrong shape, and a bare one.
     let mut events = Vec::new();
     for (i, t) in catalog["event_types"]
         .as_array()
@@ -153,10 +153,13 @@ fn one_event_of_every_catalog_type_maps_to_valid_ocsf() {
                 "outcome": {"result": ["SUCCESS"]},
                 "target": [{"id": null, "type": "User", "displayName": null},
                            {"id": "", "type": "UserGroup"}, null, 7]}),
+            // Nothing but an id and a type: the class the type names, with OCSF's Unknown
+            // for what is required and missing.
+            json!({"uuid": format!("sparse-{i}"), "eventType": t}),
         ];
         events.extend(shapes.iter().map(mapped));
     }
-    assert!(events.len() > 4000);
+    assert!(events.len() > 5000);
     assert_committed(&events);
     assert_official(&events.iter().map(|m| m.event.clone()).collect::<Vec<_>>());
 }
