@@ -97,7 +97,13 @@ infra-test-synth: infra-deps
 	cd $(CDK) && npx tsc && node --test dist/cdk/test/
 	for b in okta-relay-events okta-relay-poller; do mkdir -p .local/cdk-code/$$b; \
 	  python3 -c "import zipfile,sys; zipfile.ZipFile(sys.argv[1],'w').close()" .local/cdk-code/$$b/bootstrap.zip; done
-	cd $(CDK) && npx cdk synth --quiet -c codeDirectory=../../.local/cdk-code -o ../../.local/cdk.out
+	cd $(CDK) && npx cdk synth --quiet -c codeDirectory=../../.local/cdk-code -o ../../.local/cdk.out \
+	  -c orgName=example -c orgSecretArn=arn:aws:secretsmanager:us-east-1:123456789012:secret:okta/example-AbCdEf \
+	  -c partnerEventSource=aws.partner/okta.com/example-org/okta-relay \
+	  -c siemEndpoint=https://siem.example.com/ingest/okta \
+	  -c siemSecretArn=arn:aws:secretsmanager:us-east-1:123456789012:secret:siem-key-AbCdEf \
+	  -c securityLakeBucket=aws-security-data-lake-us-east-1-examplehash0123 \
+	  -c securityLakeKeyArn=arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555
 
 # The README's picture of the dashboard, drawn from the synthesized template.
 dashboard-picture: infra-test-synth

@@ -206,7 +206,7 @@ resource "aws_iam_role_policy" "scheduler" {
 
 # Delivery: the delivery bus rule to the SIEM's API destination, through a connection.
 # The connection is created with a placeholder credential and Terraform ignores later changes:
-# set the real one from siem_auth.secret_arn after apply (README), so it never enters state.
+# set the real one from siem_auth.secret_arn after apply (docs/deploy.md), so it never enters state.
 resource "aws_cloudwatch_event_connection" "siem" {
   name               = "${var.name_prefix}-siem"
   description        = "okta-relay: SIEM authentication (credential set from ${var.siem_auth.secret_arn})"

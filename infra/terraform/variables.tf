@@ -30,7 +30,7 @@ variable "siem_endpoint" {
 }
 
 variable "siem_auth" {
-  description = "How EventBridge authenticates to the SIEM: kind = api_key (header_name), basic (username) or oauth (authorization_endpoint, client_id, scope). The credential itself is set on the connection from secret_arn after apply (see README); it never enters Terraform state."
+  description = "How EventBridge authenticates to the SIEM: kind = api_key (header_name), basic (username) or oauth (authorization_endpoint, client_id, scope). The credential itself is set on the connection from secret_arn after apply (see docs/deploy.md); it never enters Terraform state."
   type = object({
     kind                   = string
     secret_arn             = string
@@ -47,7 +47,7 @@ variable "siem_auth" {
 }
 
 variable "invocation_rate_limit_per_second" {
-  description = "API destination invocations per second, one record each: the daily ceiling is this × 86 400 (100: 8.64 million records a day; see the README)."
+  description = "API destination invocations per second, one record each: the daily ceiling is this × 86 400 (100: 8.64 million records a day; see docs/deploy.md)."
   type        = number
   default     = 100
   validation {
@@ -139,7 +139,7 @@ variable "configuration_bucket" {
 }
 
 variable "security_lake" {
-  description = "OCSF to Amazon Security Lake custom sources, beside the delivery bus (README, Security Lake). bucket: the lake's bucket. prefix (default ext/), region and account_id (default this module's): the object layout. sources: custom source location per class key (its name, or name/version; default infra/contract.json security_lake.sources). kms_key_arn: the lake's key, if it has one. settings: max_buffer_events, max_buffer_bytes, max_buffer_seconds. custom_sources: set to create the custom sources here (aws_securitylake_custom_log_source) with the Glue crawler role and the external id the provider role trusts."
+  description = "OCSF to Amazon Security Lake custom sources, beside the delivery bus (docs/ocsf.md, Security Lake). bucket: the lake's bucket. prefix (default ext/), region and account_id (default this module's): the object layout. sources: custom source location per class key (its name, or name/version; default infra/contract.json security_lake.sources). kms_key_arn: the lake's key, if it has one. settings: max_buffer_events, max_buffer_bytes, max_buffer_seconds. custom_sources: set to create the custom sources here (aws_securitylake_custom_log_source) with the Glue crawler role and the external id the provider role trusts."
   type = object({
     bucket      = string
     prefix      = optional(string, "ext/")

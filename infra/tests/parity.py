@@ -320,24 +320,39 @@ def check_lake(template, contract):
 
 
 def check_cargo_lambda(contract):
-    out = subprocess.run(
-        [os.path.join(INFRA, "cargo-lambda", "deploy.sh"), "--print"],
-        env={**os.environ, "OKTA_RELAY_STATE_TABLE": "t", "OKTA_RELAY_DELIVERY_BUS": "b",
-             "OKTA_RELAY_CONFIG_PATH": os.path.join(INFRA, "cargo-lambda", "example-config.json"),
-             "EVENTS_ROLE_ARN": "arn:aws:iam::123456789012:role/e", "POLLER_ROLE_ARN": "arn:aws:iam::123456789012:role/p"},
-        capture_output=True, text=True,
-    )
-    if out.returncode != 0:
-        problems.append(f"cargo-lambda/deploy.sh --print failed: {out.stderr.strip()}")
-        return
+    """deploy.sh --print: each function's command carries the contract's memory, timeout and
+    runtime and one --env-file (never --env-var: cargo-lambda splits those on commas); the file
+    holds every contract variable, the configuration and the allocator settings."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        env_file = os.path.join(tmp, "functions.env")
+        out = subprocess.run(
+            [os.path.join(INFRA, "cargo-lambda", "deploy.sh"), "--print"],
+            env={**os.environ, "OKTA_RELAY_STATE_TABLE": "t", "OKTA_RELAY_DELIVERY_BUS": "b",
+                 "OKTA_RELAY_CONFIG_PATH": os.path.join(INFRA, "cargo-lambda", "example-config.json"),
+                 "OKTA_RELAY_ENV_FILE": env_file,
+                 "EVENTS_ROLE_ARN": "arn:aws:iam::123456789012:role/e", "POLLER_ROLE_ARN": "arn:aws:iam::123456789012:role/p"},
+            capture_output=True, text=True,
+        )
+        if out.returncode != 0:
+            problems.append(f"cargo-lambda/deploy.sh --print failed: {out.stderr.strip()}")
+            return
+        with open(env_file) as fh:
+            written = dict(line.rstrip("\n").split("=", 1) for line in fh if line.strip())
     for name, spec in contract["functions"].items():
         line = next((l for l in out.stdout.splitlines() if f" {spec['binary']} " in l + " "), "")
         for want in (f"--memory {spec['memory_mb']}", f"--timeout {spec['timeout_seconds']}", f"--runtime {contract['runtime']}",
-                     *(f"--env-var {k}=" for k in contract["environment"]),
-                     f"--env-var {contract['configuration_variables']['environment']}=",
-                     *(f"--env-var {k}={v}" for k, v in contract["allocator_environment"].items())):
+                     f"--env-file {env_file}"):
             if want not in line:
                 problems.append(f"cargo lambda deploy of {name}: missing {want!r}")
+        if "--env-var" in line:
+            problems.append(f"cargo lambda deploy of {name}: --env-var (split on commas) instead of the env file")
+    for key in (*contract["environment"], contract["configuration_variables"]["environment"]):
+        if key not in written:
+            problems.append(f"cargo lambda env file: missing {key}")
+    for key, value in contract["allocator_environment"].items():
+        if written.get(key) != f"'{value}'":
+            problems.append(f"cargo lambda env file: {key} is {written.get(key)!r}, want '{value}'")
 
 
 def check_rust(contract):
@@ -497,6 +512,25 @@ def check_metrics_read(template):
             problems.append(f"{where} reads {name} by {list(dims)}, which the functions do not publish (metrics.rs)")
 
 
+def check_alarm_runbooks(template):
+    """Every alarm (CDK and Terraform) names its row in docs/operate.md, and the row exists."""
+    with open(os.path.join(ROOT, "docs", "operate.md")) as f:
+        anchors = set(re.findall(r'<a id="(alarm-[\w-]+)"></a>', f.read()))
+    descriptions = [("template", a["Properties"].get("AlarmDescription", ""))
+                    for a in of_type(template, "AWS::CloudWatch::Alarm").values()]
+    with open(os.path.join(INFRA, "terraform", "alarms.tf")) as f:
+        tf = f.read()
+    descriptions += [("terraform", d) for d in re.findall(r'(?<![\w])(?:description|delivery|events)\s*=\s*"([^"]*)"', tf)]
+    if len(descriptions) < 8:
+        problems.append("alarm runbooks: the alarms were not found")
+    for where, text in descriptions:
+        m = re.search(r"Runbook: docs/operate\.md#(alarm-[\w-]+)", json.dumps(text))
+        if not m:
+            problems.append(f"{where} alarm without a runbook link: {text[:80]!r}")
+        elif m.group(1) not in anchors:
+            problems.append(f"{where} alarm links to #{m.group(1)}, which docs/operate.md does not have")
+
+
 def main():
     template_path = sys.argv[1]
     with open(template_path) as f:
@@ -516,6 +550,7 @@ def main():
     check_dashboard(template, contract)
     check_schedules(template)
     check_metrics_read(template)
+    check_alarm_runbooks(template)
     check_cargo_lambda(contract)
     check_rust(contract)
     with open(RESOURCES) as f:

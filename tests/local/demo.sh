@@ -242,10 +242,10 @@ bold "Next steps"
 cat <<'TXT'
    - Deploy: make package, then the CDK construct, the Terraform module or cargo lambda deploy
      (infra/README.md has all three, with what each needs).
-   - Configure: README.md (Configuration, Secrets); the record contract: schemas/README.md.
+   - Configure: docs/configuration.md and docs/deploy.md (secrets); the record contract: schemas/README.md.
    - OCSF and Security Lake: docs/ocsf.md (the mapping, its coverage, the custom sources).
    - Costs and limits: BENCHMARKS.md; what is proven and how: RELIABILITY.md.
    - Operate: okta-relay-ctl status | backfill | validate-config | reset-cursor
-     (README.md, Operations and Troubleshooting).
+     (docs/operate.md, Operations and Troubleshooting).
    - make test runs the whole suite (what CI runs).
 TXT

@@ -3,13 +3,13 @@
 //!
 //! The code is the Lambda error type (`errorType` on the Runtime API): what the invocation's
 //! response and an on-failure destination's record carry, and what the handlers log as `code`,
-//! so what an operator searches the README for. Rust type names never reach them.
+//! so what an operator searches docs/operate.md for. Rust type names never reach them.
 
 use crate::ErrorKind;
 use crate::push::PushError;
 use lambda_runtime::Diagnostic;
 
-/// The error codes a function can fail with (README, "Error codes"). Never renamed.
+/// The error codes a function can fail with (docs/operate.md, "Error codes"). Never renamed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
     /// The payload is not a partner event the relay can forward: not an EventBridge envelope,
@@ -28,7 +28,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    /// Every code, in the README's order.
+    /// Every code, in docs/operate.md's order.
     pub const ALL: [ErrorCode; 5] = [
         ErrorCode::InvalidEvent,
         ErrorCode::UnknownSource,
@@ -71,14 +71,36 @@ impl std::fmt::Display for ErrorCode {
 pub struct FunctionError {
     pub code: ErrorCode,
     pub message: String,
+    /// Whose fault: the error it came from says, else its code's usual side
+    /// ([`FunctionError::new`]).
+    pub fault: crate::Fault,
 }
 
 impl FunctionError {
+    /// An error of `code`, at its code's usual side: a transient failure is AWS's (the bus, the
+    /// table), everything else (a malformed or unknown event, the function's configuration, a
+    /// panic) the relay's.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        let fault = match code {
+            ErrorCode::Transient => crate::Fault::Aws,
+            _ => crate::Fault::Relay,
+        };
         Self {
             code,
             message: message.into(),
+            fault,
         }
+    }
+
+    /// The same error, at `fault`.
+    pub fn at(mut self, fault: crate::Fault) -> Self {
+        self.fault = fault;
+        self
+    }
+
+    /// Whose fault the failed invocation was.
+    pub fn fault(&self) -> crate::Fault {
+        self.fault
     }
 
     /// The function could not start (configuration, wiring).
@@ -120,7 +142,7 @@ impl From<&PushError> for FunctionError {
             PushError::UnknownSource(_) => ErrorCode::UnknownSource,
             PushError::Forward { source, .. } => ErrorCode::for_kind(source.kind()),
         };
-        Self::new(code, e.to_string())
+        Self::new(code, e.to_string()).at(e.fault())
     }
 }
 

@@ -2,7 +2,7 @@
 //! tests call them with a real `LambdaEvent` (`Context::default()` and a payload).
 //!
 //! Every log line of an invocation is inside its span: `request_id` here, then `org` and
-//! `stream` in the stream's own span (see the README's logging section).
+//! `stream` in the stream's own span (docs/operate.md, Logs).
 //!
 //! A failed invocation returns a [`FunctionError`]: its stable code is the Lambda error type
 //! operators see in the DLQ and CloudWatch. A function that cannot start answers every

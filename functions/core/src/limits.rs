@@ -90,3 +90,70 @@ pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 /// How often a function that could not read its stored configuration tries again (at most once
 /// per invocation): soon enough that a fixed grant takes effect without a redeploy.
 pub const CONFIG_RETRY_UNREADABLE: Duration = Duration::from_secs(10);
+
+// ---- Moved here from the modules that use them (each re-exported there) ----
+
+// Used by poller/backoff.rs.
+/// The first wait of a stream that backs off after configuration or permanent errors.
+pub const FIRST_BACKOFF_MINUTES: u64 = 5;
+
+// Used by poller/backoff.rs.
+/// The longest a stream backs off after configuration or permanent errors.
+pub const LONGEST_BACKOFF_MINUTES: u64 = 6 * 60;
+
+// Used by poller/mod.rs.
+/// How long a poller (and the events function) waits before it looks again for an org's Okta
+/// id it could not find, and how long the events function trusts one it found.
+pub const OKTA_ORG_ID_RECHECK: Duration = Duration::from_secs(300);
+
+// Used by lake/object.rs.
+/// How many bytes of the SHA-256 name an object (32 hex digits).
+pub const LAKE_NAME_HASH_BYTES: usize = 16;
+
+// Used by lake/parquet.rs.
+/// Rows per row group: about 64–128 MB of OCSF events before compression.
+pub const LAKE_ROW_GROUP_ROWS: usize = 50_000;
+
+// Used by lake/parquet.rs.
+/// Security Lake's data page limit.
+pub const LAKE_DATA_PAGE_BYTES: usize = 1024 * 1024;
+
+// Used by lake/parquet.rs.
+/// Rows decoded from JSON at a time.
+pub const LAKE_DECODE_BATCH_ROWS: usize = 8_192;
+
+// Used by okta/oauth/assertion.rs.
+/// How long an assertion is valid.
+pub const OAUTH_ASSERTION_SECONDS: i64 = 300;
+
+// Used by okta/oauth/mod.rs.
+/// A token is renewed this long before it expires.
+pub const OAUTH_TOKEN_EXPIRY_MARGIN_SECONDS: i64 = 60;
+
+// Used by okta/client.rs.
+/// The least time a request gets, however close the run is to its deadline.
+pub const OKTA_MIN_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+// Used by okta/organization.rs.
+/// The largest organization document read (Okta's is a few hundred bytes).
+pub const OKTA_ORG_DOCUMENT_MAX_BYTES: usize = 64 * 1024;
+
+// Used by okta/organization.rs.
+/// Okta org ids: `00o` and 17 letters or digits. Anything else is refused.
+pub const OKTA_ORG_ID_LEN: usize = 20;
+
+// Used by okta/error.rs.
+/// The longest `errorSummary` we keep; a hostile server should not fill our logs.
+pub const OKTA_ERROR_SUMMARY_CHARS: usize = 300;
+
+// Used by record/markers.rs.
+/// How much of a quarantined record's original text the marker keeps.
+pub const QUARANTINE_ORIGINAL_BYTES: usize = 16 * 1024;
+
+// Used by inventory/catalogue.rs.
+/// A day, for the directory streams' default intervals.
+pub const DAY_SECONDS: u64 = 86_400;
+
+// Used by config/security_lake.rs.
+/// CreateCustomLogSource's limit on a source name (its provider role's name holds it).
+pub const MAX_SOURCE_NAME: usize = 20;

@@ -10,7 +10,7 @@
 //! per `Org` + `Stream` (a stream's lag, records and Okta headroom) and [`PER_ORG`] per `Org` (the
 //! per-org alarms and the dashboard's failure widgets, errors split by whose fault, one per
 //! [`Fault`]). infra/tests/parity.py checks that every metric the alarms and the dashboard read
-//! is published with their dimensions; the README's operations section lists them all.
+//! is published with their dimensions; docs/operate.md lists them all.
 
 use crate::Fault;
 use crate::stream::PUSH as PUSH_STREAM;

@@ -2,11 +2,9 @@
 //! environment variables the functions read.
 
 use anyhow::{Context, Result, bail};
-use okta_relay::adapters::{
-    AwsWiring, DynamoStateTable, EventBridgeSink, Resources, SecretsManagerSource, config_store,
-    load_aws_config,
-};
-use okta_relay::clock::{Clock, SystemClock};
+pub use okta_relay::adapters::OperatorAws as Aws;
+use okta_relay::adapters::{AwsWiring, Resources};
+use okta_relay::clock::SystemClock;
 use okta_relay::config::{ConfigSource, RelayConfig};
 use okta_relay::ports::Ports;
 use std::path::PathBuf;
@@ -32,7 +30,7 @@ impl Options {
         if let Some(config) = source.read_local() {
             return Ok(config?);
         }
-        let store = config_store(&source, &load_aws_config().await)?;
+        let store = Aws::load().await.config_store(&source)?;
         let document = store.fetch().await?;
         RelayConfig::from_json(&document.text)
             .with_context(|| format!("the configuration in {}", store.location()))
@@ -50,42 +48,6 @@ impl Options {
             Some(b) => Ok(b),
             None => bail!("no delivery bus: pass --bus or set OKTA_RELAY_DELIVERY_BUS"),
         }
-    }
-}
-
-/// The AWS adapters the commands use.
-pub struct Aws {
-    pub sdk: aws_config::SdkConfig,
-    pub clock: Arc<dyn Clock>,
-}
-
-impl Aws {
-    pub async fn load() -> Self {
-        Self {
-            sdk: load_aws_config().await,
-            clock: Arc::new(SystemClock),
-        }
-    }
-
-    pub fn table(&self, name: &str) -> Arc<DynamoStateTable> {
-        Arc::new(DynamoStateTable::new(
-            aws_sdk_dynamodb::Client::new(&self.sdk),
-            name,
-            self.clock.clone(),
-        ))
-    }
-
-    pub fn sink(&self, bus: &str) -> Arc<EventBridgeSink> {
-        Arc::new(EventBridgeSink::new(
-            aws_sdk_eventbridge::Client::new(&self.sdk),
-            bus,
-        ))
-    }
-
-    pub fn secrets(&self) -> Arc<SecretsManagerSource> {
-        Arc::new(SecretsManagerSource::new(
-            aws_sdk_secretsmanager::Client::new(&self.sdk),
-        ))
     }
 }
 

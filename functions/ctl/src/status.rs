@@ -37,7 +37,9 @@ pub async fn run(
                 .filter(|s| s.state.needs_attention())
                 .count();
             if attention > 0 {
-                println!("\n{attention} stream(s) need attention: see README § Troubleshooting.");
+                println!(
+                    "\n{attention} stream(s) need attention: see docs/operate.md, Troubleshooting."
+                );
             }
         }
         let Some(seconds) = watch else {

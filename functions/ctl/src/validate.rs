@@ -60,9 +60,9 @@ async fn online(options: &Options, config: &RelayConfig) -> Vec<Check> {
     let table = options.table_name().ok().map(|name| aws.table(name));
     let mut checks = Vec::new();
     for org in &config.orgs {
-        let org_checks = check_org(config, org, secrets.as_ref(), aws.clock.clone()).await;
+        let org_checks = check_org(config, org, secrets.as_ref(), aws.clock()).await;
         if let Some(table) = &table {
-            record_authenticated(org, &org_checks, table.as_ref(), aws.clock.now()).await;
+            record_authenticated(org, &org_checks, table.as_ref(), aws.clock().now()).await;
         }
         checks.extend(org_checks);
     }
@@ -103,7 +103,7 @@ fn report(checks: &[Check], json: bool) -> Result<()> {
     }
     let failed = checks.iter().filter(|c| !c.ok).count();
     if failed > 0 {
-        println!("\n{failed} check(s) failed: see README § Troubleshooting.");
+        println!("\n{failed} check(s) failed: see docs/operate.md, Troubleshooting.");
     }
     Ok(())
 }

@@ -38,7 +38,7 @@ export interface OktaRelayOrg {
   /** The Okta Log Streaming partner event source, if the org streams to EventBridge. */
   readonly partnerEventSource?: string;
   /** The org's other settings, as in the configuration schema: `logs`, `inventory`,
-   * `event_types`, `push` (see the README). Names and numbers only, never secret values. */
+   * `event_types`, `push` (see docs/configuration.md). Names and numbers only, never secret values. */
   readonly settings?: Record<string, unknown>;
 }
 
@@ -61,7 +61,7 @@ export interface OktaRelayProps {
   readonly siemEndpoint: string;
   readonly siemAuth: OktaRelaySiemAuth;
   /** API destination invocations per second (one record each). Default 100: 8.64 million
-   * records a day; see the README for the ceiling each setting implies. */
+   * records a day; see docs/deploy.md for the ceiling each setting implies. */
   readonly invocationRateLimitPerSecond?: number;
   /** Partner events per invocation of the events function (SQS batch size). Default 100. */
   readonly pushBatchSize?: number;
@@ -85,7 +85,7 @@ export interface OktaRelayProps {
   readonly eventsConcurrency?: number;
   /** Relay settings outside `orgs` (e.g. `rate_limit_reserve`). */
   readonly relaySettings?: Record<string, unknown>;
-  /** Where the functions read the configuration (README, "Configuration"):
+  /** Where the functions read the configuration (docs/configuration.md):
    * - `environment` (default): the JSON in `OKTA_RELAY_CONFIG`; Lambda caps a function's
    *   environment at 4 KB, about 15 orgs.
    * - `parameter`: an SSM parameter the construct writes (Intelligent-Tiering: standard up to
@@ -94,7 +94,7 @@ export interface OktaRelayProps {
    *   its `secretArn` then (the object is written before the stack creates anything).
    * Each function may read only its own parameter or object. */
   readonly configurationStore?: OktaRelayConfigurationStore;
-  /** OCSF to Amazon Security Lake custom sources, beside the delivery bus (README, "Security
+  /** OCSF to Amazon Security Lake custom sources, beside the delivery bus (docs/ocsf.md, "Security
    * Lake"). Each org's `output` setting (`raw`, `ocsf`, `both`) is separate: it chooses what
    * the delivery bus gets. */
   readonly securityLake?: OktaRelaySecurityLake;
@@ -103,7 +103,7 @@ export interface OktaRelayProps {
 /** The Security Lake delivery. CloudFormation has no custom-source resource
  * (`AWS::SecurityLake::CustomLogSource` does not exist), so the construct outputs the
  * `aws securitylake create-custom-log-source` commands (`SecurityLakeCustomSources`) and the
- * README walks through them; the Terraform module creates the sources itself. */
+ * docs/ocsf.md walks through them; the Terraform module creates the sources itself. */
 export interface OktaRelaySecurityLake {
   /** The lake's bucket (`aws-security-data-lake-<region>-<id>`). */
   readonly bucketName: string;
@@ -363,7 +363,7 @@ export class OktaRelay extends Construct {
     this.dashboard = this.operationsDashboard(props);
     if (lake) {
       new CfnOutput(this, 'SecurityLakeCustomSources', {
-        description: 'okta-relay: create the Security Lake custom sources (README, "Security Lake")',
+        description: 'okta-relay: create the Security Lake custom sources (docs/ocsf.md, "Security Lake")',
         value: customSourceCommands(lake, Stack.of(this).account),
       });
     }
@@ -515,10 +515,10 @@ export class OktaRelay extends Construct {
       if (props.alarmTopic) a.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
     };
     const visible = (q: sqs.Queue) => q.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) });
-    alarm('DeliveryDlqAlarm', visible(this.deliveryDlq), 1, 'okta-relay: records the SIEM did not accept (redrive the DLQ)');
-    alarm('EventsDlqAlarm', visible(this.eventsDlq), 1, 'okta-relay: partner events the events function could not take');
+    alarm('DeliveryDlqAlarm', visible(this.deliveryDlq), 1, 'okta-relay: records the SIEM did not accept (redrive the DLQ). Runbook: docs/operate.md#alarm-delivery-dlq');
+    alarm('EventsDlqAlarm', visible(this.eventsDlq), 1, 'okta-relay: partner events the events function could not take. Runbook: docs/operate.md#alarm-events-dlq');
     for (const [id, f] of [['EventsErrors', this.eventsFunction], ['PollerErrors', this.pollerFunction]] as const) {
-      alarm(`${id}Alarm`, f.metricErrors({ period: Duration.minutes(5) }), 1, `okta-relay: ${id}`);
+      alarm(`${id}Alarm`, f.metricErrors({ period: Duration.minutes(5) }), 1, `okta-relay: ${id}. Runbook: docs/operate.md#alarm-function-errors`);
     }
     for (const org of props.orgs) {
       const dims = { Org: org.name, Stream: 'logs' };
@@ -526,25 +526,25 @@ export class OktaRelay extends Construct {
         `LagAlarm-${org.name}`,
         new cloudwatch.Metric({ namespace: 'OktaRelay', metricName: 'LagSeconds', dimensionsMap: dims, statistic: 'Maximum', period: Duration.minutes(15) }),
         props.lagAlarmSeconds ?? 3600,
-        `okta-relay: System Log lag of org ${org.name}`,
+        `okta-relay: System Log lag of org ${org.name}. Runbook: docs/operate.md#alarm-lag`,
       );
       alarm(
         `HealthAlarm-${org.name}`,
         new cloudwatch.Metric({ namespace: 'OktaRelay', metricName: 'StreamErrors', dimensionsMap: { Org: org.name }, statistic: 'Sum', period: Duration.minutes(15) }),
         3,
-        `okta-relay: failing streams of org ${org.name}`,
+        `okta-relay: failing streams of org ${org.name}. Runbook: docs/operate.md#alarm-stream-errors`,
       );
       alarm(
         `QuarantineAlarm-${org.name}`,
         new cloudwatch.Metric({ namespace: 'OktaRelay', metricName: 'Quarantined', dimensionsMap: { Org: org.name }, statistic: 'Sum', period: Duration.minutes(15) }),
         1,
-        `okta-relay: records of org ${org.name} forwarded as quarantine markers (see the README: poison records)`,
+        `okta-relay: records of org ${org.name} forwarded as quarantine markers. Runbook: docs/operate.md#alarm-quarantined`,
       );
       alarm(
         `OverdueAlarm-${org.name}`,
         new cloudwatch.Metric({ namespace: 'OktaRelay', metricName: 'Overdue', dimensionsMap: { Org: org.name }, statistic: 'Maximum', period: Duration.minutes(15) }),
         1,
-        `okta-relay: a stream of org ${org.name} did not succeed within its interval plus overdue_slack_seconds, or the poller did not run for the org at all (see okta-relay-ctl status)`,
+        `okta-relay: a stream of org ${org.name} did not succeed within its interval plus overdue_slack_seconds, or the poller did not run for the org at all. Runbook: docs/operate.md#alarm-overdue`,
         // No data means no poller invocation for the org in 15 minutes: a disabled or deleted
         // schedule, a poller that cannot start or is throttled.
         cloudwatch.TreatMissingData.BREACHING,

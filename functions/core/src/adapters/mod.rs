@@ -18,7 +18,7 @@ pub use s3_lake::S3LakeStore;
 pub use s3_object::S3ObjectStore;
 pub use secrets_manager::SecretsManagerSource;
 pub use ssm_parameter::SsmParameterStore;
-pub use wiring::{AwsWiring, Resources, config_store, function_from_env, s3_client};
+pub use wiring::{AwsWiring, OperatorAws, Resources, config_store, function_from_env, s3_client};
 
 use crate::limits::{AWS_ATTEMPT_TIMEOUT, AWS_CALL_TIMEOUT, AWS_CONNECT_TIMEOUT, AWS_MAX_ATTEMPTS};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};

@@ -147,6 +147,54 @@ where
     Ok(LiveConfig::stored(store, build_service, clock))
 }
 
+/// The AWS side of an operator command (`okta-relay-ctl`), from the default credential chain
+/// and `AWS_ENDPOINT_URL`: the adapters it needs, so no SDK type leaves `adapters/`.
+#[derive(Clone)]
+pub struct OperatorAws {
+    sdk: aws_config::SdkConfig,
+    clock: Arc<dyn Clock>,
+}
+
+impl OperatorAws {
+    pub async fn load() -> Self {
+        Self {
+            sdk: super::load_aws_config().await,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    pub fn table(&self, name: &str) -> Arc<DynamoStateTable> {
+        Arc::new(DynamoStateTable::new(
+            aws_sdk_dynamodb::Client::new(&self.sdk),
+            name,
+            self.clock.clone(),
+        ))
+    }
+
+    pub fn sink(&self, bus: &str) -> Arc<EventBridgeSink> {
+        Arc::new(EventBridgeSink::new(
+            aws_sdk_eventbridge::Client::new(&self.sdk),
+            bus,
+        ))
+    }
+
+    pub fn secrets(&self) -> Arc<SecretsManagerSource> {
+        Arc::new(SecretsManagerSource::new(
+            aws_sdk_secretsmanager::Client::new(&self.sdk),
+        ))
+    }
+
+    /// The clock the adapters use.
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
+    /// The store a stored configuration lives in.
+    pub fn config_store(&self, source: &ConfigSource) -> Result<Arc<dyn ConfigStore>, ConfigError> {
+        config_store(source, &self.sdk)
+    }
+}
+
 /// The store a [`ConfigSource`] names, on `aws`.
 pub fn config_store(
     source: &ConfigSource,

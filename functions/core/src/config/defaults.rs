@@ -75,3 +75,32 @@ pub(super) fn config_reload_seconds() -> u64 {
 pub(super) fn put_events_in_flight() -> usize {
     PUT_EVENTS_IN_FLIGHT
 }
+
+// ---- Configuration defaults and bounds of the Security Lake and directory settings ----
+
+// Used by config/security_lake.rs.
+/// A buffer of up to 100 000 events or 32 MiB of OCSF JSON (its Parquet is about a tenth of
+/// that: BENCHMARKS.md): large objects, as Security Lake asks, in the poller's 512 MB while the
+/// JSON, the decoded batches and the encoded row group are in memory together at the flush.
+pub const MAX_BUFFER_EVENTS: usize = 100_000;
+
+// Used by config/security_lake.rs.
+pub const MAX_BUFFER_BYTES: usize = 32 * 1024 * 1024;
+
+// Used by config/security_lake.rs.
+/// A pull run writes (and commits) at least every two minutes: a backlog run of several
+/// minutes keeps its progress even if it dies before it ends.
+pub const MAX_BUFFER_SECONDS: u64 = 120;
+
+// Used by config/security_lake.rs.
+/// The bounds: a buffer never outlives the 15-minute Lambda limit, nor the memory above.
+pub const MAX_BUFFER_RANGE: (u64, u64) = (1, 600);
+
+// Used by config/security_lake.rs.
+pub const MAX_BUFFER_BYTES_RANGE: (usize, usize) = (1024, 64 * 1024 * 1024);
+
+// Used by inventory/settings.rs.
+pub const MIN_DIRECTORY_INTERVAL_SECONDS: u64 = 60;
+
+// Used by inventory/settings.rs.
+pub const MAX_DIRECTORY_INTERVAL_SECONDS: u64 = 30 * 86_400;

@@ -10,6 +10,18 @@ pub struct ConfigError {
     pub problem: String,
 }
 
+impl ConfigError {
+    /// An operator must change the relay's configuration document.
+    pub fn kind(&self) -> crate::ErrorKind {
+        crate::ErrorKind::Configuration
+    }
+
+    /// The relay's own configuration (not Okta's, not an AWS resource): [`crate::Fault::Relay`].
+    pub fn fault(&self) -> crate::Fault {
+        crate::Fault::Relay
+    }
+}
+
 pub(crate) fn err(field: impl Into<String>, problem: impl Into<String>) -> ConfigError {
     ConfigError {
         field: field.into(),

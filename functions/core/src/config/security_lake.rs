@@ -44,19 +44,12 @@ pub struct SecurityLakeConfig {
     pub max_buffer_seconds: u64,
 }
 
-/// A buffer of up to 100 000 events or 32 MiB of OCSF JSON (its Parquet is about a tenth of
-/// that: BENCHMARKS.md): large objects, as Security Lake asks, in the poller's 512 MB while the
-/// JSON, the decoded batches and the encoded row group are in memory together at the flush.
-pub const MAX_BUFFER_EVENTS: usize = 100_000;
-pub const MAX_BUFFER_BYTES: usize = 32 * 1024 * 1024;
-/// A pull run writes (and commits) at least every two minutes: a backlog run of several
-/// minutes keeps its progress even if it dies before it ends.
-pub const MAX_BUFFER_SECONDS: u64 = 120;
-/// The bounds: a buffer never outlives the 15-minute Lambda limit, nor the memory above.
-pub const MAX_BUFFER_RANGE: (u64, u64) = (1, 600);
-pub const MAX_BUFFER_BYTES_RANGE: (usize, usize) = (1024, 64 * 1024 * 1024);
-/// CreateCustomLogSource's limit on a source name (its provider role's name holds it).
-pub const MAX_SOURCE_NAME: usize = 20;
+pub use crate::config::defaults::MAX_BUFFER_BYTES;
+pub use crate::config::defaults::MAX_BUFFER_BYTES_RANGE;
+pub use crate::config::defaults::MAX_BUFFER_EVENTS;
+pub use crate::config::defaults::MAX_BUFFER_RANGE;
+pub use crate::config::defaults::MAX_BUFFER_SECONDS;
+pub use crate::limits::MAX_SOURCE_NAME;
 
 fn enabled() -> bool {
     true

@@ -2,7 +2,7 @@
 //!
 //! The streams differ only in these parameters, so one listing loop
 //! ([`crate::poller::InventoryRun`]) serves them all. Defaults follow Okta's partner guidance
-//! (the README's directory stream table) and the endpoints' documented page limits
+//! (docs/configuration.md's directory stream table) and the endpoints' documented page limits
 //! (Okta's API reference for each list endpoint).
 
 /// How a stream finds what changed since its high-water mark.
@@ -46,7 +46,7 @@ pub struct StreamSpec {
     pub versioned: bool,
 }
 
-const DAY: u64 = 86_400;
+use crate::limits::DAY_SECONDS as DAY;
 
 /// `search` on `lastUpdated` is Okta's documented way to list users *including*
 /// `DEPROVISIONED` ones (a plain list omits them).

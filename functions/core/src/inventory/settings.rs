@@ -46,8 +46,8 @@ pub struct InventoryStream {
     pub children: Vec<ChildStream>,
 }
 
-const MIN_INTERVAL: u64 = 60;
-const MAX_INTERVAL: u64 = 30 * 86_400;
+use crate::config::defaults::MAX_DIRECTORY_INTERVAL_SECONDS as MAX_INTERVAL;
+use crate::config::defaults::MIN_DIRECTORY_INTERVAL_SECONDS as MIN_INTERVAL;
 
 /// Checks `inventory`; `at` names a field (`orgs[0].inventory.users.page_size`).
 pub fn validate(

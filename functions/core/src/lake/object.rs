@@ -15,8 +15,7 @@ use chrono::DateTime;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
-/// How many bytes of the SHA-256 name an object (32 hex digits).
-const NAME_HASH_BYTES: usize = 16;
+use crate::limits::LAKE_NAME_HASH_BYTES as NAME_HASH_BYTES;
 
 /// One object to write.
 #[derive(Debug)]

@@ -9,12 +9,9 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use thiserror::Error;
 
-/// Rows per row group: about 64–128 MB of OCSF events before compression.
-pub const ROW_GROUP_ROWS: usize = 50_000;
-/// Security Lake's data page limit.
-pub const DATA_PAGE_BYTES: usize = 1024 * 1024;
-/// Rows decoded from JSON at a time.
-const DECODE_BATCH_ROWS: usize = 8_192;
+pub use crate::limits::LAKE_DATA_PAGE_BYTES as DATA_PAGE_BYTES;
+use crate::limits::LAKE_DECODE_BATCH_ROWS as DECODE_BATCH_ROWS;
+pub use crate::limits::LAKE_ROW_GROUP_ROWS as ROW_GROUP_ROWS;
 
 #[derive(Debug, Error)]
 pub enum EncodeError {
@@ -22,6 +19,17 @@ pub enum EncodeError {
     UnknownClass(u32),
     #[error("an OCSF event does not fit its class's schema: {0}")]
     Schema(String),
+}
+
+impl EncodeError {
+    /// The same events give the same failure: the relay's mapping or schema is at fault.
+    pub fn kind(&self) -> crate::ErrorKind {
+        crate::ErrorKind::Permanent
+    }
+
+    pub fn fault(&self) -> crate::Fault {
+        crate::Fault::Relay
+    }
 }
 
 /// Encodes events (each one line of lake JSON, see `LakeEvent`) of class `class_uid`, already

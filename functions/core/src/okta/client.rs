@@ -107,8 +107,7 @@ pub struct OktaClient {
     deadline: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// The least time a request gets, however close the run is to its deadline.
-pub const OKTA_MIN_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+pub use crate::limits::OKTA_MIN_REQUEST_TIMEOUT;
 
 struct RawResponse {
     status: StatusCode,

@@ -86,6 +86,17 @@ pub enum CredentialsError {
     OrgUrl(OrgUrlError),
 }
 
+impl CredentialsError {
+    /// What the org's secret says about Okta is wrong: fix the secret.
+    pub fn kind(&self) -> crate::ErrorKind {
+        crate::ErrorKind::Configuration
+    }
+
+    pub fn fault(&self) -> crate::Fault {
+        crate::Fault::OktaConfiguration
+    }
+}
+
 #[derive(Deserialize)]
 struct SecretDocument {
     org_url: Option<String>,

@@ -27,8 +27,7 @@ pub struct OktaErrorCause {
     pub error_summary: Option<String>,
 }
 
-/// The longest `errorSummary` we keep; a hostile server should not fill our logs.
-const MAX_SUMMARY: usize = 300;
+use crate::limits::OKTA_ERROR_SUMMARY_CHARS as MAX_SUMMARY;
 
 impl OktaErrorBody {
     /// Parses an error body. Anything that is not an Okta error object gives an empty body: the

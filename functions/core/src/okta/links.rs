@@ -29,6 +29,24 @@ pub enum LinkError {
     AmbiguousNext,
 }
 
+impl LinkError {
+    /// As [`crate::okta::OktaError`] classifies it: a `next` link off the org is refused for
+    /// good; a garbled header is retried (most often a dropped connection or proxy).
+    pub fn kind(&self) -> crate::ErrorKind {
+        match self {
+            LinkError::ForeignNext(_) => crate::ErrorKind::Permanent,
+            _ => crate::ErrorKind::Transient,
+        }
+    }
+
+    pub fn fault(&self) -> crate::Fault {
+        match self {
+            LinkError::ForeignNext(_) => crate::Fault::Relay,
+            _ => crate::Fault::OktaTransient,
+        }
+    }
+}
+
 /// Parses every `Link` header value of a response.
 ///
 /// `requested` is the URL the response answers (the base for relative links); `org` pins the

@@ -24,6 +24,24 @@ pub enum OrgUrlError {
     ForeignOrigin { expected: String, found: String },
 }
 
+impl OrgUrlError {
+    /// A malformed org URL is the secret's; a link off the org's origin is Okta (or something
+    /// in between) breaking its contract, refused for good.
+    pub fn kind(&self) -> crate::ErrorKind {
+        match self {
+            OrgUrlError::ForeignOrigin { .. } => crate::ErrorKind::Permanent,
+            _ => crate::ErrorKind::Configuration,
+        }
+    }
+
+    pub fn fault(&self) -> crate::Fault {
+        match self {
+            OrgUrlError::ForeignOrigin { .. } => crate::Fault::Relay,
+            _ => crate::Fault::OktaConfiguration,
+        }
+    }
+}
+
 /// A validated Okta org URL (`https://<org>.okta.com`, or loopback `http` in test mode).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrgUrl {

@@ -8,10 +8,8 @@ use serde::Deserialize;
 pub const WELL_KNOWN_PATH: &str = "/.well-known/okta-organization";
 /// How long the organization document may take: a slow answer must not eat a run's time.
 pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
-/// The largest organization document read (Okta's is a few hundred bytes).
-pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
-/// Okta org ids: `00o` and 17 letters or digits. Anything else is refused.
-const ID_LEN: usize = 20;
+pub use crate::limits::OKTA_ORG_DOCUMENT_MAX_BYTES as MAX_DOCUMENT_BYTES;
+use crate::limits::OKTA_ORG_ID_LEN as ID_LEN;
 
 #[derive(Deserialize)]
 struct Document {

@@ -36,7 +36,7 @@ impl EventTypeFilter {
             .find(|p| {
                 p.trim().is_empty()
                     || p.trim() != *p
-                    || p[..p.len().saturating_sub(1)].contains('*')
+                    || p.strip_suffix('*').unwrap_or(p).contains('*')
             })
     }
 }
@@ -44,6 +44,20 @@ impl EventTypeFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn any_text_is_judged_without_panicking() {
+        // A multi-byte last character once panicked the check (a byte slice mid-character).
+        for entry in ["é", "user.é", "é*", "*é", "a*é", "\u{1F984}"] {
+            let f = EventTypeFilter {
+                allow: vec![],
+                deny: vec![entry.to_string()],
+            };
+            let invalid = f.invalid_entry().is_some();
+            assert_eq!(invalid, entry.starts_with('*') || entry == "a*é", "{entry}");
+            assert!(f.allows("user.session.start"));
+        }
+    }
 
     #[test]
     fn allow_then_deny_with_prefixes() {

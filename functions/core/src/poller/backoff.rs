@@ -6,9 +6,8 @@ use crate::ports::HealthReport;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
-/// The first wait, and the longest.
-const FIRST_BACKOFF_MINUTES: u64 = 5;
-const LONGEST_BACKOFF_MINUTES: u64 = 6 * 60;
+use crate::limits::FIRST_BACKOFF_MINUTES;
+use crate::limits::LONGEST_BACKOFF_MINUTES;
 
 /// After `failures` consecutive configuration errors, wait 5 min × 2^(failures−1), at most 6 h.
 pub fn configuration_backoff(failures: u64) -> Duration {

@@ -45,9 +45,7 @@ pub struct PollerService {
 /// An org's identity as last looked for (`None`: not found), and when.
 type LookedUp = (Option<OrgIdentity>, DateTime<Utc>);
 
-/// How long a poller (and the events function) waits before it looks again for an org's Okta
-/// id it could not find, and how long the events function trusts one it found.
-pub const OKTA_ORG_ID_RECHECK: Duration = Duration::from_secs(300);
+pub use crate::limits::OKTA_ORG_ID_RECHECK;
 
 impl PollerService {
     pub fn new(

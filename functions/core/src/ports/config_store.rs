@@ -40,6 +40,11 @@ impl ConfigStoreError {
             _ => ErrorKind::Configuration,
         }
     }
+
+    /// The parameter or object and its grants are AWS resources of the deployment.
+    pub fn fault(&self) -> crate::Fault {
+        crate::Fault::Aws
+    }
 }
 
 /// Reads the configuration document.

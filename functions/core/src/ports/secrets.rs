@@ -25,6 +25,12 @@ impl SecretError {
             _ => ErrorKind::Configuration,
         }
     }
+
+    /// Secrets Manager and its grants: AWS's side (what the secret says is
+    /// [`crate::okta::credentials::CredentialsError`]).
+    pub fn fault(&self) -> crate::Fault {
+        crate::Fault::Aws
+    }
 }
 
 /// Reads secret values by identifier (a Secrets Manager ARN in production).

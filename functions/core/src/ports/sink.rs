@@ -86,6 +86,14 @@ impl SinkError {
             SinkError::Invalid(_) => ErrorKind::Permanent,
         }
     }
+
+    /// The bus and its grants are AWS's; a call the bus calls invalid is the relay's to fix.
+    pub fn fault(&self) -> crate::Fault {
+        match self {
+            SinkError::Invalid(_) => crate::Fault::Relay,
+            _ => crate::Fault::Aws,
+        }
+    }
 }
 
 /// Puts entries on the delivery bus. Entries are borrowed: the event JSON is copied once, into

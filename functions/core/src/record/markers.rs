@@ -48,8 +48,7 @@ pub fn oversize_marker(relay: &RelayMetadata, entry: &SinkEntry) -> SinkEntry {
 /// knows the record exists and the stream goes on.
 pub const QUARANTINE_DETAIL_TYPE: &str = "Okta Relay Quarantined Record";
 
-/// How much of a quarantined record's original text the marker keeps.
-pub const QUARANTINE_ORIGINAL_BYTES: usize = 16 * 1024;
+pub use crate::limits::QUARANTINE_ORIGINAL_BYTES;
 
 /// Why a record was quarantined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

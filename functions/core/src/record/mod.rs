@@ -1,4 +1,4 @@
-//! The forwarded record: one EventBridge entry per Okta object (the README, "The forwarded record").
+//! The forwarded record: one EventBridge entry per Okta object (docs/record.md).
 //!
 //! `Detail` is `{"okta": <the Okta object, byte for byte as Okta sent it>, "relay": {…}}`. The
 //! object is carried as a [`RawValue`], so it is neither re-parsed into our types nor

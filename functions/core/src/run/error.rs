@@ -31,12 +31,11 @@ impl PollError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             PollError::Secret(e) => e.kind(),
-            PollError::Credentials(_) => ErrorKind::Configuration,
+            PollError::Credentials(e) => e.kind(),
             PollError::Okta(e) => e.kind(),
             PollError::State(e) => e.kind(),
             PollError::Forward(e) => e.kind(),
-            PollError::Cursor(CursorError::TooLarge { .. }) => ErrorKind::Permanent,
-            PollError::Cursor(_) => ErrorKind::Configuration,
+            PollError::Cursor(e) => e.kind(),
             PollError::AuthenticationUnchanged => ErrorKind::Configuration,
         }
     }
@@ -46,17 +45,13 @@ impl PollError {
     pub fn fault(&self) -> crate::Fault {
         use crate::Fault;
         match self {
-            PollError::Secret(_) => Fault::Aws,
-            PollError::Credentials(_) | PollError::AuthenticationUnchanged => {
-                Fault::OktaConfiguration
-            }
+            PollError::Secret(e) => e.fault(),
+            PollError::Credentials(e) => e.fault(),
+            PollError::AuthenticationUnchanged => Fault::OktaConfiguration,
             PollError::Okta(e) => e.fault(),
             PollError::State(e) => e.fault(),
             PollError::Forward(e) => e.fault(),
-            PollError::Cursor(CursorError::ForeignOrigin { .. } | CursorError::NotAUrl) => {
-                Fault::OktaConfiguration
-            }
-            PollError::Cursor(_) => Fault::Relay,
+            PollError::Cursor(e) => e.fault(),
         }
     }
 
@@ -91,4 +86,26 @@ pub enum CursorError {
         "the directory cursor would be {bytes} bytes, more than the state table's item can hold"
     )]
     TooLarge { bytes: usize },
+}
+
+impl CursorError {
+    /// A cursor too large for its item cannot be stored however often it is retried; any other
+    /// unusable cursor waits for an operator's reset.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            CursorError::TooLarge { .. } => ErrorKind::Permanent,
+            _ => ErrorKind::Configuration,
+        }
+    }
+
+    /// A cursor on another origin (or not a URL) says the org moved: Okta configuration. A
+    /// directory cursor the relay cannot read or store is the relay's.
+    pub fn fault(&self) -> crate::Fault {
+        match self {
+            CursorError::ForeignOrigin { .. } | CursorError::NotAUrl => {
+                crate::Fault::OktaConfiguration
+            }
+            _ => crate::Fault::Relay,
+        }
+    }
 }

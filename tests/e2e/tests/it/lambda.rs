@@ -665,8 +665,17 @@ async fn the_poller_binary_reads_its_configuration_from_ssm_and_reloads_an_edit(
     .await
     .unwrap();
     let stack = LocalStack::provision(&[]).await;
-    let arn = stack.put_org_secret("first", &sim.url, TOKEN).await;
-    let org = |name: &str| json!({"name": name, "secret_arn": arn, "logs": {"initial_lookback_hours": 2}});
+    // Each org its own secret (one secret for two orgs is refused).
+    let first_arn = stack.put_org_secret("first", &sim.url, TOKEN).await;
+    let second_arn = stack.put_org_secret("second", &sim.url, TOKEN).await;
+    let org = |name: &str| {
+        let arn = if name == "first" {
+            &first_arn
+        } else {
+            &second_arn
+        };
+        json!({"name": name, "secret_arn": arn, "logs": {"initial_lookback_hours": 2}})
+    };
     let config = |orgs: Vec<Value>| {
         json!({"allow_loopback_http": true, "deadline_margin_seconds": 5, "max_run_seconds": 30,
                "config_reload_seconds": 900, "put_events_in_flight": MOTO_PUT_EVENTS_IN_FLIGHT,

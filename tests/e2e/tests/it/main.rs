@@ -11,6 +11,7 @@ mod aws_faults;
 mod crash;
 mod crash_suite;
 mod ctl;
+mod deploy;
 mod fault_suite;
 mod faults;
 mod inventory;

@@ -44,8 +44,7 @@ struct AssertionClaims<'a> {
     jti: String,
 }
 
-/// How long an assertion is valid.
-const ASSERTION_SECONDS: i64 = 300;
+use crate::limits::OAUTH_ASSERTION_SECONDS as ASSERTION_SECONDS;
 
 impl ClientKey {
     /// Checks that the key parses, without signing anything.

@@ -79,8 +79,7 @@ impl std::fmt::Debug for OAuthSession {
 }
 
 const TOKEN_PATH: &str = "/oauth2/v1/token";
-/// A token is renewed this long before it expires.
-const EXPIRY_MARGIN_SECONDS: i64 = 60;
+use crate::limits::OAUTH_TOKEN_EXPIRY_MARGIN_SECONDS as EXPIRY_MARGIN_SECONDS;
 
 /// A random id for `jti` claims.
 fn unique_id() -> String {
