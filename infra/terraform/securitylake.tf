@@ -28,7 +28,7 @@ locals {
       region     = coalesce(local.lake.region, data.aws_region.current.name)
       account_id = coalesce(local.lake.account_id, data.aws_caller_identity.current.account_id)
       sources    = local.lake_sources
-    }, local.lake.settings)
+    }, local.lake.bucket_owner == null ? {} : { bucket_owner = local.lake.bucket_owner }, local.lake.settings)
   }
   lake_object_arns = [
     for s in values(local.lake_sources) :

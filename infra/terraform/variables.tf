@@ -139,15 +139,16 @@ variable "configuration_bucket" {
 }
 
 variable "security_lake" {
-  description = "OCSF to Amazon Security Lake custom sources, beside the delivery bus (docs/ocsf.md, Security Lake). bucket: the lake's bucket. prefix (default ext/), region and account_id (default this module's): the object layout. sources: custom source location per class key (its name, or name/version; default infra/contract.json security_lake.sources). kms_key_arn: the lake's key, if it has one. settings: max_buffer_events, max_buffer_bytes, max_buffer_seconds. custom_sources: set to create the custom sources here (aws_securitylake_custom_log_source) with the Glue crawler role and the external id the provider role trusts."
+  description = "OCSF to Amazon Security Lake custom sources, beside the delivery bus (docs/ocsf.md, Security Lake). bucket: the lake's bucket. prefix (default ext/), region and account_id (default this module's): the object layout. bucket_owner: the account owning the bucket (default account_id; set it when the lake is in another account, every put names it). sources: custom source location per class key (its name, or name/version; default infra/contract.json security_lake.sources). kms_key_arn: the lake's key, if it has one. settings: max_buffer_events, max_buffer_bytes, max_buffer_seconds. custom_sources: set to create the custom sources here (aws_securitylake_custom_log_source) with the Glue crawler role and the external id the provider role trusts."
   type = object({
-    bucket      = string
-    prefix      = optional(string, "ext/")
-    region      = optional(string)
-    account_id  = optional(string)
-    sources     = optional(map(string), {})
-    kms_key_arn = optional(string)
-    settings    = optional(map(any), {})
+    bucket       = string
+    prefix       = optional(string, "ext/")
+    region       = optional(string)
+    account_id   = optional(string)
+    bucket_owner = optional(string)
+    sources      = optional(map(string), {})
+    kms_key_arn  = optional(string)
+    settings     = optional(map(any), {})
     custom_sources = optional(object({
       crawler_role_arn = string
       external_id      = string

@@ -112,6 +112,10 @@ export interface OktaRelaySecurityLake {
   /** The `region=` and `accountId=` partitions. Default the stack's Region and account. */
   readonly region?: string;
   readonly accountId?: string;
+  /** The account that owns the lake's bucket (a delegated administrator or log archive
+   * account). Every put names it, so a wrong or re-created bucket elsewhere is refused.
+   * Default `accountId`: set it when the lake lives in another account. */
+  readonly bucketOwner?: string;
   /** Custom source location per class key (`authentication`, …, `user_inventory_info`): its
    * name, or `<name>/<version>`. Default `contract.json` `security_lake.sources`. */
   readonly sources?: Record<string, string>;
@@ -604,6 +608,7 @@ function lakeConfig(lake: OktaRelaySecurityLake, stack: Stack): Record<string, u
     prefix: lake.prefix ?? contract.security_lake.prefix,
     region: lake.region ?? stack.region,
     account_id: lake.accountId ?? stack.account,
+    ...(lake.bucketOwner ? { bucket_owner: lake.bucketOwner } : {}),
     sources: { ...contract.security_lake.sources, ...(lake.sources ?? {}) },
     ...(lake.settings ?? {}),
   };

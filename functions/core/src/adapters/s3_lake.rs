@@ -5,8 +5,9 @@
 //!
 //! Every put is conditional (`If-None-Match: *`): S3 answers 412 `PreconditionFailed` when the
 //! name is taken, which is "already there" (names are content addressed), and 409
-//! `ConditionalRequestConflict` when a concurrent put of the same name is in flight, which is
-//! retried. Every put names the bucket's expected owner.
+//! `ConditionalRequestConflict` when a concurrent put of the same name is in flight: that is
+//! `Unavailable` (transient), so the run fails without committing and the next run reads the
+//! pages again and finds the name taken. Every put names the bucket's expected owner.
 
 use super::AwsFailure;
 use crate::ports::{LakeBucket, LakeError, LakeStore, Stored};

@@ -221,10 +221,22 @@ pub const OKTA_PARTNER_PREFIX: &str = "aws.partner/okta.com/";
 impl RelayConfig {
     /// Parses and validates JSON text.
     pub fn from_json(text: &str) -> Result<Self, ConfigError> {
-        let mut config: RelayConfig = serde_json::from_str(text).map_err(|e| {
-            // Config holds no secrets, so serde's message (which names the field) is fine.
-            err("(document)", e.to_string())
-        })?;
+        // Config holds no secrets, so serde's message (which names the field) is fine. The
+        // error names the path to the value it is about (`orgs[1].logs.page_size`).
+        let mut document = serde_json::Deserializer::from_str(text);
+        let mut config: RelayConfig =
+            serde_path_to_error::deserialize(&mut document).map_err(|e| {
+                let at = e.path().to_string();
+                let at = if at == "." {
+                    "(document)".to_string()
+                } else {
+                    at
+                };
+                err(at, e.into_inner().to_string())
+            })?;
+        document
+            .end()
+            .map_err(|e| err("(document)", e.to_string()))?;
         config.validate()?;
         let lake = config.lake().is_some();
         for org in &mut config.orgs {

@@ -39,6 +39,22 @@ fn defaults_follow_oktas_guidance() {
 }
 
 #[test]
+fn a_value_of_the_wrong_type_is_named_by_its_path() {
+    let two = format!(
+        r#"{{"orgs":[{{"name":"acme","secret_arn":"{ARN}"}},
+            {{"name":"beta","secret_arn":"{ARN}-beta","logs":{{"page_size":"1000"}}}}]}}"#
+    );
+    let e = RelayConfig::from_json(&two).unwrap_err();
+    assert_eq!(e.field, "orgs[1].logs.page_size", "{e}");
+    assert!(e.problem.contains("invalid type"), "{e}");
+    let typo = valid().replace("\"orgs\"", "\"orgz\"");
+    let e = RelayConfig::from_json(&typo).unwrap_err();
+    assert!(e.problem.contains("orgz"), "{e}");
+    let e = RelayConfig::from_json(&format!("{} trailing", valid())).unwrap_err();
+    assert_eq!(e.field, "(document)");
+}
+
+#[test]
 fn errors_name_the_field() {
     let cases = [
         (r#"{"orgs":[]}"#.to_string(), "orgs"),

@@ -509,6 +509,22 @@ async fn validate_config_names_each_failure_and_prints_no_secret() {
         "{}",
         ran.stdout
     );
+    // A value of the wrong type is named by its path too, not by a line and column.
+    let mut mistyped = env.clone();
+    mistyped.retain(|(k, _)| *k != "OKTA_RELAY_CONFIG");
+    mistyped.push((
+        "OKTA_RELAY_CONFIG",
+        json!({"orgs": [{"name": "acme", "secret_arn": good},
+                        {"name": "beta", "secret_arn": bad, "logs": {"page_size": "1000"}}]})
+        .to_string(),
+    ));
+    let ran = ctl(&mistyped, &["validate-config", "--offline"]).await;
+    assert_eq!(ran.code, 1);
+    assert!(
+        ran.stdout.contains("orgs[1].logs.page_size") && ran.stdout.contains("invalid type"),
+        "{}",
+        ran.stdout
+    );
     let ran = ctl(&env, &["validate-config", "--offline"]).await;
     assert_eq!(ran.code, 0, "{}", ran.stdout);
 }
