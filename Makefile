@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat tests/local/requirements.txt | cksum | c
 CARGO_TEST := $(shell if cargo nextest --version >/dev/null 2>&1; then echo "cargo nextest run --profile ci"; else echo "cargo test"; fi)
 
 .PHONY: help venv up down build lint test unit demo clean fuzz crash-suite fault-suite load \
-	infra-deps infra-test infra-test-synth dashboard-picture moto-race package bench-build bench-orgs bench-process bench-budget bench-startup bench-throughput
+	infra-deps infra-test infra-test-synth dashboard-picture moto-race package release bench-build bench-orgs bench-process bench-budget bench-startup bench-throughput
 
 help:
 	@echo "make test   full suite (fmt, clippy, unit and integration tests against moto)"
@@ -24,6 +24,7 @@ help:
 	@echo "make infra-test   CDK assertions, cdk synth, cfn-lint, checkov, terraform fmt, contract parity"
 	@echo "make dashboard-picture   redraw docs/dashboard.svg from the synthesized dashboard"
 	@echo "make package      the two arm64 Lambda zips (cargo lambda build --release --arm64)"
+	@echo "make release      dist/okta-relay-<version>/: the zips, okta-relay-ctl, SBOM, release notes, SHA256SUMS"
 	@echo "make bench-process / bench-budget / bench-startup / bench-throughput / bench-orgs   whole-process benchmarks (BENCHMARKS.md)"
 
 # Python venv with moto (local AWS) and cargo-lambda, pinned in tests/local/requirements.txt.
@@ -83,7 +84,7 @@ infra-deps: $(CDK_STAMP) $(INFRA_STAMP) $(CHECKOV_STAMP)
 
 # The template checks synthesize with empty placeholder zips (the template is under test, not
 # the code); deploy with the real ones from make package.
-infra-test: infra-test-synth
+infra-test: venv infra-test-synth
 	$(INFRA_VENV)/bin/cfn-lint --config-file infra/.cfnlintrc $(TEMPLATE)
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f $(TEMPLATE)
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework terraform -d infra/terraform
@@ -91,6 +92,7 @@ infra-test: infra-test-synth
 	  else echo "NOTICE: terraform is not installed: fmt -check not run (python-hcl2 still parses the module)"; fi
 	$(INFRA_VENV)/bin/python infra/tests/parity.py $(TEMPLATE)
 	$(INFRA_VENV)/bin/python infra/tests/dashboard_picture.py $(TEMPLATE) docs/dashboard.svg --check
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(INFRA_VENV)/bin/python infra/tests/release_check.py
 
 # The CDK assertion tests, then the example app synthesized into $(TEMPLATE).
 infra-test-synth: infra-deps
@@ -112,6 +114,11 @@ dashboard-picture: infra-test-synth
 moto-race: venv
 	$(PY) tests/local/sqs_race.py
 	$(PY) tests/local/sqs_race.py --unpatched && { echo "unpatched moto lost nothing this time (the race is timing-dependent)"; } || echo "unpatched moto lost messages, as expected"
+
+# A release (infra/release/release.sh): versioned arm64 zips in the layout every deploy path
+# takes, the okta-relay-ctl binary, a CycloneDX SBOM, the release notes and SHA256SUMS.
+release: venv
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH infra/release/release.sh
 
 package: venv
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH cargo lambda build --release --arm64 --output-format zip --locked \

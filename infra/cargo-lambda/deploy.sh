@@ -84,7 +84,16 @@ for name, f in c["functions"].items():
 PY
   role_var="$(echo "$name" | tr a-z A-Z)_ROLE_ARN"
   if [[ -n "$binary_dir" ]]; then
-    from=(--binary-path "$binary_dir/$binary/bootstrap")
+    # A release's zips (<binary>/bootstrap.zip) or unpacked binaries (<binary>/bootstrap).
+    if [[ ! -e "$binary_dir/$binary/bootstrap" && -e "$binary_dir/$binary/bootstrap.zip" ]]; then
+      unpacked="$(mktemp -d)"
+      python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' \
+        "$binary_dir/$binary/bootstrap.zip" "$unpacked"
+      chmod +x "$unpacked/bootstrap"
+      from=(--binary-path "$unpacked/bootstrap")
+    else
+      from=(--binary-path "$binary_dir/$binary/bootstrap")
+    fi
   else
     from=(--binary-name "$binary")
   fi
