@@ -53,4 +53,5 @@ resource "aws_cloudwatch_metric_alarm" "relay" {
   comparison_operator = "GreaterThanOrEqualToThreshold"
   treat_missing_data  = each.value.missing
   alarm_actions       = local.alarm_actions
+  tags                = var.tags
 }

@@ -68,7 +68,7 @@ resource "aws_s3_object" "config" {
   content                = local.config_json
   content_type           = "application/json"
   server_side_encryption = "aws:kms"
-  kms_key_id             = aws_kms_key.relay.arn
+  kms_key_id             = local.kms_key_arn
 
   lifecycle {
     create_before_destroy = true

@@ -1,9 +1,10 @@
 # The operations dashboard: infra/contract.json's `dashboard`, the data the CDK construct renders
-# too (the module is used from this repository, so the contract is beside it). Per org: lag,
+# too (the module carries its own copy of the contract, checked equal by parity.py, so it works
+# from a registry or a git source on its own). Per org: lag,
 # records per minute by path, duplicates, Okta rate-limit headroom, errors by whose fault,
 # quarantined; and the DLQ depths.
 locals {
-  dashboard = jsondecode(file("${path.module}/../contract.json")).dashboard
+  dashboard = jsondecode(file("${path.module}/contract.json")).dashboard
   dashboard_names = {
     "{region}"             = data.aws_region.current.id
     "{queue:delivery_dlq}" = aws_sqs_queue.dlq["delivery"].name

@@ -4,7 +4,8 @@ resource "aws_sqs_queue" "dlq" {
   for_each                  = toset(["events", "delivery"])
   name                      = "${var.name_prefix}-${each.key}-dlq"
   message_retention_seconds = 1209600
-  kms_master_key_id         = aws_kms_key.relay.arn
+  kms_master_key_id         = local.kms_key_arn
+  tags                      = var.tags
 }
 
 # Push path: per streaming org, a rule on the org's own partner event bus (named after its
@@ -22,6 +23,7 @@ resource "aws_cloudwatch_event_rule" "partner" {
       error_message = "The rule name ${var.name_prefix}-partner-${each.key} is longer than 64 characters: shorten name_prefix or the org's name."
     }
   }
+  tags = var.tags
 }
 
 resource "aws_cloudwatch_event_target" "partner" {
@@ -43,13 +45,14 @@ resource "aws_cloudwatch_event_target" "partner" {
 # max_receive_count times moves to the events DLQ.
 resource "aws_sqs_queue" "push" {
   name                       = "${var.name_prefix}-push"
-  kms_master_key_id          = aws_kms_key.relay.arn
+  kms_master_key_id          = local.kms_key_arn
   visibility_timeout_seconds = local.push_queue.visibility_timeout_seconds
   message_retention_seconds  = 345600
   redrive_policy = jsonencode({
     deadLetterTargetArn = aws_sqs_queue.dlq["events"].arn
     maxReceiveCount     = local.push_queue.max_receive_count
   })
+  tags = var.tags
 }
 
 # Who may send to each queue: only the rules that target it (the partner rule the push queue,
@@ -149,7 +152,7 @@ resource "aws_scheduler_schedule" "poll" {
   description                  = "okta-relay: poll Okta org ${each.key}"
   schedule_expression          = var.poll_schedule_expression
   schedule_expression_timezone = "UTC"
-  kms_key_arn                  = aws_kms_key.relay.arn
+  kms_key_arn                  = local.kms_key_arn
   flexible_time_window {
     mode = "OFF"
   }
@@ -198,7 +201,7 @@ resource "aws_iam_role_policy" "scheduler" {
       {
         Effect   = "Allow"
         Action   = "kms:Decrypt"
-        Resource = aws_kms_key.relay.arn
+        Resource = local.kms_key_arn
       },
     ]
   })
@@ -266,6 +269,7 @@ resource "aws_cloudwatch_event_rule" "delivery" {
   description    = "okta-relay: forwarded records to the SIEM"
   event_bus_name = aws_cloudwatch_event_bus.delivery.name
   event_pattern  = jsonencode(local.delivery_rule_pattern)
+  tags           = var.tags
 }
 
 resource "aws_iam_role" "delivery" {

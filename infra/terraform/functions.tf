@@ -2,7 +2,8 @@ resource "aws_cloudwatch_log_group" "relay" {
   for_each          = local.functions
   name              = "/aws/lambda/${var.name_prefix}-${each.key}"
   retention_in_days = var.log_retention_days
-  kms_key_id        = aws_kms_key.relay.arn
+  kms_key_id        = local.kms_key_arn
+  tags              = var.tags
 }
 
 resource "aws_lambda_function" "relay" {
@@ -20,7 +21,7 @@ resource "aws_lambda_function" "relay" {
   filename      = "${var.package_directory}/${each.value.binary}/bootstrap.zip"
   memory_size   = each.value.memory_mb
   timeout       = each.value.timeout_seconds
-  kms_key_arn   = aws_kms_key.relay.arn
+  kms_key_arn   = local.kms_key_arn
   # One poller per org at a time (each org has its own schedule; leases make overlap safe);
   # the events function is capped.
   reserved_concurrent_executions = each.key == "poller" ? length(var.orgs) : var.events_concurrency
@@ -33,6 +34,7 @@ resource "aws_lambda_function" "relay" {
     log_format = "JSON"
     log_group  = aws_cloudwatch_log_group.relay[each.key].name
   }
+  tags = var.tags
 }
 
 # The poller's schedule is not retried (the next schedule resumes from the cursor), and a

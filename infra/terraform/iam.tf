@@ -9,9 +9,11 @@ data "aws_iam_policy_document" "assume" {
 }
 
 resource "aws_iam_role" "relay" {
-  for_each           = local.functions
-  name               = "${var.name_prefix}-${each.key}"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
+  for_each             = local.functions
+  name                 = "${var.name_prefix}-${each.key}"
+  assume_role_policy   = data.aws_iam_policy_document.assume.json
+  permissions_boundary = var.permissions_boundary
+  tags                 = var.tags
 }
 
 # Least privilege: the state table with the actions the function uses (its own items only), the
@@ -44,7 +46,7 @@ data "aws_iam_policy_document" "relay" {
   statement {
     sid       = "Key"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [aws_kms_key.relay.arn]
+    resources = [local.kms_key_arn]
   }
   dynamic "statement" {
     for_each = length(each.value.secret_actions) > 0 ? [1] : []
@@ -93,4 +95,24 @@ resource "aws_iam_role_policy" "relay" {
   name     = "${var.name_prefix}-${each.key}"
   role     = aws_iam_role.relay[each.key].id
   policy   = data.aws_iam_policy_document.relay[each.key].json
+}
+
+# With var.vpc_config, Lambda manages the functions' network interfaces with their roles. AWS
+# documents these EC2 actions on "*" (they name no interface before it exists).
+data "aws_iam_policy_document" "vpc" {
+  # checkov:skip=CKV_AWS_111: Lambda's VPC actions (AWSLambdaVPCAccessExecutionRole) take no resource-level scope.
+  # checkov:skip=CKV_AWS_356: Lambda's VPC actions (AWSLambdaVPCAccessExecutionRole) take no resource-level scope.
+  statement {
+    sid = "LambdaVpcNetworkInterfaces"
+    actions = ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+    "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "vpc" {
+  for_each = var.vpc_config == null ? {} : local.functions
+  name     = "${var.name_prefix}-${each.key}-vpc"
+  role     = aws_iam_role.relay[each.key].id
+  policy   = data.aws_iam_policy_document.vpc.json
 }

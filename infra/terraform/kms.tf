@@ -1,8 +1,16 @@
-# One customer-managed key for the table, the queues, the logs and the functions' environment.
+# One customer-managed key for the table, the queues, the logs and the functions' environment:
+# the module's own, or var.kms_key_arn (whose policy must then grant what data.aws_iam_policy_document.key
+# below grants: EventBridge, CloudWatch Logs and the account).
+locals {
+  kms_key_arn = var.kms_key_arn != null ? var.kms_key_arn : aws_kms_key.relay[0].arn
+}
+
 resource "aws_kms_key" "relay" {
+  count               = var.kms_key_arn == null ? 1 : 0
   description         = "okta-relay: state table, queues and logs"
   enable_key_rotation = true
   policy              = data.aws_iam_policy_document.key.json
+  tags                = var.tags
 }
 
 data "aws_iam_policy_document" "key" {

@@ -87,15 +87,17 @@ resource "aws_dynamodb_table" "state" {
   }
   server_side_encryption {
     enabled     = true
-    kms_key_arn = aws_kms_key.relay.arn
+    kms_key_arn = local.kms_key_arn
   }
   lifecycle {
     prevent_destroy = true
   }
+  tags = var.tags
 }
 
 resource "aws_cloudwatch_event_bus" "delivery" {
   name = "${var.name_prefix}-delivery"
+  tags = var.tags
 }
 
 # An org without a secret ARN gets an empty secret; put its credentials in it after apply.
@@ -103,6 +105,7 @@ resource "aws_secretsmanager_secret" "org" {
   for_each    = local.created_secrets
   name        = "${var.name_prefix}/okta/${each.key}"
   description = "okta-relay: Okta credentials of org ${each.key}"
-  kms_key_id  = aws_kms_key.relay.arn
+  kms_key_id  = local.kms_key_arn
   # checkov:skip=CKV2_AWS_57: Okta API tokens and service-app keys are rotated in Okta, not by a rotation Lambda; the relay re-reads the secret after a 401.
+  tags = var.tags
 }

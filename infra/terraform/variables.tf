@@ -16,6 +16,26 @@ variable "orgs" {
     condition     = length(var.orgs) > 0
     error_message = "orgs must name at least one org."
   }
+  # Checked at plan time, as the relay checks them at start-up (schemas/config.schema.json).
+  validation {
+    condition = alltrue([for o in var.orgs : length(setsubtract(try(keys(o.settings), []),
+    ["logs", "inventory", "event_types", "push", "output"])) == 0])
+    error_message = "orgs[].settings takes only logs, inventory, event_types, push and output."
+  }
+  validation {
+    condition = alltrue([for o in var.orgs : length(setsubtract(try(keys(o.settings.logs), []),
+    ["enabled", "page_size", "initial_lookback_hours", "interval_seconds"])) == 0])
+    error_message = "orgs[].settings.logs takes only enabled, page_size, initial_lookback_hours and interval_seconds."
+  }
+  validation {
+    condition = alltrue([for o in var.orgs : try(o.settings.logs.page_size, null) == null ? true :
+    can(regex("^[0-9]+$", jsonencode(o.settings.logs.page_size))) && try(o.settings.logs.page_size >= 1 && o.settings.logs.page_size <= 1000, false)])
+    error_message = "orgs[].settings.logs.page_size must be a whole number from 1 to 1000 (a number, not a string)."
+  }
+  validation {
+    condition     = alltrue([for o in var.orgs : contains(["raw", "ocsf", "both"], try(o.settings.output, "raw"))])
+    error_message = "orgs[].settings.output must be raw, ocsf or both."
+  }
 }
 
 variable "relay_settings" {
@@ -155,4 +175,35 @@ variable "security_lake" {
     }))
   })
   default = null
+}
+
+variable "tags" {
+  description = "Tags for every resource of the module that takes tags."
+  type        = map(string)
+  default     = {}
+}
+
+variable "permissions_boundary" {
+  description = "The ARN of an IAM permissions boundary for the functions' roles, if your organisation requires one."
+  type        = string
+  default     = null
+}
+
+variable "kms_key_arn" {
+  description = "Your own KMS key for the state table, queues, logs and the functions' environment (default: the module creates one). Its policy must let EventBridge and CloudWatch Logs use it on this account's behalf (kms.tf shows the statements)."
+  type        = string
+  default     = null
+}
+
+variable "vpc_config" {
+  description = "Run the functions in your VPC (subnet_ids, security_group_ids): for a fixed egress IP (a NAT gateway's Elastic IP) when Okta restricts the credential to a network zone. The subnets need a route to the internet (Okta) and to the AWS endpoints the functions call."
+  type = object({
+    subnet_ids         = list(string)
+    security_group_ids = list(string)
+  })
+  default = null
+  validation {
+    condition     = var.vpc_config == null ? true : length(var.vpc_config.subnet_ids) > 0 && length(var.vpc_config.security_group_ids) > 0
+    error_message = "vpc_config needs at least one subnet and one security group."
+  }
 }

@@ -252,6 +252,57 @@ def check_terraform_push(locals_, contract):
     check("terraform push mapping waits for the role policy", mapping.get("depends_on"), ["${aws_iam_role_policy.relay}"])
 
 
+def check_terraform_self_contained():
+    """The module uses no file outside its folder (a registry or git source gets only the
+    folder): its copy of the contract is the contract, and no path climbs out of it."""
+    module = os.path.join(INFRA, "terraform")
+    with open(os.path.join(INFRA, "contract.json")) as a, open(os.path.join(module, "contract.json")) as b:
+        if a.read() != b.read():
+            problems.append("infra/terraform/contract.json differs from infra/contract.json: copy it (cp infra/contract.json infra/terraform/)")
+    for d, _, files in os.walk(module):
+        if ".terraform" in d:
+            continue
+        for f in files:
+            if not f.endswith(".tf"):
+                continue
+            with open(os.path.join(d, f)) as fh:
+                text = fh.read()
+            top = os.path.relpath(d, module) == "."
+            if top and re.search(r'path\.module\}/\.\.', text):
+                problems.append(f"terraform/{f} reads a file outside the module")
+
+
+def check_terraform_org_validation():
+    """var.orgs refuses at plan time what the relay would refuse at start-up: a page_size given
+    as a string, an unknown settings key. Run with terraform itself on the variable alone (no
+    provider, no network); skipped without terraform."""
+    if not shutil.which("terraform"):
+        print("NOTICE: terraform is not installed: the orgs variable's validations were not run")
+        return
+    with open(os.path.join(INFRA, "terraform", "variables.tf")) as f:
+        text = f.read()
+    start = text.index('variable "orgs"')
+    block = text[start:text.index('\nvariable "', start + 1)]
+    good = [{"name": "acme", "settings": {"logs": {"page_size": 1000}, "inventory": {"users": {}}}},
+            {"name": "beta", "settings": {"logs": {"page_size": 500}, "inventory": {"users": {}}}}]
+    cases = [(good, None),
+             ([good[0], {"name": "beta", "settings": {"logs": {"page_size": "1000"}, "inventory": {"users": {}}}}], "page_size"),
+             ([{"name": "acme", "settings": {"logz": {}}}], "settings takes only")]
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(os.path.join(tmp, "main.tf"), "w") as f:
+            f.write(block + '\noutput "n" {\n  value = length(var.orgs)\n}\n')
+        subprocess.run(["terraform", "init", "-backend=false", "-input=false"], cwd=tmp, capture_output=True, check=True)
+        for orgs, refusal in cases:
+            with open(os.path.join(tmp, "terraform.tfvars.json"), "w") as f:
+                json.dump({"orgs": orgs}, f)
+            out = subprocess.run(["terraform", "apply", "-auto-approve", "-input=false", "-no-color"], cwd=tmp,
+                                 capture_output=True, text=True)
+            if refusal is None and out.returncode != 0:
+                problems.append(f"terraform var.orgs refuses good settings: {out.stderr.strip()[-300:]}")
+            elif refusal is not None and (out.returncode == 0 or refusal not in out.stderr):
+                problems.append(f"terraform var.orgs does not refuse {orgs[-1]['settings']} ({refusal!r}): {out.stderr.strip()[-300:]}")
+
+
 def check_terraform(contract):
     locals_ = {}
     for name in sorted(os.listdir(os.path.join(INFRA, "terraform"))):
@@ -422,9 +473,9 @@ def terraform_dashboard(orgs, region):
         text = text.replace(ref, json.dumps(stand_in))
     text = text[:text.index('resource "aws_cloudwatch_dashboard"')]
     with tempfile.TemporaryDirectory() as tmp:
-        shutil.copy(os.path.join(INFRA, "contract.json"), tmp)
         module = os.path.join(tmp, "terraform")
         os.mkdir(module)
+        shutil.copy(os.path.join(INFRA, "terraform", "contract.json"), module)
         with open(os.path.join(module, "main.tf"), "w") as f:
             f.write(text + f'variable "orgs" {{\n  default = {json.dumps([{"name": o} for o in orgs])}\n}}\n'
                     'output "body" {\n  value = jsonencode({ widgets = local.dashboard_widgets })\n}\n')
@@ -546,6 +597,8 @@ def main():
         return
     check_template(template, contract)
     check_terraform(contract)
+    check_terraform_self_contained()
+    check_terraform_org_validation()
     check_lake(template, contract)
     check_dashboard(template, contract)
     check_schedules(template)

@@ -53,7 +53,8 @@ pub async fn run(options: &Options, offline: bool, json: bool) -> Result<ExitCod
     })
 }
 
-/// Each org's secret and Okta access, the state table and the delivery bus.
+/// Each org's secret and Okta access, each streaming org's partner event bus and rule, the
+/// state table and the delivery bus.
 async fn online(options: &Options, config: &RelayConfig) -> Vec<Check> {
     let aws = Aws::load().await;
     let secrets = aws.secrets();
@@ -65,6 +66,11 @@ async fn online(options: &Options, config: &RelayConfig) -> Vec<Check> {
             record_authenticated(org, &org_checks, table.as_ref(), aws.clock().now()).await;
         }
         checks.extend(org_checks);
+    }
+    for org in config.orgs.iter() {
+        if let Some(source) = &org.partner_event_source {
+            checks.push(partner_bus(&aws, &org.name, source).await);
+        }
     }
     checks.push(match options.table_name() {
         Ok(name) => check_state_table(aws.table(name).as_ref(), name).await,
@@ -82,6 +88,35 @@ async fn online(options: &Options, config: &RelayConfig) -> Vec<Check> {
         Err(e) => failed("delivery bus", e),
     });
     checks
+}
+
+/// An org's partner event bus: Okta's Log Streaming source associated with a bus of its name,
+/// with the rule the stacks put on it to the push queue.
+async fn partner_bus(aws: &Aws, org: &str, source: &str) -> Check {
+    let subject = format!("orgs[{org}] partner event bus {source}");
+    match aws.sink(source).enabled_rules().await {
+        Ok(rules) if rules.is_empty() => Check {
+            subject,
+            ok: false,
+            detail: "the bus has no enabled rule: deploy the stack, which puts the org's rule to the push queue on it".into(),
+        },
+        Ok(rules) => Check {
+            subject,
+            ok: true,
+            detail: format!("rules: {}", rules.join(", ")),
+        },
+        Err(e) => Check {
+            subject,
+            ok: false,
+            detail: format!(
+                "the bus does not exist or may not be read ({}): associate the org's Log Streaming partner event source with an event bus of the same name (docs/deploy.md, step 2)",
+                match e.kind() {
+                    okta_relay::ErrorKind::Transient => "EventBridge did not answer; try again",
+                    _ => "not found, or no events:DescribeEventBus permission",
+                }
+            ),
+        },
+    }
 }
 
 fn failed(subject: &str, e: impl std::fmt::Display) -> Check {

@@ -192,6 +192,7 @@ export class OktaRelay extends Construct {
             encryptionKey: key,
           }),
     );
+    props.orgs.forEach((org, i) => checkOrgSettings(org.settings ?? {}, `orgs[${i}].settings`));
     const lake = props.securityLake ? lakeConfig(props.securityLake, Stack.of(this)) : undefined;
     const config = {
       ...(props.relaySettings ?? {}),
@@ -599,6 +600,35 @@ function checkovSkips(name: FunctionName): { id: string; comment: string }[] {
         : "The events function is invoked by its SQS queue's event source mapping: the queue's redrive policy (to the events DLQ) is where failed events go.",
   });
   return skips;
+}
+
+/** An org's settings, checked at synth time as the relay checks them at start-up
+ * (schemas/config.schema.json): only the known sections and `logs` fields, a whole-number
+ * `logs.page_size` from 1 to 1000, an `output` of raw, ocsf or both. A mistake names its path. */
+export function checkOrgSettings(settings: Record<string, unknown>, at: string): void {
+  const refuse = (path: string, problem: string) => {
+    throw new Error(`okta-relay: ${at}.${path}: ${problem}`);
+  };
+  const sections = ['logs', 'inventory', 'event_types', 'push', 'output'];
+  for (const key of Object.keys(settings)) {
+    if (!sections.includes(key)) refuse(key, `unknown setting (expected one of ${sections.join(', ')})`);
+  }
+  const logs = settings.logs as Record<string, unknown> | undefined;
+  if (logs !== undefined) {
+    if (typeof logs !== 'object' || logs === null) refuse('logs', 'must be an object');
+    const fields = ['enabled', 'page_size', 'initial_lookback_hours', 'interval_seconds'];
+    for (const key of Object.keys(logs)) {
+      if (!fields.includes(key)) refuse(`logs.${key}`, `unknown field (expected one of ${fields.join(', ')})`);
+    }
+    const page = logs.page_size;
+    if (page !== undefined && !(typeof page === 'number' && Number.isInteger(page) && page >= 1 && page <= 1000)) {
+      refuse('logs.page_size', `must be a whole number from 1 to 1000, not ${JSON.stringify(page)}`);
+    }
+  }
+  const output = settings.output;
+  if (output !== undefined && !['raw', 'ocsf', 'both'].includes(output as string)) {
+    refuse('output', `must be raw, ocsf or both, not ${JSON.stringify(output)}`);
+  }
 }
 
 /** The `security_lake` section of the relay configuration. */

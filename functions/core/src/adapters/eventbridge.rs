@@ -87,6 +87,26 @@ impl EventBridgeSink {
             .map_err(|e| sink_error(AwsFailure::from_sdk(&e)))?;
         Ok(out.arn().unwrap_or(&self.bus).to_string())
     }
+
+    /// The enabled rules on the bus (`validate-config` on an org's partner event bus: the Log
+    /// Streaming source must be associated with a bus of its name, and the stacks put the org's
+    /// rule on it). An error if the bus does not exist or may not be read.
+    pub async fn enabled_rules(&self) -> Result<Vec<String>, SinkError> {
+        self.describe().await?;
+        let out = self
+            .client
+            .list_rules()
+            .event_bus_name(&self.bus)
+            .send()
+            .await
+            .map_err(|e| sink_error(AwsFailure::from_sdk(&e)))?;
+        Ok(out
+            .rules()
+            .iter()
+            .filter(|r| r.state() == Some(&aws_sdk_eventbridge::types::RuleState::Enabled))
+            .filter_map(|r| r.name().map(str::to_string))
+            .collect())
+    }
 }
 
 #[async_trait]

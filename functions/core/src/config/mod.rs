@@ -25,7 +25,7 @@ use serde::Deserialize;
 use std::time::Duration;
 
 /// The whole configuration.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RelayConfig {
     pub orgs: Vec<OrgConfig>,
@@ -79,7 +79,7 @@ pub struct RelayConfig {
 }
 
 /// One Okta org.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrgConfig {
     /// Short name used in state keys and forwarded records: `[a-z0-9][a-z0-9_-]*`, ≤ 64.
@@ -117,7 +117,7 @@ pub struct OrgConfig {
 }
 
 /// What an org's events become on the delivery bus.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Output {
     /// The record as Okta sent it with the relay's metadata (`Okta System Log Event`, …).
@@ -155,7 +155,7 @@ impl OrgConfig {
 }
 
 /// What the events function does with an org's partner events, and when the poller steps in.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct PushConfig {
     /// With a partner event source configured: if no partner event arrived for this long, the
@@ -180,7 +180,7 @@ impl Default for PushConfig {
 }
 
 /// What to do with a partner event older than `max_event_age_seconds`.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OldEventPolicy {
     #[default]
@@ -189,7 +189,7 @@ pub enum OldEventPolicy {
 }
 
 /// System Log stream settings (defaults from Okta's partner guidance).
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogStreamConfig {
     pub enabled: bool,

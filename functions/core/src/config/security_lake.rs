@@ -8,7 +8,7 @@ use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Where Security Lake objects go: `s3://<bucket>/<prefix><source>/region=<region>/accountId=<account_id>/eventDay=<yyyymmdd>/`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SecurityLakeConfig {
     /// S3 delivery on or off; off keeps the section for later.

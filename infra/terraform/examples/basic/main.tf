@@ -1,35 +1,34 @@
-# One org with Log Streaming and three directory streams, delivering to a SIEM with an API key.
-#   make package && cd infra/terraform/examples/basic && terraform init && terraform apply
+# One org with three directory streams (and Log Streaming when partner_event_source is set),
+# delivering to a SIEM with an API key. Nothing is made up: terraform asks for each required
+# value (or takes it from terraform.tfvars), and Security Lake is on only when its bucket is set.
+#   make release   (or make package)
+#   cd infra/terraform/examples/basic && terraform init && terraform apply \
+#     -var package_directory=../../../../dist/okta-relay-<version>/lambda
 provider "aws" {
-  region = "us-east-1"
+  region = var.region
 }
 
 module "okta_relay" {
   source            = "../.."
-  package_directory = "${path.root}/../../../../target/lambda"
+  package_directory = var.package_directory
   orgs = [{
-    name                 = "example"
-    secret_arn           = "arn:aws:secretsmanager:us-east-1:123456789012:secret:okta/example-AbCdEf"
-    partner_event_source = "aws.partner/okta.com/example-org/okta-relay"
+    name                 = var.org_name
+    secret_arn           = var.org_secret_arn
+    partner_event_source = var.partner_event_source
     settings = {
       logs      = { interval_seconds = 3600 }
       inventory = { users = {}, groups = {}, group_members = {} }
     }
   }]
-  siem_endpoint = "https://siem.example.com/ingest/okta"
+  siem_endpoint = var.siem_endpoint
   siem_auth = {
     kind        = "api_key"
     header_name = "Authorization"
-    secret_arn  = "arn:aws:secretsmanager:us-east-1:123456789012:secret:siem-key-AbCdEf"
+    secret_arn  = var.siem_secret_arn
   }
-  # OCSF Parquet to Amazon Security Lake, with the custom sources created here.
-  security_lake = {
-    bucket      = "aws-security-data-lake-us-east-1-examplehash0123"
-    kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
-    custom_sources = {
-      crawler_role_arn = "arn:aws:iam::123456789012:role/okta-relay-lake-crawler"
-      external_id      = "okta-relay-example"
-    }
+  security_lake = var.security_lake_bucket == null ? null : {
+    bucket      = var.security_lake_bucket
+    kms_key_arn = var.security_lake_key_arn
   }
 }
 

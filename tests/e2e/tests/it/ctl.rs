@@ -585,3 +585,36 @@ async fn a_fifty_org_configuration_in_s3_validates() {
     assert_eq!(ran.code, 1);
     assert!(ran.stdout.contains("set exactly one"), "{}", ran.stdout);
 }
+
+/// A streaming org's partner event bus that was never associated with the Log Streaming source
+/// is named, with the step that fixes it. (moto cannot describe or put a rule on a bus whose name
+/// has a `/`, as AWS can, so the bus-without-rule and passing cases are not played here.)
+#[tokio::test]
+async fn validate_config_checks_each_partner_event_bus_and_its_rule() {
+    let sim = org(5).await;
+    let stack = LocalStack::provision(&[]).await;
+    let arn = stack.put_org_secret("acme", &sim.url, TOKEN).await;
+    let unassociated = format!(
+        "aws.partner/okta.com/acme-{}/never-associated",
+        stack.state_table.to_lowercase()
+    );
+    let config = json!({"allow_loopback_http": true,
+        "orgs": [{"name": "acme", "secret_arn": arn, "partner_event_source": unassociated}]});
+    let env = function_env(&stack, &config);
+    let ran = ctl(&env, &["validate-config"]).await;
+    assert_eq!(ran.code, 1, "{}", ran.stdout);
+    let line = ran
+        .stdout
+        .lines()
+        .find(|l| l.contains("partner event bus"))
+        .unwrap_or_else(|| panic!("no partner bus check in\n{}", ran.stdout));
+    assert!(
+        line.starts_with("FAIL") && line.contains("docs/deploy.md, step 2"),
+        "{line}"
+    );
+    let offline = ctl(&env, &["validate-config", "--offline"]).await;
+    assert!(
+        !offline.stdout.contains("partner event bus"),
+        "offline calls no AWS"
+    );
+}

@@ -139,3 +139,33 @@ fn the_schemas_reject_what_a_siem_could_not_rely_on() {
     assert!(broken(&|e| e["detail"]["extra"] = json!(1)));
     assert!(broken(&|e| e["detail-type"] = json!("Okta Something Else")));
 }
+
+/// `schemas/config.schema.json` (generated from the Rust types) takes the shipped example
+/// configurations and refuses a value of the wrong type at its path, as validate-config does.
+#[test]
+fn the_configuration_schema_checks_a_configuration_before_deployment() {
+    let root = crate::support::repo_root();
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("schemas/config.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let example: Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("infra/cargo-lambda/example-config.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(validator.is_valid(&example));
+    let mut two = example.clone();
+    let mut second = two["orgs"][0].clone();
+    second["name"] = "beta".into();
+    second["logs"]["page_size"] = "1000".into();
+    two["orgs"].as_array_mut().unwrap().push(second);
+    let paths: Vec<String> = validator
+        .iter_errors(&two)
+        .map(|e| e.instance_path().to_string())
+        .collect();
+    assert_eq!(paths, ["/orgs/1/logs/page_size"]);
+    let mut typo = example;
+    typo["orgs"][0]["logz"] = serde_json::json!({});
+    assert!(!validator.is_valid(&typo), "unknown fields are refused");
+}
