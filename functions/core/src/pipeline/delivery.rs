@@ -445,6 +445,16 @@ mod tests {
     use std::collections::VecDeque;
     use std::sync::Mutex;
 
+    /// `n` entries whose details are `e0`, `e1`, …
+    fn named(n: usize) -> Vec<SinkEntry> {
+        (0..n)
+            .map(|i| SinkEntry {
+                detail: format!("e{i}"),
+                ..entry(0)
+            })
+            .collect()
+    }
+
     fn entry(detail_bytes: usize) -> SinkEntry {
         SinkEntry {
             source: "okta-relay".into(),
@@ -536,12 +546,7 @@ mod tests {
             None,
             Some("InternalFailure"),
         ]));
-        let entries: Vec<_> = (0..4)
-            .map(|i| SinkEntry {
-                detail: format!("e{i}"),
-                ..entry(0)
-            })
-            .collect();
+        let entries = named(4);
         let delivered = Delivery::new(&sink, &policy())
             .deliver(&entries)
             .await
@@ -568,12 +573,7 @@ mod tests {
                 .unwrap()
                 .push_back(Ok(vec![Some("InternalFailure")]));
         }
-        let entries: Vec<_> = (0..2)
-            .map(|i| SinkEntry {
-                detail: format!("e{i}"),
-                ..entry(0)
-            })
-            .collect();
+        let entries = named(2);
         let err = Delivery::new(&sink, &policy())
             .deliver(&entries)
             .await
@@ -684,12 +684,7 @@ mod tests {
         let sink = ScriptedSink::default();
         // Two outcomes for three entries, then a full answer.
         sink.script.lock().unwrap().push_back(Ok(vec![None, None]));
-        let entries: Vec<_> = (0..3)
-            .map(|i| SinkEntry {
-                detail: format!("e{i}"),
-                ..entry(0)
-            })
-            .collect();
+        let entries = named(3);
         let delivered = Delivery::new(&sink, &policy())
             .deliver(&entries)
             .await
@@ -722,12 +717,7 @@ mod tests {
             Err(SinkError::Invalid("entry too large".into())),
             Ok(vec![None]),
         ]);
-        let entries: Vec<_> = (0..3)
-            .map(|i| SinkEntry {
-                detail: format!("e{i}"),
-                ..entry(0)
-            })
-            .collect();
+        let entries = named(3);
         let one_at_a_time = DeliveryPolicy {
             in_flight: InFlightWindow::new(1),
             ..policy()

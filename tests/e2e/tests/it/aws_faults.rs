@@ -268,6 +268,33 @@ fn pick(shared: &Shared, target: &str, body: &str) -> Option<Fault> {
     fault
 }
 
+/// Sends `body` to moto at the request's path with the request's headers (a rewritten JSON
+/// request), and returns moto's JSON answer, or the 502 to answer with.
+async fn post_upstream(
+    shared: &Shared,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: String,
+) -> Result<serde_json::Value, Response> {
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut forward = shared
+        .http
+        .post(format!("{}{path}", shared.upstream))
+        .body(body);
+    for (name, value) in headers {
+        if name != "host" && name != "content-length" {
+            forward = forward.header(name, value);
+        }
+    }
+    match forward.send().await {
+        Ok(r) => Ok(r.json().await.unwrap_or_default()),
+        Err(_) => Err(Response::builder()
+            .status(StatusCode::BAD_GATEWAY)
+            .body(Body::empty())
+            .unwrap()),
+    }
+}
+
 /// PutEvents with the entries whose `Detail` contains `containing` refused with `code`: the
 /// others go on to moto, and the answer has one result per entry, in order, as EventBridge's.
 async fn reject_entries(
@@ -292,24 +319,9 @@ async fn reject_entries(
             .map(|(e, _)| e)
             .collect(),
     );
-    let path = uri.path_and_query().map_or("/", |p| p.as_str());
-    let mut forward = shared
-        .http
-        .post(format!("{}{path}", shared.upstream))
-        .body(request.to_string());
-    for (name, value) in headers {
-        if name != "host" && name != "content-length" {
-            forward = forward.header(name, value);
-        }
-    }
-    let answer: serde_json::Value = match forward.send().await {
-        Ok(r) => r.json().await.unwrap_or_default(),
-        Err(_) => {
-            return Response::builder()
-                .status(StatusCode::BAD_GATEWAY)
-                .body(Body::empty())
-                .unwrap();
-        }
+    let answer = match post_upstream(shared, uri, headers, request.to_string()).await {
+        Ok(answer) => answer,
+        Err(bad_gateway) => return bad_gateway,
     };
     let mut accepted = answer["Entries"]
         .as_array()
@@ -372,24 +384,9 @@ async fn half_processed(
         }
     }
     let mut answer = if any_kept {
-        let path = uri.path_and_query().map_or("/", |p| p.as_str());
-        let mut forward = shared
-            .http
-            .post(format!("{}{path}", shared.upstream))
-            .body(request.to_string());
-        for (name, value) in headers {
-            if name != "host" && name != "content-length" {
-                forward = forward.header(name, value);
-            }
-        }
-        match forward.send().await {
-            Ok(r) => r.json().await.unwrap_or_default(),
-            Err(_) => {
-                return Response::builder()
-                    .status(StatusCode::BAD_GATEWAY)
-                    .body(Body::empty())
-                    .unwrap();
-            }
+        match post_upstream(shared, uri, headers, request.to_string()).await {
+            Ok(answer) => answer,
+            Err(bad_gateway) => return bad_gateway,
         }
     } else {
         serde_json::json!({})
