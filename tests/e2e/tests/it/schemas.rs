@@ -22,7 +22,11 @@ static VALIDATORS: LazyLock<HashMap<String, jsonschema::Validator>> = LazyLock::
     let mut out = HashMap::new();
     for entry in std::fs::read_dir(&dir).expect("schemas/") {
         let name = entry.expect("dir entry").file_name().into_string().unwrap();
-        if !name.ends_with(".schema.json") || name == "relay.schema.json" {
+        // The configuration's schema is not a record's (its own test reads it).
+        if !name.ends_with(".schema.json")
+            || name == "relay.schema.json"
+            || name == "config.schema.json"
+        {
             continue;
         }
         let mut schema = read(&name);
