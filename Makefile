@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat tests/local/requirements.txt | cksum | c
 CARGO_TEST := $(shell if cargo nextest --version >/dev/null 2>&1; then echo "cargo nextest run --profile ci"; else echo "cargo test"; fi)
 
 .PHONY: help venv up down build lint test unit demo clean fuzz crash-suite fault-suite load \
-	infra-deps infra-test infra-test-synth dashboard-picture moto-race package release bench-build bench-orgs bench-process bench-budget bench-startup bench-throughput
+	awscli infra-deps infra-test infra-test-synth dashboard-picture moto-race package release bench-build bench-orgs bench-process bench-budget bench-startup bench-throughput
 
 help:
 	@echo "make test   full suite (fmt, clippy, unit and integration tests against moto)"
@@ -37,6 +37,17 @@ $(STAMP): tests/local/requirements.txt
 
 venv: $(STAMP)
 
+# The AWS CLI for the documentation walkthrough (tests/e2e/tests/it/walkthrough.rs).
+AWSCLI_VENV  := .local/awscli-venv
+AWSCLI_STAMP := $(AWSCLI_VENV)/.installed-$(shell cat tests/local/awscli-requirements.txt | cksum | cut -d' ' -f1)
+$(AWSCLI_STAMP): tests/local/awscli-requirements.txt
+	python3 -m venv $(AWSCLI_VENV)
+	$(AWSCLI_VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/local/awscli-requirements.txt
+	rm -f $(AWSCLI_VENV)/.installed-*
+	touch $@
+
+awscli: $(AWSCLI_STAMP)
+
 up: venv
 	$(PY) tests/local/stack.py up
 
@@ -50,7 +61,7 @@ lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
-test: venv lint infra-test build
+test: venv awscli lint infra-test build
 	tests/local/with-stack.sh $(CARGO_TEST) --workspace --locked
 
 # Infrastructure checks. Node packages pinned by infra/cdk/package-lock.json; cfn-lint and
@@ -94,18 +105,18 @@ infra-test: venv infra-test-synth
 	$(INFRA_VENV)/bin/python infra/tests/dashboard_picture.py $(TEMPLATE) docs/dashboard.svg --check
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(INFRA_VENV)/bin/python infra/tests/release_check.py
 
-# The CDK assertion tests, then the example app synthesized into $(TEMPLATE).
+# The construct built as it is published (jsii: the package, its assembly, its declarations),
+# its assertion tests, the package as a consumer installs it, then the example app synthesized
+# into $(TEMPLATE) by docs/deploy.md's own CDK command (infra/tests/walkthrough_cdk.py).
+# Debian's Node is 20, past jsii's support window; the build on it is what this target checks,
+# so its end-of-life banner is silenced for 20 only.
 infra-test-synth: infra-deps
-	cd $(CDK) && npx tsc && node --test dist/cdk/test/
+	cd $(CDK) && JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx jsii --silence-warnings=reserved-word
+	cd $(CDK) && npx tsc -p tsconfig.dev.json && node --test dist/test/
+	python3 infra/tests/cdk_package_check.py
 	for b in okta-relay-events okta-relay-poller; do mkdir -p .local/cdk-code/$$b; \
 	  python3 -c "import zipfile,sys; zipfile.ZipFile(sys.argv[1],'w').close()" .local/cdk-code/$$b/bootstrap.zip; done
-	cd $(CDK) && npx cdk synth --quiet -c codeDirectory=../../.local/cdk-code -o ../../.local/cdk.out \
-	  -c orgName=example -c orgSecretArn=arn:aws:secretsmanager:us-east-1:123456789012:secret:okta/example-AbCdEf \
-	  -c partnerEventSource=aws.partner/okta.com/example-org/okta-relay \
-	  -c siemEndpoint=https://siem.example.com/ingest/okta \
-	  -c siemSecretArn=arn:aws:secretsmanager:us-east-1:123456789012:secret:siem-key-AbCdEf \
-	  -c securityLakeBucket=aws-security-data-lake-us-east-1-examplehash0123 \
-	  -c securityLakeKeyArn=arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555
+	python3 infra/tests/walkthrough_cdk.py .local/cdk.out .local/cdk-code
 
 # The README's picture of the dashboard, drawn from the synthesized template.
 dashboard-picture: infra-test-synth
@@ -117,7 +128,7 @@ moto-race: venv
 
 # A release (infra/release/release.sh): versioned arm64 zips in the layout every deploy path
 # takes, the okta-relay-ctl binary, a CycloneDX SBOM, the release notes and SHA256SUMS.
-release: venv
+release: venv $(CDK_STAMP)
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH infra/release/release.sh
 
 package: venv

@@ -9,6 +9,7 @@
 #       the same zips under versioned names, for download pages
 #   okta-relay-ctl-<version>-<host triple>.tar.gz   the operator CLI for this machine
 #   okta-relay-<version>.cdx.json                   CycloneDX SBOM of what the functions link
+#   okta-relay-cdk-<version>.tgz                    the CDK construct (`npm install` it; built by jsii)
 #   RELEASE_NOTES.md                                this version's CHANGELOG section
 #   LICENSE, SHA256SUMS
 #
@@ -44,6 +45,11 @@ cp "$ctl" "$staging/okta-relay-ctl"
 cp LICENSE "$staging/"
 tar -C "$staging" -czf "$out/okta-relay-ctl-$version-$host.tar.gz" okta-relay-ctl LICENSE
 python3 infra/release/sbom.py "$version" > "$out/okta-relay-$version.cdx.json"
+# The CDK construct, at the workspace's version.
+cdk_version="$(python3 -c 'import json; print(json.load(open("infra/cdk/package.json"))["version"])')"
+[[ "$cdk_version" == "$version" ]] || { echo "infra/cdk/package.json is $cdk_version, Cargo.toml $version: make them equal" >&2; exit 1; }
+(cd infra/cdk && JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx jsii --silence-warnings=reserved-word >/dev/null \
+  && npm pack --silent --pack-destination "$out" >/dev/null)
 cp LICENSE "$out/"
 
 # This version's section of CHANGELOG.md (or Unreleased, before the version has one).

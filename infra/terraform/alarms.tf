@@ -53,5 +53,6 @@ resource "aws_cloudwatch_metric_alarm" "relay" {
   comparison_operator = "GreaterThanOrEqualToThreshold"
   treat_missing_data  = each.value.missing
   alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
   tags                = var.tags
 }

@@ -272,6 +272,45 @@ def check_terraform_self_contained():
                 problems.append(f"terraform/{f} reads a file outside the module")
 
 
+def check_cdk_self_contained():
+    """The construct's package builds from its own folder: its copies of the contract and the
+    licence are the repository's, and no library file imports from outside the package."""
+    cdk = os.path.join(INFRA, "cdk")
+    for copy, original in (("lib/contract.json", os.path.join(INFRA, "contract.json")),
+                           ("LICENSE", os.path.join(os.path.dirname(INFRA), "LICENSE"))):
+        with open(original) as a, open(os.path.join(cdk, copy)) as b:
+            if a.read() != b.read():
+                problems.append(f"infra/cdk/{copy} differs from {os.path.relpath(original, os.path.dirname(INFRA))}: copy it")
+    for f in os.listdir(os.path.join(cdk, "lib")):
+        if f.endswith(".ts"):
+            with open(os.path.join(cdk, "lib", f)) as fh:
+                if re.search(r"from '\.\./", fh.read()):
+                    problems.append(f"infra/cdk/lib/{f} imports from outside the package")
+
+
+def check_vpc_actions(contract):
+    """In a VPC both paths grant the same network-interface actions: the contract's."""
+    with open(os.path.join(INFRA, "terraform", "iam.tf")) as f:
+        text = f.read()
+    block = re.search(r'data "aws_iam_policy_document" "vpc" \{.*?actions\s*=\s*\[(.*?)\]', text, re.S)
+    actions = re.findall(r'"([^"]+)"', block.group(1)) if block else None
+    check("terraform VPC actions", actions, contract["vpc_actions"])
+
+
+def check_alarm_ok_actions(template):
+    """Whoever is paged hears when the alarm clears: each alarm's OK actions are its alarm
+    actions, in the template and in the module."""
+    for name, r in template["Resources"].items():
+        if r["Type"] == "AWS::CloudWatch::Alarm":
+            p = r["Properties"]
+            if not p.get("AlarmActions"):
+                problems.append(f"template {name} notifies nobody (the example is synthesized with a topic)")
+            check(f"template {name} OK actions", p.get("OKActions"), p.get("AlarmActions"))
+    with open(os.path.join(INFRA, "terraform", "alarms.tf")) as f:
+        if not re.search(r"(?m)^\s*ok_actions\s*=\s*local\.alarm_actions\s*$", f.read()):
+            problems.append("terraform alarms have no ok_actions = local.alarm_actions")
+
+
 def check_terraform_org_validation():
     """var.orgs refuses at plan time what the relay would refuse at start-up: a page_size given
     as a string, an unknown settings key. Run with terraform itself on the variable alone (no
@@ -598,12 +637,15 @@ def main():
     check_template(template, contract)
     check_terraform(contract)
     check_terraform_self_contained()
+    check_cdk_self_contained()
     check_terraform_org_validation()
     check_lake(template, contract)
     check_dashboard(template, contract)
     check_schedules(template)
     check_metrics_read(template)
     check_alarm_runbooks(template)
+    check_alarm_ok_actions(template)
+    check_vpc_actions(contract)
     check_cargo_lambda(contract)
     check_rust(contract)
     with open(RESOURCES) as f:

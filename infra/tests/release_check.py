@@ -37,7 +37,8 @@ def main():
         version = next(f for f in files if f.endswith(".cdx.json")).split("okta-relay-")[1][:-len(".cdx.json")]
         for want in (*(f"lambda/{f}/bootstrap.zip" for f in FUNCTIONS),
                      *(f"{f}-{version}-arm64.zip" for f in FUNCTIONS),
-                     "LICENSE", "RELEASE_NOTES.md", "SHA256SUMS", f"okta-relay-{version}.cdx.json"):
+                     "LICENSE", "RELEASE_NOTES.md", "SHA256SUMS", f"okta-relay-{version}.cdx.json",
+                     f"okta-relay-cdk-{version}.tgz"):
             if want not in files:
                 problems.append(f"the release lacks {want}")
         if not any(f.startswith(f"okta-relay-ctl-{version}-") and f.endswith(".tar.gz") for f in files):

@@ -157,6 +157,7 @@ def provision(endpoint, prefix, orgs=(), token_dir=None):
         "partner_standin_bus": f"{prefix}-partner-standin",
         "push_queue_url": push_url,
         "events_dlq_url": events_dlq_url,
+        "delivery_dlq_url": dlq_url,
         "org_secrets": org_secrets,
     }
 

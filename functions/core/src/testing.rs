@@ -635,6 +635,24 @@ impl MemoryLake {
         objects.get(&(bucket.to_string(), key.to_string())).cloned()
     }
 
+    /// S3's expected-owner check: a request naming another owner is refused.
+    fn check_owner(
+        &self,
+        bucket: crate::ports::LakeBucket<'_>,
+        key: &str,
+    ) -> Result<(), crate::ports::LakeError> {
+        let owner = self.owner.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if owner.is_some_and(|o| o != bucket.owner) {
+            return Err(crate::ports::LakeError::AccessDenied {
+                bucket: bucket.name.to_string(),
+                key: key.to_string(),
+                owner: bucket.owner.to_string(),
+                detail: "AccessDenied".into(),
+            });
+        }
+        Ok(())
+    }
+
     /// Puts that stored a new object.
     pub fn puts(&self) -> usize {
         self.puts.load(std::sync::atomic::Ordering::SeqCst)
@@ -672,15 +690,7 @@ impl crate::ports::LakeStore for MemoryLake {
                 });
             }
         }
-        let owner = self.owner.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        if owner.is_some_and(|o| o != bucket.owner) {
-            return Err(crate::ports::LakeError::AccessDenied {
-                bucket: bucket.name.to_string(),
-                key: key.to_string(),
-                owner: bucket.owner.to_string(),
-                detail: "AccessDenied".into(),
-            });
-        }
+        self.check_owner(bucket, key)?;
         let mut objects = self.objects.lock().unwrap_or_else(|p| p.into_inner());
         let name = (bucket.name.to_string(), key.to_string());
         if let Some(stored) = objects.get(&name) {
@@ -693,5 +703,13 @@ impl crate::ports::LakeStore for MemoryLake {
         objects.insert(name, body);
         self.puts.fetch_add(1, SeqCst);
         Ok(crate::ports::Stored::Created)
+    }
+
+    async fn probe_write(
+        &self,
+        bucket: crate::ports::LakeBucket<'_>,
+        key: &str,
+    ) -> Result<(), crate::ports::LakeError> {
+        self.check_owner(bucket, key)
     }
 }

@@ -55,8 +55,9 @@ enum Command {
     /// Forward one System Log window again, through the same dedupe and delivery bus.
     /// Bounded and resumable: run the same command again to go on.
     Backfill(backfill::Args),
-    /// Parse the configuration, then check each org's secret and Okta access, the state table
-    /// and the delivery bus.
+    /// Parse the configuration, then check each org's secret and Okta access, each partner
+    /// event bus, the state table, the delivery bus and the Security Lake bucket (its owner and
+    /// write access, probed without writing).
     ValidateConfig {
         /// Only parse the configuration (no AWS or Okta call).
         #[arg(long)]

@@ -1,11 +1,11 @@
 //! `validate-config`: the configuration, then every org's secret and Okta access, the state
-//! table and the delivery bus. Nothing it prints is secret (see `operator::check`).
+//! table, the delivery bus and the Security Lake bucket. Nothing it prints is secret (see `operator::check`).
 
 use crate::context::{Aws, Options};
 use anyhow::Result;
 use okta_relay::config::RelayConfig;
 use okta_relay::operator::{
-    Check, check_org, check_state_table, configured_streams, record_authenticated,
+    Check, check_lake, check_org, check_state_table, configured_streams, record_authenticated,
 };
 use std::process::ExitCode;
 
@@ -54,7 +54,7 @@ pub async fn run(options: &Options, offline: bool, json: bool) -> Result<ExitCod
 }
 
 /// Each org's secret and Okta access, each streaming org's partner event bus and rule, the
-/// state table and the delivery bus.
+/// state table, the delivery bus and, when it is on, the Security Lake bucket.
 async fn online(options: &Options, config: &RelayConfig) -> Vec<Check> {
     let aws = Aws::load().await;
     let secrets = aws.secrets();
@@ -87,6 +87,9 @@ async fn online(options: &Options, config: &RelayConfig) -> Vec<Check> {
         },
         Err(e) => failed("delivery bus", e),
     });
+    if let Some(lake) = config.security_lake.as_ref().filter(|l| l.enabled) {
+        checks.extend(check_lake(lake, aws.lake().as_ref()).await);
+    }
     checks
 }
 

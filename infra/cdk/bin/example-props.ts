@@ -3,7 +3,14 @@
  * deployment needs must be given (`-c key=value` or cdk.json's `context`), and a missing one
  * stops the synth with a message naming each. Security Lake is on only when its bucket is given.
  */
-import { OktaRelayProps } from '../lib/okta-relay';
+import { Duration } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { OktaRelayProps } from '../lib';
 
 /** The context values the example needs, with what each one is. */
 export const REQUIRED_CONTEXT: Record<string, string> = {
@@ -14,8 +21,9 @@ export const REQUIRED_CONTEXT: Record<string, string> = {
 
 /** Optional context: `partnerEventSource` (the org's Log Streaming source, for push),
  * `orgName` (default `acme`), `securityLakeBucket` and `securityLakeKeyArn` (Security Lake),
- * `codeDirectory` (default `../../target/lambda`, `make package`'s output). */
-export function exampleProps(get: (key: string) => string | undefined): OktaRelayProps {
+ * `codeDirectory` (default `../../target/lambda`, `make package`'s output; a release's `lambda/`),
+ * `alarmTopicArn` (an SNS topic for alarms and their return to OK). */
+export function exampleProps(scope: Construct, get: (key: string) => string | undefined): OktaRelayProps {
   const missing = Object.entries(REQUIRED_CONTEXT).filter(([key]) => !get(key));
   if (missing.length > 0) {
     const lines = missing.map(([key, what]) => `  -c ${key}=<${what}>`);
@@ -23,23 +31,30 @@ export function exampleProps(get: (key: string) => string | undefined): OktaRela
   }
   const lakeBucket = get('securityLakeBucket');
   const lakeKey = get('securityLakeKeyArn');
+  const secret = (id: string, arn: string) => secretsmanager.Secret.fromSecretCompleteArn(scope, id, arn);
+  const siemSecret = secret('SiemSecret', get('siemSecretArn')!);
   return {
     codeDirectory: get('codeDirectory') ?? '../../target/lambda',
     orgs: [
       {
         name: get('orgName') ?? 'acme',
-        secretArn: get('orgSecretArn')!,
+        secret: secret('OrgSecret', get('orgSecretArn')!),
         ...(get('partnerEventSource') ? { partnerEventSource: get('partnerEventSource')! } : {}),
-        settings: { logs: { interval_seconds: 3600 }, inventory: { users: {}, groups: {}, group_members: {} } },
+        // With Log Streaming, polling the System Log hourly is the safety net.
+        logs: { interval: Duration.hours(1) },
+        inventory: { users: {}, groups: {}, groupMembers: {} },
       },
     ],
-    ...(lakeBucket ? { securityLake: { bucketName: lakeBucket, ...(lakeKey ? { kmsKeyArn: lakeKey } : {}) } } : {}),
+    ...(lakeBucket
+      ? {
+          securityLake: {
+            bucket: s3.Bucket.fromBucketName(scope, 'LakeBucket', lakeBucket),
+            ...(lakeKey ? { kmsKey: kms.Key.fromKeyArn(scope, 'LakeKey', lakeKey) } : {}),
+          },
+        }
+      : {}),
+    ...(get('alarmTopicArn') ? { alarmTopic: sns.Topic.fromTopicArn(scope, 'Alarms', get('alarmTopicArn')!) } : {}),
     siemEndpoint: get('siemEndpoint')!,
-    siemAuth: {
-      kind: 'apiKey',
-      headerName: 'Authorization',
-      secretArn: get('siemSecretArn')!,
-      secretField: 'api_key',
-    },
+    siemAuthorization: events.Authorization.apiKey('Authorization', siemSecret.secretValueFromJson('api_key')),
   };
 }

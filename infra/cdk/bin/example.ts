@@ -7,11 +7,11 @@
  *     [-c partnerEventSource=aws.partner/okta.com/…] [-c securityLakeBucket=…]
  */
 import { App, Stack } from 'aws-cdk-lib';
-import { OktaRelay } from '../lib/okta-relay';
+import { OktaRelay } from '../lib';
 import { exampleProps } from './example-props';
 
 const app = new App();
 const stack = new Stack(app, 'OktaRelayExample', {
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION ?? 'us-east-1' },
 });
-new OktaRelay(stack, 'OktaRelay', exampleProps((key) => app.node.tryGetContext(key)));
+new OktaRelay(stack, 'OktaRelay', exampleProps(stack, (key) => app.node.tryGetContext(key)));

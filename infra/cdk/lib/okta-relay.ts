@@ -1,14 +1,15 @@
 /**
  * The okta-relay construct: the two functions, their state table, the EventBridge rules on the
  * Okta partner bus and on the delivery bus, the API destination to the SIEM, the DLQs, the
- * alarms and the operations dashboard. The functions' configuration contract (runtime, environment, IAM actions, rule
- * patterns) comes from ../../contract.json, which the Terraform module and `cargo lambda deploy`
- * share; infra/tests/parity.py checks all three against it.
+ * alarms and the operations dashboard. The functions' configuration contract (runtime,
+ * environment, IAM actions, rule patterns) comes from ./contract.json, a copy of
+ * infra/contract.json kept inside the package so it builds on its own; the Terraform module and
+ * `cargo lambda deploy` share the same contract, and infra/tests/parity.py checks all three.
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, Token } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -23,120 +24,24 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import contract from '../../contract.json';
-
-/** One Okta org. */
-export interface OktaRelayOrg {
-  /** Short name used in state keys and records: `[a-z0-9][a-z0-9_-]*`. */
-  readonly name: string;
-  /** ARN of the secret holding the org URL and credentials. Omit to create an empty secret. */
-  readonly secretArn?: string;
-  /** The Okta Log Streaming partner event source, if the org streams to EventBridge. */
-  readonly partnerEventSource?: string;
-  /** The org's other settings, as in the configuration schema: `logs`, `inventory`,
-   * `event_types`, `push` (see docs/configuration.md). Names and numbers only, never secret values. */
-  readonly settings?: Record<string, unknown>;
-}
-
-/** How EventBridge authenticates to the SIEM. Every secret is a Secrets Manager reference. */
-export type OktaRelaySiemAuth =
-  | { readonly kind: 'apiKey'; readonly headerName: string; readonly secretArn: string; readonly secretField?: string }
-  | { readonly kind: 'basic'; readonly username: string; readonly secretArn: string; readonly secretField?: string }
-  | {
-      readonly kind: 'oauth';
-      readonly authorizationEndpoint: string;
-      readonly clientId: string;
-      readonly secretArn: string;
-      readonly secretField?: string;
-      readonly scope?: string;
-    };
-
-export interface OktaRelayProps {
-  readonly orgs: OktaRelayOrg[];
-  /** The SIEM's HTTPS endpoint (the API destination). */
-  readonly siemEndpoint: string;
-  readonly siemAuth: OktaRelaySiemAuth;
-  /** API destination invocations per second (one record each). Default 100: 8.64 million
-   * records a day; see docs/deploy.md for the ceiling each setting implies. */
-  readonly invocationRateLimitPerSecond?: number;
-  /** Partner events per invocation of the events function (SQS batch size). Default 100. */
-  readonly pushBatchSize?: number;
-  /** How long the queue gathers a batch before invoking. Default 5 s. */
-  readonly pushBatchingWindow?: Duration;
-  /** Each org's poller schedule (one EventBridge Scheduler schedule per org, its input
-   * `{"org": <name>}`). Default every 5 minutes. Overlapping runs are safe (leases). */
-  readonly pollSchedule?: scheduler.ScheduleExpression;
-  /** Function log retention. Default one year (an audit trail's logs). */
-  readonly logRetention?: logs.RetentionDays;
-  /** Where alarms go. */
-  readonly alarmTopic?: sns.ITopic;
-  /** Send only the Okta object (`$.detail.okta`) to the SIEM instead of the whole record. */
-  readonly siemReceivesOktaObjectOnly?: boolean;
-  /** Alarm when a stream's lag exceeds this many seconds. Default 3600. */
-  readonly lagAlarmSeconds?: number;
-  /** Directory holding `<binary>/bootstrap.zip` (`make package`, i.e. `cargo lambda build
-   * --release --arm64 --output-format zip`). Default `target/lambda`. */
-  readonly codeDirectory?: string;
-  /** Reserved concurrency of the events function. Default 20. */
-  readonly eventsConcurrency?: number;
-  /** Relay settings outside `orgs` (e.g. `rate_limit_reserve`). */
-  readonly relaySettings?: Record<string, unknown>;
-  /** Where the functions read the configuration (docs/configuration.md):
-   * - `environment` (default): the JSON in `OKTA_RELAY_CONFIG`; Lambda caps a function's
-   *   environment at 4 KB, about 15 orgs.
-   * - `parameter`: an SSM parameter the construct writes (Intelligent-Tiering: standard up to
-   *   4 KB, advanced up to 8 KB, about 35 orgs), re-read every `config_reload_seconds`.
-   * - `object`: an S3 object uploaded with the stack's assets (up to 1 MiB); every org needs
-   *   its `secretArn` then (the object is written before the stack creates anything).
-   * Each function may read only its own parameter or object. */
-  readonly configurationStore?: OktaRelayConfigurationStore;
-  /** OCSF to Amazon Security Lake custom sources, beside the delivery bus (docs/ocsf.md, "Security
-   * Lake"). Each org's `output` setting (`raw`, `ocsf`, `both`) is separate: it chooses what
-   * the delivery bus gets. */
-  readonly securityLake?: OktaRelaySecurityLake;
-}
-
-/** The Security Lake delivery. CloudFormation has no custom-source resource
- * (`AWS::SecurityLake::CustomLogSource` does not exist), so the construct outputs the
- * `aws securitylake create-custom-log-source` commands (`SecurityLakeCustomSources`) and the
- * docs/ocsf.md walks through them; the Terraform module creates the sources itself. */
-export interface OktaRelaySecurityLake {
-  /** The lake's bucket (`aws-security-data-lake-<region>-<id>`). */
-  readonly bucketName: string;
-  /** Where custom sources live in the bucket. Default `ext/`. */
-  readonly prefix?: string;
-  /** The `region=` and `accountId=` partitions. Default the stack's Region and account. */
-  readonly region?: string;
-  readonly accountId?: string;
-  /** The account that owns the lake's bucket (a delegated administrator or log archive
-   * account). Every put names it, so a wrong or re-created bucket elsewhere is refused.
-   * Default `accountId`: set it when the lake lives in another account. */
-  readonly bucketOwner?: string;
-  /** Custom source location per class key (`authentication`, …, `user_inventory_info`): its
-   * name, or `<name>/<version>`. Default `contract.json` `security_lake.sources`. */
-  readonly sources?: Record<string, string>;
-  /** The lake's KMS key, when Security Lake encrypts with a customer managed key: the functions
-   * get `kms:GenerateDataKey` on it. */
-  readonly kmsKeyArn?: string;
-  /** Buffer settings (`max_buffer_events`, `max_buffer_bytes`, `max_buffer_seconds`). */
-  readonly settings?: Record<string, unknown>;
-}
-
-/** See {@link OktaRelayProps.configurationStore}. */
-export type OktaRelayConfigurationStore = keyof typeof contract.configuration_variables;
+import * as contract from './contract.json';
+import { OktaRelayConfigurationStore, OktaRelayProps, OktaRelaySecurityLake } from './props';
+import { lakeBufferConfig, orgSettingsConfig, tuningConfig } from './settings';
 
 /** Lambda's limit on a function's environment variables, less the other variables' share. */
 const ENVIRONMENT_CONFIG_BYTES = 3500;
+/** The System Log lag that alarms unless `lagAlarmThreshold` says otherwise: one hour. */
+const DEFAULT_LAG_ALARM_SECONDS = 3600;
 /** SSM Parameter Store's value limit (advanced tier). */
 const PARAMETER_ADVANCED_BYTES = 8192;
 /** What a secret ARN the stack creates takes in the configuration once resolved. */
 const RESOLVED_ARN_BYTES = 100;
 
 type FunctionName = keyof typeof contract.functions;
+type StoreKind = keyof typeof contract.configuration_variables;
 
 export class OktaRelay extends Construct {
   readonly stateTable: dynamodb.Table;
@@ -156,21 +61,8 @@ export class OktaRelay extends Construct {
     if (props.orgs.length === 0) throw new Error('OktaRelay: orgs must name at least one org');
     const eventsConcurrency = props.eventsConcurrency ?? 20;
 
-    const key = new kms.Key(this, 'Key', {
-      enableKeyRotation: true,
-      description: 'okta-relay: state table, queues and logs',
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    // The services that write to the relay's queues and logs, only on this account's behalf.
     const { account, region, partition } = Stack.of(this);
-    key.grantEncryptDecrypt(
-      new iam.ServicePrincipal('events.amazonaws.com').withConditions({ StringEquals: { 'aws:SourceAccount': account } }),
-    );
-    key.grantEncryptDecrypt(
-      new iam.ServicePrincipal(`logs.${region}.amazonaws.com`).withConditions({
-        ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${partition}:logs:${region}:${account}:log-group:*` },
-      }),
-    );
+    const key = props.encryptionKey ?? this.relayKey(account, region, partition);
 
     this.stateTable = new dynamodb.Table(this, 'State', {
       partitionKey: { name: contract.state_table.partition_key, type: dynamodb.AttributeType.STRING },
@@ -185,30 +77,29 @@ export class OktaRelay extends Construct {
     this.deliveryBus = new events.EventBus(this, 'DeliveryBus');
 
     const secrets = props.orgs.map((org) =>
-      org.secretArn
-        ? secretsmanager.Secret.fromSecretCompleteArn(this, `OrgSecret-${org.name}`, org.secretArn)
+      org.secret
+        ? org.secret
         : new secretsmanager.Secret(this, `OrgSecret-${org.name}`, {
             description: `okta-relay: Okta credentials of org ${org.name} (put {"org_url", "api_token"} or an OAuth service app here)`,
             encryptionKey: key,
           }),
     );
-    props.orgs.forEach((org, i) => checkOrgSettings(org.settings ?? {}, `orgs[${i}].settings`));
     const lake = props.securityLake ? lakeConfig(props.securityLake, Stack.of(this)) : undefined;
     const config = {
-      ...(props.relaySettings ?? {}),
+      ...tuningConfig(props.tuning ?? {}),
       ...(lake ? { security_lake: lake } : {}),
       orgs: props.orgs.map((org, i) => ({
         name: org.name,
         secret_arn: secrets[i].secretArn,
         ...(org.partnerEventSource ? { partner_event_source: org.partnerEventSource } : {}),
-        ...(org.settings ?? {}),
+        ...orgSettingsConfig(org, `orgs[${i}]`),
       })),
     };
-    const store = this.configuration(config, props.configurationStore ?? 'environment');
+    const store = this.configuration(config, props.configurationStore ?? OktaRelayConfigurationStore.ENVIRONMENT);
     const relayEnvironment: Record<string, string> = {
       OKTA_RELAY_STATE_TABLE: this.stateTable.tableName,
       OKTA_RELAY_DELIVERY_BUS: this.deliveryBus.eventBusName,
-      [contract.configuration_variables[store.kind]]: store.value,
+      [contract.configuration_variables[store.kind as StoreKind]]: store.value,
     };
     // The allocator's fixed settings (contract.json): peak RSS at glibc's level, mimalloc's CPU.
     const environment = { ...relayEnvironment, ...contract.allocator_environment };
@@ -237,7 +128,7 @@ export class OktaRelay extends Construct {
       // Our own role: no managed policy (AWSLambdaBasicExecutionRole grants logs on "*").
       const role = new iam.Role(this, `${id}Role`, {
         assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-        description: `okta-relay ${name} function`,
+        description: `okta-relay ${String(name)} function`,
       });
       role.addToPolicy(
         new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
@@ -263,12 +154,18 @@ export class OktaRelay extends Construct {
         // A throttled poller invocation older than a schedule period is dropped: the next
         // schedule comes anyway.
         ...(name === 'events' ? {} : { retryAttempts: 0, maxEventAge: Duration.minutes(5) }),
-        description: `okta-relay ${name} function`,
+        description: `okta-relay ${String(name)} function`,
+        ...(props.vpc ? { vpc: props.vpc, vpcSubnets: props.vpcSubnets, securityGroups: props.securityGroups } : {}),
       });
       this.grant(f, name, secrets);
+      if (props.vpc) {
+        // Lambda manages the functions' network interfaces with their roles; AWS documents these
+        // EC2 actions on "*" (they name no interface before it exists).
+        role.addToPolicy(new iam.PolicyStatement({ actions: contract.vpc_actions, resources: ['*'] }));
+      }
       store.grantRead?.(f);
-      if (lake) grantLake(f, lake, props.securityLake!.kmsKeyArn, Stack.of(this).partition);
-      (f.node.defaultChild as lambda.CfnFunction).addMetadata('checkov', { skip: checkovSkips(name) });
+      if (lake) grantLake(f, lake, props.securityLake!.kmsKey?.keyArn, Stack.of(this).partition);
+      (f.node.defaultChild as lambda.CfnFunction).addMetadata('checkov', { skip: checkovSkips(name, props.vpc !== undefined) });
       return f;
     };
     this.eventsFunction = fn('events');
@@ -339,7 +236,7 @@ export class OktaRelay extends Construct {
     this.deliveryDlq = this.dlq('DeliveryDlq', key);
     const connection = new events.Connection(this, 'SiemConnection', {
       description: 'okta-relay: SIEM authentication',
-      authorization: authorization(props.siemAuth),
+      authorization: props.siemAuthorization,
     });
     const destination = new events.ApiDestination(this, 'Siem', {
       connection,
@@ -374,6 +271,25 @@ export class OktaRelay extends Construct {
     }
   }
 
+  /** The relay's own key, when the caller brings none: the services that write to the relay's
+   * queues and logs may use it, only on this account's behalf. */
+  private relayKey(account: string, region: string, partition: string): kms.Key {
+    const key = new kms.Key(this, 'Key', {
+      enableKeyRotation: true,
+      description: 'okta-relay: state table, queues and logs',
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    key.grantEncryptDecrypt(
+      new iam.ServicePrincipal('events.amazonaws.com').withConditions({ StringEquals: { 'aws:SourceAccount': account } }),
+    );
+    key.grantEncryptDecrypt(
+      new iam.ServicePrincipal(`logs.${region}.amazonaws.com`).withConditions({
+        ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${partition}:logs:${region}:${account}:log-group:*` },
+      }),
+    );
+    return key;
+  }
+
   /** contract.json's dashboard, rendered: the Terraform module renders the same data. */
   private operationsDashboard(props: OktaRelayProps): cloudwatch.CfnDashboard {
     const spec = contract.dashboard;
@@ -383,8 +299,8 @@ export class OktaRelay extends Construct {
       push: this.pushQueue.queueName,
     };
     const fill = (widget: unknown, org?: string): unknown => {
-      let text = JSON.stringify(widget).replaceAll('{region}', Stack.of(this).region);
-      if (org !== undefined) text = text.replaceAll('{org}', org);
+      let text = JSON.stringify(widget).split('{region}').join(Stack.of(this).region);
+      if (org !== undefined) text = text.split('{org}').join(org);
       text = text.replace(/\{queue:([a-z_]+)\}/g, (_, name: string) => queues[name]);
       return JSON.parse(text);
     };
@@ -440,18 +356,18 @@ export class OktaRelay extends Construct {
       JSON.stringify(config, (_, v) => (typeof v === 'string' && Token.isUnresolved(v) ? 'x'.repeat(RESOLVED_ARN_BYTES) : v)),
     );
     const orgs = (config.orgs as unknown[]).length;
-    if (kind === 'environment') {
+    if (kind === OktaRelayConfigurationStore.ENVIRONMENT) {
       if (size > ENVIRONMENT_CONFIG_BYTES) {
         throw new Error(
-          `OktaRelay: the configuration of ${orgs} orgs is about ${size} bytes, over the ${ENVIRONMENT_CONFIG_BYTES} bytes Lambda's environment leaves it; set configurationStore to 'parameter' (up to ${PARAMETER_ADVANCED_BYTES} bytes) or 'object'`,
+          `OktaRelay: the configuration of ${orgs} orgs is about ${size} bytes, over the ${ENVIRONMENT_CONFIG_BYTES} bytes Lambda's environment leaves it; set configurationStore to PARAMETER (up to ${PARAMETER_ADVANCED_BYTES} bytes) or OBJECT`,
         );
       }
       return { kind, value: stack.toJsonString(config) };
     }
-    if (kind === 'parameter') {
+    if (kind === OktaRelayConfigurationStore.PARAMETER) {
       if (size > PARAMETER_ADVANCED_BYTES) {
         throw new Error(
-          `OktaRelay: the configuration of ${orgs} orgs is about ${size} bytes, over an SSM parameter's ${PARAMETER_ADVANCED_BYTES}; set configurationStore to 'object'`,
+          `OktaRelay: the configuration of ${orgs} orgs is about ${size} bytes, over an SSM parameter's ${PARAMETER_ADVANCED_BYTES}; set configurationStore to OBJECT`,
         );
       }
       const parameter = new ssm.StringParameter(this, 'Configuration', {
@@ -473,7 +389,7 @@ export class OktaRelay extends Construct {
     const text = JSON.stringify(config);
     if (Token.isUnresolved(text)) {
       throw new Error(
-        "OktaRelay: configurationStore 'object' needs every org's secretArn (and no other deploy-time value): the object is uploaded before the stack creates anything",
+        "OktaRelay: configurationStore OBJECT needs every org's secret from outside the stack (and no other deploy-time value): the object is uploaded before the stack creates anything",
       );
     }
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'okta-relay-config-'));
@@ -517,7 +433,11 @@ export class OktaRelay extends Construct {
         treatMissingData: missing,
         alarmDescription: description,
       });
-      if (props.alarmTopic) a.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
+      if (props.alarmTopic) {
+        // OK actions too: whoever was paged learns that it cleared.
+        a.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
+        a.addOkAction(new cwActions.SnsAction(props.alarmTopic));
+      }
     };
     const visible = (q: sqs.Queue) => q.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) });
     alarm('DeliveryDlqAlarm', visible(this.deliveryDlq), 1, 'okta-relay: records the SIEM did not accept (redrive the DLQ). Runbook: docs/operate.md#alarm-delivery-dlq');
@@ -530,7 +450,7 @@ export class OktaRelay extends Construct {
       alarm(
         `LagAlarm-${org.name}`,
         new cloudwatch.Metric({ namespace: 'OktaRelay', metricName: 'LagSeconds', dimensionsMap: dims, statistic: 'Maximum', period: Duration.minutes(15) }),
-        props.lagAlarmSeconds ?? 3600,
+        props.lagAlarmThreshold?.toSeconds() ?? DEFAULT_LAG_ALARM_SECONDS,
         `okta-relay: System Log lag of org ${org.name}. Runbook: docs/operate.md#alarm-lag`,
       );
       alarm(
@@ -558,24 +478,6 @@ export class OktaRelay extends Construct {
   }
 }
 
-function authorization(auth: OktaRelaySiemAuth): events.Authorization {
-  const secret = (arn: string, field?: string) => SecretValue.secretsManager(arn, { jsonField: field });
-  switch (auth.kind) {
-    case 'apiKey':
-      return events.Authorization.apiKey(auth.headerName, secret(auth.secretArn, auth.secretField));
-    case 'basic':
-      return events.Authorization.basic(auth.username, secret(auth.secretArn, auth.secretField));
-    case 'oauth':
-      return events.Authorization.oauth({
-        authorizationEndpoint: auth.authorizationEndpoint,
-        clientId: auth.clientId,
-        clientSecret: secret(auth.secretArn, auth.secretField),
-        httpMethod: events.HttpMethod.POST,
-        bodyParameters: auth.scope ? { scope: events.HttpParameter.fromString(auth.scope) } : undefined,
-      });
-  }
-}
-
 /** A pattern as EventBridge writes it (`detail-type`) to CDK's spelling (`detailType`). */
 function eventPattern(pattern: Record<string, unknown>): events.EventPattern {
   const out: Record<string, unknown> = {};
@@ -584,14 +486,16 @@ function eventPattern(pattern: Record<string, unknown>): events.EventPattern {
 }
 
 /** The checkov findings this design answers differently, each with its reason. */
-function checkovSkips(name: FunctionName): { id: string; comment: string }[] {
-  const skips = [
-    {
-      id: 'CKV_AWS_117',
-      comment:
-        'No VPC: the functions only make outbound calls (Okta over the internet, AWS public endpoints); a VPC would add a NAT gateway and no control over inbound traffic, of which there is none.',
-    },
-  ];
+function checkovSkips(name: FunctionName, inVpc: boolean): { id: string; comment: string }[] {
+  const skips = inVpc
+    ? []
+    : [
+        {
+          id: 'CKV_AWS_117',
+          comment:
+            'No VPC unless asked for (vpc): the functions only make outbound calls (Okta over the internet, AWS public endpoints); a VPC adds a NAT gateway, worth it only for a fixed egress IP.',
+        },
+      ];
   skips.push({
     id: 'CKV_AWS_116',
     comment:
@@ -602,45 +506,16 @@ function checkovSkips(name: FunctionName): { id: string; comment: string }[] {
   return skips;
 }
 
-/** An org's settings, checked at synth time as the relay checks them at start-up
- * (schemas/config.schema.json): only the known sections and `logs` fields, a whole-number
- * `logs.page_size` from 1 to 1000, an `output` of raw, ocsf or both. A mistake names its path. */
-export function checkOrgSettings(settings: Record<string, unknown>, at: string): void {
-  const refuse = (path: string, problem: string) => {
-    throw new Error(`okta-relay: ${at}.${path}: ${problem}`);
-  };
-  const sections = ['logs', 'inventory', 'event_types', 'push', 'output'];
-  for (const key of Object.keys(settings)) {
-    if (!sections.includes(key)) refuse(key, `unknown setting (expected one of ${sections.join(', ')})`);
-  }
-  const logs = settings.logs as Record<string, unknown> | undefined;
-  if (logs !== undefined) {
-    if (typeof logs !== 'object' || logs === null) refuse('logs', 'must be an object');
-    const fields = ['enabled', 'page_size', 'initial_lookback_hours', 'interval_seconds'];
-    for (const key of Object.keys(logs)) {
-      if (!fields.includes(key)) refuse(`logs.${key}`, `unknown field (expected one of ${fields.join(', ')})`);
-    }
-    const page = logs.page_size;
-    if (page !== undefined && !(typeof page === 'number' && Number.isInteger(page) && page >= 1 && page <= 1000)) {
-      refuse('logs.page_size', `must be a whole number from 1 to 1000, not ${JSON.stringify(page)}`);
-    }
-  }
-  const output = settings.output;
-  if (output !== undefined && !['raw', 'ocsf', 'both'].includes(output as string)) {
-    refuse('output', `must be raw, ocsf or both, not ${JSON.stringify(output)}`);
-  }
-}
-
 /** The `security_lake` section of the relay configuration. */
 function lakeConfig(lake: OktaRelaySecurityLake, stack: Stack): Record<string, unknown> {
   return {
-    bucket: lake.bucketName,
+    bucket: lake.bucket.bucketName,
     prefix: lake.prefix ?? contract.security_lake.prefix,
     region: lake.region ?? stack.region,
     account_id: lake.accountId ?? stack.account,
     ...(lake.bucketOwner ? { bucket_owner: lake.bucketOwner } : {}),
     sources: { ...contract.security_lake.sources, ...(lake.sources ?? {}) },
-    ...(lake.settings ?? {}),
+    ...lakeBufferConfig(lake.buffer ?? {}),
   };
 }
 

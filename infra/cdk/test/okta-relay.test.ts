@@ -8,14 +8,25 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, Duration, SecretValue, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { OktaRelay, OktaRelayProps } from '../lib/okta-relay';
-import contract from '../../contract.json';
+import { OktaRelay, OktaRelayConfigurationStore, OktaRelayOutput, OktaRelayProps } from '../lib';
+import * as contract from '../lib/contract.json';
 
 const ORG_SECRET = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:okta/acme-AbCdEf';
 const SIEM_SECRET = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:siem-Xyz123';
+/** Imported references live in a scope of their own: an imported secret is a plain ARN. */
+const imports = new Stack(new App(), 'Imports', { env: { account: '123456789012', region: 'us-east-1' } });
+let imported = 0;
+const secret = (arn: string) => secretsmanager.Secret.fromSecretCompleteArn(imports, `Secret${imported++}`, arn);
+const ORG = secret(ORG_SECRET);
+const SIEM_KEY = events.Authorization.apiKey('X-Api-Key', SecretValue.secretsManager(SIEM_SECRET, { jsonField: 'key' }));
 
 function codeDirectory(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'okta-relay-code-'));
@@ -27,17 +38,18 @@ function codeDirectory(): string {
   return dir;
 }
 
-function synth(overrides: Partial<OktaRelayProps> = {}): Template {
+function synth(overrides: Partial<OktaRelayProps> | ((stack: Stack) => Partial<OktaRelayProps>) = {}): Template {
   const app = new App();
   const stack = new Stack(app, 'Test', { env: { account: '123456789012', region: 'us-east-1' } });
+  if (typeof overrides === 'function') overrides = overrides(stack);
   new OktaRelay(stack, 'Relay', {
     codeDirectory: codeDirectory(),
     orgs: [
-      { name: 'acme', secretArn: ORG_SECRET, partnerEventSource: 'aws.partner/okta.com/acme/okta-relay' },
-      { name: 'beta', settings: { logs: { page_size: 500 } } },
+      { name: 'acme', secret: ORG, partnerEventSource: 'aws.partner/okta.com/acme/okta-relay' },
+      { name: 'beta', logs: { pageSize: 500 }, output: OktaRelayOutput.BOTH },
     ],
     siemEndpoint: 'https://siem.example.com/ingest',
-    siemAuth: { kind: 'apiKey', headerName: 'X-Api-Key', secretArn: SIEM_SECRET, secretField: 'key' },
+    siemAuthorization: SIEM_KEY,
     alarmTopic: new sns.Topic(stack, 'Alarms'),
     ...overrides,
   });
@@ -141,7 +153,7 @@ test('the push queue feeds the events function in batches, with partial batch re
 });
 
 test('no partner rule when no org streams', () => {
-  const t = synth({ orgs: [{ name: 'acme', secretArn: ORG_SECRET }] });
+  const t = synth({ orgs: [{ name: 'acme', secret: ORG }] });
   const rules = Object.values(t.findResources('AWS::Events::Rule'));
   assert.equal(rules.filter((r) => r.Properties.EventPattern?.source?.[0]?.prefix).length, 0);
 });
@@ -149,7 +161,7 @@ test('no partner rule when no org streams', () => {
 test('each streaming org has a rule on its own partner bus, and only those rules may send to the queues', () => {
   const t = synth({
     orgs: [
-      { name: 'acme', secretArn: ORG_SECRET, partnerEventSource: 'aws.partner/okta.com/acme/okta-relay' },
+      { name: 'acme', secret: ORG, partnerEventSource: 'aws.partner/okta.com/acme/okta-relay' },
       { name: 'beta', partnerEventSource: 'aws.partner/okta.com/beta-org/relay' },
       { name: 'gamma' },
     ],
@@ -231,13 +243,19 @@ test('the input transformer option sends only the Okta object', () => {
 });
 
 test('connection auth: API key, Basic and OAuth all reference Secrets Manager, never a value', () => {
-  const cases: OktaRelayProps['siemAuth'][] = [
-    { kind: 'apiKey', headerName: 'X-Api-Key', secretArn: SIEM_SECRET },
-    { kind: 'basic', username: 'relay', secretArn: SIEM_SECRET },
-    { kind: 'oauth', authorizationEndpoint: 'https://siem.example.com/token', clientId: 'relay', secretArn: SIEM_SECRET },
+  const siem = secret(SIEM_SECRET);
+  const cases: events.Authorization[] = [
+    events.Authorization.apiKey('X-Api-Key', siem.secretValueFromJson('key')),
+    events.Authorization.basic('relay', siem.secretValue),
+    events.Authorization.oauth({
+      authorizationEndpoint: 'https://siem.example.com/token',
+      clientId: 'relay',
+      clientSecret: siem.secretValue,
+      httpMethod: events.HttpMethod.POST,
+    }),
   ];
   for (const [i, auth] of cases.entries()) {
-    const t = synth({ siemAuth: auth });
+    const t = synth({ siemAuthorization: auth });
     const conn = Object.values(t.findResources('AWS::Events::Connection'))[0];
     const kind = ['API_KEY', 'BASIC', 'OAUTH_CLIENT_CREDENTIALS'][i];
     assert.equal(conn.Properties.AuthorizationType, kind);
@@ -386,9 +404,9 @@ function fiftyOrgs() {
     const name = `subsidiary-${String(i).padStart(2, '0')}`;
     return {
       name,
-      secretArn: `arn:aws:secretsmanager:us-east-1:123456789012:secret:okta-relay/${name}-AbCdEf`,
+      secret: secret(`arn:aws:secretsmanager:us-east-1:123456789012:secret:okta-relay/${name}-AbCdEf`),
       partnerEventSource: `aws.partner/okta.com/${name}/okta-log-stream`,
-      settings: { inventory: { users: {}, groups: {}, group_members: {}, apps: {} } },
+      inventory: { users: {}, groups: {}, groupMembers: {}, apps: {} },
     };
   });
 }
@@ -399,13 +417,13 @@ const configVariables = (t: Template) =>
   );
 
 test('a configuration too big for the environment is refused with the way out', () => {
-  assert.throws(() => synth({ orgs: fiftyOrgs() }), /configurationStore to 'parameter'.*or 'object'/);
-  assert.throws(() => synth({ orgs: fiftyOrgs(), configurationStore: 'parameter' }), /set configurationStore to 'object'/);
+  assert.throws(() => synth({ orgs: fiftyOrgs() }), /configurationStore to PARAMETER.*or OBJECT/);
+  assert.throws(() => synth({ orgs: fiftyOrgs(), configurationStore: OktaRelayConfigurationStore.PARAMETER }), /set configurationStore to OBJECT/);
 });
 
 test('configurationStore parameter: an SSM parameter of the right tier, read by each function only', () => {
   const orgs = fiftyOrgs().slice(0, 30);
-  const t = synth({ orgs, configurationStore: 'parameter' });
+  const t = synth({ orgs, configurationStore: OktaRelayConfigurationStore.PARAMETER });
   const [parameterId, parameter] = Object.entries(t.findResources('AWS::SSM::Parameter'))[0];
   assert.equal(parameter.Properties.Tier, 'Intelligent-Tiering', 'advanced past 4 KB, never a failed downgrade');
   assert.equal(parameter.Properties.Type, 'String');
@@ -419,7 +437,7 @@ test('configurationStore parameter: an SSM parameter of the right tier, read by 
 });
 
 test('configurationStore object: 50 orgs in an S3 object, read by each function only', () => {
-  const t = synth({ orgs: fiftyOrgs(), configurationStore: 'object' });
+  const t = synth({ orgs: fiftyOrgs(), configurationStore: OktaRelayConfigurationStore.OBJECT });
   assert.deepEqual(configVariables(t), [[contract.configuration_variables.object], [contract.configuration_variables.object]]);
   const schedules = Object.values(t.findResources('AWS::Scheduler::Schedule'));
   assert.equal(schedules.length, 50, 'one schedule per org');
@@ -434,7 +452,7 @@ test('configurationStore object: 50 orgs in an S3 object, read by each function 
     assert.ok(!resource.includes('*'), `the object, not the bucket: ${resource}`);
     assert.match(resource, /[0-9a-f]{64}\.json/);
   }
-  assert.throws(() => synth({ configurationStore: 'object' }), /needs every org's secretArn/);
+  assert.throws(() => synth({ configurationStore: OktaRelayConfigurationStore.OBJECT }), /needs every org's secret from outside the stack/);
 });
 
 function policiesOfIn(t: Template, logicalId: string) {
@@ -457,10 +475,10 @@ function configJson(value: unknown): any {
 test('securityLake: the configuration, PutObject under each custom source only, the lake key, and the commands', () => {
   const t = synth({
     securityLake: {
-      bucketName: 'aws-security-data-lake-us-east-1-abc',
-      kmsKeyArn: LAKE_KEY,
+      bucket: s3.Bucket.fromBucketName(imports, 'Lake', 'aws-security-data-lake-us-east-1-abc'),
+      kmsKey: kms.Key.fromKeyArn(imports, 'LakeKey', LAKE_KEY),
       sources: { authentication: 'okta-authn/1.0' },
-      settings: { max_buffer_seconds: 120 },
+      buffer: { maxAge: Duration.minutes(2) },
     },
   });
   const fns = t.findResources('AWS::Lambda::Function');
@@ -507,4 +525,81 @@ test('without securityLake: no lake grant, no lake configuration, no commands', 
     assert.ok(!policiesOf(logicalId).some((s) => [s.Action].flat().some((a: string) => a.startsWith('s3:'))));
   }
   assert.equal(Object.keys(template.findOutputs('*')).length, 0);
+});
+
+test('typed org settings become the configuration the relay reads, camelCase to snake_case, Durations to seconds', () => {
+  const t = synth({
+    orgs: [
+      {
+        name: 'acme',
+        secret: ORG,
+        logs: { pageSize: 200, interval: Duration.hours(1), initialLookback: Duration.days(2) },
+        inventory: { users: { deltaInterval: Duration.minutes(10) }, groupMembers: {}, appUsers: { pageSize: 100 } },
+        eventTypes: { deny: ['user.session.*'] },
+        push: { silenceWindow: Duration.minutes(30) },
+        output: OktaRelayOutput.OCSF,
+      },
+    ],
+    tuning: { rateLimitReserve: 0.2, lease: Duration.minutes(3), dedupeTtl: Duration.days(3) },
+  });
+  const [, fn] = Object.entries(t.findResources('AWS::Lambda::Function'))[0];
+  const config = configJson(fn.Properties.Environment.Variables.OKTA_RELAY_CONFIG);
+  assert.deepEqual(config.orgs[0], {
+    name: 'acme',
+    secret_arn: ORG_SECRET,
+    logs: { page_size: 200, interval_seconds: 3600, initial_lookback_hours: 48 },
+    inventory: { users: { delta_interval_seconds: 600 }, group_members: {}, app_users: { page_size: 100 } },
+    event_types: { deny: ['user.session.*'] },
+    push: { silence_window_seconds: 1800 },
+    output: 'ocsf',
+  });
+  assert.equal(config.rate_limit_reserve, 0.2);
+  assert.equal(config.lease_seconds, 180);
+  assert.equal(config.dedupe_ttl_hours, 72);
+});
+
+test('a wrong org setting stops the synth and names its path', () => {
+  const orgs = (second: Record<string, unknown>) => [{ name: 'acme', secret: ORG }, { name: 'beta', ...second }] as OktaRelayProps['orgs'];
+  // As a JavaScript or Python caller could pass them: the types do not stop these.
+  assert.throws(() => synth({ orgs: orgs({ logs: { pageSize: '1000' } }) }), /orgs\[1\]\.logs\.pageSize: must be a whole number from 1 to 1000/);
+  assert.throws(() => synth({ orgs: orgs({ logs: { pageSize: 5000 } }) }), /orgs\[1\]\.logs\.pageSize/);
+  assert.throws(() => synth({ orgs: orgs({ logs: { page_size: 500 } }) }), /orgs\[1\]\.logs\.page_size: unknown setting/);
+  assert.throws(() => synth({ orgs: orgs({ logs: { interval: 3600 } }) }), /orgs\[1\]\.logs\.interval: must be a Duration/);
+  assert.throws(() => synth({ orgs: orgs({ logs: { interval: Duration.millis(1500) } }) }), /orgs\[1\]\.logs\.interval: must be a whole number of seconds/);
+  assert.throws(() => synth({ orgs: orgs({ inventory: { group_members: {} } }) }), /orgs\[1\]\.inventory\.group_members: unknown setting/);
+  assert.throws(() => synth({ orgs: orgs({ output: 'xml' }) }), /orgs\[1\]\.output: must be one of raw, ocsf, both/);
+  assert.throws(() => synth({ tuning: { putEventsInFlight: 100 } }), /tuning\.putEventsInFlight/);
+  assert.throws(() => synth({ tuning: { rateLimitReserve: 1 } }), /tuning\.rateLimitReserve/);
+});
+
+test('alarms notify when they fire and when they clear', () => {
+  const alarms = Object.values(resources('AWS::CloudWatch::Alarm'));
+  assert.ok(alarms.length > 0);
+  for (const a of alarms) {
+    assert.equal(a.Properties.AlarmActions?.length, 1, `${a.Properties.AlarmDescription}: alarm action`);
+    assert.deepEqual(a.Properties.OKActions, a.Properties.AlarmActions, `${a.Properties.AlarmDescription}: OK action`);
+  }
+});
+
+test('your own key: no key of the construct, yours on the table, queues, logs and environment', () => {
+  const yours = 'arn:aws:kms:us-east-1:123456789012:key/99999999-8888-7777-6666-555555555555';
+  const t = synth({ encryptionKey: kms.Key.fromKeyArn(imports, 'Yours', yours) });
+  assert.equal(Object.keys(t.findResources('AWS::KMS::Key')).length, 0);
+  const table = Object.values(t.findResources('AWS::DynamoDB::Table'))[0];
+  assert.equal(table.Properties.SSESpecification.KMSMasterKeyId, yours);
+  for (const q of Object.values(t.findResources('AWS::SQS::Queue'))) assert.equal(q.Properties.KmsMasterKeyId, yours);
+  for (const g of Object.values(t.findResources('AWS::Logs::LogGroup'))) assert.equal(g.Properties.KmsKeyId, yours);
+  for (const f of Object.values(t.findResources('AWS::Lambda::Function'))) assert.equal(f.Properties.KmsKeyArn, yours);
+});
+
+test('in a VPC: both functions in its private subnets with a security group, and the network-interface actions', () => {
+  const t = synth((stack) => ({ vpc: new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 }) }));
+  for (const [id, f] of Object.entries(t.findResources('AWS::Lambda::Function'))) {
+    assert.equal(f.Properties.VpcConfig.SubnetIds.length, 2, `${id}: two private subnets`);
+    assert.equal(f.Properties.VpcConfig.SecurityGroupIds.length, 1);
+    const vpcStatements = policiesOfIn(t, id).filter((s) => JSON.stringify(s.Action).includes('ec2:'));
+    assert.deepEqual(vpcStatements.map((s) => [s.Action].flat()), [contract.vpc_actions]);
+  }
+  const none = Object.values(resources('AWS::Lambda::Function'));
+  assert.ok(none.every((f) => f.Properties.VpcConfig === undefined), 'no VPC unless asked for');
 });

@@ -23,10 +23,27 @@ impl S3LakeStore {
     pub fn new(client: aws_sdk_s3::Client) -> Self {
         Self { client }
     }
+
+    /// A put of `key` that names the bucket's expected owner, as every request here does.
+    fn put(
+        &self,
+        bucket: LakeBucket<'_>,
+        key: &str,
+    ) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
+        self.client
+            .put_object()
+            .bucket(bucket.name)
+            .key(key)
+            .expected_bucket_owner(bucket.owner)
+    }
 }
 
 /// S3's answer to a conditional put whose name is taken.
 const NAME_TAKEN: &str = "PreconditionFailed";
+/// S3's answer to an `If-Match` put where no object has the name.
+const NO_SUCH_KEY: &str = "NoSuchKey";
+/// An `If-Match` ETag no object can have (an ETag is hex), so a probe never writes.
+const NEVER_AN_ETAG: &str = "\"okta-relay-write-probe\"";
 
 #[async_trait]
 impl LakeStore for S3LakeStore {
@@ -37,11 +54,7 @@ impl LakeStore for S3LakeStore {
         body: Vec<u8>,
     ) -> Result<Stored, LakeError> {
         let sent = self
-            .client
-            .put_object()
-            .bucket(bucket.name)
-            .key(key)
-            .expected_bucket_owner(bucket.owner)
+            .put(bucket, key)
             .if_none_match("*")
             .content_type("application/vnd.apache.parquet")
             .body(ByteStream::from(body))
@@ -54,23 +67,50 @@ impl LakeStore for S3LakeStore {
         if failure.code_is(NAME_TAKEN) {
             return Ok(Stored::AlreadyThere);
         }
-        Err(if failure.code_is("NoSuchBucket") {
-            LakeError::NoBucket {
-                bucket: bucket.name.to_string(),
-            }
-        } else if failure.is_access_denied() || failure.code_is("KMS.AccessDeniedException") {
-            LakeError::AccessDenied {
-                bucket: bucket.name.to_string(),
-                key: key.to_string(),
-                owner: bucket.owner.to_string(),
-                detail: failure.code.unwrap_or_default(),
-            }
-        } else {
-            LakeError::Unavailable {
-                bucket: bucket.name.to_string(),
-                key: key.to_string(),
-                detail: failure.detail,
-            }
-        })
+        Err(refusal(failure, bucket, key))
+    }
+
+    /// A put conditional on an ETag no object has: S3 authorizes the request (the caller's
+    /// grant, the expected bucket owner) before it evaluates the condition, so `NoSuchKey` or
+    /// `PreconditionFailed` means the write would be allowed, and nothing was written.
+    async fn probe_write(&self, bucket: LakeBucket<'_>, key: &str) -> Result<(), LakeError> {
+        let sent = self
+            .put(bucket, key)
+            .if_match(NEVER_AN_ETAG)
+            .body(ByteStream::from(Vec::new()))
+            .send()
+            .await;
+        let failure = match sent {
+            // Not reachable on S3 (no object has that ETag); a store that ignores `If-Match`
+            // wrote an empty object, which still proves the grant.
+            Ok(_) => return Ok(()),
+            Err(e) => AwsFailure::from_sdk(&e),
+        };
+        if failure.code_is(NO_SUCH_KEY) || failure.code_is(NAME_TAKEN) {
+            return Ok(());
+        }
+        Err(refusal(failure, bucket, key))
+    }
+}
+
+/// A refused or failed put, by what S3 said.
+fn refusal(failure: AwsFailure, bucket: LakeBucket<'_>, key: &str) -> LakeError {
+    if failure.code_is("NoSuchBucket") {
+        LakeError::NoBucket {
+            bucket: bucket.name.to_string(),
+        }
+    } else if failure.is_access_denied() || failure.code_is("KMS.AccessDeniedException") {
+        LakeError::AccessDenied {
+            bucket: bucket.name.to_string(),
+            key: key.to_string(),
+            owner: bucket.owner.to_string(),
+            detail: failure.code.unwrap_or_default(),
+        }
+    } else {
+        LakeError::Unavailable {
+            bucket: bucket.name.to_string(),
+            key: key.to_string(),
+            detail: failure.detail,
+        }
     }
 }

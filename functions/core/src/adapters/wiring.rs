@@ -184,6 +184,11 @@ impl OperatorAws {
         ))
     }
 
+    /// The Security Lake bucket's store.
+    pub fn lake(&self) -> Arc<S3LakeStore> {
+        Arc::new(S3LakeStore::new(s3_client(&self.sdk)))
+    }
+
     /// The clock the adapters use.
     pub fn clock(&self) -> Arc<dyn Clock> {
         self.clock.clone()

@@ -7,13 +7,17 @@
 //! name fields, ids and Okta error codes only.
 
 use crate::clock::Clock;
+use crate::config::SecurityLakeConfig;
 use crate::config::{OrgConfig, RelayConfig};
 use crate::okta::{
     ClientSettings, OktaClient, OktaCredentials, OrgAuth, RateLimitBucket, RateLimitPolicy,
     RateLimiter,
 };
 use crate::poller::LOG_SCOPES;
-use crate::ports::{HealthNote, HealthStore, SecretSource, StreamKey, StreamStateStore};
+use crate::ports::{
+    HealthNote, HealthStore, LakeBucket, LakeError, LakeStore, SecretSource, StreamKey,
+    StreamStateStore,
+};
 use crate::stream::StreamId;
 use secrecy::ExposeSecret;
 use serde::Serialize;
@@ -179,9 +183,90 @@ pub async fn check_state_table(streams: &dyn StreamStateStore, table: &str) -> C
     }
 }
 
+/// The name a write probe asks about under each custom source location: never written.
+pub const LAKE_PROBE_OBJECT: &str = "okta-relay-validate-config.probe";
+
+/// The lake's bucket, its owner and write access under each custom source location the
+/// relay writes to, probed without writing (`LakeStore::probe_write`). The probe runs with the
+/// caller's identity: it proves the bucket, its owner and that identity's access; the
+/// functions' own grant shows in their first put, which fails the run naming the bucket, key
+/// and owner if it is refused.
+pub async fn check_lake(lake: &SecurityLakeConfig, store: &dyn LakeStore) -> Vec<Check> {
+    let bucket = LakeBucket {
+        name: &lake.bucket,
+        owner: lake.bucket_owner(),
+    };
+    let mut locations: Vec<String> = crate::ocsf::TABLE
+        .classes
+        .iter()
+        .map(|c| lake.source_for(&c.name))
+        .collect();
+    locations.sort();
+    locations.dedup();
+    let mut checks = Vec::new();
+    for location in locations {
+        let prefix = format!("{}{location}/", lake.prefix);
+        let subject = format!("security_lake s3://{}/{prefix}", lake.bucket);
+        match store
+            .probe_write(bucket, &format!("{prefix}{LAKE_PROBE_OBJECT}"))
+            .await
+        {
+            Ok(()) => checks.push(Check::pass(
+                subject,
+                format!(
+                    "writable, bucket owned by {} (probed, nothing written)",
+                    bucket.owner
+                ),
+            )),
+            // A missing bucket fails every location alike: once is enough.
+            Err(e @ LakeError::NoBucket { .. }) => {
+                checks.push(Check::fail(subject, format!("{e} ({})", e.kind())));
+                break;
+            }
+            Err(e) => checks.push(Check::fail(subject, format!("{e} ({})", e.kind()))),
+        }
+    }
+    checks
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn lake(owner: Option<&str>) -> SecurityLakeConfig {
+        let mut json = serde_json::json!({"bucket": "aws-security-data-lake-us-east-1-abc",
+            "region": "us-east-1", "account_id": "111122223333"});
+        if let Some(owner) = owner {
+            json["bucket_owner"] = owner.into();
+        }
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_lake_is_probed_under_each_source_location_and_a_wrong_owner_named() {
+        let store = crate::testing::MemoryLake::default();
+        store.owned_by("111122223333");
+        let checks = check_lake(&lake(None), &store).await;
+        assert!(
+            checks.len() > 1 && checks.iter().all(|c| c.ok),
+            "{checks:?}"
+        );
+        assert!(checks.iter().all(|c| {
+            c.subject
+                .contains("s3://aws-security-data-lake-us-east-1-abc/ext/okta-")
+        }));
+        assert!(store.keys().is_empty(), "a probe writes nothing");
+        let wrong = check_lake(&lake(Some("444455556666")), &store).await;
+        assert!(
+            !wrong.is_empty() && wrong.iter().all(|c| !c.ok),
+            "{wrong:?}"
+        );
+        assert!(
+            wrong[0].detail.contains("444455556666"),
+            "{}",
+            wrong[0].detail
+        );
+    }
 
     #[test]
     fn each_enabled_stream_family_is_asked_once() {

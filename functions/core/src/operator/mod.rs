@@ -9,6 +9,6 @@ pub mod check;
 pub mod reset;
 pub mod status;
 
-pub use check::{Check, check_org, check_state_table, record_authenticated};
+pub use check::{Check, check_lake, check_org, check_state_table, record_authenticated};
 pub use reset::{ResetDone, ResetError, Skipped, reset_cursor, resettable, skipped_by_reset};
 pub use status::{StreamState, StreamStatus, configured_streams, derive, gather};

@@ -77,4 +77,9 @@ pub trait LakeStore: Send + Sync {
         key: &str,
         body: Vec<u8>,
     ) -> Result<Stored, LakeError>;
+
+    /// Whether a put under `key` would be allowed (the bucket exists, is owned by
+    /// `bucket.owner`, and the caller may write there), without writing anything. For
+    /// `validate-config`; an encryption key's grant shows only when a real object is written.
+    async fn probe_write(&self, bucket: LakeBucket<'_>, key: &str) -> Result<(), LakeError>;
 }

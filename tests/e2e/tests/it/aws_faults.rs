@@ -178,6 +178,8 @@ struct Shared {
     unprocessed: AtomicUsize,
     /// The `x-amz-expected-bucket-owner` and `if-none-match` headers of every lake put.
     lake_puts: Mutex<Vec<(String, String)>>,
+    /// The account that owns every bucket, when set: S3's owner check, which moto lacks.
+    bucket_owner: Mutex<Option<String>>,
 }
 
 pub struct FaultProxy {
@@ -202,6 +204,7 @@ impl FaultProxy {
             stalls: AtomicUsize::new(0),
             unprocessed: AtomicUsize::new(0),
             lake_puts: Mutex::new(Vec::new()),
+            bucket_owner: Mutex::new(None),
         });
         let app = Router::new().fallback(forward).with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -230,6 +233,12 @@ impl FaultProxy {
     /// neither owner nor account, so the proxy records what S3 would check).
     pub fn lake_puts(&self) -> Vec<(String, String)> {
         self.shared.lake_puts.lock().unwrap().clone()
+    }
+
+    /// Every bucket belongs to `account` from now on: an S3 request expecting another owner
+    /// (`x-amz-expected-bucket-owner`) is refused with 403 `AccessDenied`, as S3 refuses it.
+    pub fn buckets_owned_by(&self, account: &str) {
+        *self.shared.bucket_owner.lock().unwrap() = Some(account.to_string());
     }
 
     pub fn counts(&self) -> FaultCounts {
@@ -433,6 +442,18 @@ pub fn lake_mark_write() -> Calls {
     }
 }
 
+/// S3's answer to a request whose expected bucket owner is not the bucket's.
+fn s3_access_denied() -> Response {
+    Response::builder()
+        .status(StatusCode::FORBIDDEN)
+        .header("content-type", "application/xml")
+        .header("x-amz-request-id", "owner-check")
+        .body(Body::from(
+            r#"<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>owner-check</RequestId></Error>"#,
+        ))
+        .unwrap()
+}
+
 /// S3's XML error answer.
 fn s3_error_response(fault: Fault) -> Response {
     let (status, code) = match fault {
@@ -508,6 +529,15 @@ async fn forward(
             header("x-amz-expected-bucket-owner"),
             header("if-none-match"),
         ));
+    }
+    let expected = headers
+        .get("x-amz-expected-bucket-owner")
+        .and_then(|v| v.to_str().ok());
+    let owner = shared.bucket_owner.lock().unwrap().clone();
+    if let (Some(expected), Some(owner)) = (expected, owner)
+        && expected != owner
+    {
+        return s3_access_denied();
     }
     let fault = pick(&shared, &target, &String::from_utf8_lossy(&body));
     let mut stall = None;

@@ -618,3 +618,82 @@ async fn validate_config_checks_each_partner_event_bus_and_its_rule() {
         "offline calls no AWS"
     );
 }
+
+/// `validate-config` with the lake on: each custom source location of the lake's bucket is
+/// probed with the bucket's expected owner and nothing is written; a wrong owner (S3's 403,
+/// which the proxy gives as S3 does and moto does not) and a missing bucket each fail, named.
+#[tokio::test]
+async fn validate_config_probes_the_lake_bucket_its_owner_and_write_access_without_writing() {
+    use crate::aws_faults::FaultProxy;
+    const OWNER: &str = "123456789012";
+    let sim = org(5).await;
+    let stack = LocalStack::provision(&[]).await;
+    let arn = stack.put_org_secret("acme", &sim.url, TOKEN).await;
+    let bucket = crate::lake::lake_bucket(&stack).await;
+    let proxy = FaultProxy::start(&std::env::var("AWS_ENDPOINT_URL").unwrap()).await;
+    proxy.buckets_owned_by(OWNER);
+    let lake = |bucket: &str, owner: &str| {
+        let config = json!({"allow_loopback_http": true,
+            "security_lake": {"bucket": bucket, "region": "us-east-1", "account_id": OWNER, "bucket_owner": owner},
+            "orgs": [{"name": "acme", "secret_arn": arn}]});
+        let mut env = function_env(&stack, &config);
+        env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
+        env.push(("AWS_ENDPOINT_URL", proxy.url.clone()));
+        env
+    };
+    let lines = |ran: &Ran| -> Vec<String> {
+        ran.stdout
+            .lines()
+            .filter(|l| l.contains("security_lake"))
+            .map(str::to_string)
+            .collect()
+    };
+
+    let ran = ctl(&lake(&bucket, OWNER), &["validate-config"]).await;
+    assert_eq!(ran.code, 0, "{}{}", ran.stdout, ran.stderr);
+    let good = lines(&ran);
+    assert!(
+        good.len() >= 8,
+        "one check per custom source location:\n{}",
+        ran.stdout
+    );
+    assert!(
+        good.iter().all(|l| l.starts_with("ok")
+            && l.contains(&format!("s3://{bucket}/ext/okta-"))
+            && l.contains(&format!("owned by {OWNER}"))),
+        "{good:?}"
+    );
+    let listed = stack
+        .s3()
+        .list_objects_v2()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.key_count(), Some(0), "the probe wrote nothing");
+
+    let ran = ctl(&lake(&bucket, "444455556666"), &["validate-config"]).await;
+    assert_eq!(ran.code, 1, "{}", ran.stdout);
+    let wrong = lines(&ran);
+    assert!(
+        !wrong.is_empty()
+            && wrong.iter().all(|l| l.starts_with("FAIL")
+                && l.contains("not owned by account 444455556666")
+                && l.contains("configuration")),
+        "{wrong:?}"
+    );
+
+    let ran = ctl(
+        &lake("okta-relay-no-such-lake", OWNER),
+        &["validate-config"],
+    )
+    .await;
+    assert_eq!(ran.code, 1, "{}", ran.stdout);
+    let missing = lines(&ran);
+    assert!(
+        missing.len() == 1
+            && missing[0].starts_with("FAIL")
+            && missing[0].contains("does not exist"),
+        "{missing:?}"
+    );
+}

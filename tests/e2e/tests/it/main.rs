@@ -25,4 +25,5 @@ mod pull;
 mod push;
 mod schemas;
 mod support;
+mod walkthrough;
 mod watch;

@@ -18,6 +18,7 @@ pub struct LocalStack {
     /// name has a "/"), and its target, the push queue.
     pub partner_standin_bus: String,
     pub push_queue_url: String,
+    pub delivery_dlq_url: String,
     pub org_secrets: HashMap<String, String>,
     #[serde(skip)]
     pub sdk: Option<aws_config::SdkConfig>,

@@ -1,0 +1,15 @@
+/** okta-relay's CDK construct: Okta System Log and directory data into AWS and on to a SIEM. */
+export { OktaRelay } from './okta-relay';
+export { OktaRelayConfigurationStore, OktaRelayOrg, OktaRelayProps, OktaRelaySecurityLake } from './props';
+export {
+  OktaRelayEventTypes,
+  OktaRelayInventory,
+  OktaRelayInventoryStream,
+  OktaRelayLakeBuffer,
+  OktaRelayLogStream,
+  OktaRelayOldEvents,
+  OktaRelayOutput,
+  OktaRelayPush,
+  OktaRelayTuning,
+  OrgSettings,
+} from './settings';
