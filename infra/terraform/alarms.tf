@@ -3,6 +3,12 @@
 # Embedded Metric Format).
 locals {
   alarm_actions = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
+  # Delivery to the SIEM (contract.json delivery_alarms, which the CDK construct renders too).
+  delivery_alarms = jsondecode(file("${path.module}/contract.json")).delivery_alarms
+  delivery_rule = {
+    EventBusName = aws_cloudwatch_event_bus.delivery.name
+    RuleName     = aws_cloudwatch_event_rule.delivery.name
+  }
   alarms = merge(
     { for q, d in {
       delivery = "records the SIEM did not accept (redrive the DLQ). Runbook: docs/operate.md#alarm-delivery-dlq"
@@ -31,6 +37,16 @@ locals {
       # that cannot start or is throttled).
       missing = "breaching"
     } },
+    { for k in ["delivery_failed", "dlq_send_failed"] : local.delivery_alarms[k].name => {
+      description = "${local.delivery_alarms[k].description}. Runbook: docs/operate.md#${local.delivery_alarms[k].runbook}"
+      namespace   = "AWS/Events", metric = local.delivery_alarms[k].metric, dimensions = local.delivery_rule
+      statistic   = "Sum", period = local.delivery_alarms[k].period_seconds, threshold = local.delivery_alarms[k].threshold, missing = "notBreaching"
+    } },
+    { (local.delivery_alarms.push_queue_age.name) = {
+      description = "${local.delivery_alarms.push_queue_age.description}. Runbook: docs/operate.md#${local.delivery_alarms.push_queue_age.runbook}"
+      namespace   = "AWS/SQS", metric = "ApproximateAgeOfOldestMessage", dimensions = { QueueName = aws_sqs_queue.push.name }
+      statistic   = "Maximum", period = local.delivery_alarms.push_queue_age.period_seconds, threshold = local.delivery_alarms.push_queue_age.threshold, missing = "notBreaching"
+    } },
     { for o in var.orgs : "${o.name}-quarantined" => {
       description = "records of org ${o.name} forwarded as quarantine markers. Runbook: docs/operate.md#alarm-quarantined"
       namespace   = "OktaRelay", metric = "Quarantined"
@@ -55,4 +71,39 @@ resource "aws_cloudwatch_metric_alarm" "relay" {
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
   tags                = var.tags
+}
+
+# The SIEM failing: the share of the delivery rule's attempts that failed, each minute, as a
+# metric math alarm (EventBridge retries a failing SIEM for 24 hours before the DLQ hears of it).
+resource "aws_cloudwatch_metric_alarm" "siem_failing" {
+  alarm_name          = "${var.name_prefix}-${local.delivery_alarms.siem_failing.name}"
+  alarm_description   = "okta-relay: ${local.delivery_alarms.siem_failing.description}. Runbook: docs/operate.md#${local.delivery_alarms.siem_failing.runbook}"
+  evaluation_periods  = local.delivery_alarms.siem_failing.datapoints
+  datapoints_to_alarm = local.delivery_alarms.siem_failing.datapoints
+  threshold           = local.delivery_alarms.siem_failing.threshold
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = var.tags
+
+  metric_query {
+    id          = "share"
+    expression  = local.delivery_alarms.siem_failing.expression
+    label       = local.delivery_alarms.siem_failing.label
+    return_data = true
+  }
+  dynamic "metric_query" {
+    for_each = local.delivery_alarms.siem_failing.metrics
+    content {
+      id = metric_query.key
+      metric {
+        namespace   = "AWS/Events"
+        metric_name = metric_query.value
+        dimensions  = local.delivery_rule
+        stat        = "Sum"
+        period      = local.delivery_alarms.siem_failing.period_seconds
+      }
+    }
+  }
 }

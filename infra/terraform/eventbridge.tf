@@ -47,7 +47,7 @@ resource "aws_sqs_queue" "push" {
   name                       = "${var.name_prefix}-push"
   kms_master_key_id          = local.kms_key_arn
   visibility_timeout_seconds = local.push_queue.visibility_timeout_seconds
-  message_retention_seconds  = 345600
+  message_retention_seconds  = 1209600 # 14 days, as long as SQS keeps anything
   redrive_policy = jsonencode({
     deadLetterTargetArn = aws_sqs_queue.dlq["events"].arn
     maxReceiveCount     = local.push_queue.max_receive_count

@@ -297,6 +297,49 @@ def check_vpc_actions(contract):
     check("terraform VPC actions", actions, contract["vpc_actions"])
 
 
+def check_delivery_alarms(template, contract):
+    """A SIEM that fails alarms within 5 minutes, in both stacks: the template's alarms follow
+    contract.json `delivery_alarms` (the Terraform module renders the same data: it reads its
+    copy of the contract), and the failing-SIEM alarm needs at most 5 minutes of data."""
+    spec = contract["delivery_alarms"]
+    alarms = {a["Properties"].get("AlarmDescription", ""): a["Properties"]
+              for a in of_type(template, "AWS::CloudWatch::Alarm").values()}
+    def find(entry):
+        return next((p for d, p in alarms.items() if entry["runbook"] in d), None)
+    failing = find(spec["siem_failing"])
+    if failing is None:
+        problems.append("template: no alarm for a failing SIEM")
+    else:
+        queries = failing.get("Metrics", [])
+        expression = next((q.get("Expression") for q in queries if q.get("ReturnData", True) and "Expression" in q), None)
+        check("template SIEM alarm expression", expression, spec["siem_failing"]["expression"])
+        used = sorted(q["MetricStat"]["Metric"]["MetricName"] for q in queries if "MetricStat" in q)
+        check("template SIEM alarm metrics", used, sorted(spec["siem_failing"]["metrics"].values()))
+        periods = {q["MetricStat"]["Period"] for q in queries if "MetricStat" in q}
+        check("template SIEM alarm period", periods, {spec["siem_failing"]["period_seconds"]})
+        check("template SIEM alarm datapoints", failing.get("DatapointsToAlarm"), spec["siem_failing"]["datapoints"])
+        minutes = spec["siem_failing"]["period_seconds"] * spec["siem_failing"]["datapoints"] / 60
+        if minutes > 5:
+            problems.append(f"a failing SIEM alarms after {minutes} minutes, more than 5")
+        for q in queries:
+            if "MetricStat" in q:
+                dims = sorted(d["Name"] for d in q["MetricStat"]["Metric"]["Dimensions"])
+                check("template SIEM alarm dimensions (a rule on a custom bus)", dims, ["EventBusName", "RuleName"])
+    for name in ("delivery_failed", "dlq_send_failed", "push_queue_age"):
+        found = find(spec[name])
+        if found is None:
+            problems.append(f"template: no {name} alarm")
+        else:
+            check(f"template {name} period", found.get("Period"), spec[name]["period_seconds"])
+            check(f"template {name} threshold", found.get("Threshold"), spec[name]["threshold"])
+    with open(os.path.join(INFRA, "terraform", "alarms.tf")) as f:
+        tf = f.read()
+    for needed in ('resource "aws_cloudwatch_metric_alarm" "siem_failing"', 'for k in ["delivery_failed", "dlq_send_failed"]',
+                   "local.delivery_alarms.push_queue_age", "datapoints_to_alarm = local.delivery_alarms.siem_failing.datapoints"):
+        if needed not in tf:
+            problems.append(f"terraform alarms.tf lacks {needed!r}")
+
+
 def check_alarm_ok_actions(template):
     """Whoever is paged hears when the alarm clears: each alarm's OK actions are its alarm
     actions, in the template and in the module."""
@@ -610,7 +653,12 @@ def check_alarm_runbooks(template):
                     for a in of_type(template, "AWS::CloudWatch::Alarm").values()]
     with open(os.path.join(INFRA, "terraform", "alarms.tf")) as f:
         tf = f.read()
-    descriptions += [("terraform", d) for d in re.findall(r'(?<![\w])(?:description|delivery|events)\s*=\s*"([^"]*)"', tf)]
+    descriptions += [("terraform", d) for d in re.findall(r'(?<![\w])(?:description|delivery|events)\s*=\s*"([^"]*)"', tf)
+                     if "${local.delivery_alarms" not in d]
+    # The delivery alarms' descriptions come from the contract in both stacks.
+    with open(os.path.join(INFRA, "contract.json")) as f:
+        for name, spec in json.load(f)["delivery_alarms"].items():
+            descriptions.append((f"contract delivery_alarms.{name}", f"Runbook: docs/operate.md#{spec['runbook']}"))
     if len(descriptions) < 8:
         problems.append("alarm runbooks: the alarms were not found")
     for where, text in descriptions:
@@ -645,6 +693,7 @@ def main():
     check_metrics_read(template)
     check_alarm_runbooks(template)
     check_alarm_ok_actions(template)
+    check_delivery_alarms(template, contract)
     check_vpc_actions(contract)
     check_cargo_lambda(contract)
     check_rust(contract)

@@ -52,6 +52,8 @@ export class OktaRelay extends Construct {
   readonly eventsDlq: sqs.Queue;
   /** The partner rule's queue; the events function reads it in batches. */
   readonly pushQueue: sqs.Queue;
+  /** The delivery bus's rule to the SIEM's API destination. */
+  readonly deliveryRule: events.Rule;
   /** Per org: lag, records per minute by path, duplicates, rate-limit headroom, errors by
    * whose fault, quarantined; and the DLQ depths (contract.json's `dashboard`). */
   readonly dashboard: cloudwatch.CfnDashboard;
@@ -113,7 +115,9 @@ export class OktaRelay extends Construct {
       encryptionMasterKey: key,
       enforceSSL: true,
       visibilityTimeout: Duration.seconds(queue.visibility_timeout_seconds),
-      retentionPeriod: Duration.days(4),
+      // As long as SQS keeps anything (14 days): partner events wait out an events function that
+      // cannot take them, instead of expiring after the default 4.
+      retentionPeriod: Duration.days(14),
       deadLetterQueue: { queue: this.eventsDlq, maxReceiveCount: queue.max_receive_count },
     });
     const codeDirectory = props.codeDirectory ?? 'target/lambda';
@@ -245,7 +249,7 @@ export class OktaRelay extends Construct {
       rateLimitPerSecond: props.invocationRateLimitPerSecond ?? contract.api_destination.invocation_rate_limit_per_second,
       description: 'okta-relay: the SIEM',
     });
-    new events.Rule(this, 'DeliveryRule', {
+    this.deliveryRule = new events.Rule(this, 'DeliveryRule', {
       eventBus: this.deliveryBus,
       description: 'okta-relay: forwarded records to the SIEM',
       eventPattern: eventPattern(contract.rules.delivery),
@@ -269,6 +273,46 @@ export class OktaRelay extends Construct {
         value: customSourceCommands(lake, Stack.of(this).account),
       });
     }
+  }
+
+  /** Delivery to the SIEM, watched within minutes (contract.json `delivery_alarms`, which the
+   * Terraform module renders too): the share of the delivery rule's attempts that failed, each
+   * minute (EventBridge retries a failing SIEM for 24 hours before anything reaches the DLQ);
+   * invocations that failed for good; records that could not even be put in the DLQ; and the
+   * age of the push queue's oldest partner event. */
+  private deliveryAlarms(
+    alarm: (id: string, metric: cloudwatch.IMetric, threshold: number, description: string, missing?: cloudwatch.TreatMissingData, datapoints?: number) => void,
+  ) {
+    const spec = contract.delivery_alarms;
+    const rule = { EventBusName: this.deliveryBus.eventBusName, RuleName: this.deliveryRule.ruleName };
+    const events = (name: string, period: number) =>
+      new cloudwatch.Metric({ namespace: 'AWS/Events', metricName: name, dimensionsMap: rule, statistic: 'Sum', period: Duration.seconds(period) });
+    const failing = spec.siem_failing;
+    alarm(
+      failing.cdk_id,
+      new cloudwatch.MathExpression({
+        expression: failing.expression,
+        usingMetrics: Object.fromEntries(
+          Object.entries(failing.metrics).map(([id, name]) => [id, events(name, failing.period_seconds)]),
+        ),
+        period: Duration.seconds(failing.period_seconds),
+        label: failing.label,
+      }),
+      failing.threshold,
+      `okta-relay: ${failing.description}. Runbook: docs/operate.md#${failing.runbook}`,
+      cloudwatch.TreatMissingData.NOT_BREACHING,
+      failing.datapoints,
+    );
+    for (const a of [spec.delivery_failed, spec.dlq_send_failed]) {
+      alarm(a.cdk_id, events(a.metric, a.period_seconds), a.threshold, `okta-relay: ${a.description}. Runbook: docs/operate.md#${a.runbook}`);
+    }
+    const age = spec.push_queue_age;
+    alarm(
+      age.cdk_id,
+      this.pushQueue.metricApproximateAgeOfOldestMessage({ period: Duration.seconds(age.period_seconds), statistic: 'Maximum' }),
+      age.threshold,
+      `okta-relay: ${age.description}. Runbook: docs/operate.md#${age.runbook}`,
+    );
   }
 
   /** The relay's own key, when the caller brings none: the services that write to the relay's
@@ -424,11 +468,13 @@ export class OktaRelay extends Construct {
       threshold: number,
       description: string,
       missing = cloudwatch.TreatMissingData.NOT_BREACHING,
+      datapoints = 1,
     ) => {
       const a = new cloudwatch.Alarm(this, id, {
         metric,
         threshold,
-        evaluationPeriods: 1,
+        evaluationPeriods: datapoints,
+        datapointsToAlarm: datapoints,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: missing,
         alarmDescription: description,
@@ -439,6 +485,7 @@ export class OktaRelay extends Construct {
         a.addOkAction(new cwActions.SnsAction(props.alarmTopic));
       }
     };
+    this.deliveryAlarms(alarm);
     const visible = (q: sqs.Queue) => q.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) });
     alarm('DeliveryDlqAlarm', visible(this.deliveryDlq), 1, 'okta-relay: records the SIEM did not accept (redrive the DLQ). Runbook: docs/operate.md#alarm-delivery-dlq');
     alarm('EventsDlqAlarm', visible(this.eventsDlq), 1, 'okta-relay: partner events the events function could not take. Runbook: docs/operate.md#alarm-events-dlq');

@@ -603,3 +603,24 @@ test('in a VPC: both functions in its private subnets with a security group, and
   const none = Object.values(resources('AWS::Lambda::Function'));
   assert.ok(none.every((f) => f.Properties.VpcConfig === undefined), 'no VPC unless asked for');
 });
+
+test('a failing SIEM alarms within 5 minutes: the share of failed attempts of the delivery rule, per minute', () => {
+  const alarms = Object.values(resources('AWS::CloudWatch::Alarm'));
+  const spec = contract.delivery_alarms.siem_failing;
+  const failing = alarms.find((a) => String(a.Properties.AlarmDescription).includes(spec.runbook));
+  assert.ok(failing, 'the failing-SIEM alarm');
+  const p = failing.Properties;
+  assert.ok(p.EvaluationPeriods * spec.period_seconds <= 300 && p.DatapointsToAlarm === spec.datapoints);
+  const stats = p.Metrics.filter((m: any) => m.MetricStat);
+  assert.deepEqual(stats.map((m: any) => m.MetricStat.Metric.MetricName).sort(), ['InvocationAttempts', 'SuccessfulInvocationAttempts']);
+  const [ruleId] = Object.entries(resources('AWS::Events::Rule')).find(([, r]) => r.Properties.EventPattern?.source?.[0] === 'okta-relay')!;
+  for (const m of stats) {
+    const dims = Object.fromEntries(m.MetricStat.Metric.Dimensions.map((d: any) => [d.Name, d.Value]));
+    assert.deepEqual(dims.RuleName, { Ref: ruleId }, 'the delivery rule');
+    assert.ok(dims.EventBusName, 'on the delivery bus');
+    assert.equal(m.MetricStat.Period, 60);
+  }
+  for (const key of ['delivery_failed', 'dlq_send_failed', 'push_queue_age'] as const) {
+    assert.ok(alarms.some((a) => String(a.Properties.AlarmDescription).includes(contract.delivery_alarms[key].runbook)), key);
+  }
+});
