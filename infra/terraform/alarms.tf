@@ -5,10 +5,12 @@ locals {
   alarm_actions = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
   # Delivery to the SIEM (contract.json delivery_alarms, which the CDK construct renders too).
   delivery_alarms = jsondecode(file("${path.module}/contract.json")).delivery_alarms
-  delivery_rule = {
-    EventBusName = aws_cloudwatch_event_bus.delivery.name
-    RuleName     = aws_cloudwatch_event_rule.delivery.name
-  }
+  # Each rule-metric alarm's metrics, per delivery rule: "<id>_<rule>" (summed in the alarm).
+  delivery_alarm_metrics = { for k in ["siem_failing", "delivery_failed", "dlq_send_failed"] : k => merge([
+    for id, metric in local.delivery_alarms[k].metrics : {
+      for rule in keys(local.delivery_rules) : "${id}_${rule}" => { id = id, metric = metric, rule = rule }
+    }
+  ]...) }
   alarms = merge(
     { for q, d in {
       delivery = "records the SIEM did not accept (redrive the DLQ). Runbook: docs/operate.md#alarm-delivery-dlq"
@@ -36,11 +38,6 @@ locals {
       # No data: no poller invocation for the org in 15 minutes (a disabled schedule, a poller
       # that cannot start or is throttled).
       missing = "breaching"
-    } },
-    { for k in ["delivery_failed", "dlq_send_failed"] : local.delivery_alarms[k].name => {
-      description = "${local.delivery_alarms[k].description}. Runbook: docs/operate.md#${local.delivery_alarms[k].runbook}"
-      namespace   = "AWS/Events", metric = local.delivery_alarms[k].metric, dimensions = local.delivery_rule
-      statistic   = "Sum", period = local.delivery_alarms[k].period_seconds, threshold = local.delivery_alarms[k].threshold, missing = "notBreaching"
     } },
     { (local.delivery_alarms.push_queue_age.name) = {
       description = "${local.delivery_alarms.push_queue_age.description}. Runbook: docs/operate.md#${local.delivery_alarms.push_queue_age.runbook}"
@@ -73,14 +70,16 @@ resource "aws_cloudwatch_metric_alarm" "relay" {
   tags                = var.tags
 }
 
-# The SIEM failing: the share of the delivery rule's attempts that failed, each minute, as a
-# metric math alarm (EventBridge retries a failing SIEM for 24 hours before the DLQ hears of it).
-resource "aws_cloudwatch_metric_alarm" "siem_failing" {
-  alarm_name          = "${var.name_prefix}-${local.delivery_alarms.siem_failing.name}"
-  alarm_description   = "okta-relay: ${local.delivery_alarms.siem_failing.description}. Runbook: docs/operate.md#${local.delivery_alarms.siem_failing.runbook}"
-  evaluation_periods  = local.delivery_alarms.siem_failing.datapoints
-  datapoints_to_alarm = local.delivery_alarms.siem_failing.datapoints
-  threshold           = local.delivery_alarms.siem_failing.threshold
+# Delivery to the SIEM, as metric math over the delivery rules: the share of attempts that
+# failed each minute (EventBridge retries a failing SIEM for 24 hours before the DLQ hears of
+# it), invocations that failed for good, records that could not be put in the DLQ.
+resource "aws_cloudwatch_metric_alarm" "delivery" {
+  for_each            = local.delivery_alarm_metrics
+  alarm_name          = "${var.name_prefix}-${local.delivery_alarms[each.key].name}"
+  alarm_description   = "okta-relay: ${local.delivery_alarms[each.key].description}. Runbook: docs/operate.md#${local.delivery_alarms[each.key].runbook}"
+  evaluation_periods  = local.delivery_alarms[each.key].datapoints
+  datapoints_to_alarm = local.delivery_alarms[each.key].datapoints
+  threshold           = local.delivery_alarms[each.key].threshold
   comparison_operator = "GreaterThanOrEqualToThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = local.alarm_actions
@@ -88,21 +87,32 @@ resource "aws_cloudwatch_metric_alarm" "siem_failing" {
   tags                = var.tags
 
   metric_query {
-    id          = "share"
-    expression  = local.delivery_alarms.siem_failing.expression
-    label       = local.delivery_alarms.siem_failing.label
+    id          = "result"
+    expression  = local.delivery_alarms[each.key].expression
+    label       = local.delivery_alarms[each.key].label
     return_data = true
   }
+  # Each metric id of the contract's expression: the sum over the delivery rules.
   dynamic "metric_query" {
-    for_each = local.delivery_alarms.siem_failing.metrics
+    for_each = local.delivery_alarms[each.key].metrics
+    content {
+      id         = metric_query.key
+      expression = join(" + ", [for rule in keys(local.delivery_rules) : "FILL(${metric_query.key}_${rule}, 0)"])
+    }
+  }
+  dynamic "metric_query" {
+    for_each = each.value
     content {
       id = metric_query.key
       metric {
         namespace   = "AWS/Events"
-        metric_name = metric_query.value
-        dimensions  = local.delivery_rule
-        stat        = "Sum"
-        period      = local.delivery_alarms.siem_failing.period_seconds
+        metric_name = metric_query.value.metric
+        dimensions = {
+          EventBusName = aws_cloudwatch_event_bus.delivery.name
+          RuleName     = aws_cloudwatch_event_rule.delivery[metric_query.value.rule].name
+        }
+        stat   = "Sum"
+        period = local.delivery_alarms[each.key].period_seconds
       }
     }
   }

@@ -69,7 +69,7 @@ locals {
     }
     delivery_dlq = {
       queue = aws_sqs_queue.dlq["delivery"]
-      rules = [aws_cloudwatch_event_rule.delivery.arn]
+      rules = [for r in aws_cloudwatch_event_rule.delivery : r.arn]
     }
   }
 }
@@ -264,19 +264,57 @@ resource "aws_cloudwatch_event_api_destination" "siem" {
   connection_arn                   = aws_cloudwatch_event_connection.siem.arn
 }
 
+# One rule sends whole records. With siem_receives_okta_object_only, the records that carry an
+# Okta object (contract.json okta_object_detail_types) go as that object alone ("main"), and
+# every other record (OCSF events, markers) still goes whole ("whole").
+locals {
+  okta_object_detail_types = jsondecode(file("${path.module}/contract.json")).okta_object_detail_types
+  delivery_rules = merge(
+    {
+      main = {
+        name        = "${var.name_prefix}-to-siem"
+        description = var.siem_receives_okta_object_only ? "okta-relay: Okta objects to the SIEM, each alone" : "okta-relay: forwarded records to the SIEM"
+        pattern     = var.siem_receives_okta_object_only ? merge(local.delivery_rule_pattern, { "detail-type" = local.okta_object_detail_types }) : local.delivery_rule_pattern
+        input_path  = var.siem_receives_okta_object_only ? "$.detail.okta" : null
+      }
+    },
+    var.siem_receives_okta_object_only ? {
+      whole = {
+        name        = "${var.name_prefix}-to-siem-whole"
+        description = "okta-relay: OCSF events and markers to the SIEM, whole"
+        pattern     = merge(local.delivery_rule_pattern, { "detail-type" = [{ "anything-but" = local.okta_object_detail_types }] })
+        input_path  = null
+      }
+    } : {},
+  )
+}
+
 resource "aws_cloudwatch_event_rule" "delivery" {
-  name           = "${var.name_prefix}-to-siem"
-  description    = "okta-relay: forwarded records to the SIEM"
+  for_each       = local.delivery_rules
+  name           = each.value.name
+  description    = each.value.description
   event_bus_name = aws_cloudwatch_event_bus.delivery.name
-  event_pattern  = jsonencode(local.delivery_rule_pattern)
+  event_pattern  = jsonencode(each.value.pattern)
   tags           = var.tags
 }
 
+moved {
+  from = aws_cloudwatch_event_rule.delivery
+  to   = aws_cloudwatch_event_rule.delivery["main"]
+}
+
+# Only the delivery rules may pass this role (a confused deputy elsewhere in EventBridge may not).
 resource "aws_iam_role" "delivery" {
   name = "${var.name_prefix}-to-siem"
   assume_role_policy = jsonencode({
-    Version   = "2012-10-17"
-    Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { Service = "events.amazonaws.com" } }]
+    Version = "2012-10-17"
+    Statement = [{
+      Effect = "Allow", Action = "sts:AssumeRole", Principal = { Service = "events.amazonaws.com" }
+      Condition = {
+        StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id }
+        ArnEquals    = { "aws:SourceArn" = [for r in aws_cloudwatch_event_rule.delivery : r.arn] }
+      }
+    }]
   })
 }
 
@@ -290,11 +328,12 @@ resource "aws_iam_role_policy" "delivery" {
 }
 
 resource "aws_cloudwatch_event_target" "delivery" {
-  rule           = aws_cloudwatch_event_rule.delivery.name
+  for_each       = local.delivery_rules
+  rule           = aws_cloudwatch_event_rule.delivery[each.key].name
   event_bus_name = aws_cloudwatch_event_bus.delivery.name
   arn            = aws_cloudwatch_event_api_destination.siem.arn
   role_arn       = aws_iam_role.delivery.arn
-  input_path     = var.siem_receives_okta_object_only ? "$.detail.okta" : null
+  input_path     = each.value.input_path
   retry_policy {
     maximum_retry_attempts       = 185
     maximum_event_age_in_seconds = 86400
@@ -302,4 +341,9 @@ resource "aws_cloudwatch_event_target" "delivery" {
   dead_letter_config {
     arn = aws_sqs_queue.dlq["delivery"].arn
   }
+}
+
+moved {
+  from = aws_cloudwatch_event_target.delivery
+  to   = aws_cloudwatch_event_target.delivery["main"]
 }

@@ -28,7 +28,9 @@ data "aws_iam_policy_document" "key" {
       identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
     }
   }
-  # The services that write to the relay's queues and logs, only on this account's behalf.
+  # The services that write to the relay's queues and logs, only on this account's behalf;
+  # EventBridge only for the relay's own rules (a rule ARN names its bus: Okta's partner buses
+  # and the delivery bus).
   statement {
     sid       = "EventBridge"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey*", "kms:Encrypt", "kms:ReEncrypt*", "kms:DescribeKey"]
@@ -41,6 +43,12 @@ data "aws_iam_policy_document" "key" {
       test     = "StringEquals"
       variable = "aws:SourceAccount"
       values   = [data.aws_caller_identity.current.account_id]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values = [for bus in ["aws.partner/okta.com/*", "${var.name_prefix}-delivery/*"] :
+      "arn:${data.aws_partition.current.partition}:events:${data.aws_region.current.id}:${data.aws_caller_identity.current.account_id}:rule/${bus}"]
     }
   }
   statement {

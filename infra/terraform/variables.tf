@@ -116,7 +116,7 @@ variable "alarm_topic_arn" {
 }
 
 variable "siem_receives_okta_object_only" {
-  description = "Send only the Okta object ($.detail.okta) to the SIEM instead of the whole record."
+  description = "Send each record that carries an Okta object (System Log events, directory objects, inventory changes) as that object alone ($.detail.okta); OCSF events and markers still go whole, on a second rule."
   type        = bool
   default     = false
 }

@@ -306,36 +306,38 @@ def check_delivery_alarms(template, contract):
               for a in of_type(template, "AWS::CloudWatch::Alarm").values()}
     def find(entry):
         return next((p for d, p in alarms.items() if entry["runbook"] in d), None)
-    failing = find(spec["siem_failing"])
-    if failing is None:
-        problems.append("template: no alarm for a failing SIEM")
-    else:
-        queries = failing.get("Metrics", [])
-        expression = next((q.get("Expression") for q in queries if q.get("ReturnData", True) and "Expression" in q), None)
-        check("template SIEM alarm expression", expression, spec["siem_failing"]["expression"])
-        used = sorted(q["MetricStat"]["Metric"]["MetricName"] for q in queries if "MetricStat" in q)
-        check("template SIEM alarm metrics", used, sorted(spec["siem_failing"]["metrics"].values()))
+    for name in ("siem_failing", "delivery_failed", "dlq_send_failed"):
+        entry, found = spec[name], find(spec[name])
+        if found is None:
+            problems.append(f"template: no {name} alarm")
+            continue
+        queries = found.get("Metrics", [])
+        returned = [q.get("Expression") for q in queries if q.get("ReturnData", True) and "Expression" in q]
+        check(f"template {name} expression", returned, [entry["expression"]])
+        used = sorted({q["MetricStat"]["Metric"]["MetricName"] for q in queries if "MetricStat" in q})
+        check(f"template {name} metrics", used, sorted(entry["metrics"].values()))
         periods = {q["MetricStat"]["Period"] for q in queries if "MetricStat" in q}
-        check("template SIEM alarm period", periods, {spec["siem_failing"]["period_seconds"]})
-        check("template SIEM alarm datapoints", failing.get("DatapointsToAlarm"), spec["siem_failing"]["datapoints"])
-        minutes = spec["siem_failing"]["period_seconds"] * spec["siem_failing"]["datapoints"] / 60
-        if minutes > 5:
-            problems.append(f"a failing SIEM alarms after {minutes} minutes, more than 5")
+        check(f"template {name} period", periods, {entry["period_seconds"]})
+        check(f"template {name} datapoints", found.get("DatapointsToAlarm"), entry["datapoints"])
+        check(f"template {name} threshold", found.get("Threshold"), entry["threshold"])
         for q in queries:
             if "MetricStat" in q:
                 dims = sorted(d["Name"] for d in q["MetricStat"]["Metric"]["Dimensions"])
-                check("template SIEM alarm dimensions (a rule on a custom bus)", dims, ["EventBusName", "RuleName"])
-    for name in ("delivery_failed", "dlq_send_failed", "push_queue_age"):
-        found = find(spec[name])
-        if found is None:
-            problems.append(f"template: no {name} alarm")
-        else:
-            check(f"template {name} period", found.get("Period"), spec[name]["period_seconds"])
-            check(f"template {name} threshold", found.get("Threshold"), spec[name]["threshold"])
+                check(f"template {name} dimensions (a rule on a custom bus)", dims, ["EventBusName", "RuleName"])
+    minutes = spec["siem_failing"]["period_seconds"] * spec["siem_failing"]["datapoints"] / 60
+    if minutes > 5:
+        problems.append(f"a failing SIEM alarms after {minutes} minutes, more than 5")
+    age = find(spec["push_queue_age"])
+    if age is None:
+        problems.append("template: no push queue age alarm")
+    else:
+        check("template push queue age period", age.get("Period"), spec["push_queue_age"]["period_seconds"])
+        check("template push queue age threshold", age.get("Threshold"), spec["push_queue_age"]["threshold"])
     with open(os.path.join(INFRA, "terraform", "alarms.tf")) as f:
         tf = f.read()
-    for needed in ('resource "aws_cloudwatch_metric_alarm" "siem_failing"', 'for k in ["delivery_failed", "dlq_send_failed"]',
-                   "local.delivery_alarms.push_queue_age", "datapoints_to_alarm = local.delivery_alarms.siem_failing.datapoints"):
+    for needed in ('resource "aws_cloudwatch_metric_alarm" "delivery"', 'for k in ["siem_failing", "delivery_failed", "dlq_send_failed"]',
+                   "local.delivery_alarms.push_queue_age", "datapoints_to_alarm = local.delivery_alarms[each.key].datapoints",
+                   "period = local.delivery_alarms[each.key].period_seconds"):
         if needed not in tf:
             problems.append(f"terraform alarms.tf lacks {needed!r}")
 

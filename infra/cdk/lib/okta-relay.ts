@@ -52,8 +52,12 @@ export class OktaRelay extends Construct {
   readonly eventsDlq: sqs.Queue;
   /** The partner rule's queue; the events function reads it in batches. */
   readonly pushQueue: sqs.Queue;
-  /** The delivery bus's rule to the SIEM's API destination. */
+  /** The delivery bus's rule to the SIEM's API destination (with `siemReceivesOktaObjectOnly`,
+   * the rule of the records that carry an Okta object). */
   readonly deliveryRule: events.Rule;
+  /** Every rule to the SIEM: `deliveryRule`, and with `siemReceivesOktaObjectOnly` the rule
+   * that sends every other record whole. */
+  readonly deliveryRules: events.Rule[];
   /** Per org: lag, records per minute by path, duplicates, rate-limit headroom, errors by
    * whose fault, quarantined; and the DLQ depths (contract.json's `dashboard`). */
   readonly dashboard: cloudwatch.CfnDashboard;
@@ -64,6 +68,7 @@ export class OktaRelay extends Construct {
     const eventsConcurrency = props.eventsConcurrency ?? 20;
 
     const { account, region, partition } = Stack.of(this);
+    this.deliveryBus = new events.EventBus(this, 'DeliveryBus');
     const key = props.encryptionKey ?? this.relayKey(account, region, partition);
 
     this.stateTable = new dynamodb.Table(this, 'State', {
@@ -75,8 +80,6 @@ export class OktaRelay extends Construct {
       encryptionKey: key,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-
-    this.deliveryBus = new events.EventBus(this, 'DeliveryBus');
 
     const secrets = props.orgs.map((org) =>
       org.secret
@@ -249,21 +252,45 @@ export class OktaRelay extends Construct {
       rateLimitPerSecond: props.invocationRateLimitPerSecond ?? contract.api_destination.invocation_rate_limit_per_second,
       description: 'okta-relay: the SIEM',
     });
+    // One rule sends whole records. With siemReceivesOktaObjectOnly, the records that carry an
+    // Okta object (contract.json `okta_object_detail_types`) go as that object alone, and every
+    // other record (OCSF events, markers) still goes whole, on a second rule.
+    // The role EventBridge takes to call the SIEM, only for the delivery bus's rules.
+    const { account: acct, region: rgn, partition: part } = Stack.of(this);
+    const deliveryRole = new iam.Role(this, 'DeliveryRole', {
+      description: 'okta-relay: the delivery rules invoke the SIEM API destination',
+      assumedBy: new iam.ServicePrincipal('events.amazonaws.com').withConditions({
+        StringEquals: { 'aws:SourceAccount': acct },
+        ArnLike: { 'aws:SourceArn': `arn:${part}:events:${rgn}:${acct}:rule/${this.deliveryBus.eventBusName}/*` },
+      }),
+    });
+    const target = (okta: boolean) =>
+      new targets.ApiDestination(destination, {
+        eventRole: deliveryRole,
+        retryAttempts: 185,
+        maxEventAge: Duration.hours(24),
+        deadLetterQueue: this.deliveryDlq,
+        event: okta ? events.RuleTargetInput.fromEventPath('$.detail.okta') : undefined,
+      });
+    const objectTypes = contract.okta_object_detail_types;
+    const split = props.siemReceivesOktaObjectOnly === true;
     this.deliveryRule = new events.Rule(this, 'DeliveryRule', {
       eventBus: this.deliveryBus,
-      description: 'okta-relay: forwarded records to the SIEM',
-      eventPattern: eventPattern(contract.rules.delivery),
-      targets: [
-        new targets.ApiDestination(destination, {
-          retryAttempts: 185,
-          maxEventAge: Duration.hours(24),
-          deadLetterQueue: this.deliveryDlq,
-          event: props.siemReceivesOktaObjectOnly
-            ? events.RuleTargetInput.fromEventPath('$.detail.okta')
-            : undefined,
-        }),
-      ],
+      description: split ? 'okta-relay: Okta objects to the SIEM, each alone' : 'okta-relay: forwarded records to the SIEM',
+      eventPattern: eventPattern(split ? { ...contract.rules.delivery, 'detail-type': objectTypes } : contract.rules.delivery),
+      targets: [target(split)],
     });
+    this.deliveryRules = [this.deliveryRule];
+    if (split) {
+      this.deliveryRules.push(
+        new events.Rule(this, 'DeliveryRuleWhole', {
+          eventBus: this.deliveryBus,
+          description: 'okta-relay: OCSF events and markers to the SIEM, whole',
+          eventPattern: eventPattern({ ...contract.rules.delivery, 'detail-type': [{ 'anything-but': objectTypes }] }),
+          targets: [target(false)],
+        }),
+      );
+    }
 
     this.alarms(props);
     this.dashboard = this.operationsDashboard(props);
@@ -284,27 +311,39 @@ export class OktaRelay extends Construct {
     alarm: (id: string, metric: cloudwatch.IMetric, threshold: number, description: string, missing?: cloudwatch.TreatMissingData, datapoints?: number) => void,
   ) {
     const spec = contract.delivery_alarms;
-    const rule = { EventBusName: this.deliveryBus.eventBusName, RuleName: this.deliveryRule.ruleName };
-    const events = (name: string, period: number) =>
-      new cloudwatch.Metric({ namespace: 'AWS/Events', metricName: name, dimensionsMap: rule, statistic: 'Sum', period: Duration.seconds(period) });
-    const failing = spec.siem_failing;
-    alarm(
-      failing.cdk_id,
+    // Each of an alarm's metrics summed over the delivery rules (`<id>_<n>` per rule).
+    const summed = (id: string, name: string, period: Duration) =>
       new cloudwatch.MathExpression({
-        expression: failing.expression,
+        expression: this.deliveryRules.map((_, n) => `FILL(${id}_${n}, 0)`).join(' + '),
         usingMetrics: Object.fromEntries(
-          Object.entries(failing.metrics).map(([id, name]) => [id, events(name, failing.period_seconds)]),
+          this.deliveryRules.map((rule, n) => [
+            `${id}_${n}`,
+            new cloudwatch.Metric({
+              namespace: 'AWS/Events',
+              metricName: name,
+              dimensionsMap: { EventBusName: this.deliveryBus.eventBusName, RuleName: rule.ruleName },
+              statistic: 'Sum',
+              period,
+            }),
+          ]),
         ),
-        period: Duration.seconds(failing.period_seconds),
-        label: failing.label,
-      }),
-      failing.threshold,
-      `okta-relay: ${failing.description}. Runbook: docs/operate.md#${failing.runbook}`,
-      cloudwatch.TreatMissingData.NOT_BREACHING,
-      failing.datapoints,
-    );
-    for (const a of [spec.delivery_failed, spec.dlq_send_failed]) {
-      alarm(a.cdk_id, events(a.metric, a.period_seconds), a.threshold, `okta-relay: ${a.description}. Runbook: docs/operate.md#${a.runbook}`);
+        period,
+      });
+    for (const a of [spec.siem_failing, spec.delivery_failed, spec.dlq_send_failed]) {
+      const period = Duration.seconds(a.period_seconds);
+      alarm(
+        a.cdk_id,
+        new cloudwatch.MathExpression({
+          expression: a.expression,
+          usingMetrics: Object.fromEntries(Object.entries(a.metrics).map(([id, name]) => [id, summed(id, name, period)])),
+          period,
+          label: a.label,
+        }),
+        a.threshold,
+        `okta-relay: ${a.description}. Runbook: docs/operate.md#${a.runbook}`,
+        cloudwatch.TreatMissingData.NOT_BREACHING,
+        a.datapoints,
+      );
     }
     const age = spec.push_queue_age;
     alarm(
@@ -315,6 +354,13 @@ export class OktaRelay extends Construct {
     );
   }
 
+  /** The ARNs of every rule the relay owns, as patterns: a rule ARN names its bus, and the
+   * partner buses and the delivery bus are the relay's. */
+  private relayRuleArns(account: string, region: string, partition: string): string[] {
+    const rules = `arn:${partition}:events:${region}:${account}:rule`;
+    return [`${rules}/aws.partner/okta.com/*`, `${rules}/${this.deliveryBus.eventBusName}/*`];
+  }
+
   /** The relay's own key, when the caller brings none: the services that write to the relay's
    * queues and logs may use it, only on this account's behalf. */
   private relayKey(account: string, region: string, partition: string): kms.Key {
@@ -323,8 +369,13 @@ export class OktaRelay extends Construct {
       description: 'okta-relay: state table, queues and logs',
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    // EventBridge only for the relay's own rules: the partner rules (on Okta's partner buses)
+    // and the delivery rules (on the delivery bus), which write to the push queue and the DLQs.
     key.grantEncryptDecrypt(
-      new iam.ServicePrincipal('events.amazonaws.com').withConditions({ StringEquals: { 'aws:SourceAccount': account } }),
+      new iam.ServicePrincipal('events.amazonaws.com').withConditions({
+        StringEquals: { 'aws:SourceAccount': account },
+        ArnLike: { 'aws:SourceArn': this.relayRuleArns(account, region, partition) },
+      }),
     );
     key.grantEncryptDecrypt(
       new iam.ServicePrincipal(`logs.${region}.amazonaws.com`).withConditions({

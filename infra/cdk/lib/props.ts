@@ -86,7 +86,9 @@ export interface OktaRelayProps {
   readonly logRetention?: logs.RetentionDays;
   /** Where alarms go, and their return to OK. */
   readonly alarmTopic?: sns.ITopic;
-  /** Send only the Okta object (`$.detail.okta`) to the SIEM instead of the whole record. */
+  /** Send each record that carries an Okta object (System Log events, directory objects,
+   * inventory changes) as that object alone (`$.detail.okta`); OCSF events and markers still
+   * go whole, on a second rule. Default false: every record whole. */
   readonly siemReceivesOktaObjectOnly?: boolean;
   /** Alarm when the System Log lag exceeds this. Default one hour. */
   readonly lagAlarmThreshold?: Duration;

@@ -234,12 +234,26 @@ test('the delivery rule: okta-relay records to the API destination with retries 
   template.resourceCountIs('AWS::Events::EventBus', 1);
 });
 
-test('the input transformer option sends only the Okta object', () => {
+test('the Okta-object-only option sends each Okta object alone and every other record whole, and the alarms see both', () => {
   const t = synth({ siemReceivesOktaObjectOnly: true });
-  t.hasResourceProperties('AWS::Events::Rule', {
-    EventPattern: contract.rules.delivery,
-    Targets: [Match.objectLike({ InputPath: '$.detail.okta' })],
-  });
+  const rules = Object.entries(t.findResources('AWS::Events::Rule')).filter(([, r]) => r.Properties.EventPattern?.source?.[0] === 'okta-relay');
+  assert.equal(rules.length, 2);
+  const objects = rules.find(([, r]) => r.Properties.Targets[0].InputPath);
+  const whole = rules.find(([, r]) => !r.Properties.Targets[0].InputPath);
+  assert.ok(objects && whole);
+  assert.equal(objects[1].Properties.Targets[0].InputPath, '$.detail.okta');
+  assert.deepEqual(objects[1].Properties.EventPattern['detail-type'], contract.okta_object_detail_types);
+  assert.deepEqual(whole[1].Properties.EventPattern['detail-type'], [{ 'anything-but': contract.okta_object_detail_types }]);
+  for (const marker of ['Okta Relay Quarantined Record', 'OCSF Authentication']) {
+    assert.ok(!contract.okta_object_detail_types.includes(marker), `${marker} goes whole`);
+  }
+  const failing = Object.values(t.findResources('AWS::CloudWatch::Alarm')).find((a) =>
+    String(a.Properties.AlarmDescription).includes(contract.delivery_alarms.siem_failing.runbook),
+  )!;
+  const ruleRefs = failing.Properties.Metrics.filter((m: any) => m.MetricStat).map(
+    (m: any) => m.MetricStat.Metric.Dimensions.find((d: any) => d.Name === 'RuleName').Value.Ref,
+  );
+  assert.deepEqual([...new Set(ruleRefs)].sort(), [objects[0], whole[0]].sort(), 'the SIEM alarm sums both rules');
 });
 
 test('connection auth: API key, Basic and OAuth all reference Secrets Manager, never a value', () => {
@@ -623,4 +637,18 @@ test('a failing SIEM alarms within 5 minutes: the share of failed attempts of th
   for (const key of ['delivery_failed', 'dlq_send_failed', 'push_queue_age'] as const) {
     assert.ok(alarms.some((a) => String(a.Properties.AlarmDescription).includes(contract.delivery_alarms[key].runbook)), key);
   }
+});
+
+test('EventBridge may use the key and the SIEM role only for the relay own rules', () => {
+  const key = Object.values(resources('AWS::KMS::Key'))[0];
+  const events = key.Properties.KeyPolicy.Statement.find((s: any) => s.Principal?.Service === 'events.amazonaws.com');
+  assert.ok(events.Condition.StringEquals['aws:SourceAccount']);
+  const arns = JSON.stringify(events.Condition.ArnLike['aws:SourceArn']);
+  assert.ok(arns.includes('rule/aws.partner/okta.com/*') && arns.includes('DeliveryBus'), arns);
+  const [ruleId, rule] = Object.entries(resources('AWS::Events::Rule')).find(([, r]) => r.Properties.EventPattern?.source?.[0] === 'okta-relay')!;
+  const roleId = rule.Properties.Targets[0].RoleArn['Fn::GetAtt'][0];
+  const trust = resources('AWS::IAM::Role')[roleId].Properties.AssumeRolePolicyDocument.Statement[0];
+  assert.equal(trust.Principal.Service, 'events.amazonaws.com');
+  assert.ok(trust.Condition.StringEquals['aws:SourceAccount'], `${ruleId}: the account`);
+  assert.match(JSON.stringify(trust.Condition.ArnLike['aws:SourceArn']), /rule\//);
 });

@@ -186,4 +186,29 @@ mod tests {
         assert_eq!(detail["relay"]["collectedAt"], "2026-11-21T10:01:00.000Z");
         assert_eq!(detail["relay"]["recordId"], "u-1");
     }
+
+    /// The DetailTypes whose `detail.okta` is an Okta object: the stacks route exactly these
+    /// through `siemReceivesOktaObjectOnly`'s input path (infra/contract.json), every other
+    /// record (OCSF, markers) whole.
+    #[test]
+    fn the_contract_lists_every_detail_type_that_carries_an_okta_object() {
+        let contract: serde_json::Value =
+            serde_json::from_str(include_str!("../../../../infra/contract.json")).unwrap();
+        let listed: std::collections::BTreeSet<&str> = contract["okta_object_detail_types"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let mut ours: std::collections::BTreeSet<&str> = crate::inventory::catalogue::STREAMS
+            .iter()
+            .map(|s| s.detail_type)
+            .collect();
+        ours.insert(SYSTEM_LOG_DETAIL_TYPE);
+        ours.insert(crate::inventory::changes::INVENTORY_CHANGE_DETAIL_TYPE);
+        assert_eq!(listed, ours);
+        for marker in [OVERSIZE_DETAIL_TYPE, QUARANTINE_DETAIL_TYPE] {
+            assert!(!listed.contains(marker), "{marker} has no Okta object");
+        }
+    }
 }
