@@ -21,16 +21,20 @@ resource "aws_iam_role" "relay" {
 # var.security_lake the custom sources' prefixes (securitylake.tf). No wildcard.
 data "aws_iam_policy_document" "relay" {
   for_each = local.functions
-  # Only the function's own items: the events function never touches a stream's cursor or
-  # lease (stream#...).
-  statement {
-    sid       = "StateTable"
-    actions   = each.value.state_table_actions
-    resources = [aws_dynamodb_table.state.arn]
-    condition {
-      test     = "ForAllValues:StringLike"
-      variable = "dynamodb:LeadingKeys"
-      values   = each.value.state_table_leading_keys
+  # One statement per action, on the items that action may touch: the events function never
+  # a stream's cursor or lease (stream#...), and a batch write (which replaces whole items)
+  # only dedupe marks.
+  dynamic "statement" {
+    for_each = each.value.state_table_grants
+    content {
+      sid       = "StateTable${replace(statement.value.actions[0], "dynamodb:", "")}"
+      actions   = statement.value.actions
+      resources = [aws_dynamodb_table.state.arn]
+      condition {
+        test     = "ForAllValues:StringLike"
+        variable = "dynamodb:LeadingKeys"
+        values   = statement.value.leading_keys
+      }
     }
   }
   statement {

@@ -9,22 +9,29 @@ locals {
 
   functions = {
     events = {
-      binary                   = "okta-relay-events"
-      memory_mb                = 256
-      timeout_seconds          = 30
-      state_table_actions      = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem"]
-      state_table_leading_keys = ["dedupe#*", "health#*", "org#*"]
-      secret_actions           = []
-      queue_actions            = ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage"]
+      binary          = "okta-relay-events"
+      memory_mb       = 256
+      timeout_seconds = 30
+      state_table_grants = [
+        { actions = ["dynamodb:BatchGetItem"], leading_keys = ["dedupe#*", "org#*"] },
+        { actions = ["dynamodb:BatchWriteItem"], leading_keys = ["dedupe#*"] },
+        { actions = ["dynamodb:UpdateItem"], leading_keys = ["health#*"] },
+      ]
+      secret_actions = []
+      queue_actions  = ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage"]
     }
     poller = {
-      binary                   = "okta-relay-poller"
-      memory_mb                = 512
-      timeout_seconds          = 300
-      state_table_actions      = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:UpdateItem"]
-      state_table_leading_keys = ["stream#*", "dedupe#*", "health#*", "org#*"]
-      secret_actions           = ["secretsmanager:GetSecretValue"]
-      queue_actions            = []
+      binary          = "okta-relay-poller"
+      memory_mb       = 512
+      timeout_seconds = 300
+      state_table_grants = [
+        { actions = ["dynamodb:BatchGetItem"], leading_keys = ["dedupe#*", "org#*"] },
+        { actions = ["dynamodb:BatchWriteItem"], leading_keys = ["dedupe#*"] },
+        { actions = ["dynamodb:GetItem"], leading_keys = ["stream#*", "health#*"] },
+        { actions = ["dynamodb:UpdateItem"], leading_keys = ["stream#*", "health#*", "org#*"] },
+      ]
+      secret_actions = ["secretsmanager:GetSecretValue"]
+      queue_actions  = []
     }
   }
   delivery_bus_actions = ["events:PutEvents"]

@@ -422,13 +422,17 @@ export class OktaRelay extends Construct {
    * orgs' secrets. No wildcard action or resource. */
   private grant(f: lambda.Function, name: FunctionName, secrets: secretsmanager.ISecret[]) {
     const spec = contract.functions[name];
-    f.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: spec.state_table_actions,
-        resources: [this.stateTable.tableArn],
-        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': spec.state_table_leading_keys } },
-      }),
-    );
+    // One statement per action, on the items that action may touch: the events function never
+    // a cursor or a lease, and a batch write (which replaces whole items) only dedupe marks.
+    for (const grant of spec.state_table_grants) {
+      f.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: grant.actions,
+          resources: [this.stateTable.tableArn],
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': grant.leading_keys } },
+        }),
+      );
+    }
     f.addToRolePolicy(
       new iam.PolicyStatement({ actions: spec.delivery_bus_actions, resources: [this.deliveryBus.eventBusArn] }),
     );

@@ -282,19 +282,21 @@ test('least privilege: each function gets exactly its contract actions on its re
     const [logicalId] = fnByBinary(spec.binary);
     const statements = policiesOf(logicalId);
     const actions = (s: { Action: string | string[] }) => [s.Action].flat().sort();
-    const table = statements.find((s) => actions(s).some((a) => a.startsWith('dynamodb:')));
-    assert.deepEqual(actions(table), [...spec.state_table_actions].sort(), `${name} table actions`);
-    assert.equal(table.Resource['Fn::GetAtt'][1], 'Arn');
-    assert.deepEqual(
-      table.Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys'],
-      spec.state_table_leading_keys,
-      `${name}: only its own items`,
-    );
+    const tables = statements.filter((s) => actions(s).some((a) => a.startsWith('dynamodb:')));
+    const granted = tables.map((s) => ({
+      actions: actions(s),
+      leading_keys: s.Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys'],
+    }));
+    assert.deepEqual(granted, spec.state_table_grants, `${name}: each table action on its own items only`);
+    for (const s of tables) assert.equal(s.Resource['Fn::GetAtt'][1], 'Arn');
+    const keysOf = (action: string) => granted.filter((g) => g.actions.includes(action)).flatMap((g) => [g.leading_keys].flat());
+    assert.deepEqual(keysOf('dynamodb:BatchWriteItem'), ['dedupe#*'], 'a batch write replaces whole items: dedupe marks only');
     if (name === 'events') {
       assert.ok(
-        !spec.state_table_leading_keys.some((k: string) => k.startsWith('stream')),
+        !granted.some((g) => [g.leading_keys].flat().some((k: string) => k.startsWith('stream'))),
         'the events function never touches a cursor or a lease',
       );
+      assert.ok(!keysOf('dynamodb:UpdateItem').includes('org#*'), 'the events function only reads the org identity');
     }
     const bus = statements.find((s) => actions(s).includes('events:PutEvents'));
     assert.deepEqual(actions(bus), spec.delivery_bus_actions);
