@@ -141,6 +141,8 @@ impl From<&PushError> for FunctionError {
             }
             PushError::UnknownSource(_) => ErrorCode::UnknownSource,
             PushError::Forward { source, .. } => ErrorCode::for_kind(source.kind()),
+            PushError::Deadline { .. } => ErrorCode::for_kind(e.kind()),
+            PushError::Panicked { .. } => ErrorCode::Internal,
         };
         Self::new(code, e.to_string()).at(e.fault())
     }

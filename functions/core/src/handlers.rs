@@ -90,9 +90,16 @@ pub async fn events(
     event: LambdaEvent<Box<RawValue>>,
 ) -> Result<Value, FunctionError> {
     let span = tracing::info_span!("invocation", request_id = %event.context.request_id);
+    // The runtime's deadline bounds each org's forwarding (a runtime that gives none, as
+    // in tests and local emulators, leaves it unbounded).
+    let (deadline, fell_back) =
+        effective_deadline(event.context.deadline, Utc::now(), Duration::ZERO);
+    let deadline = (!fell_back).then_some(deadline);
     catching_panics(async {
         match serde_json::from_str::<SqsEvent>(event.payload.get()) {
-            Ok(batch) if !batch.records.is_empty() => Ok(events_batch(service, &batch).await),
+            Ok(batch) if !batch.records.is_empty() => {
+                Ok(events_batch(service, &batch, deadline).await)
+            }
             _ => serde_json::to_value(one_event(service, &event.payload).await?)
                 .map_err(|e| FunctionError::new(ErrorCode::Internal, e.to_string())),
         }
@@ -117,7 +124,11 @@ struct SqsMessage {
     body: String,
 }
 
-async fn events_batch(service: &PushService, batch: &SqsEvent) -> Value {
+async fn events_batch(
+    service: &PushService,
+    batch: &SqsEvent,
+    deadline: Option<chrono::DateTime<Utc>>,
+) -> Value {
     let mut failed = Vec::new();
     let mut bodies = Vec::with_capacity(batch.records.len());
     for record in &batch.records {
@@ -133,7 +144,7 @@ async fn events_batch(service: &PushService, batch: &SqsEvent) -> Value {
         .iter()
         .map(|(id, body)| Message { id, body })
         .collect();
-    let outcome = service.handle_batch(&batch).await;
+    let outcome = service.handle_batch_until(&batch, deadline).await;
     let now = Utc::now().timestamp_millis();
     for summary in &outcome.summaries {
         metrics::publish_push(Ok(summary), now);
@@ -213,9 +224,43 @@ pub async fn serve_poller(
 pub async fn serve_events(live: Arc<LiveConfig<PushService>>) -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
         let live = live.clone();
-        async move { events(&*live.current().await?, event).await }
+        async move { events_live(&live, event).await }
     }))
     .await
+}
+
+/// One events invocation on the live configuration: the current one, or, when the invocation
+/// carries an event from a partner source no org has, the stored one read again (a new org's
+/// Log Streaming may start before the reload), as the poller does for an unknown org.
+pub async fn events_live(
+    live: &LiveConfig<PushService>,
+    event: LambdaEvent<Box<RawValue>>,
+) -> Result<Value, FunctionError> {
+    let mut service = live.current().await?;
+    if names_an_unknown_partner_source(&event.payload, &service.config) {
+        service = live.refresh().await?;
+    }
+    events(&service, event).await
+}
+
+/// Whether an events invocation (an SQS batch, or one EventBridge event) carries an event from
+/// an Okta partner event source no configured org has. Reads only each event's `source`.
+fn names_an_unknown_partner_source(payload: &RawValue, config: &RelayConfig) -> bool {
+    #[derive(Deserialize)]
+    struct Source {
+        #[serde(default)]
+        source: String,
+    }
+    let unknown = |text: &str| {
+        serde_json::from_str::<Source>(text).is_ok_and(|e| {
+            e.source.starts_with(crate::config::OKTA_PARTNER_PREFIX)
+                && config.org_for_partner_source(&e.source).is_none()
+        })
+    };
+    match serde_json::from_str::<SqsEvent>(payload.get()) {
+        Ok(batch) if !batch.records.is_empty() => batch.records.iter().any(|r| unknown(&r.body)),
+        _ => unknown(payload.get()),
+    }
 }
 
 /// The runtime loop of a function that could not start: every invocation fails with

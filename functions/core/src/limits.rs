@@ -157,3 +157,8 @@ pub const DAY_SECONDS: u64 = 86_400;
 // Used by config/security_lake.rs.
 /// CreateCustomLogSource's limit on a source name (its provider role's name holds it).
 pub const MAX_SOURCE_NAME: usize = 20;
+
+/// What the events function keeps of its deadline for answering the batch (the failed
+/// messages, the health and metric lines) after the last org's forwarding: an org whose events
+/// are not delivered by then has its messages delivered again, and the other orgs' stand.
+pub const PUSH_DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_secs(3);

@@ -24,6 +24,7 @@ pub use partner_event::{PartnerEvent, PushError};
 use crate::clock::Clock;
 use crate::config::{OldEventPolicy, OrgConfig, RelayConfig};
 use crate::lake::{LakeBuffer, LakeEvent, LakeWriter};
+use crate::limits::PUSH_DEADLINE_MARGIN;
 use crate::pipeline::log_event;
 use crate::pipeline::log_header::LogEventHeader;
 use crate::pipeline::{DeliveryPolicy, Forwarder, MarkPolicy, PendingRecord};
@@ -171,12 +172,24 @@ impl PushService {
             .ok_or_else(|| PushError::Envelope("no event".into()))
     }
 
+    /// Handles a batch of partner events (an SQS batch) with no deadline of its own: see
+    /// [`Self::handle_batch_until`].
+    pub async fn handle_batch(&self, messages: &[Message<'_>]) -> BatchOutcome {
+        self.handle_batch_until(messages, None).await
+    }
+
     /// Handles a batch of partner events (an SQS batch): each org's events are forwarded
     /// together, so the batch costs one dedupe check, packed PutEvents requests, one mark write
     /// and one health write per org. A bad event fails only itself; a failed delivery fails the
     /// messages of its org (their acknowledged records are marked, so the retry does not send
-    /// them again).
-    pub async fn handle_batch(&self, messages: &[Message<'_>]) -> BatchOutcome {
+    /// them again). So does an org whose forwarding does not finish before `deadline` less
+    /// [`PUSH_DEADLINE_MARGIN`] (a slow bus or lake write), or panics: the other orgs'
+    /// answers stand instead of the whole batch failing with the invocation.
+    pub async fn handle_batch_until(
+        &self,
+        messages: &[Message<'_>],
+        deadline: Option<DateTime<Utc>>,
+    ) -> BatchOutcome {
         let mut outcome = BatchOutcome::default();
         let mut groups: Vec<(&OrgConfig, Vec<(&str, PartnerEvent<'_>)>)> = Vec::new();
         for message in messages {
@@ -194,24 +207,63 @@ impl PushService {
                 }),
             }
         }
-        for (org, events) in groups {
+        // The orgs side by side, each to the same deadline: a slow org uses no other's time.
+        let orgs = groups.iter().map(|(org, events)| async move {
             let org = &self.identified(org).await;
             let span = tracing::info_span!("stream", org = %org.name, stream = %StreamId::Push);
-            match self.forward(org, &events).instrument(span.clone()).await {
-                Ok(summary) => {
-                    self.watch(org, &events, &summary).instrument(span).await;
-                    outcome.summaries.push(summary);
-                }
-                Err(error) => {
-                    self.record_failure(org, &error).instrument(span).await;
-                    outcome.failures.push(BatchFailure {
-                        ids: events.iter().map(|(id, _)| id.to_string()).collect(),
-                        error,
-                    });
-                }
+            let result = self
+                .forward_until(org, events, deadline)
+                .instrument(span.clone())
+                .await;
+            match &result {
+                Ok(summary) => self.watch(org, events, summary).instrument(span).await,
+                Err(error) => self.record_failure(org, error).instrument(span).await,
+            }
+            (events, result)
+        });
+        for (events, result) in futures::future::join_all(orgs).await {
+            match result {
+                Ok(summary) => outcome.summaries.push(summary),
+                Err(error) => outcome.failures.push(BatchFailure {
+                    ids: events.iter().map(|(id, _)| id.to_string()).collect(),
+                    error,
+                }),
             }
         }
         outcome
+    }
+
+    /// [`Self::forward`] within `deadline` (less its margin), a panic confined to the org.
+    async fn forward_until(
+        &self,
+        org: &OrgConfig,
+        events: &[(&str, PartnerEvent<'_>)],
+        deadline: Option<DateTime<Utc>>,
+    ) -> Result<PushSummary, PushError> {
+        use futures::FutureExt;
+        let out_of_time = || PushError::Deadline {
+            org: org.name.clone(),
+        };
+        let forward = std::panic::AssertUnwindSafe(self.forward(org, events)).catch_unwind();
+        let finished = match deadline {
+            None => forward.await,
+            Some(deadline) => {
+                let left = crate::clock::until(self.clock.now(), deadline)
+                    .saturating_sub(PUSH_DEADLINE_MARGIN);
+                if left.is_zero() {
+                    return Err(out_of_time());
+                }
+                tokio::time::timeout(left, forward)
+                    .await
+                    .map_err(|_| out_of_time())?
+            }
+        };
+        finished.unwrap_or_else(|_| {
+            tracing::error!(code = %crate::function_error::ErrorCode::Internal, "handling the org's events panicked");
+            Err(PushError::Panicked {
+                org: org.name.clone(),
+            })
+        })
     }
 
     /// A failed forward in the org's push health, so `status` shows the push path's error and

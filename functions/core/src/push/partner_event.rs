@@ -27,6 +27,15 @@ pub enum PushError {
         org: String,
         source: ForwardError,
     },
+    /// The org's events were not delivered before the invocation's deadline (less its
+    /// margin): the queue delivers them again, and the other orgs' answers stand.
+    #[error(
+        "the events of org {org} were not forwarded before the invocation's deadline; they are delivered again"
+    )]
+    Deadline { org: String },
+    /// Handling the org's events panicked: a bug, confined to that org's messages.
+    #[error("handling the events of org {org} failed unexpectedly; its log has the details")]
+    Panicked { org: String },
 }
 
 impl PushError {
@@ -37,6 +46,8 @@ impl PushError {
             }
             PushError::UnknownSource(_) => ErrorKind::Configuration,
             PushError::Forward { source, .. } => source.kind(),
+            PushError::Deadline { .. } => ErrorKind::Transient,
+            PushError::Panicked { .. } => ErrorKind::Permanent,
         }
     }
 
@@ -45,6 +56,8 @@ impl PushError {
     pub fn fault(&self) -> crate::Fault {
         match self {
             PushError::Forward { source, .. } => source.fault(),
+            // Time ran out in AWS calls (the deliveries, the lake's writes).
+            PushError::Deadline { .. } => crate::Fault::Aws,
             _ => crate::Fault::Relay,
         }
     }
@@ -52,7 +65,9 @@ impl PushError {
     /// The org the event belonged to, once the source was matched to one.
     pub fn org(&self) -> Option<&str> {
         match self {
-            PushError::Forward { org, .. } => Some(org),
+            PushError::Forward { org, .. }
+            | PushError::Deadline { org }
+            | PushError::Panicked { org } => Some(org),
             _ => None,
         }
     }
