@@ -447,6 +447,17 @@ impl MemorySink {
         lock(&self.accepted).clone()
     }
 
+    /// The `okta.uuid` of every accepted record that has one (System Log events), in order.
+    pub fn accepted_uuids(&self) -> Vec<String> {
+        lock(&self.accepted)
+            .iter()
+            .filter_map(|e| {
+                let detail: serde_json::Value = serde_json::from_str(&e.detail).ok()?;
+                Some(detail["okta"]["uuid"].as_str()?.to_string())
+            })
+            .collect()
+    }
+
     /// PutEvents calls made so far.
     pub fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)

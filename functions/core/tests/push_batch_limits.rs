@@ -97,13 +97,7 @@ fn messages(batch: &[(String, Box<RawValue>)]) -> Vec<Message<'_>> {
 }
 
 fn delivered(sink: &MemorySink) -> BTreeSet<String> {
-    sink.accepted()
-        .iter()
-        .map(|e| {
-            let detail: Value = serde_json::from_str(&e.detail).unwrap();
-            detail["okta"]["uuid"].as_str().unwrap().to_string()
-        })
-        .collect()
+    sink.accepted_uuids().into_iter().collect()
 }
 
 #[tokio::test]

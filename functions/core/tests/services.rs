@@ -116,13 +116,7 @@ async fn all_events(sim: &okta_sim::RunningSim) -> BTreeSet<String> {
 
 /// The `uuid`s the sink accepted, repeats included.
 fn delivered(sink: &MemorySink) -> Vec<String> {
-    sink.accepted()
-        .iter()
-        .map(|e| {
-            let detail: Value = serde_json::from_str(&e.detail).unwrap();
-            detail["okta"]["uuid"].as_str().unwrap().to_string()
-        })
-        .collect()
+    sink.accepted_uuids()
 }
 
 fn logs() -> StreamKey {
