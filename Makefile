@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat tests/local/requirements.txt | cksum | c
 CARGO_TEST := $(shell if cargo nextest --version >/dev/null 2>&1; then echo "cargo nextest run --profile ci"; else echo "cargo test"; fi)
 
 .PHONY: help venv up down build lint test unit demo clean fuzz crash-suite fault-suite load \
-	awscli infra-deps infra-test infra-test-synth dashboard-picture moto-race package release bench-build bench-orgs bench-process bench-budget bench-startup bench-throughput
+	awscli infra-deps infra-test infra-test-synth dashboard-picture moto-race package release bench-build bench-orgs bench-process bench-budget bench-startup bench-throughput bench-slow-bus
 
 help:
 	@echo "make test   full suite (fmt, clippy, unit and integration tests against moto)"
@@ -160,6 +160,11 @@ bench-startup: bench-build
 bench-throughput: venv bench-build
 	tests/local/with-stack.sh $(PY) tests/bench/throughput.py pull --events 100000
 	tests/local/with-stack.sh $(PY) tests/bench/throughput.py push --events 1000 --batch 100
+
+# A bus answering every PutEvents in 5 s: duplicates and the run's wall time, with the former
+# PutEvents attempt timeout and the current one (BENCHMARKS.md, "A slow bus").
+bench-slow-bus: venv bench-build
+	tests/local/with-stack.sh $(PY) tests/bench/throughput.py slow-bus --events 1500 --latency 5 --seconds 300
 
 fuzz:
 	OKTA_RELAY_FUZZ_CASES=1000000 cargo test --release --locked -p okta-relay --test hostile_input

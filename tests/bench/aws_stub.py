@@ -13,7 +13,14 @@ per page: it is forwarded to moto after the same 10 ms, so the relay's fencing w
 against moto's real condition checks. The stub counts every call by operation:
 `GET /__stub/calls` answers the counts, `POST /__stub/reset` zeroes them.
 
-  aws_stub.py --moto URL [--port 0]    prints "listening on http://127.0.0.1:PORT", then serves
+  aws_stub.py --moto URL [--port 0] [--put-events-latency S]
+      prints "listening on http://127.0.0.1:PORT", then serves
+
+With --put-events-latency (the slow-bus benchmark, `make bench-slow-bus`), PutEvents takes
+that long to answer, and its entries count as delivered when the request arrives, before the
+wait, as on a bus that is slow to answer: a client that gives up on the answer and sends again
+makes duplicates. `GET /__stub/deliveries` answers the PutEvents `entries` received and the
+`duplicate_entries` among them (by each record's `detail.relay.recordId`).
 
 It is not a test double for correctness: no test uses it.
 """
@@ -33,11 +40,14 @@ EVENTBRIDGE_LATENCY = 0.025
 
 
 class Stub:
-    def __init__(self, moto):
+    def __init__(self, moto, put_events_latency=EVENTBRIDGE_LATENCY):
         self.moto = urllib.parse.urlsplit(moto)
         self.calls = Counter()
         self.marks = {}
         self.lock = threading.Lock()
+        self.put_events_latency = put_events_latency
+        self.records = set()
+        self.deliveries = Counter()
 
     def count(self, op):
         with self.lock:
@@ -62,8 +72,14 @@ class Stub:
                         self.marks.pop(r["DeleteRequest"]["Key"]["pk"]["S"], None)
         return {"UnprocessedItems": {}}
 
-    @staticmethod
-    def put_events(body):
+    def put_events(self, body):
+        with self.lock:
+            for entry in body["Entries"]:
+                self.deliveries["entries"] += 1
+                record = json.loads(entry.get("Detail") or "{}").get("relay", {}).get("recordId")
+                if record in self.records:
+                    self.deliveries["duplicate_entries"] += 1
+                self.records.add(record)
         entries = [{"EventId": str(uuid.uuid4())} for _ in body["Entries"]]
         return {"FailedEntryCount": 0, "Entries": entries}
 
@@ -71,7 +87,7 @@ class Stub:
 LOCAL = {
     "DynamoDB_20120810.BatchGetItem": (DYNAMODB_LATENCY, "1.0", Stub.batch_get),
     "DynamoDB_20120810.BatchWriteItem": (DYNAMODB_LATENCY, "1.0", Stub.batch_write),
-    "AWSEvents.PutEvents": (EVENTBRIDGE_LATENCY, "1.1", lambda _stub, body: Stub.put_events(body)),
+    "AWSEvents.PutEvents": (None, "1.1", Stub.put_events),
 }
 
 
@@ -86,16 +102,21 @@ def handler(stub):
             pass
 
         def reply(self, status, body, content_type):
-            self.send_response(status)
-            self.send_header("content-type", content_type)
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            try:
+                self.send_response(status)
+                self.send_header("content-type", content_type)
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                # The client gave up on a slow answer (the slow-bus benchmark): nothing to send.
+                self.close_connection = True
 
         def do_GET(self):
-            if self.path == "/__stub/calls":
+            if self.path in ("/__stub/calls", "/__stub/deliveries"):
                 with stub.lock:
-                    body = json.dumps(dict(stub.calls)).encode()
+                    counts = stub.calls if self.path.endswith("calls") else stub.deliveries
+                    body = json.dumps(dict(counts)).encode()
                 return self.reply(200, body, "application/json")
             self.forward(b"")
 
@@ -112,6 +133,11 @@ def handler(stub):
                 time.sleep(DYNAMODB_LATENCY)
                 return self.forward(body)
             latency, version, answer = local
+            if latency is None:
+                # PutEvents: delivered on arrival, answered after the bus's latency.
+                out = json.dumps(answer(stub, json.loads(body))).encode()
+                time.sleep(stub.put_events_latency)
+                return self.reply(200, out, f"application/x-amz-json-{version}")
             time.sleep(latency)
             out = json.dumps(answer(stub, json.loads(body))).encode()
             self.reply(200, out, f"application/x-amz-json-{version}")
@@ -138,8 +164,9 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--moto", required=True)
     p.add_argument("--port", type=int, default=0)
+    p.add_argument("--put-events-latency", type=float, default=EVENTBRIDGE_LATENCY)
     args = p.parse_args()
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), handler(Stub(args.moto)))
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), handler(Stub(args.moto, args.put_events_latency)))
     server.daemon_threads = True
     print(f"listening on http://127.0.0.1:{server.server_port}", flush=True)
     server.serve_forever()

@@ -42,9 +42,10 @@ SOURCE = "aws.partner/okta.com/bench/okta-relay"
 RAISED_LIMIT = "/api/v1/logs=100000"
 
 
-def start_stub():
+def start_stub(put_events_latency=None):
+    latency = [] if put_events_latency is None else ["--put-events-latency", str(put_events_latency)]
     proc = subprocess.Popen(
-        [sys.executable, os.path.join(HERE, "aws_stub.py"), "--moto", os.environ["AWS_ENDPOINT_URL"]],
+        [sys.executable, os.path.join(HERE, "aws_stub.py"), "--moto", os.environ["AWS_ENDPOINT_URL"], *latency],
         stdout=subprocess.PIPE, text=True,
     )
     m = re.search(r"listening on (\S+)", proc.stdout.readline())
@@ -232,6 +233,45 @@ def push(args, work):
     print(f"  AWS calls per 1 000 events: {sum(calls.values()) * 1000 / pushed:.1f}  {per_thousand(calls, pushed)}")
 
 
+def slow_bus(args, work):
+    """The relay against a bus that answers every PutEvents in `--latency` seconds, with the
+    former PutEvents attempt timeout (3 s, the baseline) and the current one, each for a run
+    of `--seconds`: records sent, duplicates, and the run's wall time against its budget."""
+    rows = []
+    for label, settings in (("baseline: PutEvents attempt 3 s", {"put_events_attempt_timeout_seconds": 3}),
+                            ("okta-relay: PutEvents attempt 10 s", {})):
+        stub, stub_url = start_stub(args.latency)
+        setup = poller_run.Setup(work, "slow", args.events, ["--limit", RAISED_LIMIT, "--late-share", "0"],
+                                 {"logs": {"page_size": 1000}})
+        try:
+            config = json.loads(setup.env["OKTA_RELAY_CONFIG"])
+            config.update(settings)
+            env = dict(setup.env, AWS_ENDPOINT_URL=stub_url, OKTA_RELAY_CONFIG=json.dumps(config),
+                       RUST_LOG=os.environ.get("BENCH_RUST_LOG", "warn"))
+            env.setdefault("AWS_DEFAULT_REGION", env.get("AWS_REGION", "us-east-1"))
+            started = time.monotonic()
+            # Not checked: a run that failed is part of the figure (its outcome says why).
+            out = subprocess.run([os.path.join(RELEASE, "okta-relay-ctl"), "run", "--seconds", str(args.seconds),
+                                  "--owner", "bench-runner"], env=env, stdout=subprocess.PIPE,
+                                 stderr=open(os.path.join(work, "relay.log"), "w"), text=True).stdout
+            wall = time.monotonic() - started
+            req = urllib.request.Request(stub_url + "/__stub/deliveries")
+            with urllib.request.urlopen(req, timeout=10) as r:
+                sent = json.load(r)
+            log = poller_run.log_outcome(json.loads(out))
+        finally:
+            setup.close()
+            stub.kill()
+        entries, dups = sent.get("entries", 0), sent.get("duplicate_entries", 0)
+        rows.append((label, log.get("forwarded", 0), entries, dups, wall, log.get("error")))
+    print(f"\nslow bus: every PutEvents answered after {args.latency:g} s, {args.events} backlog events, "
+          f"page size 1000, `okta-relay-ctl run --seconds {args.seconds}` ({os.path.basename(RELEASE)} build)")
+    print(f"  {'':36} {'forwarded':>9} {'entries sent':>12} {'duplicates':>10} {'wall':>8}  error")
+    for label, forwarded, entries, dups, wall, error in rows:
+        share = 100 * dups / max(entries, 1)
+        print(f"  {label:36} {forwarded:>9} {entries:>12} {dups:>5} ({share:4.1f} %) {wall:>6.0f} s  {error or '-'}")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -241,8 +281,12 @@ def main():
     b = sub.add_parser("push")
     b.add_argument("--events", type=int, default=1000)
     b.add_argument("--batch", type=int, default=100)
+    c = sub.add_parser("slow-bus")
+    c.add_argument("--events", type=int, default=1500)
+    c.add_argument("--latency", type=float, default=5.0)
+    c.add_argument("--seconds", type=int, default=300)
     args = p.parse_args()
-    poller_run.in_work_dir({"pull": pull, "push": push}[args.cmd], args)
+    poller_run.in_work_dir({"pull": pull, "push": push, "slow-bus": slow_bus}[args.cmd], args)
 
 
 if __name__ == "__main__":

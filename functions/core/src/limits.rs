@@ -162,3 +162,14 @@ pub const MAX_SOURCE_NAME: usize = 20;
 /// messages, the health and metric lines) after the last org's forwarding: an org whose events
 /// are not delivered by then has its messages delivered again, and the other orgs' stand.
 pub const PUSH_DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// One PutEvents attempt: twice a slow bus's answer (5 s), so an attempt is abandoned, and
+/// its records possibly sent twice, only when the bus has stopped answering.
+pub const PUT_EVENTS_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// A PutEvents call: two attempts and what the retry's backoff takes.
+pub const PUT_EVENTS_ATTEMPTS_PER_CALL: u32 = 2;
+pub const PUT_EVENTS_CALL_SLACK: Duration = Duration::from_secs(1);
+
+/// What a page's delivery leaves of the run's deadline for the commit after it (the lease
+/// renewal and the cursor's write, one AWS call each).
+pub const DELIVERY_COMMIT_RESERVE: Duration = Duration::from_secs(10);

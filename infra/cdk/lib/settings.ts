@@ -87,6 +87,9 @@ export interface OktaRelayTuning {
   readonly awsAttemptTimeout?: Duration;
   /** How long an AWS call may take with its retries. Default 10 s. */
   readonly awsCallTimeout?: Duration;
+  /** How long one PutEvents attempt may take (an abandoned attempt may have been delivered).
+   * Default 10 s. */
+  readonly putEventsAttemptTimeout?: Duration;
   /** How often a configuration in an SSM parameter or S3 object is read again. Default 5 min. */
   readonly configReload?: Duration;
   /** The poller stops taking pages this long before its deadline. Default 45 s. */
@@ -231,8 +234,8 @@ export function orgSettingsConfig(org: OrgSettings, at: string): Json {
 export function tuningConfig(t: OktaRelayTuning): Json {
   const at = 'tuning';
   known(t, at, [
-    'rateLimitReserve', 'awsAttemptTimeout', 'awsCallTimeout', 'configReload', 'deadlineMargin', 'dedupeTtl',
-    'lease', 'overdueSlack', 'maxRequestBytes', 'putEventsInFlight', 'userAgent',
+    'rateLimitReserve', 'awsAttemptTimeout', 'awsCallTimeout', 'putEventsAttemptTimeout', 'configReload',
+    'deadlineMargin', 'dedupeTtl', 'lease', 'overdueSlack', 'maxRequestBytes', 'putEventsInFlight', 'userAgent',
   ]);
   const reserve = t.rateLimitReserve;
   if (reserve !== undefined && !(typeof reserve === 'number' && reserve >= 0 && reserve < 1)) {
@@ -243,6 +246,7 @@ export function tuningConfig(t: OktaRelayTuning): Json {
     ['rate_limit_reserve', reserve],
     ['aws_attempt_timeout_seconds', secs(t.awsAttemptTimeout, 'awsAttemptTimeout')],
     ['aws_call_timeout_seconds', secs(t.awsCallTimeout, 'awsCallTimeout')],
+    ['put_events_attempt_timeout_seconds', secs(t.putEventsAttemptTimeout, 'putEventsAttemptTimeout')],
     ['config_reload_seconds', secs(t.configReload, 'configReload')],
     ['deadline_margin_seconds', secs(t.deadlineMargin, 'deadlineMargin')],
     ['dedupe_ttl_hours', t.dedupeTtl && span(t.dedupeTtl, `${at}.dedupeTtl`, 'hours')],

@@ -33,6 +33,8 @@ pub struct AwsTimeouts {
     pub attempt: Duration,
     /// The whole call, retries included.
     pub call: Duration,
+    /// One PutEvents attempt (longer: an abandoned attempt may have been delivered).
+    pub put_events_attempt: Duration,
 }
 
 impl Default for AwsTimeouts {
@@ -40,6 +42,21 @@ impl Default for AwsTimeouts {
         Self {
             attempt: AWS_ATTEMPT_TIMEOUT,
             call: AWS_CALL_TIMEOUT,
+            put_events_attempt: crate::limits::PUT_EVENTS_ATTEMPT_TIMEOUT,
+        }
+    }
+}
+
+impl AwsTimeouts {
+    /// The delivery bus client's: PutEvents attempts of their own length, and a call of
+    /// [`PUT_EVENTS_ATTEMPTS_PER_CALL`](crate::limits::PUT_EVENTS_ATTEMPTS_PER_CALL) of them.
+    pub fn put_events(self) -> Self {
+        let attempt = self.put_events_attempt;
+        Self {
+            attempt,
+            call: attempt * crate::limits::PUT_EVENTS_ATTEMPTS_PER_CALL
+                + crate::limits::PUT_EVENTS_CALL_SLACK,
+            ..self
         }
     }
 }

@@ -63,7 +63,9 @@ impl AwsWiring {
                 clock.clone(),
             )),
             sink: Arc::new(EventBridgeSink::new(
-                aws_sdk_eventbridge::Client::new(&aws),
+                aws_sdk_eventbridge::Client::new(
+                    &super::load_aws_config_with(timeouts.put_events()).await,
+                ),
                 &resources.bus,
             )),
             secrets: Arc::new(SecretsManagerSource::new(
@@ -83,6 +85,7 @@ impl AwsWiring {
         AwsTimeouts {
             attempt: t.attempt.max(crate::limits::LAKE_PUT_ATTEMPT_TIMEOUT),
             call: t.call.max(crate::limits::LAKE_PUT_CALL_TIMEOUT),
+            ..t
         }
     }
 

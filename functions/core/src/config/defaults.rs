@@ -55,6 +55,9 @@ pub(super) fn aws_attempt_timeout_seconds() -> u64 {
 pub(super) fn aws_call_timeout_seconds() -> u64 {
     AWS_CALL_TIMEOUT.as_secs()
 }
+pub(super) fn put_events_attempt_timeout_seconds() -> u64 {
+    crate::limits::PUT_EVENTS_ATTEMPT_TIMEOUT.as_secs()
+}
 /// A stream is overdue this long after its interval ended without a successful run: long
 /// enough for a backlog run or two to finish, short enough to page someone the same hour.
 pub const OVERDUE_SLACK_SECONDS: u64 = 15 * 60;

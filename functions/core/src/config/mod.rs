@@ -65,6 +65,12 @@ pub struct RelayConfig {
     /// `deadline_margin_seconds`, so a stalled call ends inside the margin.
     #[serde(default = "defaults::aws_call_timeout_seconds")]
     pub aws_call_timeout_seconds: u64,
+    /// How long one PutEvents attempt may take before it is abandoned and retried. Longer than
+    /// `aws_attempt_timeout_seconds`: an attempt abandoned while the bus was still answering
+    /// may have been delivered, and its retry makes duplicates. A PutEvents call may take two
+    /// attempts and a second in all.
+    #[serde(default = "defaults::put_events_attempt_timeout_seconds")]
+    pub put_events_attempt_timeout_seconds: u64,
     /// A pull stream that has not succeeded within its interval plus this is `overdue` in
     /// `okta-relay-ctl status`: the schedule is not reaching it (a slow org taking the runs,
     /// a disabled schedule, a poller that cannot start).
@@ -283,6 +289,7 @@ impl RelayConfig {
         crate::adapters::AwsTimeouts {
             attempt: Duration::from_secs(self.aws_attempt_timeout_seconds),
             call: Duration::from_secs(self.aws_call_timeout_seconds),
+            put_events_attempt: Duration::from_secs(self.put_events_attempt_timeout_seconds),
         }
     }
 }

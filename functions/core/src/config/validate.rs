@@ -147,6 +147,12 @@ fn timeouts(c: &RelayConfig) -> Result<(), ConfigError> {
         "config_reload_seconds",
         "must be between 10 and 900: a new org's first invocations and partner events wait for the reload (SQS redelivers a partner event for 15 minutes)",
     )?;
+    within(
+        c.put_events_attempt_timeout_seconds,
+        (1, 60),
+        "put_events_attempt_timeout_seconds",
+        attempt,
+    )?;
     let call = "must be at least aws_attempt_timeout_seconds and at most 120";
     let call_range = (c.aws_attempt_timeout_seconds, 120);
     within(

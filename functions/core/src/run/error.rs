@@ -25,6 +25,11 @@ pub enum PollError {
     /// original failure is what gets reported).
     #[error("the org's secret is unchanged")]
     AuthenticationUnchanged,
+    /// A page's delivery had not finished when the run's deadline came (less what committing
+    /// takes): the run stops there, the page's cursor unmoved (internal: reported as a stop
+    /// for the deadline, not as an error).
+    #[error("the run's deadline came during a delivery")]
+    OutOfTime,
 }
 
 impl PollError {
@@ -37,6 +42,7 @@ impl PollError {
             PollError::Forward(e) => e.kind(),
             PollError::Cursor(e) => e.kind(),
             PollError::AuthenticationUnchanged => ErrorKind::Configuration,
+            PollError::OutOfTime => ErrorKind::Transient,
         }
     }
 
@@ -52,6 +58,8 @@ impl PollError {
             PollError::State(e) => e.fault(),
             PollError::Forward(e) => e.fault(),
             PollError::Cursor(e) => e.fault(),
+            // Time went in slow AWS calls (the deliveries).
+            PollError::OutOfTime => Fault::Aws,
         }
     }
 

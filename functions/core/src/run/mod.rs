@@ -19,6 +19,7 @@ pub use source::{LifecycleSeen, Next, Opened, Source, SourcePage};
 use crate::clock::until;
 use crate::config::SecurityLakeConfig;
 use crate::lake::{LakeBuffer, LakeWriter};
+use crate::limits::DELIVERY_COMMIT_RESERVE;
 use crate::okta::{OktaClient, OktaError};
 use crate::pipeline::{DeliveryPolicy, ForwardReport, Forwarder};
 use crate::ports::{HealthNote, Ports, StreamKey};
@@ -152,6 +153,10 @@ impl StreamRun<'_> {
                     self.take(page, lease, summary, held),
                     self.fetch(source, okta)
                 );
+                if let Err(PollError::OutOfTime) = taken {
+                    self.stopped(Stop::Deadline, summary);
+                    break;
+                }
                 taken?;
                 source.after_page(summary, okta);
                 // The page fetched meanwhile is dropped uncommitted when the deadline came
@@ -163,9 +168,14 @@ impl StreamRun<'_> {
                 };
                 continue;
             }
-            self.take(page, lease, summary, held).await?;
-            source.after_page(summary, okta);
-            summary.caught_up = next == Next::CaughtUp;
+            match self.take(page, lease, summary, held).await {
+                Err(PollError::OutOfTime) => self.stopped(Stop::Deadline, summary),
+                taken => {
+                    taken?;
+                    source.after_page(summary, okta);
+                    summary.caught_up = next == Next::CaughtUp;
+                }
+            }
             break;
         }
         Ok(())
@@ -208,7 +218,14 @@ impl StreamRun<'_> {
         summary.newest_event_at = summary.newest_event_at.max(page.newest);
         self.note_lifecycle(&page.lifecycle, summary).await;
         lease.keep().await?;
-        let report = self.forward(page.records, page.marks, lease).await?;
+        // The delivery ends by the deadline, less what committing takes: a bus answering
+        // slowly stops the run there (its page uncommitted, delivered again by the next run)
+        // instead of running past it.
+        let left =
+            until(self.ports.clock.now(), self.deadline).saturating_sub(DELIVERY_COMMIT_RESERVE);
+        let report = tokio::time::timeout(left, self.forward(page.records, page.marks, lease))
+            .await
+            .map_err(|_| PollError::OutOfTime)??;
         summary.add(&report);
         if let Some(lake) = self.lake_writer() {
             let admitted = lake

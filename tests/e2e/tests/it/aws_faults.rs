@@ -629,6 +629,7 @@ pub async fn sdk_through(proxy: &FaultProxy, attempt: Duration, call: Duration) 
     let sdk = okta_relay::adapters::load_aws_config_with(okta_relay::adapters::AwsTimeouts {
         attempt,
         call,
+        put_events_attempt: attempt,
     })
     .await;
     ClientsThrough {

@@ -91,6 +91,7 @@ impl LocalStack {
         let patient = okta_relay::adapters::AwsTimeouts {
             attempt: Duration::from_secs(120),
             call: Duration::from_secs(300),
+            put_events_attempt: Duration::from_secs(120),
         };
         stack.sdk = Some(okta_relay::adapters::load_aws_config_with(patient).await);
         stack
