@@ -6,7 +6,6 @@
 //! so what an operator searches docs/operate.md for. Rust type names never reach them.
 
 use crate::ErrorKind;
-use crate::push::PushError;
 use lambda_runtime::Diagnostic;
 
 /// The error codes a function can fail with (docs/operate.md, "Error codes"). Never renamed.
@@ -133,27 +132,6 @@ pub async fn catching_panics<T>(
         })
 }
 
-impl From<&PushError> for FunctionError {
-    fn from(e: &PushError) -> Self {
-        let code = match e {
-            PushError::Envelope(_) | PushError::NotOkta(_) | PushError::Event(_) => {
-                ErrorCode::InvalidEvent
-            }
-            PushError::UnknownSource(_) => ErrorCode::UnknownSource,
-            PushError::Forward { source, .. } => ErrorCode::for_kind(source.kind()),
-            PushError::Deadline { .. } => ErrorCode::for_kind(e.kind()),
-            PushError::Panicked { .. } => ErrorCode::Internal,
-        };
-        Self::new(code, e.to_string()).at(e.fault())
-    }
-}
-
-impl From<PushError> for FunctionError {
-    fn from(e: PushError) -> Self {
-        Self::from(&e)
-    }
-}
-
 impl From<FunctionError> for Diagnostic {
     fn from(e: FunctionError) -> Self {
         Diagnostic {
@@ -166,28 +144,6 @@ impl From<FunctionError> for Diagnostic {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::log_header::InvalidLogEvent;
-
-    #[test]
-    fn push_errors_map_to_their_documented_codes() {
-        let cases = [
-            (PushError::Envelope("x".into()), "OktaRelay.InvalidEvent"),
-            (PushError::NotOkta("x".into()), "OktaRelay.InvalidEvent"),
-            (
-                PushError::Event(InvalidLogEvent::Field("uuid")),
-                "OktaRelay.InvalidEvent",
-            ),
-            (
-                PushError::UnknownSource("x".into()),
-                "OktaRelay.UnknownSource",
-            ),
-        ];
-        for (error, code) in cases {
-            let diagnostic = Diagnostic::from(FunctionError::from(&error));
-            assert_eq!(diagnostic.error_type, code);
-            assert_eq!(diagnostic.error_message, error.to_string());
-        }
-    }
 
     #[tokio::test]
     async fn a_panic_is_an_internal_error_and_debug_names_the_code() {

@@ -171,5 +171,6 @@ pub const PUT_EVENTS_ATTEMPTS_PER_CALL: u32 = 2;
 pub const PUT_EVENTS_CALL_SLACK: Duration = Duration::from_secs(1);
 
 /// What a page's delivery leaves of the run's deadline for the commit after it (the lease
-/// renewal and the cursor's write, one AWS call each).
+/// renewal and the cursor's write, one AWS call each); at most half the deadline margin, for
+/// runs whose margin is shorter (local runs, tests).
 pub const DELIVERY_COMMIT_RESERVE: Duration = Duration::from_secs(10);

@@ -16,6 +16,7 @@
 //! Events older than the org's `push.max_event_age_seconds` are forwarded and counted as old,
 //! or, with `old_events: drop`, dropped with their `uuid` logged and counted.
 
+mod function_error;
 mod partner_event;
 
 pub use crate::summary::PushSummary;

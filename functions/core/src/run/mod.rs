@@ -221,8 +221,8 @@ impl StreamRun<'_> {
         // The delivery ends by the deadline, less what committing takes: a bus answering
         // slowly stops the run there (its page uncommitted, delivered again by the next run)
         // instead of running past it.
-        let left =
-            until(self.ports.clock.now(), self.deadline).saturating_sub(DELIVERY_COMMIT_RESERVE);
+        let reserve = DELIVERY_COMMIT_RESERVE.min(self.settings.deadline_margin / 2);
+        let left = until(self.ports.clock.now(), self.deadline).saturating_sub(reserve);
         let report = tokio::time::timeout(left, self.forward(page.records, page.marks, lease))
             .await
             .map_err(|_| PollError::OutOfTime)??;
