@@ -170,7 +170,8 @@ pub const PUT_EVENTS_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const PUT_EVENTS_ATTEMPTS_PER_CALL: u32 = 2;
 pub const PUT_EVENTS_CALL_SLACK: Duration = Duration::from_secs(1);
 
-/// What a page's delivery leaves of the run's deadline for the commit after it (the lease
-/// renewal and the cursor's write, one AWS call each); at most half the deadline margin, for
-/// runs whose margin is shorter (local runs, tests).
-pub const DELIVERY_COMMIT_RESERVE: Duration = Duration::from_secs(10);
+/// What a page's delivery leaves of the run's deadline: the PutEvents requests in flight when
+/// it stops starting new ones (a call takes at most 21 s) and the commit after it (the lease
+/// renewal and the cursor's write). At most two thirds of the deadline margin, for runs whose
+/// margin is short (local runs, tests).
+pub const DELIVERY_COMMIT_RESERVE: Duration = Duration::from_secs(30);

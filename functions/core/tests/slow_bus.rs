@@ -1,5 +1,6 @@
-//! A delivery bus that answers slowly: the run ends by its deadline, the page whose delivery the
-//! deadline cut stays uncommitted, and the next run delivers the rest. (How many duplicates a
+//! A delivery bus that answers slowly: the run stops starting requests before its deadline and
+//! ends within one answer of it, the page whose delivery the deadline cut stays uncommitted
+//! (what the bus acknowledged of it marked), and the next run delivers the rest. (How many duplicates a
 //! bus answering in 5 s makes with the PutEvents attempt timeout is a benchmark, against the
 //! latency stub: BENCHMARKS.md, `make bench-slow-bus`.)
 
@@ -79,8 +80,9 @@ async fn a_slow_bus_stops_the_run_by_its_deadline_and_the_next_run_delivers_the_
     let started = Instant::now();
     let deadline = Utc::now() + chrono::Duration::from_std(budget).unwrap();
     let first = poller.run("slow-1", deadline).await.remove(0);
+    // The requests in flight when the delivery stops are answered (at most one bus answer).
     assert!(
-        started.elapsed() <= budget,
+        started.elapsed() <= budget + LATENCY,
         "ended by its deadline: {:?}",
         started.elapsed()
     );
@@ -107,9 +109,9 @@ async fn a_slow_bus_stops_the_run_by_its_deadline_and_the_next_run_delivers_the_
     let delivered = bus.0.accepted_uuids();
     let distinct: BTreeSet<&String> = delivered.iter().collect();
     assert_eq!(distinct.len(), 600, "every event delivered");
-    // Only the page the deadline cut can come twice.
+    // What the bus acknowledged of the cut page is marked: nothing comes twice.
     assert!(
-        delivered.len() - distinct.len() <= 100,
+        delivered.len() == distinct.len(),
         "{} duplicates",
         delivered.len() - distinct.len()
     );

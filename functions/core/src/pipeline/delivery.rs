@@ -167,6 +167,13 @@ pub enum DeliveryError {
         source: StateError,
         acknowledged: Vec<usize>,
     },
+    /// The delivery's stop time came (the run's deadline less what its commit needs): no new
+    /// request was started, the ones in flight were answered and their acknowledgements kept.
+    #[error("the delivery stopped for the run's deadline with {pending} entries not sent")]
+    OutOfTime {
+        pending: usize,
+        acknowledged: Vec<usize>,
+    },
     /// The sink refused the quarantine marker that stood in for a refused record: the record
     /// has nowhere to go, so it is not acknowledged and the cursor stays before it.
     #[error("the delivery bus refused record {record_id}, then its quarantine marker ({refusal})")]
@@ -185,6 +192,7 @@ impl DeliveryError {
             DeliveryError::Forbidden { .. } => ErrorKind::Configuration,
             DeliveryError::Sink { source, .. } => source.kind(),
             DeliveryError::Heartbeat { source, .. } => source.kind(),
+            DeliveryError::OutOfTime { .. } => ErrorKind::Transient,
             DeliveryError::MarkerRefused { .. } => ErrorKind::Permanent,
         }
     }
@@ -206,6 +214,7 @@ impl DeliveryError {
             | DeliveryError::Forbidden { acknowledged, .. }
             | DeliveryError::Sink { acknowledged, .. }
             | DeliveryError::Heartbeat { acknowledged, .. }
+            | DeliveryError::OutOfTime { acknowledged, .. }
             | DeliveryError::MarkerRefused { acknowledged, .. } => acknowledged,
         }
     }
@@ -216,6 +225,7 @@ pub struct Delivery<'a> {
     sink: &'a dyn EventSink,
     policy: &'a DeliveryPolicy,
     heartbeat: Option<&'a dyn Heartbeat>,
+    stop_at: Option<std::time::Instant>,
 }
 
 impl<'a> Delivery<'a> {
@@ -224,7 +234,19 @@ impl<'a> Delivery<'a> {
             sink,
             policy,
             heartbeat: None,
+            stop_at: None,
         }
+    }
+
+    /// Starts no request after `stop_at`: the requests in flight are answered and their
+    /// acknowledgements kept, the rest is [`DeliveryError::OutOfTime`].
+    pub fn with_stop_at(mut self, stop_at: Option<std::time::Instant>) -> Self {
+        self.stop_at = stop_at;
+        self
+    }
+
+    fn out_of_time(&self) -> bool {
+        self.stop_at.is_some_and(|t| std::time::Instant::now() >= t)
     }
 
     /// Runs `heartbeat` before every request.
@@ -241,6 +263,12 @@ impl<'a> Delivery<'a> {
         let mut backoff = self.policy.base_backoff;
         let attempts = self.policy.max_attempts.max(1);
         for attempt in 1..=attempts {
+            if self.out_of_time() {
+                return Err(DeliveryError::OutOfTime {
+                    pending: pending.len(),
+                    acknowledged: progress.delivered.acknowledged,
+                });
+            }
             self.attempt(entries, &pending, &mut progress).await?;
             let retry = std::mem::take(&mut progress.retry);
             if retry.is_empty() {
@@ -278,13 +306,20 @@ impl<'a> Delivery<'a> {
             DeliveryBatch::plan(entries, pending, self.policy).into();
         let mut calls = FuturesOrdered::new();
         loop {
-            while calls.len() < window.current() {
+            let out_of_time = self.out_of_time();
+            while !out_of_time && calls.len() < window.current() {
                 let Some(batch) = queue.pop_front() else {
                     break;
                 };
                 calls.push_back(self.call(entries, batch));
             }
             let Some(call) = calls.next().await else {
+                if !queue.is_empty() {
+                    return Err(DeliveryError::OutOfTime {
+                        pending: queue.iter().map(|b| b.indices.len()).sum(),
+                        acknowledged: progress.delivered.acknowledged.clone(),
+                    });
+                }
                 return Ok(());
             };
             let (batch, answer) = call.map_err(|source| DeliveryError::Heartbeat {

@@ -126,6 +126,8 @@ pub struct Forwarder<'a> {
     pub marks: MarkPolicy,
     /// Runs before every PutEvents request (the poller's lease renewal).
     pub heartbeat: Option<&'a dyn Heartbeat>,
+    /// No PutEvents request starts after this (the run's deadline less its commit).
+    pub stop_at: Option<std::time::Instant>,
 }
 
 impl Forwarder<'_> {
@@ -154,6 +156,7 @@ impl Forwarder<'_> {
             .collect();
         let result = Delivery::new(self.sink, self.policy)
             .with_heartbeat(self.heartbeat)
+            .with_stop_at(self.stop_at)
             .deliver(&entries)
             .await;
         let acknowledged: &[usize] = match &result {
@@ -266,6 +269,7 @@ impl Forwarder<'_> {
             .collect();
         let delivered = Delivery::new(self.sink, self.policy)
             .with_heartbeat(self.heartbeat)
+            .with_stop_at(self.stop_at)
             .deliver(&markers)
             .await?;
         report.failed_entries += delivered.failed_entries;
@@ -346,6 +350,7 @@ mod tests {
             mark_ttl: Duration::from_secs(3600),
             marks: MarkPolicy::Check,
             heartbeat: None,
+            stop_at: None,
         }
     }
 

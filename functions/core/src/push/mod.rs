@@ -321,6 +321,8 @@ impl PushService {
             mark_ttl: self.config.dedupe_ttl(),
             marks: MarkPolicy::Check,
             heartbeat: None,
+            // The invocation's deadline bounds the whole org (`forward_until`).
+            stop_at: None,
         };
         let report = forwarder.forward(records).await.map_err(failed)?;
         summary.add(&report);

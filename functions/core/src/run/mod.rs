@@ -21,7 +21,7 @@ use crate::config::SecurityLakeConfig;
 use crate::lake::{LakeBuffer, LakeWriter};
 use crate::limits::DELIVERY_COMMIT_RESERVE;
 use crate::okta::{OktaClient, OktaError};
-use crate::pipeline::{DeliveryPolicy, ForwardReport, Forwarder};
+use crate::pipeline::{DeliveryError, DeliveryPolicy, ForwardError, ForwardReport, Forwarder};
 use crate::ports::{HealthNote, Ports, StreamKey};
 use crate::stream::StreamId;
 use crate::summary::StreamSummary;
@@ -196,6 +196,15 @@ impl StreamRun<'_> {
         }
     }
 
+    /// When a delivery starts its last request: the deadline less the reserve for the
+    /// requests in flight and the commit ([`DELIVERY_COMMIT_RESERVE`], at most two thirds of
+    /// the deadline margin, for runs whose margin is short).
+    fn delivery_stop(&self) -> std::time::Instant {
+        let reserve = DELIVERY_COMMIT_RESERVE.min(self.settings.deadline_margin * 2 / 3);
+        std::time::Instant::now()
+            + until(self.ports.clock.now(), self.deadline).saturating_sub(reserve)
+    }
+
     /// Whether less than the margin is left before the deadline.
     fn near_deadline(&self) -> bool {
         until(self.ports.clock.now(), self.deadline) < self.settings.deadline_margin
@@ -218,14 +227,19 @@ impl StreamRun<'_> {
         summary.newest_event_at = summary.newest_event_at.max(page.newest);
         self.note_lifecycle(&page.lifecycle, summary).await;
         lease.keep().await?;
-        // The delivery ends by the deadline, less what committing takes: a bus answering
-        // slowly stops the run there (its page uncommitted, delivered again by the next run)
-        // instead of running past it.
-        let reserve = DELIVERY_COMMIT_RESERVE.min(self.settings.deadline_margin / 2);
-        let left = until(self.ports.clock.now(), self.deadline).saturating_sub(reserve);
-        let report = tokio::time::timeout(left, self.forward(page.records, page.marks, lease))
-            .await
-            .map_err(|_| PollError::OutOfTime)??;
+        // The delivery starts no request after the deadline less the reserve for the requests
+        // in flight and the commit: a bus answering slowly stops the run there, what it
+        // acknowledged marked and counted, the page uncommitted (the next run sends the rest).
+        let report = match self.forward(page.records, page.marks, lease).await {
+            Err(PollError::Forward(ForwardError::Delivery(DeliveryError::OutOfTime {
+                acknowledged,
+                ..
+            }))) => {
+                summary.forwarded += acknowledged.len() as u64;
+                return Err(PollError::OutOfTime);
+            }
+            report => report?,
+        };
         summary.add(&report);
         if let Some(lake) = self.lake_writer() {
             let admitted = lake
@@ -313,6 +327,7 @@ impl StreamRun<'_> {
             mark_ttl: self.mark_ttl,
             marks,
             heartbeat: Some(lease),
+            stop_at: Some(self.delivery_stop()),
         };
         Ok(forwarder.forward(records).await?)
     }
