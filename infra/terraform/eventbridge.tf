@@ -274,15 +274,16 @@ locals {
       main = {
         name        = "${var.name_prefix}-to-siem"
         description = var.siem_receives_okta_object_only ? "okta-relay: Okta objects to the SIEM, each alone" : "okta-relay: forwarded records to the SIEM"
-        pattern     = var.siem_receives_okta_object_only ? merge(local.delivery_rule_pattern, { "detail-type" = local.okta_object_detail_types }) : local.delivery_rule_pattern
-        input_path  = var.siem_receives_okta_object_only ? "$.detail.okta" : null
+        # Patterns as JSON text: the two rules' patterns have different shapes.
+        pattern    = var.siem_receives_okta_object_only ? jsonencode(merge(local.delivery_rule_pattern, { "detail-type" = local.okta_object_detail_types })) : jsonencode(local.delivery_rule_pattern)
+        input_path = var.siem_receives_okta_object_only ? "$.detail.okta" : null
       }
     },
     var.siem_receives_okta_object_only ? {
       whole = {
         name        = "${var.name_prefix}-to-siem-whole"
         description = "okta-relay: OCSF events and markers to the SIEM, whole"
-        pattern     = merge(local.delivery_rule_pattern, { "detail-type" = [{ "anything-but" = local.okta_object_detail_types }] })
+        pattern     = jsonencode(merge(local.delivery_rule_pattern, { "detail-type" = [{ "anything-but" = local.okta_object_detail_types }] }))
         input_path  = null
       }
     } : {},
@@ -294,7 +295,7 @@ resource "aws_cloudwatch_event_rule" "delivery" {
   name           = each.value.name
   description    = each.value.description
   event_bus_name = aws_cloudwatch_event_bus.delivery.name
-  event_pattern  = jsonencode(each.value.pattern)
+  event_pattern  = each.value.pattern
   tags           = var.tags
 }
 

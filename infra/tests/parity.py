@@ -354,6 +354,58 @@ def check_alarm_ok_actions(template):
             problems.append("terraform alarms have no ok_actions = local.alarm_actions")
 
 
+def check_terraform_delivery_rules(contract):
+    """The module's delivery rules and their alarm metrics, evaluated by terraform itself (the
+    locals alone: no provider, no network): one rule with the contract's pattern, or, with
+    siem_receives_okta_object_only, the Okta objects' rule (its input path) and the whole
+    records' rule, each rule in each rule alarm's sums. Skipped without terraform."""
+    if not shutil.which("terraform"):
+        print("NOTICE: terraform is not installed: the delivery rules were not evaluated")
+        return
+    module = os.path.join(INFRA, "terraform")
+    with open(os.path.join(module, "eventbridge.tf")) as f:
+        rules = f.read()
+    rules = rules[rules.index("locals {\n  okta_object_detail_types"):]
+    rules = rules[:rules.index("\n}\n") + 3]
+    with open(os.path.join(module, "alarms.tf")) as f:
+        alarms = re.search(r"  delivery_alarms = .*?\n  delivery_alarm_metrics = .*?\]\.\.\.\) \}\n", f.read(), re.S)
+    if not alarms:
+        problems.append("terraform alarms.tf: delivery_alarm_metrics not found")
+        return
+    main = ('variable "siem_receives_okta_object_only" {}\nvariable "name_prefix" { default = "okta-relay" }\n'
+            'locals {\n  delivery_rule_pattern = ' + json.dumps(contract["rules"]["delivery"]).replace(":", " =") + "\n"
+            + alarms.group(0) + "}\n" + rules
+            + 'output "rules" {\n  value = local.delivery_rules\n}\n'
+            + 'output "metrics" {\n  value = local.delivery_alarm_metrics\n}\n')
+    types = contract["okta_object_detail_types"]
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copy(os.path.join(module, "contract.json"), tmp)
+        with open(os.path.join(tmp, "main.tf"), "w") as f:
+            f.write(main)
+        subprocess.run(["terraform", "init", "-backend=false", "-input=false"], cwd=tmp, capture_output=True, check=True)
+        for split in (False, True):
+            out = subprocess.run(["terraform", "apply", "-auto-approve", "-input=false", "-no-color",
+                                  f"-var=siem_receives_okta_object_only={str(split).lower()}"], cwd=tmp,
+                                 capture_output=True, text=True)
+            if out.returncode != 0:
+                problems.append(f"terraform delivery rules (split {split}): {out.stderr.strip()[-400:]}")
+                continue
+            got = json.loads(subprocess.run(["terraform", "output", "-json"], cwd=tmp, capture_output=True,
+                                            text=True, check=True).stdout)
+            rules_got = got["rules"]["value"]
+            patterns = {k: json.loads(v["pattern"]) for k, v in rules_got.items()}
+            paths = {k: v["input_path"] for k, v in rules_got.items()}
+            want_patterns = ({"main": {**contract["rules"]["delivery"], "detail-type": types},
+                              "whole": {**contract["rules"]["delivery"], "detail-type": [{"anything-but": types}]}}
+                             if split else {"main": contract["rules"]["delivery"]})
+            check(f"terraform delivery rule patterns (split {split})", patterns, want_patterns)
+            check(f"terraform delivery input paths (split {split})", paths,
+                  {"main": "$.detail.okta", "whole": None} if split else {"main": None})
+            for alarm, per_rule in got["metrics"]["value"].items():
+                check(f"terraform {alarm} sums over the rules (split {split})",
+                      sorted({m["rule"] for m in per_rule.values()}), sorted(rules_got))
+
+
 def check_terraform_org_validation():
     """var.orgs refuses at plan time what the relay would refuse at start-up: a page_size given
     as a string, an unknown settings key. Run with terraform itself on the variable alone (no
@@ -687,6 +739,7 @@ def main():
     check_terraform_self_contained()
     check_cdk_self_contained()
     check_terraform_org_validation()
+    check_terraform_delivery_rules(contract)
     check_lake(template, contract)
     check_dashboard(template, contract)
     check_schedules(template)
