@@ -14,8 +14,9 @@ Resources: exactly the definitions of the synthesized CDK template, from
 tests/local/resources.json (make test checks it against a fresh `cdk synth`): the DynamoDB
 state table (key, billing, TTL, point-in-time recovery), the delivery bus with the template's
 rule pattern and retry policy targeting an SQS capture queue with a DLQ (moto cannot call API
-destinations with a body, so tests read this queue), and the Okta partner event source, its bus
-and the partner rule's pattern. With --org, one Secrets Manager secret per org holding a generated
+destinations with a body, so tests read this queue), the Okta partner event source, its bus
+and the partner rule's pattern, and a Firehose delivery stream to an S3 archive bucket (the
+`firehose` sink). With --org, one Secrets Manager secret per org holding a generated
 API token; the token is written to a 0600 file beside the state, never printed.
 """
 import argparse
@@ -42,7 +43,7 @@ def clients(endpoint):
     )
     return {
         name: session.client(name, endpoint_url=endpoint)
-        for name in ("dynamodb", "events", "sqs", "secretsmanager")
+        for name in ("dynamodb", "events", "sqs", "secretsmanager", "s3", "firehose")
     }
 
 
@@ -131,6 +132,23 @@ def provision(endpoint, prefix, orgs=(), token_dir=None):
                   "DeadLetterConfig": {"Arn": events_dlq_arn}}],
     )
 
+    # A Firehose delivery stream for orgs whose sink is `firehose`, to an S3 archive bucket
+    # (moto writes each PutRecordBatch as one object at once; AWS buffers, then writes).
+    archive_bucket = f"{prefix}-archive"
+    c["s3"].create_bucket(Bucket=archive_bucket)
+    firehose_stream = f"{prefix}-siem"
+    c["firehose"].create_delivery_stream(
+        DeliveryStreamName=firehose_stream,
+        DeliveryStreamType="DirectPut",
+        ExtendedS3DestinationConfiguration={
+            "RoleARN": f"arn:aws:iam::{ACCOUNT}:role/{prefix}-firehose",
+            "BucketARN": f"arn:aws:s3:::{archive_bucket}",
+            "Prefix": "okta-relay/",
+            "CompressionFormat": "UNCOMPRESSED",
+            "BufferingHints": {"SizeInMBs": 5, "IntervalInSeconds": 300},
+        },
+    )
+
     org_secrets = {}
     for spec in orgs:
         name, _, org_url = spec.partition("=")
@@ -158,6 +176,8 @@ def provision(endpoint, prefix, orgs=(), token_dir=None):
         "push_queue_url": push_url,
         "events_dlq_url": events_dlq_url,
         "delivery_dlq_url": dlq_url,
+        "firehose_stream": firehose_stream,
+        "archive_bucket": archive_bucket,
         "org_secrets": org_secrets,
     }
 

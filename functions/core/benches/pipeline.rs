@@ -96,13 +96,17 @@ fn lake_events(parsed: &[(Box<RawValue>, LogEventHeader)]) -> Vec<LakeEvent> {
 
 fn batch(entries: &[SinkEntry]) -> usize {
     let indices: Vec<usize> = (0..entries.len()).collect();
-    DeliveryBatch::plan(entries, &indices, &DeliveryPolicy::default())
-        .iter()
-        .map(|b| {
-            let call: Vec<&SinkEntry> = b.indices.iter().map(|&i| &entries[i]).collect();
-            request_entries("okta-relay-delivery", &call).len()
-        })
-        .sum()
+    DeliveryBatch::plan(
+        entries,
+        &indices,
+        &DeliveryPolicy::default().batch_limits(okta_relay::ports::SinkLimits::Configured),
+    )
+    .iter()
+    .map(|b| {
+        let call: Vec<&SinkEntry> = b.indices.iter().map(|&i| &entries[i]).collect();
+        request_entries("okta-relay-delivery", &call).len()
+    })
+    .sum()
 }
 
 /// Allocations per event of each stage, counted once.

@@ -24,6 +24,18 @@ pub const PUT_EVENTS_MAX_IN_FLIGHT: usize = 64;
 /// ([`crate::pipeline::InFlightWindow`]).
 pub const PUT_EVENTS_IN_FLIGHT_START: usize = 4;
 
+// ---- Amazon Data Firehose PutRecordBatch ----
+
+/// Records per PutRecordBatch call (AWS).
+pub const FIREHOSE_MAX_RECORDS_PER_CALL: usize = 500;
+/// One PutRecordBatch request, all records together (AWS: 4 MiB).
+pub const FIREHOSE_MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
+/// One Firehose record before base64 (AWS: 1,000 KiB).
+pub const FIREHOSE_MAX_RECORD_BYTES: usize = 1000 * 1024;
+/// What a Firehose record's envelope adds to its entry's PutEvents size at most: the keys, the
+/// time as text, and an org name of up to 64 characters ([`crate::adapters::firehose`]).
+pub const FIREHOSE_RECORD_OVERHEAD: usize = 160;
+
 // ---- DynamoDB ----
 
 /// Keys per `BatchGetItem` call (AWS).

@@ -9,8 +9,9 @@
 use crate::clock::{Clock, SystemClock};
 use crate::ports::{
     DedupeKey, DedupeStore, EntryOutcome, EventSink, Failure, HealthNote, HealthReport,
-    HealthStore, Lease, Phase, PhaseMark, Ports, RunRecord, SecretError, SecretSource, SinkEntry,
-    SinkError, StateError, StreamKey, StreamSnapshot, StreamStateStore,
+    HealthStore, Lease, Phase, PhaseMark, Ports, RunRecord, SecretError, SecretSource, SinkChoice,
+    SinkEntry, SinkError, SinkLimits, Sinks, StateError, StreamKey, StreamSnapshot,
+    StreamStateStore,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -28,7 +29,10 @@ pub struct MemoryPorts {
     pub dedupe: Arc<MemoryDedupe>,
     pub health: Arc<MemoryHealth>,
     pub identities: Arc<MemoryIdentities>,
+    /// The delivery bus.
     pub sink: Arc<MemorySink>,
+    /// Every other sink an org chooses, made on first use.
+    pub other_sinks: Arc<MemorySinkSet>,
     pub lake: Arc<MemoryLake>,
     pub clock: Arc<dyn Clock>,
 }
@@ -42,6 +46,7 @@ impl MemoryPorts {
             health: Arc::new(MemoryHealth::default()),
             identities: Arc::new(MemoryIdentities::default()),
             sink: Arc::new(MemorySink::default()),
+            other_sinks: Arc::new(MemorySinkSet::default()),
             lake: Arc::new(MemoryLake::default()),
             clock,
         }
@@ -55,7 +60,10 @@ impl MemoryPorts {
             dedupe: self.dedupe.clone(),
             health: self.health.clone(),
             identities: self.identities.clone(),
-            sink: self.sink.clone(),
+            sinks: Arc::new(MemorySinks {
+                bus: self.sink.clone(),
+                others: self.other_sinks.clone(),
+            }),
             lake: self.lake.clone(),
             clock: self.clock.clone(),
         }
@@ -413,6 +421,44 @@ impl DedupeStore for MemoryDedupe {
     }
 }
 
+/// Sinks other than the delivery bus, in memory: one [`MemorySink`] per choice, made on first
+/// use with the limits its service has (a Firehose stream takes 500 records a call).
+#[derive(Default)]
+pub struct MemorySinkSet(Mutex<HashMap<SinkChoice, Arc<MemorySink>>>);
+
+impl MemorySinkSet {
+    /// The sink for `choice`.
+    pub fn get(&self, choice: &SinkChoice) -> Arc<MemorySink> {
+        lock(&self.0)
+            .entry(choice.clone())
+            .or_insert_with(|| {
+                Arc::new(MemorySink {
+                    limits: match choice {
+                        SinkChoice::EventBus => SinkLimits::Configured,
+                        SinkChoice::Firehose { .. } => crate::adapters::firehose::FIREHOSE_LIMITS,
+                    },
+                    ..MemorySink::default()
+                })
+            })
+            .clone()
+    }
+}
+
+/// [`Sinks`] on the fakes: the bus, and the others by choice.
+struct MemorySinks {
+    bus: Arc<MemorySink>,
+    others: Arc<MemorySinkSet>,
+}
+
+impl Sinks for MemorySinks {
+    fn sink(&self, _org: &str, choice: &SinkChoice) -> Arc<dyn EventSink> {
+        match choice {
+            SinkChoice::EventBus => self.bus.clone(),
+            other => self.others.get(other),
+        }
+    }
+}
+
 /// What [`MemorySink`] answers for one entry.
 pub type EntryRule = dyn Fn(&SinkEntry) -> Option<EntryOutcome> + Send + Sync;
 
@@ -424,6 +470,7 @@ pub struct MemorySink {
     calls: AtomicUsize,
     failing_calls: AtomicUsize,
     rule: Option<Box<EntryRule>>,
+    limits: SinkLimits,
 }
 
 impl MemorySink {
@@ -488,6 +535,10 @@ impl EventSink for MemorySink {
                 }
             })
             .collect())
+    }
+
+    fn limits(&self) -> SinkLimits {
+        self.limits
     }
 }
 

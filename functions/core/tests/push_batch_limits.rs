@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 use okta_relay::clock::SystemClock;
 use okta_relay::config::RelayConfig;
-use okta_relay::ports::{EntryOutcome, EventSink, SinkEntry, SinkError};
+use okta_relay::ports::{EntryOutcome, EventSink, OneSink, SinkEntry, SinkError};
 use okta_relay::push::{Message, PushError, PushService};
 use okta_relay::testing::{MemoryPorts, MemorySink};
 use serde_json::value::RawValue;
@@ -64,7 +64,7 @@ fn service(trouble: Trouble) -> (PushService, Arc<TroubleFor>) {
         inner: MemorySink::default(),
     });
     let mut service = PushService::from_ports(Arc::new(config()), &fakes.ports());
-    service.sink = sink.clone();
+    service.sinks = Arc::new(OneSink(sink.clone()));
     (service, sink)
 }
 

@@ -12,7 +12,9 @@ use okta_relay::config::RelayConfig;
 use okta_relay::okta::{ClientSettings, RetryPolicy};
 use okta_relay::pipeline::DeliveryPolicy;
 use okta_relay::poller::{BackfillJob, BackfillWindow, OrgOutcome, PollerService, RunSettings};
-use okta_relay::ports::{DedupeKey, EntryFault, EntryOutcome, StreamKey, StreamStateStore};
+use okta_relay::ports::{
+    DedupeKey, EntryFault, EntryOutcome, SinkChoice, StreamKey, StreamStateStore,
+};
 use okta_relay::push::PushService;
 use okta_relay::testing::{MemoryPorts, MemorySink};
 use serde_json::{Value, json};
@@ -339,6 +341,49 @@ async fn an_event_pushed_first_is_a_duplicate_for_the_poller() {
         "{polled:?}"
     );
     assert_eq!(delivered(&fakes.sink).len(), 20, "each event once");
+}
+
+/// An org that chose a Firehose stream gets every record there, from both paths, in calls of
+/// Firehose's size; the delivery bus gets nothing of it.
+#[tokio::test]
+async fn an_org_s_records_go_to_the_sink_it_chose() {
+    let sim = okta(700).await;
+    let fakes = fakes(&sim, MemorySink::default());
+    let org = format!(
+        r#"{{"name":"acme","secret_arn":"{ARN}","partner_event_source":"{PARTNER_SOURCE}",
+            "logs":{{"page_size":1000}},"sink":{{"type":"firehose","stream":"siem"}}}}"#
+    );
+    let config = Arc::new(
+        RelayConfig::from_json(&format!(
+            r#"{{"allow_loopback_http":true,"deadline_margin_seconds":2,"orgs":[{org}]}}"#
+        ))
+        .unwrap(),
+    );
+    let settings = RunSettings {
+        deadline_margin: Duration::from_secs(2),
+        lease_ttl: Duration::from_secs(60),
+        ..RunSettings::default()
+    };
+    let poller = PollerService::new(config.clone(), fakes.ports(), settings).unwrap();
+    let polled = run(&poller, "run-1").await;
+    assert!(polled.error.is_none(), "{polled:?}");
+    let firehose = fakes.other_sinks.get(&SinkChoice::Firehose {
+        stream: "siem".into(),
+    });
+    let got: BTreeSet<String> = delivered(&firehose).into_iter().collect();
+    assert_eq!(got, all_events(&sim).await, "every event, to the stream");
+    assert_eq!(delivered(&firehose).len(), 700, "each once");
+    assert_eq!(firehose.calls(), 2, "700 records: 500 and 200 a call");
+    assert_eq!(fakes.sink.calls(), 0, "nothing on the delivery bus");
+
+    let push = PushService::from_ports(config, &fakes.ports());
+    let detail = json!({"uuid": "pushed-1", "published": Utc::now().to_rfc3339(),
+        "eventType": "user.session.start"});
+    let payload =
+        serde_json::value::RawValue::from_string(partner_envelope(&detail).to_string()).unwrap();
+    assert_eq!(push.handle(&payload).await.unwrap().forwarded, 1);
+    assert!(delivered(&firehose).contains(&"pushed-1".to_string()));
+    assert_eq!(fakes.sink.calls(), 0, "nor from the push path");
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use okta_relay::clock::SystemClock;
 use okta_relay::config::RelayConfig;
 use okta_relay::okta::{ClientSettings, RetryPolicy};
 use okta_relay::poller::{PollerService, RunSettings};
-use okta_relay::ports::{EntryOutcome, EventSink, SinkEntry, SinkError};
+use okta_relay::ports::{EntryOutcome, EventSink, OneSink, SinkEntry, SinkError};
 use okta_relay::testing::{MemoryPorts, MemorySink};
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -56,7 +56,7 @@ async fn a_slow_bus_stops_the_run_by_its_deadline_and_the_next_run_delivers_the_
     let bus = Arc::new(SlowBus(MemorySink::default()));
     fakes.sink = Arc::new(MemorySink::default());
     let mut ports = fakes.ports();
-    ports.sink = bus.clone();
+    ports.sinks = Arc::new(OneSink(bus.clone()));
     let config = RelayConfig::from_json(&format!(
         r#"{{"allow_loopback_http":true,"deadline_margin_seconds":2,
             "orgs":[{{"name":"acme","secret_arn":"{ARN}","logs":{{"page_size":100}}}}]}}"#

@@ -7,6 +7,7 @@ use okta_relay::config::RelayConfig;
 use okta_relay::operator::{
     Check, check_lake, check_org, check_state_table, configured_streams, record_authenticated,
 };
+use okta_relay::ports::SinkChoice;
 use std::process::ExitCode;
 
 pub async fn run(options: &Options, offline: bool, json: bool) -> Result<ExitCode> {
@@ -71,6 +72,9 @@ async fn online(options: &Options, config: &RelayConfig) -> Vec<Check> {
         if let Some(source) = &org.partner_event_source {
             checks.push(partner_bus(&aws, &org.name, source).await);
         }
+        if let SinkChoice::Firehose { stream } = &org.sink {
+            checks.push(firehose_stream(&aws, &org.name, stream).await);
+        }
     }
     checks.push(match options.table_name() {
         Ok(name) => check_state_table(aws.table(name).as_ref(), name).await,
@@ -119,6 +123,23 @@ async fn partner_bus(aws: &Aws, org: &str, source: &str) -> Check {
                 }
             ),
         },
+    }
+}
+
+/// An org's Firehose delivery stream: it exists and is active.
+async fn firehose_stream(aws: &Aws, org: &str, stream: &str) -> Check {
+    let subject = format!("orgs[{org}] Firehose stream {stream}");
+    match aws.firehose(stream).describe().await {
+        Ok(status) => Check {
+            ok: status == "ACTIVE",
+            detail: if status == "ACTIVE" {
+                status
+            } else {
+                format!("{status}: the stream takes records only when ACTIVE")
+            },
+            subject,
+        },
+        Err(e) => failed(&subject, e),
     }
 }
 

@@ -7,8 +7,8 @@
 //! `AWS_ENDPOINT_URL` for local runs).
 
 use super::{
-    AwsTimeouts, DynamoStateTable, EventBridgeSink, S3LakeStore, S3ObjectStore,
-    SecretsManagerSource, SsmParameterStore, load_aws_config,
+    AwsSinks, AwsTimeouts, DynamoStateTable, EventBridgeSink, FirehoseSink, S3LakeStore,
+    S3ObjectStore, SecretsManagerSource, SsmParameterStore, load_aws_config,
 };
 use crate::clock::{Clock, SystemClock};
 use crate::config::{ConfigError, ConfigSource, LiveConfig, RelayConfig};
@@ -46,7 +46,7 @@ fn required(name: &str) -> Result<String, ConfigError> {
 #[derive(Clone)]
 pub struct AwsWiring {
     pub state: Arc<DynamoStateTable>,
-    pub sink: Arc<EventBridgeSink>,
+    pub sinks: AwsSinks,
     pub secrets: Arc<SecretsManagerSource>,
     pub lake: Arc<S3LakeStore>,
     pub clock: Arc<dyn Clock>,
@@ -56,18 +56,22 @@ impl AwsWiring {
     /// The adapters of `resources`, every AWS call with `timeouts`.
     pub async fn new(resources: &Resources, timeouts: AwsTimeouts, clock: Arc<dyn Clock>) -> Self {
         let aws = super::load_aws_config_with(timeouts).await;
+        // Delivery calls (PutEvents, PutRecordBatch) get attempts of their own length: an
+        // attempt abandoned while the service was still answering may have been delivered.
+        let delivery = super::load_aws_config_with(timeouts.put_events()).await;
         Self {
             state: Arc::new(DynamoStateTable::new(
                 aws_sdk_dynamodb::Client::new(&aws),
                 &resources.table,
                 clock.clone(),
             )),
-            sink: Arc::new(EventBridgeSink::new(
-                aws_sdk_eventbridge::Client::new(
-                    &super::load_aws_config_with(timeouts.put_events()).await,
-                ),
-                &resources.bus,
-            )),
+            sinks: AwsSinks {
+                bus: Arc::new(EventBridgeSink::new(
+                    aws_sdk_eventbridge::Client::new(&delivery),
+                    &resources.bus,
+                )),
+                firehose: aws_sdk_firehose::Client::new(&delivery),
+            },
             secrets: Arc::new(SecretsManagerSource::new(
                 aws_sdk_secretsmanager::Client::new(&aws),
             )),
@@ -105,7 +109,7 @@ impl AwsWiring {
             dedupe: self.state.clone(),
             health: self.state.clone(),
             identities: self.state.clone(),
-            sink: self.sink.clone(),
+            sinks: Arc::new(self.sinks.clone()),
             lake: self.lake.clone(),
             clock: self.clock.clone(),
         }
@@ -178,6 +182,15 @@ impl OperatorAws {
         Arc::new(EventBridgeSink::new(
             aws_sdk_eventbridge::Client::new(&self.sdk),
             bus,
+        ))
+    }
+
+    /// A Firehose delivery stream (`validate-config`).
+    pub fn firehose(&self, stream: &str) -> Arc<FirehoseSink> {
+        Arc::new(FirehoseSink::new(
+            aws_sdk_firehose::Client::new(&self.sdk),
+            stream,
+            "",
         ))
     }
 

@@ -116,6 +116,10 @@ pub struct OrgConfig {
     /// What the delivery bus gets for each event: the raw record, OCSF, or both.
     #[serde(default)]
     pub output: Output,
+    /// Where the org's records go: `{"type": "event_bus"}` (the default: the delivery bus and
+    /// its API destination) or `{"type": "firehose", "stream": "<delivery stream name>"}`.
+    #[serde(default)]
+    pub sink: crate::ports::SinkChoice,
     /// Whether the deployment delivers to Security Lake (`security_lake.enabled`), set when
     /// the configuration is read; never configured per org.
     #[serde(skip)]

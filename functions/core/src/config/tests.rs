@@ -100,6 +100,13 @@ fn errors_name_the_field() {
             valid().replace("}]}", ",\"inventory\":{\"users\":{\"page_size\":999}}}]}"),
             "orgs[0].inventory.users.page_size",
         ),
+        (
+            valid().replace(
+                "}]}",
+                ",\"sink\":{\"type\":\"firehose\",\"stream\":\"a b\"}}]}",
+            ),
+            "orgs[0].sink.stream",
+        ),
     ];
     for (text, field) in cases {
         let e = RelayConfig::from_json(&text).unwrap_err();
@@ -107,6 +114,27 @@ fn errors_name_the_field() {
     }
     let typo = RelayConfig::from_json(&valid().replace("secret_arn", "secert_arn")).unwrap_err();
     assert!(typo.to_string().contains("secert_arn"), "{typo}");
+}
+
+#[test]
+fn an_org_chooses_its_sink() {
+    use crate::ports::SinkChoice;
+    let c = RelayConfig::from_json(&valid()).unwrap();
+    assert_eq!(c.orgs[0].sink, SinkChoice::EventBus, "the bus by default");
+    let firehose = valid().replace(
+        "}]}",
+        ",\"sink\":{\"type\":\"firehose\",\"stream\":\"okta-relay-siem\"}}]}",
+    );
+    let c = RelayConfig::from_json(&firehose).unwrap();
+    assert_eq!(
+        c.orgs[0].sink,
+        SinkChoice::Firehose {
+            stream: "okta-relay-siem".into()
+        }
+    );
+    let unknown = valid().replace("}]}", ",\"sink\":{\"type\":\"kafka\"}}]}");
+    let e = RelayConfig::from_json(&unknown).unwrap_err();
+    assert!(e.to_string().contains("kafka"), "{e}");
 }
 
 #[test]

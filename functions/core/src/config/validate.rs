@@ -188,7 +188,21 @@ fn identity(org: &OrgConfig, at: &dyn Fn(&str) -> String) -> Result<(), ConfigEr
         let problem = format!("must start with {OKTA_PARTNER_PREFIX}");
         return Err(err(at("partner_event_source"), problem));
     }
+    if let crate::ports::SinkChoice::Firehose { stream } = &org.sink
+        && !firehose_stream_name_ok(stream)
+    {
+        let problem = "must be a Firehose delivery stream name: 1 to 64 of A-Z a-z 0-9 _ . -";
+        return Err(err(at("sink.stream"), problem));
+    }
     Ok(())
+}
+
+/// AWS's pattern for a delivery stream name: `[a-zA-Z0-9_.-]+`, 1 to 64 characters.
+fn firehose_stream_name_ok(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
 /// The org's streams: the System Log, the push path's policies, the directory.

@@ -26,7 +26,9 @@
 use super::InFlightWindow;
 use crate::ErrorKind;
 use crate::limits::{PUT_EVENTS_DEFAULT_REQUEST_BYTES, PUT_EVENTS_MAX_ENTRIES};
-use crate::ports::{EntryFault, EntryOutcome, EventSink, SinkEntry, SinkError, StateError};
+use crate::ports::{
+    EntryFault, EntryOutcome, EventSink, SinkEntry, SinkError, SinkLimits, StateError,
+};
 use async_trait::async_trait;
 use futures::StreamExt;
 use futures::stream::FuturesOrdered;
@@ -62,6 +64,51 @@ impl Default for DeliveryPolicy {
     }
 }
 
+/// How much one call takes on a given sink: the policy's PutEvents limits for the delivery bus,
+/// the service's own for a sink that fixes them ([`SinkLimits`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchLimits {
+    pub max_entries: usize,
+    /// All entries of one call, by [`SinkEntry::size`].
+    pub max_request_bytes: usize,
+    /// One entry; a larger record goes as its oversize marker.
+    pub max_entry_bytes: usize,
+    /// Added to each entry's [`SinkEntry::size`]: what the sink's record adds (its envelope).
+    pub entry_overhead: usize,
+}
+
+impl BatchLimits {
+    /// What `entry` counts for in a call.
+    pub fn size(&self, entry: &SinkEntry) -> usize {
+        entry.size() + self.entry_overhead
+    }
+}
+
+impl DeliveryPolicy {
+    /// The limits of one call on a sink with `limits`.
+    pub fn batch_limits(&self, limits: SinkLimits) -> BatchLimits {
+        match limits {
+            SinkLimits::Configured => BatchLimits {
+                max_entries: self.max_entries.clamp(1, PUT_EVENTS_MAX_ENTRIES),
+                max_request_bytes: self.max_request_bytes,
+                max_entry_bytes: self.max_request_bytes,
+                entry_overhead: 0,
+            },
+            SinkLimits::Fixed {
+                max_entries,
+                max_request_bytes,
+                max_entry_bytes,
+                entry_overhead,
+            } => BatchLimits {
+                max_entries: max_entries.max(1),
+                max_request_bytes,
+                max_entry_bytes: max_entry_bytes.min(max_request_bytes),
+                entry_overhead,
+            },
+        }
+    }
+}
+
 /// Runs before each PutEvents request of a delivery (the poller renews its lease here). An error
 /// stops the delivery: what was acknowledged so far is reported, nothing else is sent.
 #[async_trait]
@@ -87,16 +134,16 @@ impl DeliveryBatch {
     /// Splits entries into calls within both limits, keeping their order. An entry larger than
     /// the request limit gets a call of its own (the caller should not send such entries; see
     /// [`crate::pipeline::forward`]).
-    pub fn plan(entries: &[SinkEntry], indices: &[usize], policy: &DeliveryPolicy) -> Vec<Self> {
+    pub fn plan(entries: &[SinkEntry], indices: &[usize], limits: &BatchLimits) -> Vec<Self> {
         let mut batches = Vec::new();
         let mut current = DeliveryBatch {
             indices: Vec::new(),
             bytes: 0,
         };
         for &i in indices {
-            let size = entries[i].size();
-            let full = current.indices.len() >= policy.max_entries.clamp(1, PUT_EVENTS_MAX_ENTRIES)
-                || current.bytes + size > policy.max_request_bytes;
+            let size = limits.size(&entries[i]);
+            let full = current.indices.len() >= limits.max_entries
+                || current.bytes + size > limits.max_request_bytes;
             if full && !current.indices.is_empty() {
                 batches.push(std::mem::replace(
                     &mut current,
@@ -224,6 +271,7 @@ impl DeliveryError {
 pub struct Delivery<'a> {
     sink: &'a dyn EventSink,
     policy: &'a DeliveryPolicy,
+    limits: BatchLimits,
     heartbeat: Option<&'a dyn Heartbeat>,
     stop_at: Option<std::time::Instant>,
 }
@@ -233,6 +281,7 @@ impl<'a> Delivery<'a> {
         Self {
             sink,
             policy,
+            limits: policy.batch_limits(sink.limits()),
             heartbeat: None,
             stop_at: None,
         }
@@ -303,7 +352,7 @@ impl<'a> Delivery<'a> {
     ) -> Result<(), DeliveryError> {
         let window = &self.policy.in_flight;
         let mut queue: VecDeque<DeliveryBatch> =
-            DeliveryBatch::plan(entries, pending, self.policy).into();
+            DeliveryBatch::plan(entries, pending, &self.limits).into();
         let mut calls = FuturesOrdered::new();
         loop {
             let out_of_time = self.out_of_time();
@@ -545,12 +594,17 @@ mod tests {
         }
     }
 
+    fn idx_all(n: usize) -> Vec<usize> {
+        (0..n).collect()
+    }
+
     #[test]
     fn batches_respect_count_and_size() {
         let p = DeliveryPolicy {
             max_request_bytes: 1000,
             ..policy()
-        };
+        }
+        .batch_limits(SinkLimits::Configured);
         let entries: Vec<_> = (0..25).map(|_| entry(10)).collect();
         let idx: Vec<usize> = (0..25).collect();
         let sizes: Vec<usize> = DeliveryBatch::plan(&entries, &idx, &p)
@@ -567,6 +621,24 @@ mod tests {
             [3, 3, 1]
         );
         assert!(plans.iter().all(|b| b.bytes <= 1000));
+        // A sink with its own limits batches by them, not by the bus's.
+        let firehose_like = policy().batch_limits(SinkLimits::Fixed {
+            max_entries: 500,
+            max_request_bytes: 4000,
+            max_entry_bytes: 1000,
+            entry_overhead: 0,
+        });
+        let sizes: Vec<usize> = DeliveryBatch::plan(&entries, &idx_all(25), &firehose_like)
+            .iter()
+            .map(|b| b.indices.len())
+            .collect();
+        assert_eq!(sizes, [25], "one call, not three of ten");
+        let plans = DeliveryBatch::plan(&big, &idx_all(7), &firehose_like);
+        assert_eq!(
+            plans.iter().map(|b| b.indices.len()).collect::<Vec<_>>(),
+            [7],
+            "7 × 311 bytes within 4000"
+        );
         // Order is kept.
         let order: Vec<usize> = plans.iter().flat_map(|b| b.indices.clone()).collect();
         assert_eq!(order, idx);

@@ -202,7 +202,9 @@ impl Forwarder<'_> {
 
     /// The entry to send for `r`: itself, or its oversize marker.
     fn entry_for(&self, r: &PendingRecord, report: &mut ForwardReport) -> SinkEntry {
-        if r.entry.size() <= self.policy.max_request_bytes {
+        let limits = self.policy.batch_limits(self.sink.limits());
+        let limit = limits.max_entry_bytes;
+        if limits.size(&r.entry) <= limit {
             return r.entry.clone();
         }
         report.oversize += 1;
@@ -211,8 +213,8 @@ impl Forwarder<'_> {
             org = %r.relay.org,
             stream = %r.relay.stream,
             bytes = r.entry.size(),
-            limit = self.policy.max_request_bytes,
-            "record too large for one PutEvents entry; forwarding an oversize marker instead"
+            limit,
+            "record too large for one sink entry; forwarding an oversize marker instead"
         );
         record::oversize_marker(&r.relay, &r.entry)
     }

@@ -365,8 +365,10 @@ impl PollerService {
         let client = client.client.with_deadline(self.settings.stop_by(deadline));
         let delivery = self.config.delivery_policy();
         let key = job.id().key(&org.name);
+        let sink = self.ports.sinks.sink(&org.name, &org.sink);
         let run = StreamRun {
             ports: &self.ports,
+            sink: sink.as_ref(),
             settings: &self.settings,
             delivery: &delivery,
             mark_ttl: self.config.dedupe_ttl(),

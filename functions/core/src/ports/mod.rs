@@ -17,7 +17,10 @@ pub use config_store::{ConfigDocument, ConfigStore, ConfigStoreError};
 pub use lake::{LakeBucket, LakeError, LakeStore, Stored};
 pub use org_identity::{OrgIdentity, OrgIdentityStore};
 pub use secrets::{SecretError, SecretSource};
-pub use sink::{EntryFault, EntryOutcome, EventSink, SinkEntry, SinkError};
+pub use sink::{
+    EntryFault, EntryOutcome, EventSink, OneSink, SinkChoice, SinkEntry, SinkError, SinkLimits,
+    Sinks,
+};
 pub use state::{
     DedupeKey, DedupeStore, Failure, HealthNote, HealthReport, HealthStore, Lease, Phase,
     PhaseMark, RateLimitHeadroom, RunRecord, StateError, StreamKey, StreamSnapshot,
@@ -33,7 +36,8 @@ pub struct Ports {
     pub dedupe: Arc<dyn DedupeStore>,
     pub health: Arc<dyn HealthStore>,
     pub identities: Arc<dyn OrgIdentityStore>,
-    pub sink: Arc<dyn EventSink>,
+    /// Where records go, by the org's [`SinkChoice`].
+    pub sinks: Arc<dyn Sinks>,
     /// Security Lake objects (used only with `security_lake` on).
     pub lake: Arc<dyn LakeStore>,
     pub clock: Arc<dyn Clock>,

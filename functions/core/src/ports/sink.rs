@@ -1,5 +1,9 @@
-//! Where forwarded records go: an EventBridge-like sink that accepts up to ten entries per call
-//! and reports the outcome of each one.
+//! Where forwarded records go: a sink takes a batch of entries per call and reports the
+//! outcome of each one. Which sink an org's records go to is the org's [`SinkChoice`]; the loop
+//! and the push path ask [`Sinks`] for it and never know which sinks exist.
+//!
+//! Each sink says how much one call takes ([`SinkLimits`]): the delivery bus by the
+//! configuration (its PutEvents request limit), a Firehose stream by its service limits.
 
 use crate::ErrorKind;
 use async_trait::async_trait;
@@ -70,7 +74,7 @@ impl EntryOutcome {
 /// The whole call failed.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum SinkError {
-    #[error("delivery bus rejected the call (check the bus name and permissions): {0}")]
+    #[error("the sink rejected the call (check its name and the function's permissions): {0}")]
     Configuration(String),
     #[error("delivery failed, can be retried: {0}")]
     Transient(String),
@@ -96,13 +100,79 @@ impl SinkError {
     }
 }
 
-/// Puts entries on the delivery bus. Entries are borrowed: the event JSON is copied once, into
-/// the request. One call takes at most ten entries whose total
-/// [`SinkEntry::size`] is within the bus's request limit; the answer has one outcome per entry,
-/// in order.
+/// How much one call of a sink takes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SinkLimits {
+    /// The delivery bus: ten entries, and the request limit the configuration gives
+    /// (`max_request_bytes`, [`crate::pipeline::DeliveryPolicy`]).
+    #[default]
+    Configured,
+    /// Limits the service fixes.
+    Fixed {
+        max_entries: usize,
+        /// All entries of one call, by [`SinkEntry::size`].
+        max_request_bytes: usize,
+        /// One entry, by [`SinkEntry::size`] and `entry_overhead`; a larger one goes as its
+        /// oversize marker.
+        max_entry_bytes: usize,
+        /// What the sink's own record adds to [`SinkEntry::size`] at most (its envelope).
+        entry_overhead: usize,
+    },
+}
+
+/// Puts entries on a sink. Entries are borrowed: the event JSON is copied once, into the
+/// request. One call takes entries within the sink's [`SinkLimits`]; the answer has one outcome
+/// per entry, in order.
 #[async_trait]
 pub trait EventSink: Send + Sync {
     async fn put(&self, entries: &[&SinkEntry]) -> Result<Vec<EntryOutcome>, SinkError>;
+
+    /// How much one call takes: by default the delivery bus's, as configured.
+    fn limits(&self) -> SinkLimits {
+        SinkLimits::Configured
+    }
+}
+
+/// Where an org's records go (`sink` in the org's configuration).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, serde::Deserialize, schemars::JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SinkChoice {
+    /// The delivery bus (`OKTA_RELAY_DELIVERY_BUS`), whose rules take records on to the SIEM's
+    /// API destination, one HTTP request per record.
+    #[default]
+    EventBus,
+    /// An Amazon Data Firehose stream, one newline-terminated `Detail` per record: batched
+    /// HTTP endpoints (Splunk, Datadog, Elastic, any HTTP SIEM) or an S3 archive.
+    Firehose {
+        /// The delivery stream's name.
+        stream: String,
+    },
+}
+
+impl std::fmt::Display for SinkChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SinkChoice::EventBus => f.write_str("the delivery bus"),
+            SinkChoice::Firehose { stream } => write!(f, "Firehose stream {stream}"),
+        }
+    }
+}
+
+/// The sinks of a deployment, by the org's choice: the one seam between delivery and the
+/// services it delivers to.
+pub trait Sinks: Send + Sync {
+    /// The sink for `org`'s records (a sink may name the org in its records).
+    fn sink(&self, org: &str, choice: &SinkChoice) -> std::sync::Arc<dyn EventSink>;
+}
+
+/// One sink for every org, whatever it chose: for tests and tools that deliver to a sink they
+/// built themselves.
+pub struct OneSink(pub std::sync::Arc<dyn EventSink>);
+
+impl Sinks for OneSink {
+    fn sink(&self, _: &str, _: &SinkChoice) -> std::sync::Arc<dyn EventSink> {
+        self.0.clone()
+    }
 }
 
 #[cfg(test)]

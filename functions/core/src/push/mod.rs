@@ -30,7 +30,7 @@ use crate::pipeline::log_event;
 use crate::pipeline::log_header::LogEventHeader;
 use crate::pipeline::{DeliveryPolicy, Forwarder, MarkPolicy, PendingRecord};
 use crate::ports::{
-    DedupeStore, EventSink, Failure, HealthNote, HealthStore, LakeStore, OrgIdentityStore, Ports,
+    DedupeStore, Failure, HealthNote, HealthStore, LakeStore, OrgIdentityStore, Ports, Sinks,
 };
 use crate::record::CollectionPath;
 use crate::stream::StreamId;
@@ -67,7 +67,8 @@ pub struct PushService {
     pub config: Arc<RelayConfig>,
     pub dedupe: Arc<dyn DedupeStore>,
     pub health: Arc<dyn HealthStore>,
-    pub sink: Arc<dyn EventSink>,
+    /// Where each org's records go.
+    pub sinks: Arc<dyn Sinks>,
     pub clock: Arc<dyn Clock>,
     pub delivery: DeliveryPolicy,
     /// Where the poller keeps each org's Okta id (the events function cannot ask Okta: it holds
@@ -92,7 +93,7 @@ impl PushService {
             config,
             ports.dedupe.clone(),
             ports.health.clone(),
-            ports.sink.clone(),
+            ports.sinks.clone(),
             ports.clock.clone(),
         );
         service.identities = Some(ports.identities.clone());
@@ -104,7 +105,7 @@ impl PushService {
         config: Arc<RelayConfig>,
         dedupe: Arc<dyn DedupeStore>,
         health: Arc<dyn HealthStore>,
-        sink: Arc<dyn EventSink>,
+        sinks: Arc<dyn Sinks>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         let delivery = config.delivery_policy();
@@ -112,7 +113,7 @@ impl PushService {
             config,
             dedupe,
             health,
-            sink,
+            sinks,
             clock,
             delivery,
             identities: None,
@@ -314,9 +315,10 @@ impl PushService {
         if records.is_empty() {
             return Ok(summary);
         }
+        let sink = self.sinks.sink(&org.name, &org.sink);
         let forwarder = Forwarder {
             dedupe: self.dedupe.as_ref(),
-            sink: self.sink.as_ref(),
+            sink: sink.as_ref(),
             policy: &self.delivery,
             mark_ttl: self.config.dedupe_ttl(),
             marks: MarkPolicy::Check,

@@ -22,7 +22,7 @@ use crate::lake::{LakeBuffer, LakeWriter};
 use crate::limits::DELIVERY_COMMIT_RESERVE;
 use crate::okta::{OktaClient, OktaError};
 use crate::pipeline::{DeliveryError, DeliveryPolicy, ForwardError, ForwardReport, Forwarder};
-use crate::ports::{HealthNote, Ports, StreamKey};
+use crate::ports::{EventSink, HealthNote, Ports, StreamKey};
 use crate::stream::StreamId;
 use crate::summary::StreamSummary;
 use chrono::{DateTime, Utc};
@@ -31,6 +31,8 @@ use std::time::Duration;
 /// Everything a run needs besides its source.
 pub struct StreamRun<'a> {
     pub ports: &'a Ports,
+    /// Where the org's records go (its [`crate::ports::SinkChoice`]).
+    pub sink: &'a dyn EventSink,
     pub settings: &'a RunSettings,
     pub delivery: &'a DeliveryPolicy,
     /// How long a delivered mark suppresses the same id.
@@ -322,7 +324,7 @@ impl StreamRun<'_> {
     ) -> Result<ForwardReport, PollError> {
         let forwarder = Forwarder {
             dedupe: self.ports.dedupe.as_ref(),
-            sink: self.ports.sink.as_ref(),
+            sink: self.sink,
             policy: self.delivery,
             mark_ttl: self.mark_ttl,
             marks,

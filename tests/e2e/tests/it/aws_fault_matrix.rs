@@ -17,6 +17,7 @@ use okta_relay::adapters::{DynamoStateTable, EventBridgeSink, SecretsManagerSour
 use okta_relay::clock::SystemClock;
 use okta_relay::config::RelayConfig;
 use okta_relay::poller::{BackfillJob, BackfillWindow, PollerPorts, PollerService, RunSettings};
+use okta_relay::ports::OneSink;
 use okta_relay::push::PushService;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
@@ -288,10 +289,10 @@ async fn push_service(stack: &LocalStack, proxy: &FaultProxy) -> PushService {
         Arc::new(config),
         table.clone(),
         table,
-        Arc::new(EventBridgeSink::new(
+        Arc::new(OneSink(Arc::new(EventBridgeSink::new(
             sdk.eventbridge.clone(),
             &stack.delivery_bus,
-        )),
+        )))),
         Arc::new(SystemClock),
     )
 }
@@ -368,10 +369,10 @@ async fn a_failed_backfill_resumes_without_loss() {
         dedupe: table.clone(),
         health: table.clone(),
         identities: table,
-        sink: Arc::new(EventBridgeSink::new(
+        sinks: Arc::new(OneSink(Arc::new(EventBridgeSink::new(
             sdk.eventbridge.clone(),
             &stack.delivery_bus,
-        )),
+        )))),
         lake: Arc::new(okta_relay::adapters::S3LakeStore::new(stack.s3())),
         clock: Arc::new(SystemClock),
     };

@@ -17,7 +17,8 @@
 //!   a per-entry error code, and delivers the rest (EventBridge's answer is 200 either way).
 //! - [`Fault::Unprocessed`]: `BatchGetItem` / `BatchWriteItem` do the first half of their keys
 //!   and hand the rest back as `UnprocessedKeys` / `UnprocessedItems`, as DynamoDB does when a
-//!   partition is throttled (a single key is handed back whole).
+//!   partition is throttled (a single key is handed back whole). Firehose's `PutRecordBatch`
+//!   delivers the first half of its records and answers the rest `ServiceUnavailableException`.
 //!
 //! Rules count the requests they match from 1 (SDK retries are requests too) and fire on the
 //! `from..=to` of them. Chaos gives every request a seeded chance of a random fault.
@@ -88,6 +89,16 @@ pub fn put_events() -> Calls {
     Calls {
         target: "AWSEvents.PutEvents",
         body_contains: "okta-relay",
+    }
+}
+
+const PUT_RECORD_BATCH: &str = "Firehose_20150804.PutRecordBatch";
+
+/// The Firehose call that delivers records (its records are base64: no body filter).
+pub fn put_record_batch() -> Calls {
+    Calls {
+        target: PUT_RECORD_BATCH,
+        body_contains: "",
     }
 }
 
@@ -358,6 +369,41 @@ async fn reject_entries(
         .unwrap()
 }
 
+/// PutRecordBatch that delivers the first half of its records and answers the rest failed with
+/// `ServiceUnavailableException`, as Firehose does under load (HTTP 200, `FailedPutCount`).
+async fn half_records(shared: &Shared, uri: &Uri, headers: &HeaderMap, body: &Bytes) -> Response {
+    let mut request: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let records = request["Records"].as_array().cloned().unwrap_or_default();
+    let keep = records.len() / 2;
+    let mut results = Vec::with_capacity(records.len());
+    if keep > 0 {
+        request["Records"] = serde_json::Value::Array(records[..keep].to_vec());
+        match post_upstream(shared, uri, headers, request.to_string()).await {
+            Ok(answer) => results.extend(
+                answer["RequestResponses"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
+            Err(bad_gateway) => return bad_gateway,
+        }
+    }
+    let failed = records.len() - keep;
+    results.extend((0..failed).map(|_| {
+        serde_json::json!({"ErrorCode": "ServiceUnavailableException",
+            "ErrorMessage": "injected: slow down"})
+    }));
+    Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", "application/x-amz-json-1.1")
+        .body(Body::from(
+            serde_json::json!({"FailedPutCount": failed, "Encrypted": false,
+                "RequestResponses": results})
+            .to_string(),
+        ))
+        .unwrap()
+}
+
 /// A DynamoDB batch call that does the first half of its work: the rest comes back
 /// unprocessed, in the shape of the call (`Keys` with the request's other attributes for
 /// `BatchGetItem`, the write requests for `BatchWriteItem`).
@@ -484,6 +530,11 @@ fn error_response(target: &str, fault: Fault) -> Response {
             StatusCode::INTERNAL_SERVER_ERROR,
             "com.amazonaws.dynamodb.v20120810#InternalServerError",
         ),
+        // Firehose throttles with ServiceUnavailableException (HTTP 503).
+        ("Firehose_20150804", Fault::Throttle) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailableException",
+        ),
         ("secretsmanager", Fault::Throttle) | (_, Fault::Throttle) => {
             (StatusCode::BAD_REQUEST, "ThrottlingException")
         }
@@ -571,6 +622,10 @@ async fn forward(
         Some(Fault::RejectEntry { containing, code }) => {
             return reject_entries(&shared, &uri, &headers, &body, containing, code).await;
         }
+        Some(Fault::Unprocessed) if target == PUT_RECORD_BATCH => {
+            shared.unprocessed.fetch_add(1, Ordering::SeqCst);
+            return half_records(&shared, &uri, &headers, &body).await;
+        }
         Some(Fault::Unprocessed) => {
             shared.unprocessed.fetch_add(1, Ordering::SeqCst);
             return half_processed(&shared, &uri, &headers, &body, &target).await;
@@ -623,6 +678,7 @@ pub struct ClientsThrough {
     pub eventbridge: aws_sdk_eventbridge::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
     pub s3: aws_sdk_s3::Client,
+    pub firehose: aws_sdk_firehose::Client,
 }
 
 pub async fn sdk_through(proxy: &FaultProxy, attempt: Duration, call: Duration) -> ClientsThrough {
@@ -652,6 +708,11 @@ pub async fn sdk_through(proxy: &FaultProxy, attempt: Duration, call: Duration) 
             aws_sdk_s3::config::Builder::from(&sdk)
                 .endpoint_url(&proxy.url)
                 .force_path_style(true)
+                .build(),
+        ),
+        firehose: aws_sdk_firehose::Client::from_conf(
+            aws_sdk_firehose::config::Builder::from(&sdk)
+                .endpoint_url(&proxy.url)
                 .build(),
         ),
     }

@@ -6,18 +6,23 @@
 //! capture queue and in the Security Lake bucket (its Parquet read back), the duplicates are
 //! within their bounds, and the state table has no held lease and no mark but delivered ones.
 //!
-//! Sizes come from the environment: `OKTA_RELAY_CRASH_BACKLOG` (default 5 000 in `make test`),
-//! `OKTA_RELAY_CRASHES` (default 20), `OKTA_RELAY_CRASH_SEED` (default 7), page size 500.
-//! `make crash-suite` runs the full 50 000 events / 100 kills; RELIABILITY.md has its figures.
+//! It runs twice: with the org on the delivery bus (read from the capture queue) and on a
+//! Firehose stream (read from its S3 archive), each kill point then on PutEvents or
+//! PutRecordBatch.
+//!
+//! Sizes come from the environment: `OKTA_RELAY_CRASH_BACKLOG` (default 5 000 in `make test`,
+//! 2 000 on Firehose), `OKTA_RELAY_CRASHES` (default 20, 10 on Firehose),
+//! `OKTA_RELAY_CRASH_SEED` (default 7), page size 500. `make crash-suite` runs the full
+//! 50 000 events / 100 kills on both; RELIABILITY.md has its figures.
 
 use crate::aws_faults::{
-    Fault, FaultProxy, Rule, cursor_commit, dedupe_check, dedupe_mark_write, lake_mark_write,
-    lake_put, put_events,
+    Calls, Fault, FaultProxy, Rule, cursor_commit, dedupe_check, dedupe_mark_write,
+    lake_mark_write, lake_put, put_events, put_record_batch,
 };
 use crate::crash::run_once_as;
 use crate::lambda::function_env;
 use crate::pull::{TOKEN, all_events, distinct};
-use crate::support::LocalStack;
+use crate::support::{Drainer, LocalStack};
 use rand::{RngExt, SeedableRng};
 use serde_json::{Value, json};
 use std::os::unix::process::ExitStatusExt;
@@ -32,13 +37,71 @@ pub(crate) fn env_or(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// Where the suites' org delivers: the sink in its configuration, the call that delivers,
+/// and where the suite reads what arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Via {
+    /// The delivery bus; records arrive in the capture queue.
+    Bus,
+    /// A Firehose stream; records arrive in its S3 archive.
+    Firehose,
+}
+
+impl Via {
+    /// The org's `sink` setting.
+    pub(crate) fn sink(self, stack: &LocalStack) -> Value {
+        match self {
+            Via::Bus => json!({"type": "event_bus"}),
+            Via::Firehose => json!({"type": "firehose", "stream": stack.firehose_stream}),
+        }
+    }
+
+    /// The delivering call, and how many records one call takes.
+    fn delivery(self) -> (Calls, usize) {
+        match self {
+            Via::Bus => (put_events(), 10),
+            Via::Firehose => (put_record_batch(), 500),
+        }
+    }
+
+    /// Records one delivering call takes at most (what a stalled call may send twice).
+    pub(crate) fn per_call(self) -> usize {
+        self.delivery().1
+    }
+
+    /// Starts collecting what arrives (the capture queue is drained as it fills).
+    pub(crate) fn collect(self, stack: &LocalStack) -> Arrivals {
+        match self {
+            Via::Bus => Arrivals::Bus(stack.drain_in_background()),
+            Via::Firehose => Arrivals::Archive,
+        }
+    }
+}
+
+/// What arrived where the org delivers.
+pub(crate) enum Arrivals {
+    Bus(Drainer),
+    Archive,
+}
+
+impl Arrivals {
+    /// Every record that arrived, as `{detail-type, detail, …}`.
+    pub(crate) async fn finish(self, stack: &LocalStack) -> Vec<Value> {
+        match self {
+            Arrivals::Bus(drainer) => drainer.finish().await,
+            Arrivals::Archive => stack.archived().await,
+        }
+    }
+}
+
 /// A kill point somewhere in the first pages of a run (a lake object or its marks, when the
 /// lake is on).
-pub(crate) fn random_point(rng: &mut rand_chacha::ChaCha8Rng) -> Rule {
+pub(crate) fn random_point(rng: &mut rand_chacha::ChaCha8Rng, via: Via) -> Rule {
     let pages = 3;
+    let (delivery, per_call) = via.delivery();
     let (calls, nth) = match rng.random_range(0..6) {
         0 => (dedupe_check(), rng.random_range(1..=pages * PAGE / 100)),
-        1 => (put_events(), rng.random_range(1..=pages * PAGE / 10)),
+        1 => (delivery, rng.random_range(1..=pages * PAGE / per_call)),
         2 => (dedupe_mark_write(), rng.random_range(1..=pages * PAGE / 25)),
         3 => (lake_put(), rng.random_range(1..=4)),
         4 => (lake_mark_write(), rng.random_range(1..=pages * PAGE / 25)),
@@ -168,8 +231,17 @@ pub(crate) async fn odd_marks_and_held_leases(stack: &LocalStack) -> (usize, usi
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_sigkills_lose_nothing_and_duplicate_at_most_a_page_each() {
-    let backlog = env_or("OKTA_RELAY_CRASH_BACKLOG", 5_000) as usize;
-    let crashes = env_or("OKTA_RELAY_CRASHES", 20);
+    sigkills(Via::Bus, 5_000, 20).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_sigkills_lose_nothing_on_firehose() {
+    sigkills(Via::Firehose, 2_000, 10).await;
+}
+
+async fn sigkills(via: Via, backlog: u64, crashes: u64) {
+    let backlog = env_or("OKTA_RELAY_CRASH_BACKLOG", backlog) as usize;
+    let crashes = env_or("OKTA_RELAY_CRASHES", crashes);
     let seed = env_or("OKTA_RELAY_CRASH_SEED", 7);
     let started = Instant::now();
     let sim = okta_sim::start(okta_sim::SimConfig {
@@ -193,13 +265,13 @@ async fn random_sigkills_lose_nothing_and_duplicate_at_most_a_page_each() {
         "lease_seconds": 30,
         "orgs": [{"name": "acme", "secret_arn": arn,
                   "logs": {"page_size": PAGE, "initial_lookback_hours": 12},
-                  "inventory": {"users": {}, "groups": {}}}],
+                  "inventory": {"users": {}, "groups": {}}, "sink": via.sink(&stack)}],
         "security_lake": {"bucket": bucket, "region": "us-east-1", "account_id": "123456789012",
                           "max_buffer_events": 2 * PAGE},
     });
     let env = function_env(&stack, &config);
     let proxy = FaultProxy::start(&std::env::var("AWS_ENDPOINT_URL").unwrap()).await;
-    let drainer = stack.drain_in_background();
+    let arrivals = via.collect(&stack);
     let http = reqwest::Client::new();
     let live = |rate: u32| {
         http.post(format!("{}/__sim/live", sim.url))
@@ -211,7 +283,7 @@ async fn random_sigkills_lose_nothing_and_duplicate_at_most_a_page_each() {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let (mut kills, mut completed, mut resets) = (0u64, 0u64, Vec::new());
     for _ in 0..crashes {
-        let point = random_point(&mut rng);
+        let point = random_point(&mut rng, via);
         let (status, _) = run_once_as(&env, &proxy, vec![point], Some("supervised")).await;
         match status.signal() {
             Some(9) => kills += 1,
@@ -232,7 +304,7 @@ async fn random_sigkills_lose_nothing_and_duplicate_at_most_a_page_each() {
     live(0).await.unwrap();
     let finishing_runs = finish(&env, &proxy).await;
 
-    let captured = log_records(drainer.finish().await);
+    let captured = log_records(arrivals.finish(&stack).await);
     let all = all_events(&sim).await;
     let got = distinct(&captured);
     let lost = all.difference(&got).count();
@@ -243,7 +315,7 @@ async fn random_sigkills_lose_nothing_and_duplicate_at_most_a_page_each() {
     // buffer) to be written again under another name.
     let lake_bound = kills as usize * 2 * PAGE;
     println!(
-        "crash suite: seed {seed}, backlog {backlog}, events {}, kill points {crashes}, kills landed {kills}, \
+        "crash suite ({via:?}): seed {seed}, backlog {backlog}, events {}, kill points {crashes}, kills landed {kills}, \
          runs that finished first {completed}, resets {resets:?}, finishing runs {finishing_runs}, captured {}, lost {lost}, \
          duplicates {duplicates} (at most {} allowed), marks not saying delivered {pending}, held leases {held}; \
          Security Lake: {in_lake} events, lost 0, second copies {lake_copies} (bound {lake_bound}), {:.0?}",

@@ -9,22 +9,26 @@
 //! directory user is in its Parquet objects too, every row valid OCSF, the copies within their
 //! bound.
 //!
-//! Sizes come from the environment: `OKTA_RELAY_FAULT_BACKLOG` (default 2 000 in `make test`),
-//! `OKTA_RELAY_FAULT_RUNS` (default 12), `OKTA_RELAY_FAULT_PUSHED` (default 200),
+//! It runs twice: with the org on the delivery bus and on a Firehose stream (its S3 archive
+//! read back), both functions delivering there.
+//!
+//! Sizes come from the environment: `OKTA_RELAY_FAULT_BACKLOG` (default 2 000 in `make test`,
+//! 1 000 on Firehose), `OKTA_RELAY_FAULT_RUNS` (default 12, 8 on Firehose),
+//! `OKTA_RELAY_FAULT_PUSHED` (default 200, 100 on Firehose),
 //! `OKTA_RELAY_FAULT_PROBABILITY` (per mille, default 60), `OKTA_RELAY_FAULT_SEED` (default 11).
 //! `make fault-suite` runs 20 000 events and 100 runs; RELIABILITY.md has its figures.
 
 use crate::aws_faults::{Chaos, FaultProxy, sdk_through};
 use crate::crash::run_once_as;
 use crate::crash_suite::{
-    RESETTABLE, check_lake, env_or, finish, log_records, odd_marks_and_held_leases, random_point,
-    reset,
+    RESETTABLE, Via, check_lake, env_or, finish, log_records, odd_marks_and_held_leases,
+    random_point, reset,
 };
 use crate::lambda::function_env;
 use crate::pull::{TOKEN, all_events, distinct};
 use crate::support::{LocalStack, partner_envelope};
 use chrono::Utc;
-use okta_relay::adapters::{DynamoStateTable, EventBridgeSink, S3LakeStore};
+use okta_relay::adapters::{AwsSinks, DynamoStateTable, EventBridgeSink, S3LakeStore};
 use okta_relay::clock::SystemClock;
 use okta_relay::config::RelayConfig;
 use okta_relay::push::PushService;
@@ -68,6 +72,7 @@ async fn push_service(
     proxy: &FaultProxy,
     arn: &str,
     bucket: &str,
+    via: Via,
 ) -> PushService {
     let sdk = sdk_through(proxy, Duration::from_secs(1), Duration::from_secs(4)).await;
     let table = Arc::new(DynamoStateTable::new(
@@ -76,18 +81,23 @@ async fn push_service(
         Arc::new(SystemClock),
     ));
     let config = RelayConfig::from_json(&format!(
-        r#"{{"orgs":[{{"name":"acme","secret_arn":"{arn}","partner_event_source":"{SOURCE}"}}],
-            "security_lake":{{"bucket":"{bucket}","region":"us-east-1","account_id":"123456789012"}}}}"#
+        r#"{{"orgs":[{{"name":"acme","secret_arn":"{arn}","partner_event_source":"{SOURCE}",
+                      "sink":{}}}],
+            "security_lake":{{"bucket":"{bucket}","region":"us-east-1","account_id":"123456789012"}}}}"#,
+        via.sink(stack)
     ))
     .unwrap();
     let mut service = PushService::new(
         Arc::new(config),
         table.clone(),
         table,
-        Arc::new(EventBridgeSink::new(
-            sdk.eventbridge.clone(),
-            &stack.delivery_bus,
-        )),
+        Arc::new(AwsSinks {
+            bus: Arc::new(EventBridgeSink::new(
+                sdk.eventbridge.clone(),
+                &stack.delivery_bus,
+            )),
+            firehose: sdk.firehose.clone(),
+        }),
         Arc::new(SystemClock),
     );
     service.lake = Some(Arc::new(S3LakeStore::new(sdk.s3.clone())));
@@ -117,9 +127,18 @@ async fn push_all(service: PushService, events: Vec<Value>) -> (usize, usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_aws_faults_and_sigkills_lose_nothing() {
-    let backlog = env_or("OKTA_RELAY_FAULT_BACKLOG", 2_000) as usize;
-    let runs = env_or("OKTA_RELAY_FAULT_RUNS", 12);
-    let pushed = env_or("OKTA_RELAY_FAULT_PUSHED", 200) as usize;
+    faults(Via::Bus, 2_000, 12, 200).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_aws_faults_and_sigkills_lose_nothing_on_firehose() {
+    faults(Via::Firehose, 1_000, 8, 100).await;
+}
+
+async fn faults(via: Via, backlog: u64, runs: u64, pushed: u64) {
+    let backlog = env_or("OKTA_RELAY_FAULT_BACKLOG", backlog) as usize;
+    let runs = env_or("OKTA_RELAY_FAULT_RUNS", runs);
+    let pushed = env_or("OKTA_RELAY_FAULT_PUSHED", pushed) as usize;
     let probability = env_or("OKTA_RELAY_FAULT_PROBABILITY", 60) as f64 / 1000.0;
     let seed = env_or("OKTA_RELAY_FAULT_SEED", 11);
     let started = Instant::now();
@@ -146,7 +165,7 @@ async fn random_aws_faults_and_sigkills_lose_nothing() {
         "aws_call_timeout_seconds": 4,
         "orgs": [{"name": "acme", "secret_arn": arn, "partner_event_source": SOURCE,
                   "logs": {"page_size": PAGE, "initial_lookback_hours": 12},
-                  "inventory": {"users": {}, "groups": {}}}],
+                  "inventory": {"users": {}, "groups": {}}, "sink": via.sink(&stack)}],
         "security_lake": {"bucket": bucket, "region": "us-east-1", "account_id": "123456789012",
                           "max_buffer_events": 2 * PAGE},
     });
@@ -165,7 +184,7 @@ async fn random_aws_faults_and_sigkills_lose_nothing() {
         probability,
         stall,
     }));
-    let drainer = stack.drain_in_background();
+    let arrivals = via.collect(&stack);
     let http = reqwest::Client::new();
     let live = |rate: u32| {
         http.post(format!("{}/__sim/live", sim.url))
@@ -177,7 +196,7 @@ async fn random_aws_faults_and_sigkills_lose_nothing() {
     // Part of the backlog arrives through the events function while the poller runs.
     let to_push = first_events(&sim, pushed).await;
     let pusher = tokio::spawn(push_all(
-        push_service(&stack, &push_proxy, &arn, &bucket).await,
+        push_service(&stack, &push_proxy, &arn, &bucket, via).await,
         to_push,
     ));
 
@@ -193,7 +212,7 @@ async fn random_aws_faults_and_sigkills_lose_nothing() {
         }
         // Half the runs also get a SIGKILL at a random AWS call.
         let rules = if rng.random_bool(0.5) {
-            vec![random_point(&mut rng)]
+            vec![random_point(&mut rng, via)]
         } else {
             Vec::new()
         };
@@ -220,19 +239,23 @@ async fn random_aws_faults_and_sigkills_lose_nothing() {
     live(0).await.unwrap();
     let finishing_runs = finish(&env, &poller_proxy).await;
 
-    let captured = log_records(drainer.finish().await);
+    let captured = log_records(arrivals.finish(&stack).await);
     let all = all_events(&sim).await;
     let got = distinct(&captured);
     let lost = all.difference(&got).count();
     let duplicates = captured.len() - got.len();
     // A killed or failed run sends at most its page again; a stalled call that took effect
-    // after its client gave up sends its entries again; a pushed event may also come by pull
+    // after its client gave up sends its entries again (a call's worth: 10 on the bus, a
+    // page on Firehose); a pushed event may also come by pull
     // (both paths at the same moment) and again for each failed push.
     let stalls = faults.stalls + push_faults.stalls;
-    let bound = (kills + failed_runs) as usize * PAGE + stalls * 10 + pushed + failed_pushes;
+    let bound = (kills + failed_runs) as usize * PAGE
+        + stalls * via.per_call().min(PAGE)
+        + pushed
+        + failed_pushes;
     let (odd_marks, held) = odd_marks_and_held_leases(&stack).await;
     println!(
-        "fault suite: seed {seed}, backlog {backlog}, events {}, runs {runs}, fault probability {probability}, \
+        "fault suite ({via:?}): seed {seed}, backlog {backlog}, events {}, runs {runs}, fault probability {probability}, \
          poller faults: {} server errors, {} throttles, {} stalls, {kills} kills; \
          push: {pushed} events, {invocations} invocations, {failed_pushes} failed, faults {} server errors, {} throttles, {} stalls; \
          failed runs {failed_runs}, resets {resets:?}, finishing runs {finishing_runs}, captured {}, lost {lost}, duplicates {duplicates} \

@@ -20,8 +20,8 @@ use okta_relay::config::RelayConfig;
 use okta_relay::okta::{ClientSettings, RetryPolicy};
 use okta_relay::poller::{OrgOutcome, PollerPorts, PollerService, RunSettings};
 use okta_relay::ports::{
-    EntryOutcome, EventSink, Lease, SinkEntry, SinkError, StateError, StreamKey, StreamSnapshot,
-    StreamStateStore,
+    EntryOutcome, EventSink, Lease, OneSink, SinkEntry, SinkError, StateError, StreamKey,
+    StreamSnapshot, StreamStateStore,
 };
 use okta_sim::{LimitConfig, RunningSim, SeedConfig, SimConfig};
 use serde_json::{Value, json};
@@ -129,7 +129,7 @@ impl Bench {
             dedupe: table.clone(),
             health: table.clone(),
             identities: table,
-            sink,
+            sinks: Arc::new(OneSink(sink)),
             lake: Arc::new(okta_relay::adapters::S3LakeStore::new(self.stack.s3())),
             clock: Arc::new(SystemClock),
         };

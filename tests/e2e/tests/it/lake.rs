@@ -9,7 +9,7 @@ use crate::crash::run_once;
 use crate::lambda::function_env;
 use crate::pull::{TOKEN, all_events, okta, table};
 use crate::support::{LocalStack, python, repo_root};
-use okta_relay::ports::{StreamKey, StreamStateStore};
+use okta_relay::ports::{OneSink, StreamKey, StreamStateStore};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -456,10 +456,10 @@ async fn the_events_function_writes_the_lake_before_it_answers() {
         Arc::new(config),
         table.clone(),
         table,
-        Arc::new(EventBridgeSink::new(
+        Arc::new(OneSink(Arc::new(EventBridgeSink::new(
             sdk.eventbridge.clone(),
             &stack.delivery_bus,
-        )),
+        )))),
         Arc::new(SystemClock),
     );
     service.lake = Some(Arc::new(S3LakeStore::new(sdk.s3.clone())));

@@ -14,6 +14,7 @@ mod ctl;
 mod deploy;
 mod fault_suite;
 mod faults;
+mod firehose;
 mod inventory;
 mod lake;
 mod lambda;

@@ -8,7 +8,7 @@ use okta_relay::clock::SystemClock;
 use okta_relay::config::RelayConfig;
 use okta_relay::okta::{ClientSettings, RetryPolicy};
 use okta_relay::poller::{PollerPorts, PollerService, RunSettings};
-use okta_relay::ports::{HealthStore, StreamKey, StreamStateStore};
+use okta_relay::ports::{HealthStore, OneSink, StreamKey, StreamStateStore};
 use okta_sim::{RunningSim, SeedConfig, SimConfig};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -116,10 +116,10 @@ fn poller_on(
         dedupe: table.clone(),
         health: table.clone(),
         identities: table,
-        sink: Arc::new(EventBridgeSink::new(
+        sinks: Arc::new(OneSink(Arc::new(EventBridgeSink::new(
             aws_sdk_eventbridge::Client::new(stack.sdk()),
             &stack.delivery_bus,
-        )),
+        )))),
         lake: Arc::new(okta_relay::adapters::S3LakeStore::new(stack.s3())),
         clock,
     };

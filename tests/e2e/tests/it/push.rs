@@ -5,6 +5,7 @@ use okta_relay::ErrorKind;
 use okta_relay::adapters::{DynamoStateTable, EventBridgeSink};
 use okta_relay::clock::SystemClock;
 use okta_relay::config::RelayConfig;
+use okta_relay::ports::OneSink;
 use okta_relay::push::{PushError, PushService};
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -39,10 +40,10 @@ pub(crate) fn events_service(stack: &LocalStack, config: &str) -> PushService {
         Arc::new(RelayConfig::from_json(config).unwrap()),
         table.clone(),
         table,
-        Arc::new(EventBridgeSink::new(
+        Arc::new(OneSink(Arc::new(EventBridgeSink::new(
             aws_sdk_eventbridge::Client::new(stack.sdk()),
             &stack.delivery_bus,
-        )),
+        )))),
         clock,
     )
 }
@@ -248,7 +249,7 @@ async fn a_partner_event_is_dropped_only_once_a_mark_says_it_was_delivered() {
             Arc::new(config),
             table.clone(),
             table,
-            Arc::new(sink),
+            Arc::new(OneSink(Arc::new(sink))),
             Arc::new(SystemClock),
         )
     };

@@ -19,6 +19,9 @@ pub struct LocalStack {
     pub partner_standin_bus: String,
     pub push_queue_url: String,
     pub delivery_dlq_url: String,
+    /// A Firehose delivery stream (the `firehose` sink) writing to `archive_bucket`.
+    pub firehose_stream: String,
+    pub archive_bucket: String,
     pub org_secrets: HashMap<String, String>,
     #[serde(skip)]
     pub sdk: Option<aws_config::SdkConfig>,
@@ -409,6 +412,51 @@ impl LocalStack {
             .await
             .expect("put the configuration object");
         format!("s3://{bucket}/{key}")
+    }
+
+    /// Every record the Firehose stream wrote to the archive bucket, in object order, each
+    /// checked against its schema: `{source, detail-type, time, org, detail}` (NDJSON, one
+    /// record per line). Repeats are the relay's: moto writes each PutRecordBatch once.
+    pub async fn archived(&self) -> Vec<Value> {
+        let s3 = self.s3();
+        let mut keys = Vec::new();
+        let mut token = None;
+        loop {
+            let out = s3
+                .list_objects_v2()
+                .bucket(&self.archive_bucket)
+                .set_continuation_token(token)
+                .send()
+                .await
+                .expect("list the archive");
+            keys.extend(
+                out.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_string)),
+            );
+            token = out.next_continuation_token().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+        let mut records = Vec::new();
+        for key in keys {
+            let object = s3
+                .get_object()
+                .bucket(&self.archive_bucket)
+                .key(&key)
+                .send()
+                .await
+                .expect("get an archive object");
+            let bytes = object.body.collect().await.expect("read it").into_bytes();
+            let text = std::str::from_utf8(&bytes).expect("UTF-8 NDJSON");
+            assert!(text.ends_with('\n'), "{key}: every record ends its line");
+            for line in text.lines() {
+                records.push(serde_json::from_str::<Value>(line).expect("one JSON record a line"));
+            }
+        }
+        super::schemas::assert_valid(&records);
+        records
     }
 
     /// An S3 client on moto, as the relay builds it.
