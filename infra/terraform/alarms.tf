@@ -44,6 +44,12 @@ locals {
       namespace   = "AWS/SQS", metric = "ApproximateAgeOfOldestMessage", dimensions = { QueueName = aws_sqs_queue.push.name }
       statistic   = "Maximum", period = local.delivery_alarms.push_queue_age.period_seconds, threshold = local.delivery_alarms.push_queue_age.threshold, missing = "notBreaching"
     } },
+    # Each Firehose stream: its oldest record not yet delivered (contract.json firehose.alarms).
+    { for k, s in local.firehose_streams : local.firehose_spec.alarms[trimsuffix(k, "_stream")].name => {
+      description = "${local.firehose_spec.alarms[trimsuffix(k, "_stream")].description}. Runbook: docs/operate.md#${local.firehose_spec.alarms[trimsuffix(k, "_stream")].runbook}"
+      namespace   = "AWS/Firehose", metric = local.firehose_spec.alarms[trimsuffix(k, "_stream")].metric, dimensions = { DeliveryStreamName = s.name }
+      statistic   = "Maximum", period = local.firehose_spec.alarms.period_seconds, threshold = local.firehose_spec.alarms[trimsuffix(k, "_stream")].freshness_seconds, missing = "notBreaching"
+    } },
     { for o in var.orgs : "${o.name}-quarantined" => {
       description = "records of org ${o.name} forwarded as quarantine markers. Runbook: docs/operate.md#alarm-quarantined"
       namespace   = "OktaRelay", metric = "Quarantined"

@@ -34,6 +34,13 @@ resource "aws_lambda_function" "relay" {
     log_format = "JSON"
     log_group  = aws_cloudwatch_log_group.relay[each.key].name
   }
+  lifecycle {
+    # An org's sink names a stream this module creates (var.firehose).
+    precondition {
+      condition     = alltrue([for name, sink in local.org_sink : sink == "event_bus" || contains(keys(local.firehose_streams), sink)])
+      error_message = "orgs[].settings.sink: siem_stream needs firehose.siem, archive_stream needs firehose.archive = true."
+    }
+  }
   tags = var.tags
 }
 

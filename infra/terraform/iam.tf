@@ -85,6 +85,14 @@ data "aws_iam_policy_document" "relay" {
     }
   }
   dynamic "statement" {
+    for_each = length(local.used_stream_arns) > 0 ? [1] : []
+    content {
+      sid       = "FirehoseStreams"
+      actions   = local.firehose_spec.function_actions
+      resources = local.used_stream_arns
+    }
+  }
+  dynamic "statement" {
     for_each = length(each.value.queue_actions) > 0 ? [1] : []
     content {
       sid       = "PushQueue"

@@ -58,7 +58,8 @@ locals {
     orgs = [for o in var.orgs : merge(
       { name = o.name, secret_arn = local.org_secret_arns[o.name] },
       o.partner_event_source == null ? {} : { partner_event_source = o.partner_event_source },
-      o.settings,
+      { for k, v in o.settings : k => v if k != "sink" },
+      local.org_sink_config[o.name],
     )]
   })
 

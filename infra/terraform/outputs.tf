@@ -42,3 +42,18 @@ output "org_secret_arns" {
   description = "Each org's secret ARN (created empty when not given)."
   value       = local.org_secret_arns
 }
+
+output "firehose_streams" {
+  description = "The Firehose streams by the sink that names them (siem_stream, archive_stream): name and ARN."
+  value       = local.firehose_streams
+}
+
+output "archive_bucket" {
+  description = "The archive bucket (with var.firehose): the archive stream's records and the SIEM stream's failed deliveries."
+  value       = local.archive_bucket
+}
+
+output "archive_table" {
+  description = "The archive's Glue database and table, for Athena (with firehose.archive)."
+  value       = local.archive ? "${aws_glue_catalog_database.archive[0].name}.${aws_glue_catalog_table.archive[0].name}" : null
+}

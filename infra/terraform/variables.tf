@@ -19,8 +19,12 @@ variable "orgs" {
   # Checked at plan time, as the relay checks them at start-up (schemas/config.schema.json).
   validation {
     condition = alltrue([for o in var.orgs : length(setsubtract(try(keys(o.settings), []),
-    ["logs", "inventory", "event_types", "push", "output"])) == 0])
-    error_message = "orgs[].settings takes only logs, inventory, event_types, push and output."
+    ["logs", "inventory", "event_types", "push", "output", "sink"])) == 0])
+    error_message = "orgs[].settings takes only logs, inventory, event_types, push, output and sink."
+  }
+  validation {
+    condition     = alltrue([for o in var.orgs : contains(["event_bus", "siem_stream", "archive_stream"], try(o.settings.sink, "event_bus"))])
+    error_message = "orgs[].settings.sink must be event_bus, siem_stream (needs firehose.siem) or archive_stream (needs firehose.archive = true)."
   }
   validation {
     condition = alltrue([for o in var.orgs : length(setsubtract(try(keys(o.settings.logs), []),
@@ -175,6 +179,24 @@ variable "security_lake" {
     }))
   })
   default = null
+}
+
+variable "firehose" {
+  description = "Batched delivery with Amazon Data Firehose (docs/deploy.md): the streams an org's settings.sink can name. siem: a stream to the SIEM's HTTP endpoint (url; access_key_secret_arn, a secret holding {\"api_key\": ...} that Firehose reads; name) for sink = siem_stream. archive = true: a stream to an S3 archive, gzip NDJSON by org and day with a Glue table, for sink = archive_stream. bucket_name: the archive bucket, also where the SIEM stream backs up what it could not deliver (default: one the module creates)."
+  type = object({
+    siem = optional(object({
+      url                   = string
+      access_key_secret_arn = string
+      name                  = optional(string, "SIEM")
+    }))
+    archive     = optional(bool, false)
+    bucket_name = optional(string)
+  })
+  default = null
+  validation {
+    condition     = try(startswith(var.firehose.siem.url, "https://"), true)
+    error_message = "firehose.siem.url must be an https:// URL (Firehose calls only HTTPS endpoints)."
+  }
 }
 
 variable "tags" {

@@ -421,7 +421,9 @@ def check_terraform_org_validation():
             {"name": "beta", "settings": {"logs": {"page_size": 500}, "inventory": {"users": {}}}}]
     cases = [(good, None),
              ([good[0], {"name": "beta", "settings": {"logs": {"page_size": "1000"}, "inventory": {"users": {}}}}], "page_size"),
-             ([{"name": "acme", "settings": {"logz": {}}}], "settings takes only")]
+             ([{"name": "acme", "settings": {"logz": {}}}], "settings takes only"),
+             ([{"name": "acme", "settings": {"sink": "archive_stream"}}], None),
+             ([{"name": "acme", "settings": {"sink": "kafka"}}], "settings.sink must be")]
     with tempfile.TemporaryDirectory() as tmp:
         with open(os.path.join(tmp, "main.tf"), "w") as f:
             f.write(block + '\noutput "n" {\n  value = length(var.orgs)\n}\n')
@@ -435,6 +437,36 @@ def check_terraform_org_validation():
                 problems.append(f"terraform var.orgs refuses good settings: {out.stderr.strip()[-300:]}")
             elif refusal is not None and (out.returncode == 0 or refusal not in out.stderr):
                 problems.append(f"terraform var.orgs does not refuse {orgs[-1]['settings']} ({refusal!r}): {out.stderr.strip()[-300:]}")
+
+
+def check_firehose(contract):
+    """The Firehose streams, rendered by both stacks from contract.json's `firehose` (the CDK
+    construct's assertion tests check its template): the Terraform module takes every stream
+    setting from the contract (local.firehose_spec), never a literal, offers the contract's sinks
+    to orgs, grants the functions the contract's actions, and alarms on each stream."""
+    spec = contract["firehose"]
+    with open(os.path.join(INFRA, "terraform", "firehose.tf")) as f:
+        tf = f.read()
+    for field in ("siem.buffer_interval_seconds", "siem.buffer_size_mb", "siem.retry_duration_seconds",
+                  "siem.content_encoding", "siem.failed_prefix", "siem.failed_error_prefix", "archive.prefix",
+                  "archive.error_output_prefix", "archive.compression", "archive.buffer_interval_seconds",
+                  "archive.buffer_size_mb", "archive.partition_query", "archive.glue_table.projection",
+                  "archive.glue_table.serde", "archive.glue_table.columns", "archive.glue_table.partition_keys"):
+        if f"local.firehose_spec.{field}" not in tf:
+            problems.append(f"terraform firehose.tf does not take firehose.{field} from the contract")
+    with open(os.path.join(INFRA, "terraform", "variables.tf")) as f:
+        variables = f.read()
+    offered = re.search(r'contains\((\["event_bus"[^]]*\]), try\(o\.settings\.sink', variables)
+    check("terraform org sinks", json.loads(offered.group(1)) if offered else None, spec["sinks"])
+    with open(os.path.join(INFRA, "terraform", "iam.tf")) as f:
+        if "local.firehose_spec.function_actions" not in f.read():
+            problems.append("terraform iam.tf does not grant the contract's firehose.function_actions")
+    with open(os.path.join(INFRA, "terraform", "alarms.tf")) as f:
+        if "local.firehose_spec.alarms" not in f.read():
+            problems.append("terraform alarms.tf has no Firehose stream alarms")
+    with open(os.path.join(INFRA, "cdk", "lib", "settings.ts")) as f:
+        cdk = re.findall(r"^  [A-Z_]+ = '([a-z_]+)',", f.read().split("export enum OktaRelaySink")[1].split("}")[0], re.M)
+    check("CDK org sinks", cdk, spec["sinks"])
 
 
 def check_terraform(contract):
@@ -706,11 +738,15 @@ def check_alarm_runbooks(template):
     with open(os.path.join(INFRA, "terraform", "alarms.tf")) as f:
         tf = f.read()
     descriptions += [("terraform", d) for d in re.findall(r'(?<![\w])(?:description|delivery|events)\s*=\s*"([^"]*)"', tf)
-                     if "${local.delivery_alarms" not in d]
-    # The delivery alarms' descriptions come from the contract in both stacks.
+                     if "${local.delivery_alarms" not in d and "${local.firehose_spec" not in d]
+    # The delivery and Firehose alarms' descriptions come from the contract in both stacks.
     with open(os.path.join(INFRA, "contract.json")) as f:
-        for name, spec in json.load(f)["delivery_alarms"].items():
-            descriptions.append((f"contract delivery_alarms.{name}", f"Runbook: docs/operate.md#{spec['runbook']}"))
+        contract = json.load(f)
+    for name, spec in contract["delivery_alarms"].items():
+        descriptions.append((f"contract delivery_alarms.{name}", f"Runbook: docs/operate.md#{spec['runbook']}"))
+    for name in ("siem", "archive"):
+        spec = contract["firehose"]["alarms"][name]
+        descriptions.append((f"contract firehose.alarms.{name}", f"Runbook: docs/operate.md#{spec['runbook']}"))
     if len(descriptions) < 8:
         problems.append("alarm runbooks: the alarms were not found")
     for where, text in descriptions:
@@ -741,6 +777,7 @@ def main():
     check_terraform_org_validation()
     check_terraform_delivery_rules(contract)
     check_lake(template, contract)
+    check_firehose(contract)
     check_dashboard(template, contract)
     check_schedules(template)
     check_metrics_read(template)

@@ -5,7 +5,7 @@ The block marked `<!-- walkthrough: cdk -->` is taken from the document and run 
 with three changes: `cdk deploy` becomes `cdk synth --quiet -o OUT` (offline, no account),
 `npm ci` is skipped (make infra-deps installed the same lock file), and each `<placeholder>` is
 filled below; a placeholder this script does not know fails it. The optional context values the
-document lists after the block (push, Security Lake, alarms) are appended, so the template
+document lists after the block (push, Security Lake, alarms, the Firehose streams) are appended, so the template
 holds every resource the checks look at.
 
     walkthrough_cdk.py OUT_DIR CODE_DIR
@@ -28,6 +28,9 @@ OPTIONAL = [
     "-c", "securityLakeBucket=aws-security-data-lake-us-east-1-examplehash0123",
     "-c", "securityLakeKeyArn=arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555",
     "-c", "alarmTopicArn=arn:aws:sns:us-east-1:123456789012:okta-relay-alarms",
+    "-c", "siemFirehoseUrl=https://http-inputs-example.splunkcloud.com/services/collector/event",
+    "-c", "siemFirehoseSecretArn=arn:aws:secretsmanager:us-east-1:123456789012:secret:siem-firehose-AbCdEf",
+    "-c", "archive=true",
 ]
 
 

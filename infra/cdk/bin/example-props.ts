@@ -10,7 +10,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { OktaRelayProps } from '../lib';
+import { OktaRelayProps, OktaRelaySink } from '../lib';
 
 /** The context values the example needs, with what each one is. */
 export const REQUIRED_CONTEXT: Record<string, string> = {
@@ -21,6 +21,9 @@ export const REQUIRED_CONTEXT: Record<string, string> = {
 
 /** Optional context: `partnerEventSource` (the org's Log Streaming source, for push),
  * `orgName` (default `acme`), `securityLakeBucket` and `securityLakeKeyArn` (Security Lake),
+ * `siemFirehoseUrl` and `siemFirehoseSecretArn` (a Firehose stream to the SIEM's HTTP endpoint,
+ * the secret holding `{"api_key": …}`), `archive=true` (a Firehose stream to an S3 archive),
+ * `orgSink` (`event_bus`, the default, `siem_stream` or `archive_stream`),
  * `codeDirectory` (default `../../target/lambda`, `make package`'s output; a release's `lambda/`),
  * `alarmTopicArn` (an SNS topic for alarms and their return to OK). */
 export function exampleProps(scope: Construct, get: (key: string) => string | undefined): OktaRelayProps {
@@ -30,6 +33,12 @@ export function exampleProps(scope: Construct, get: (key: string) => string | un
     throw new Error(`the example app needs these context values, none has a default:\n${lines.join('\n')}`);
   }
   const lakeBucket = get('securityLakeBucket');
+  const firehoseUrl = get('siemFirehoseUrl');
+  const firehoseSecret = get('siemFirehoseSecretArn');
+  if ((firehoseUrl === undefined) !== (firehoseSecret === undefined)) {
+    throw new Error('the example app needs both siemFirehoseUrl and siemFirehoseSecretArn, or neither');
+  }
+  const archive = get('archive') === 'true';
   const lakeKey = get('securityLakeKeyArn');
   const secret = (id: string, arn: string) => secretsmanager.Secret.fromSecretCompleteArn(scope, id, arn);
   const siemSecret = secret('SiemSecret', get('siemSecretArn')!);
@@ -43,8 +52,17 @@ export function exampleProps(scope: Construct, get: (key: string) => string | un
         // With Log Streaming, polling the System Log hourly is the safety net.
         logs: { interval: Duration.hours(1) },
         inventory: { users: {}, groups: {}, groupMembers: {} },
+        ...(get('orgSink') ? { sink: get('orgSink') as OktaRelaySink } : {}),
       },
     ],
+    ...(firehoseUrl || archive
+      ? {
+          firehose: {
+            ...(firehoseUrl ? { siem: { url: firehoseUrl, accessKey: secret('SiemFirehoseSecret', firehoseSecret!) } } : {}),
+            archive,
+          },
+        }
+      : {}),
     ...(lakeBucket
       ? {
           securityLake: {

@@ -1,6 +1,13 @@
 /** okta-relay's CDK construct: Okta System Log and directory data into AWS and on to a SIEM. */
 export { OktaRelay } from './okta-relay';
-export { OktaRelayConfigurationStore, OktaRelayOrg, OktaRelayProps, OktaRelaySecurityLake } from './props';
+export {
+  OktaRelayConfigurationStore,
+  OktaRelayFirehose,
+  OktaRelayFirehoseSiem,
+  OktaRelayOrg,
+  OktaRelayProps,
+  OktaRelaySecurityLake,
+} from './props';
 export {
   OktaRelayEventTypes,
   OktaRelayInventory,
@@ -10,6 +17,7 @@ export {
   OktaRelayOldEvents,
   OktaRelayOutput,
   OktaRelayPush,
+  OktaRelaySink,
   OktaRelayTuning,
   OrgSettings,
 } from './settings';

@@ -14,12 +14,14 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
@@ -29,7 +31,8 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import * as contract from './contract.json';
 import { OktaRelayConfigurationStore, OktaRelayProps, OktaRelaySecurityLake } from './props';
-import { lakeBufferConfig, orgSettingsConfig, tuningConfig } from './settings';
+import { FirehoseStreams } from './firehose';
+import { lakeBufferConfig, OktaRelaySink, orgSettingsConfig, tuningConfig } from './settings';
 
 /** Lambda's limit on a function's environment variables, less the other variables' share. */
 const ENVIRONMENT_CONFIG_BYTES = 3500;
@@ -61,6 +64,13 @@ export class OktaRelay extends Construct {
   /** Per org: lag, records per minute by path, duplicates, rate-limit headroom, errors by
    * whose fault, quarantined; and the DLQ depths (contract.json's `dashboard`). */
   readonly dashboard: cloudwatch.CfnDashboard;
+  /** The SIEM Firehose stream (with `firehose.siem`). */
+  readonly siemStream?: firehose.CfnDeliveryStream;
+  /** The archive Firehose stream (with `firehose.archive`). */
+  readonly archiveStream?: firehose.CfnDeliveryStream;
+  /** The archive bucket (with `firehose`): the archive and the SIEM stream's failed deliveries. */
+  readonly archiveBucket?: s3.IBucket;
+  private readonly firehoseStreams?: FirehoseStreams;
 
   constructor(scope: Construct, id: string, props: OktaRelayProps) {
     super(scope, id);
@@ -90,6 +100,11 @@ export class OktaRelay extends Construct {
           }),
     );
     const lake = props.securityLake ? lakeConfig(props.securityLake, Stack.of(this)) : undefined;
+    this.firehoseStreams = props.firehose ? new FirehoseStreams(this, 'Firehose', { ...props.firehose, key }) : undefined;
+    this.siemStream = this.firehoseStreams?.siemStream;
+    this.archiveStream = this.firehoseStreams?.archiveStream;
+    this.archiveBucket = this.firehoseStreams?.bucket;
+    const sinks = props.orgs.map((org, i) => this.sinkConfig(org.sink, `orgs[${i}].sink`));
     const config = {
       ...tuningConfig(props.tuning ?? {}),
       ...(lake ? { security_lake: lake } : {}),
@@ -98,6 +113,7 @@ export class OktaRelay extends Construct {
         secret_arn: secrets[i].secretArn,
         ...(org.partnerEventSource ? { partner_event_source: org.partnerEventSource } : {}),
         ...orgSettingsConfig(org, `orgs[${i}]`),
+        ...(sinks[i] ? { sink: sinks[i]!.config } : {}),
       })),
     };
     const store = this.configuration(config, props.configurationStore ?? OktaRelayConfigurationStore.ENVIRONMENT);
@@ -165,6 +181,10 @@ export class OktaRelay extends Construct {
         ...(props.vpc ? { vpc: props.vpc, vpcSubnets: props.vpcSubnets, securityGroups: props.securityGroups } : {}),
       });
       this.grant(f, name, secrets);
+      const streams = [...new Set(sinks.filter((x) => x !== undefined).map((x) => x!.arn))];
+      if (streams.length > 0) {
+        role.addToPolicy(new iam.PolicyStatement({ actions: contract.firehose.function_actions, resources: streams }));
+      }
       if (props.vpc) {
         // Lambda manages the functions' network interfaces with their roles; AWS documents these
         // EC2 actions on "*" (they name no interface before it exists).
@@ -354,6 +374,20 @@ export class OktaRelay extends Construct {
     );
   }
 
+  /** An org's `sink` in the configuration's form, and the stream's ARN; `undefined` for the
+   * delivery bus. A stream the construct was not asked to create stops the synth. */
+  private sinkConfig(sink: OktaRelaySink | undefined, at: string): { config: Record<string, string>; arn: string } | undefined {
+    if (sink === undefined || sink === OktaRelaySink.EVENT_BUS) return undefined;
+    const known = Object.values(OktaRelaySink) as string[];
+    if (!known.includes(sink)) throw new Error(`OktaRelay: ${at}: must be one of ${known.join(', ')}, not ${JSON.stringify(sink)}`);
+    const stream = sink === OktaRelaySink.SIEM_STREAM ? this.siemStream : this.archiveStream;
+    if (!stream) {
+      const wanted = sink === OktaRelaySink.SIEM_STREAM ? 'firehose.siem' : 'firehose.archive: true';
+      throw new Error(`OktaRelay: ${at}: ${sink} needs the stream, which the construct creates with ${wanted}`);
+    }
+    return { config: { type: 'firehose', stream: stream.ref }, arn: stream.attrArn };
+  }
+
   /** The ARNs of every rule the relay owns, as patterns: a rule ARN names its bus, and the
    * partner buses and the delivery bus are the relay's. */
   private relayRuleArns(account: string, region: string, partition: string): string[] {
@@ -541,6 +575,7 @@ export class OktaRelay extends Construct {
       }
     };
     this.deliveryAlarms(alarm);
+    for (const a of this.firehoseStreams?.alarms ?? []) alarm(a.id, a.metric, a.threshold, a.description);
     const visible = (q: sqs.Queue) => q.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) });
     alarm('DeliveryDlqAlarm', visible(this.deliveryDlq), 1, 'okta-relay: records the SIEM did not accept (redrive the DLQ). Runbook: docs/operate.md#alarm-delivery-dlq');
     alarm('EventsDlqAlarm', visible(this.eventsDlq), 1, 'okta-relay: partner events the events function could not take. Runbook: docs/operate.md#alarm-events-dlq');

@@ -27,6 +27,32 @@ export interface OktaRelayOrg extends OrgSettings {
   readonly partnerEventSource?: string;
 }
 
+/** The SIEM's Firehose HTTP endpoint (contract.json `firehose.siem`). */
+export interface OktaRelayFirehoseSiem {
+  /** The endpoint's HTTPS URL, as the SIEM documents it for Amazon Data Firehose (Splunk,
+   * Datadog, Elastic, Sumo Logic, New Relic, or any endpoint that speaks Firehose's HTTP
+   * delivery protocol). */
+  readonly url: string;
+  /** The secret holding `{"api_key": "<key>"}`: Firehose reads it (every 10 minutes) and sends
+   * the key as `X-Amz-Firehose-Access-Key`. The template holds only its ARN. */
+  readonly accessKey: secretsmanager.ISecret;
+  /** The endpoint's name in Firehose. Default `SIEM`. */
+  readonly name?: string;
+}
+
+/** Batched delivery with Amazon Data Firehose (docs/deploy.md): the streams an org's `sink`
+ * can name. */
+export interface OktaRelayFirehose {
+  /** A stream to the SIEM's HTTP endpoint (`OktaRelaySink.SIEM_STREAM`). */
+  readonly siem?: OktaRelayFirehoseSiem;
+  /** A stream to an S3 archive: gzip NDJSON by org and day, with a Glue table for Athena
+   * (`OktaRelaySink.ARCHIVE_STREAM`). Default false. */
+  readonly archive?: boolean;
+  /** The archive bucket, also where the SIEM stream backs up what it could not deliver in two
+   * hours. Default: one the construct creates (the relay's key, versioned, retained). */
+  readonly bucket?: s3.IBucket;
+}
+
 /** Where the functions read the configuration. */
 export enum OktaRelayConfigurationStore {
   /** The JSON in `OKTA_RELAY_CONFIG`; Lambda caps a function's environment at 4 KB, about 15 orgs. */
@@ -115,6 +141,9 @@ export interface OktaRelayProps {
   readonly vpcSubnets?: ec2.SubnetSelection;
   /** The functions' security groups in `vpc`. Default one the construct creates (egress only). */
   readonly securityGroups?: ec2.ISecurityGroup[];
+  /** Firehose streams for orgs whose `sink` is `SIEM_STREAM` or `ARCHIVE_STREAM`. None
+   * unless given. */
+  readonly firehose?: OktaRelayFirehose;
   /** OCSF to Amazon Security Lake custom sources. Off unless given. Each org's `output` is
    * separate: it chooses what the delivery bus gets. */
   readonly securityLake?: OktaRelaySecurityLake;

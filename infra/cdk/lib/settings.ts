@@ -17,6 +17,16 @@ export enum OktaRelayOutput {
   BOTH = 'both',
 }
 
+/** Where an org's records go (contract.json `firehose.sinks`). */
+export enum OktaRelaySink {
+  /** The delivery bus and its rule to the SIEM's API destination: one HTTPS request a record. */
+  EVENT_BUS = 'event_bus',
+  /** The SIEM Firehose stream (`firehose.siem`): batched, gzip, retried for two hours. */
+  SIEM_STREAM = 'siem_stream',
+  /** The archive Firehose stream (`firehose.archive`): gzip NDJSON in S3 by org and day. */
+  ARCHIVE_STREAM = 'archive_stream',
+}
+
 /** What the push path does with a partner event older than `maxEventAge`. */
 export enum OktaRelayOldEvents {
   /** Forward it (counted and logged as old): a SIEM should not lose history. */
@@ -215,10 +225,13 @@ export interface OrgSettings {
   readonly eventTypes?: OktaRelayEventTypes;
   readonly push?: OktaRelayPush;
   readonly output?: OktaRelayOutput;
+  /** Where the org's records go. Default `EVENT_BUS`. */
+  readonly sink?: OktaRelaySink;
 }
 
 /** An org's settings in the configuration's form, checked; `at` is the org's path (`orgs[1]`). */
 export function orgSettingsConfig(org: OrgSettings, at: string): Json {
+  if (org.sink !== undefined) member(org.sink, `${at}.sink`, OktaRelaySink);
   const types = org.eventTypes;
   if (types) known(types, `${at}.eventTypes`, ['allow', 'deny']);
   return defined([

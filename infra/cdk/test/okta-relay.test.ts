@@ -16,7 +16,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { OktaRelay, OktaRelayConfigurationStore, OktaRelayOutput, OktaRelayProps } from '../lib';
+import { OktaRelay, OktaRelayConfigurationStore, OktaRelayOutput, OktaRelayProps, OktaRelaySink } from '../lib';
 import * as contract from '../lib/contract.json';
 
 const ORG_SECRET = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:okta/acme-AbCdEf';
@@ -653,4 +653,80 @@ test('EventBridge may use the key and the SIEM role only for the relay own rules
   assert.equal(trust.Principal.Service, 'events.amazonaws.com');
   assert.ok(trust.Condition.StringEquals['aws:SourceAccount'], `${ruleId}: the account`);
   assert.match(JSON.stringify(trust.Condition.ArnLike['aws:SourceArn']), /rule\//);
+});
+
+test('firehose: a SIEM stream and an archive stream, each org delivering to the one it chose', () => {
+  const t = synth({
+    orgs: [
+      { name: 'acme', secret: ORG, sink: OktaRelaySink.SIEM_STREAM },
+      { name: 'beta', sink: OktaRelaySink.ARCHIVE_STREAM },
+      { name: 'gamma' },
+    ],
+    firehose: { siem: { url: 'https://http-inputs-acme.splunkcloud.com/services/collector/event', accessKey: secret(SIEM_SECRET) }, archive: true },
+  });
+  const streams = t.findResources('AWS::KinesisFirehose::DeliveryStream');
+  const [siemId, siem] = Object.entries(streams).find(([, s]) => s.Properties.HttpEndpointDestinationConfiguration)!;
+  const [archiveId, archive] = Object.entries(streams).find(([, s]) => s.Properties.ExtendedS3DestinationConfiguration)!;
+  const http = siem.Properties.HttpEndpointDestinationConfiguration;
+  assert.equal(http.SecretsManagerConfiguration.SecretARN, SIEM_SECRET, 'the access key by ARN, never its value');
+  assert.equal(http.EndpointConfiguration.AccessKey, undefined);
+  assert.deepEqual(http.RetryOptions, { DurationInSeconds: contract.firehose.siem.retry_duration_seconds });
+  assert.equal(http.S3BackupMode, 'FailedDataOnly');
+  assert.equal(http.RequestConfiguration.ContentEncoding, 'GZIP');
+  const s3dest = archive.Properties.ExtendedS3DestinationConfiguration;
+  assert.equal(s3dest.Prefix, contract.firehose.archive.prefix);
+  assert.equal(s3dest.CompressionFormat, 'GZIP');
+  assert.equal(s3dest.DynamicPartitioningConfiguration.Enabled, true);
+  const query = s3dest.ProcessingConfiguration.Processors[0].Parameters.find((p: { ParameterName: string }) => p.ParameterName === 'MetadataExtractionQuery');
+  assert.equal(query.ParameterValue, '{org: .org}');
+  for (const s of [siem, archive]) {
+    assert.equal(s.Properties.DeliveryStreamEncryptionConfigurationInput.KeyType, 'CUSTOMER_MANAGED_CMK');
+  }
+  // The configuration: acme to the SIEM stream, beta to the archive, gamma to the bus.
+  const [, events] = Object.entries(t.findResources('AWS::Lambda::Function')).find(([, f]) => String(f.Properties.Description).includes('events'))!;
+  const config = JSON.stringify(events.Properties.Environment.Variables.OKTA_RELAY_CONFIG);
+  assert.ok(config.includes(`\\"sink\\":{\\"type\\":\\"firehose\\",\\"stream\\":\\"`), config);
+  assert.ok(config.includes(siemId) && config.includes(archiveId), 'each org names its stream');
+  // Both functions may put records on exactly those two streams.
+  for (const spec of Object.values(contract.functions)) {
+    const [id] = Object.entries(t.findResources('AWS::Lambda::Function')).find(([, f]) => String(f.Properties.Description).includes(spec.binary.replace('okta-relay-', '')))!;
+    const role = t.findResources('AWS::Lambda::Function')[id].Properties.Role['Fn::GetAtt'][0];
+    const statements = Object.values(t.findResources('AWS::IAM::Policy'))
+      .filter((p) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === role))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement);
+    const put = statements.filter((s) => JSON.stringify(s.Action).includes('firehose:'));
+    assert.equal(put.length, 1);
+    assert.deepEqual(put[0].Action, 'firehose:PutRecordBatch');
+    assert.deepEqual(put[0].Resource.map((r: { 'Fn::GetAtt': string[] }) => r['Fn::GetAtt'][0]).sort(), [archiveId, siemId].sort());
+  }
+  // Firehose's role: only this account's Firehose may take it.
+  const firehoseRole = Object.values(t.findResources('AWS::IAM::Role')).find((r) =>
+    JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('firehose.amazonaws.com'),
+  )!;
+  assert.deepEqual(firehoseRole.Properties.AssumeRolePolicyDocument.Statement[0].Condition, { StringEquals: { 'aws:SourceAccount': '123456789012' } });
+  // The archive's Athena table: the contract's columns and projected partitions.
+  const [table] = Object.values(t.findResources('AWS::Glue::Table'));
+  const input = table.Properties.TableInput;
+  const cfn = (cols: { name: string; type: string }[]) => cols.map((c) => ({ Name: c.name, Type: c.type }));
+  assert.deepEqual(input.StorageDescriptor.Columns, cfn(contract.firehose.archive.glue_table.columns));
+  assert.deepEqual(input.PartitionKeys, cfn(contract.firehose.archive.glue_table.partition_keys));
+  assert.equal(input.Parameters['projection.enabled'], 'true');
+  // Each stream alarms when its oldest record is stale, and clears.
+  const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm')).filter((a) => a.Properties.Namespace === 'AWS/Firehose');
+  assert.deepEqual(alarms.map((a) => a.Properties.MetricName).sort(), ['DeliveryToHttpEndpoint.DataFreshness', 'DeliveryToS3.DataFreshness']);
+  for (const a of alarms) assert.equal(a.Properties.OKActions.length, 1);
+});
+
+test('firehose: an org naming a stream the construct does not create stops the synth', () => {
+  assert.throws(
+    () => synth({ orgs: [{ name: 'acme', secret: ORG, sink: OktaRelaySink.ARCHIVE_STREAM }] }),
+    /orgs\[0\]\.sink: archive_stream needs the stream, which the construct creates with firehose\.archive: true/,
+  );
+  assert.throws(
+    () => synth({ orgs: [{ name: 'acme', secret: ORG, sink: 'kafka' as OktaRelaySink }] }),
+    /orgs\[0\]\.sink: must be one of event_bus, siem_stream, archive_stream/,
+  );
+  // Without firehose: no stream, no firehose grant.
+  assert.equal(Object.keys(resources('AWS::KinesisFirehose::DeliveryStream')).length, 0);
+  assert.ok(!JSON.stringify(resources('AWS::IAM::Policy')).includes('firehose:'));
 });

@@ -6,7 +6,8 @@
 //! stack's values; a placeholder the walkthrough does not know fails the test, so the document
 //! cannot grow a step this test skips. The CDK block runs in `make infra-test`
 //! (infra/tests/walkthrough_cdk.py). Then docs/operate.md: the first command of each alarm's
-//! row, where it runs offline (`okta-relay-ctl`, `aws sqs`), against the same deployment.
+//! row, where it runs offline (`okta-relay-ctl`, `aws sqs`, `aws firehose`), against the same
+//! deployment.
 
 use crate::lambda::function_env;
 use crate::pull::TOKEN;
@@ -274,11 +275,11 @@ async fn docs_deploy_walkthrough_from_secret_to_caught_up_and_a_second_org() {
     let operate_values = vec![
         ("<org>", "acme".to_string()),
         ("<delivery DLQ>", stack.delivery_dlq_url.clone()),
+        ("<stream>", stack.firehose_stream.clone()),
     ];
-    for command in firsts
-        .iter()
-        .filter(|c| c.starts_with("okta-relay-ctl ") || c.starts_with("aws sqs "))
-    {
+    for command in firsts.iter().filter(|c| {
+        c.starts_with("okta-relay-ctl ") || c.starts_with("aws sqs ") || c.starts_with("aws firehose ")
+    }) {
         let script = fill("operate.md", command, &operate_values);
         let out = shell.run(&format!("operate.md: {command}"), &script);
         if command.starts_with("okta-relay-ctl status") {
