@@ -36,6 +36,7 @@ pub mod ports;
 pub mod push;
 pub mod record;
 pub mod run;
+pub mod shape;
 pub mod sources;
 pub mod stream;
 pub mod stream_watch;

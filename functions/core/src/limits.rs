@@ -30,6 +30,8 @@ pub const PUT_EVENTS_IN_FLIGHT_START: usize = 4;
 pub const FIREHOSE_MAX_RECORDS_PER_CALL: usize = 500;
 /// One PutRecordBatch request, all records together (AWS: 4 MiB).
 pub const FIREHOSE_MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
+/// The longest delivery stream name (AWS).
+pub const FIREHOSE_STREAM_NAME_MAX: usize = 64;
 /// One Firehose record before base64 (AWS: 1,000 KiB).
 pub const FIREHOSE_MAX_RECORD_BYTES: usize = 1000 * 1024;
 /// What a Firehose record's envelope adds to its entry's PutEvents size at most: the keys, the

@@ -145,3 +145,73 @@ fn every_limit_is_named_in_limits_or_the_configuration_defaults() {
         found.join("\n")
     );
 }
+
+/// The floors of `functions/core/src`, from the bottom: a module may import only from its own
+/// floor or below (`use crate::…` and `crate::…` paths in code, tests aside). Shaping sits above
+/// the configuration, the lake and the stream ids it reads, so the pipeline, the records and
+/// the ports under it never import them; the adapters sit above the configuration they are
+/// built from.
+const FLOORS: &[&[&str]] = &[
+    &["limits", "clock", "telemetry", "fault", "error_kind"],
+    &["ports", "okta", "function_error"],
+    &["record"],
+    &["ocsf"],
+    &["pipeline"],
+    &["inventory"],
+    &["stream"],
+    &["config"],
+    &["lake", "adapters", "stream_watch"],
+    &["shape"],
+    &["summary", "testing"],
+    &["run", "metrics"],
+    &["sources"],
+    &["poller"],
+    &["push", "operator"],
+    &["handlers"],
+];
+
+fn floor_of(module: &str) -> Option<usize> {
+    FLOORS.iter().position(|f| f.contains(&module))
+}
+
+#[test]
+fn no_import_runs_back_up_a_floor() {
+    let src = functions_dir().join("core").join("src");
+    let mut found = Vec::new();
+    for (path, text) in sources(&src) {
+        let relative = path.strip_prefix(&src).unwrap();
+        let first = relative.components().next().unwrap().as_os_str();
+        let module = first.to_str().unwrap().trim_end_matches(".rs");
+        if module == "lib" {
+            continue;
+        }
+        let own = floor_of(module).unwrap_or_else(|| panic!("{module} has no floor in FLOORS"));
+        if relative.file_name().is_some_and(|f| f == "tests.rs") {
+            continue;
+        }
+        for (n, line) in without_tests(&text).lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            for (i, _) in code.match_indices("crate::") {
+                let rest = &code[i + "crate::".len()..];
+                let target: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if let Some(floor) = floor_of(&target)
+                    && floor > own
+                {
+                    found.push(format!(
+                        "{}:{}: {module} imports {target}",
+                        path.display(),
+                        n + 1
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "imports that run back up a floor (ARCHITECTURE.md, Floors):\n{}",
+        found.join("\n")
+    );
+}

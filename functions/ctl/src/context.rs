@@ -58,7 +58,12 @@ pub async fn ports(options: &Options, config: &RelayConfig) -> Result<Ports> {
         table: options.table_name()?.to_string(),
         bus: options.bus_name()?.to_string(),
     };
-    let wiring = AwsWiring::new(&resources, config.aws_timeouts(), Arc::new(SystemClock)).await;
+    let wiring = AwsWiring::new(
+        &resources,
+        okta_relay::adapters::AwsTimeouts::of(config),
+        Arc::new(SystemClock),
+    )
+    .await;
     Ok(wiring.ports())
 }
 

@@ -52,6 +52,15 @@ impl Default for AwsTimeouts {
 }
 
 impl AwsTimeouts {
+    /// The timeouts `config` sets.
+    pub fn of(config: &crate::config::RelayConfig) -> Self {
+        Self {
+            attempt: Duration::from_secs(config.aws_attempt_timeout_seconds),
+            call: Duration::from_secs(config.aws_call_timeout_seconds),
+            put_events_attempt: Duration::from_secs(config.put_events_attempt_timeout_seconds),
+        }
+    }
+
     /// The delivery bus client's: PutEvents attempts of their own length, and a call of
     /// [`PUT_EVENTS_ATTEMPTS_PER_CALL`](crate::limits::PUT_EVENTS_ATTEMPTS_PER_CALL) of them.
     pub fn put_events(self) -> Self {

@@ -130,7 +130,7 @@ where
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     if let Some(config) = source.read_local() {
         let config = Arc::new(config?);
-        let ports = AwsWiring::new(&resources, config.aws_timeouts(), clock.clone())
+        let ports = AwsWiring::new(&resources, AwsTimeouts::of(&config), clock.clone())
             .await
             .ports();
         let service = build(config, ports).map_err(|problem| ConfigError {
@@ -145,7 +145,7 @@ where
     let build_service: crate::config::Build<S> = Box::new(move |config: Arc<RelayConfig>| {
         let (build, resources, clock) = (build.clone(), resources.clone(), wiring_clock.clone());
         Box::pin(async move {
-            let ports = AwsWiring::new(&resources, config.aws_timeouts(), clock)
+            let ports = AwsWiring::new(&resources, AwsTimeouts::of(&config), clock)
                 .await
                 .ports();
             build(config, ports)

@@ -7,6 +7,7 @@
 
 pub mod defaults;
 pub mod error;
+pub mod inventory;
 mod live;
 pub mod security_lake;
 mod source;
@@ -17,10 +18,10 @@ pub use live::{Build, LiveConfig};
 pub use security_lake::SecurityLakeConfig;
 pub use source::ConfigSource;
 
-use crate::inventory::{InventoryConfig, InventoryStream};
 use crate::pipeline::EventTypeFilter;
 use defaults::*;
 use error::err;
+pub use inventory::{InventoryConfig, InventoryStream, InventoryStreamConfig};
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -151,12 +152,12 @@ impl Output {
 impl OrgConfig {
     /// The org's directory streams, resolved against the catalogue.
     pub fn inventory_streams(&self) -> Vec<InventoryStream> {
-        crate::inventory::settings::resolve(&self.inventory)
+        crate::config::inventory::resolve(&self.inventory)
     }
 
     /// The OAuth scopes the org's enabled streams need.
     pub fn scopes(&self) -> Vec<&'static str> {
-        let mut scopes = crate::inventory::settings::scopes(&self.inventory);
+        let mut scopes = crate::config::inventory::scopes(&self.inventory);
         if self.logs.enabled {
             scopes.insert(0, "okta.logs.read");
         }
@@ -285,15 +286,6 @@ impl RelayConfig {
             max_request_bytes: self.max_request_bytes,
             in_flight: crate::pipeline::InFlightWindow::new(self.put_events_in_flight),
             ..crate::pipeline::DeliveryPolicy::default()
-        }
-    }
-
-    /// How long AWS calls may take.
-    pub fn aws_timeouts(&self) -> crate::adapters::AwsTimeouts {
-        crate::adapters::AwsTimeouts {
-            attempt: Duration::from_secs(self.aws_attempt_timeout_seconds),
-            call: Duration::from_secs(self.aws_call_timeout_seconds),
-            put_events_attempt: Duration::from_secs(self.put_events_attempt_timeout_seconds),
         }
     }
 }

@@ -199,7 +199,7 @@ fn identity(org: &OrgConfig, at: &dyn Fn(&str) -> String) -> Result<(), ConfigEr
 
 /// AWS's pattern for a delivery stream name: `[a-zA-Z0-9_.-]+`, 1 to 64 characters.
 fn firehose_stream_name_ok(name: &str) -> bool {
-    (1..=64).contains(&name.len())
+    (1..=crate::limits::FIREHOSE_STREAM_NAME_MAX).contains(&name.len())
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
@@ -250,5 +250,5 @@ fn streams(org: &OrgConfig, at: &dyn Fn(&str) -> String) -> Result<(), ConfigErr
         field,
         &silence,
     )?;
-    crate::inventory::settings::validate(&org.inventory, |f| at(&format!("inventory.{f}")))
+    crate::config::inventory::validate(&org.inventory, |f| at(&format!("inventory.{f}")))
 }

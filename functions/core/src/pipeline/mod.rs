@@ -11,8 +11,6 @@ pub mod delivery;
 pub mod event_filter;
 pub mod forward;
 pub mod in_flight;
-pub mod log_event;
-pub mod log_header;
 pub mod quarantine;
 
 pub use delivery::{

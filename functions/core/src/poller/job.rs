@@ -3,8 +3,9 @@
 //! bucket, and when it is due.
 
 use super::schedule::{Due, due};
+use crate::config::InventoryStream;
 use crate::config::OrgConfig;
-use crate::inventory::{InventoryCursor, InventoryDue, InventoryStream};
+use crate::inventory::{InventoryCursor, InventoryDue};
 use crate::okta::RateLimitBucket;
 use crate::ports::{HealthReport, StreamSnapshot};
 use crate::record::SyncMode;

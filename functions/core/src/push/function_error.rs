@@ -28,7 +28,7 @@ impl From<PushError> for FunctionError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::log_header::InvalidLogEvent;
+    use crate::shape::log_header::InvalidLogEvent;
     use lambda_runtime::Diagnostic;
 
     #[test]

@@ -26,13 +26,13 @@ use crate::clock::Clock;
 use crate::config::{OldEventPolicy, OrgConfig, RelayConfig};
 use crate::lake::{LakeBuffer, LakeEvent, LakeWriter};
 use crate::limits::PUSH_DEADLINE_MARGIN;
-use crate::pipeline::log_event;
-use crate::pipeline::log_header::LogEventHeader;
 use crate::pipeline::{DeliveryPolicy, Forwarder, MarkPolicy, PendingRecord};
 use crate::ports::{
     DedupeStore, Failure, HealthNote, HealthStore, LakeStore, OrgIdentityStore, Ports, Sinks,
 };
 use crate::record::CollectionPath;
+use crate::shape::log_event;
+use crate::shape::log_header::LogEventHeader;
 use crate::stream::StreamId;
 use crate::stream_watch;
 use chrono::{DateTime, Utc};

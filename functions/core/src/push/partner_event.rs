@@ -5,7 +5,7 @@
 use crate::ErrorKind;
 use crate::config::{OKTA_PARTNER_PREFIX, OrgConfig, RelayConfig};
 use crate::pipeline::ForwardError;
-use crate::pipeline::log_header::{InvalidLogEvent, LogEventHeader};
+use crate::shape::log_header::{InvalidLogEvent, LogEventHeader};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde_json::value::RawValue;
 use thiserror::Error;

@@ -1,5 +1,5 @@
 //! `relay.change` of an `Okta Inventory Change` record: what happened to a directory object, as
-//! the System Log told it (see [`crate::inventory::changes`]).
+//! the System Log told it (see [`crate::shape::inventory_change`]).
 
 use serde::Serialize;
 

@@ -205,7 +205,7 @@ mod tests {
             .map(|s| s.detail_type)
             .collect();
         ours.insert(SYSTEM_LOG_DETAIL_TYPE);
-        ours.insert(crate::inventory::changes::INVENTORY_CHANGE_DETAIL_TYPE);
+        ours.insert(crate::shape::inventory_change::INVENTORY_CHANGE_DETAIL_TYPE);
         assert_eq!(listed, ours);
         for marker in [OVERSIZE_DETAIL_TYPE, QUARANTINE_DETAIL_TYPE] {
             assert!(!listed.contains(marker), "{marker} has no Okta object");

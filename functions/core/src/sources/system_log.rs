@@ -12,11 +12,11 @@
 use crate::config::OrgConfig;
 use crate::limits::{OKTA_DEFAULT_LOG_PAGE, OKTA_LOG_RETENTION, OKTA_LOG_RETENTION_MARGIN};
 use crate::okta::OrgUrl;
-use crate::pipeline::log_event;
-use crate::pipeline::log_header::LogEventHeader;
 use crate::pipeline::{MarkPolicy, PendingRecord, quarantine};
 use crate::record::{CollectionPath, SYSTEM_LOG_DETAIL_TYPE};
 use crate::run::{CursorError, LifecycleSeen, Next, Okta, Opened, PollError, Source, SourcePage};
+use crate::shape::log_event;
+use crate::shape::log_header::LogEventHeader;
 use crate::stream;
 use crate::stream_watch;
 use async_trait::async_trait;

@@ -153,9 +153,13 @@ async fn twenty_orgs_are_isolated_a_slow_one_is_overdue_and_a_revoked_one_an_err
         table: stack.state_table.clone(),
         bus: stack.delivery_bus.clone(),
     };
-    let ports = AwsWiring::new(&resources, config.aws_timeouts(), Arc::new(SystemClock))
-        .await
-        .ports();
+    let ports = AwsWiring::new(
+        &resources,
+        okta_relay::adapters::AwsTimeouts::of(&config),
+        Arc::new(SystemClock),
+    )
+    .await
+    .ports();
     let service = Arc::new(
         PollerService::new(
             config.clone(),

@@ -84,7 +84,7 @@ fn every_detail_type_the_relay_emits_has_a_schema() {
         okta_relay::record::SYSTEM_LOG_DETAIL_TYPE,
         okta_relay::record::OVERSIZE_DETAIL_TYPE,
         okta_relay::record::QUARANTINE_DETAIL_TYPE,
-        okta_relay::inventory::INVENTORY_CHANGE_DETAIL_TYPE,
+        okta_relay::shape::INVENTORY_CHANGE_DETAIL_TYPE,
     ]);
     let ocsf: Vec<String> = okta_relay::ocsf::TABLE
         .classes

@@ -278,7 +278,9 @@ async fn docs_deploy_walkthrough_from_secret_to_caught_up_and_a_second_org() {
         ("<stream>", stack.firehose_stream.clone()),
     ];
     for command in firsts.iter().filter(|c| {
-        c.starts_with("okta-relay-ctl ") || c.starts_with("aws sqs ") || c.starts_with("aws firehose ")
+        c.starts_with("okta-relay-ctl ")
+            || c.starts_with("aws sqs ")
+            || c.starts_with("aws firehose ")
     }) {
         let script = fill("operate.md", command, &operate_values);
         let out = shell.run(&format!("operate.md: {command}"), &script);

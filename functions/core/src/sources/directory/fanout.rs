@@ -7,13 +7,13 @@
 //! child listings start over (records sent again, none skipped).
 
 use super::DirectorySource;
+use crate::config::inventory::ChildStream;
 use crate::inventory::cursor::FanoutPosition;
-use crate::inventory::object::{self, Found, ObjectHeader};
-use crate::inventory::settings::ChildStream;
 use crate::inventory::{FanoutTask, Listing};
 use crate::okta::OktaError;
 use crate::record::SyncMode;
 use crate::run::{Next, Okta, PollError, SourcePage};
+use crate::shape::directory_object::{self, Found, ObjectHeader};
 use std::collections::VecDeque;
 use url::Url;
 
@@ -174,7 +174,7 @@ impl DirectorySource<'_> {
         for raw in &page.items {
             match ObjectHeader::parse(raw, child.spec) {
                 Ok(header) => {
-                    let (records, lake) = object::records(raw, &header, &found);
+                    let (records, lake) = directory_object::records(raw, &header, &found);
                     out.records.extend(records);
                     out.lake.extend(lake);
                 }

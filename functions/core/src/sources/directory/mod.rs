@@ -12,8 +12,9 @@
 mod fanout;
 mod objects;
 
+use crate::config::InventoryStream;
 use crate::config::OrgConfig;
-use crate::inventory::{InventoryCursor, InventoryDue, InventoryStream, Listing};
+use crate::inventory::{InventoryCursor, InventoryDue, Listing};
 use crate::limits::MAX_CURSOR_BYTES;
 use crate::okta::{OktaError, OrgUrl, OrgUrlError};
 use crate::pipeline::MarkPolicy;

@@ -5,10 +5,10 @@ use super::DirectorySource;
 use super::fanout::Fanout;
 use crate::inventory::Listing;
 use crate::inventory::catalogue::StreamSpec;
-use crate::inventory::object::{self, Found, InvalidObject, ObjectHeader};
 use crate::pipeline::{PendingRecord, quarantine};
 use crate::record::CollectionPath;
 use crate::run::{Next, Okta, PollError, SourcePage};
+use crate::shape::directory_object::{self, Found, InvalidObject, ObjectHeader};
 use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 use std::collections::VecDeque;
@@ -52,7 +52,7 @@ impl DirectorySource<'_> {
             };
             listing.saw(header.last_updated.max(header.last_membership_updated));
             tasks.extend(self.tasks_for(&header, listing));
-            let (records, lake) = object::records(raw, &header, &found);
+            let (records, lake) = directory_object::records(raw, &header, &found);
             out.records.extend(records);
             out.lake.extend(lake);
         }

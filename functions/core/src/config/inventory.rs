@@ -7,8 +7,8 @@
 //!                "apps": {}, "app_users": { "page_size": 200 } }
 //! ```
 
-use super::catalogue::{self, StreamSpec};
 use crate::config::error::ConfigError;
+use crate::inventory::catalogue::{self, StreamSpec};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::time::Duration;

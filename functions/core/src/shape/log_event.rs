@@ -3,13 +3,13 @@
 //! true whatever the filters say), the org's event-type filter, then the event shaped into its
 //! record. The push path adds its old-event policy through `keep`.
 
-use super::forward::PendingRecord;
 use super::log_header::LogEventHeader;
 use crate::config::OrgConfig;
-use crate::inventory::changes;
 use crate::lake::LakeEvent;
 use crate::ocsf;
+use crate::pipeline::PendingRecord;
 use crate::record::{self, CollectionPath, RelayMetadata};
+use crate::shape::inventory_change;
 use crate::stream;
 use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
@@ -41,7 +41,7 @@ pub fn records_for(
     keep: bool,
 ) -> EventRecords {
     let mut out = EventRecords::default();
-    if let Some(change) = changes::change_record(raw, header, org, path, collected_at) {
+    if let Some(change) = inventory_change::change_record(raw, header, org, path, collected_at) {
         out.inventory_change = true;
         out.records.push(change);
     }

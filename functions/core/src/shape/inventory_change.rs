@@ -9,8 +9,8 @@
 
 use crate::config::OrgConfig;
 use crate::pipeline::PendingRecord;
-use crate::pipeline::log_header::LogEventHeader;
 use crate::record::{self, ChangeAction, CollectionPath, InventoryChange, RelayMetadata};
+use crate::shape::log_header::LogEventHeader;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::value::RawValue;

@@ -5,7 +5,7 @@
 //! version is a new record), `parent/id[@lastUpdated]` for memberships and assignments. Dedupe
 //! marks are scoped by org and stream, so two orgs or two streams never suppress each other.
 
-use super::catalogue::StreamSpec;
+use crate::inventory::catalogue::StreamSpec;
 use crate::pipeline::PendingRecord;
 use crate::record::{self, CollectionPath, ParentRef, RelayMetadata, SyncMode};
 use chrono::{DateTime, Utc};
