@@ -93,6 +93,37 @@ data "aws_iam_policy_document" "queue" {
       }
     }
   }
+  # Nobody else sends to the push queue, whatever their IAM policies allow (contract.json
+  # ingress): only the partner rules, and the operators who move the events DLQ back.
+  dynamic "statement" {
+    for_each = each.key == "push" ? [1] : []
+    content {
+      sid       = local.ingress.push_queue_deny_sid
+      effect    = "Deny"
+      actions   = ["sqs:SendMessage"]
+      resources = [each.value.queue.arn]
+      principals {
+        type        = "AWS"
+        identifiers = ["*"]
+      }
+      dynamic "condition" {
+        for_each = length(each.value.rules) > 0 ? [1] : []
+        content {
+          test     = "ArnNotEquals"
+          variable = "aws:SourceArn"
+          values   = each.value.rules
+        }
+      }
+      dynamic "condition" {
+        for_each = length(var.operator_principal_arns) > 0 ? [1] : []
+        content {
+          test     = "ArnNotLike"
+          variable = "aws:PrincipalArn"
+          values   = var.operator_principal_arns
+        }
+      }
+    }
+  }
   statement {
     sid       = "TlsOnly"
     effect    = "Deny"
@@ -108,6 +139,31 @@ data "aws_iam_policy_document" "queue" {
       values   = ["false"]
     }
   }
+}
+
+# Only the relay's functions, and the operators who redrive the delivery DLQ, put records on the
+# delivery bus (contract.json ingress).
+data "aws_iam_policy_document" "delivery_bus" {
+  statement {
+    sid       = local.ingress.delivery_bus_deny_sid
+    effect    = "Deny"
+    actions   = ["events:PutEvents"]
+    resources = [aws_cloudwatch_event_bus.delivery.arn]
+    principals {
+      type        = "AWS"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "ArnNotLike"
+      variable = "aws:PrincipalArn"
+      values   = concat([for r in aws_iam_role.relay : r.arn], var.operator_principal_arns)
+    }
+  }
+}
+
+resource "aws_cloudwatch_event_bus_policy" "delivery" {
+  event_bus_name = aws_cloudwatch_event_bus.delivery.name
+  policy         = data.aws_iam_policy_document.delivery_bus.json
 }
 
 resource "aws_sqs_queue_policy" "queue" {

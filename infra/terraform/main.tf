@@ -46,6 +46,8 @@ locals {
   partner_rule_pattern  = { source = [{ prefix = "aws.partner/okta.com" }], "detail-type" = ["SystemLog"] }
   delivery_rule_pattern = { source = ["okta-relay"] }
 
+  ingress = jsondecode(file("${path.module}/contract.json")).ingress
+
   state_partition_key = "pk"
   state_ttl_attribute = "expires_at"
 

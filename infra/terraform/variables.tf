@@ -181,6 +181,12 @@ variable "security_lake" {
   default = null
 }
 
+variable "operator_principal_arns" {
+  description = "IAM principals (role or user ARNs) that may put records on the delivery bus and send to the push queue besides the relay: the operators who run the redrive procedures of docs/operate.md. Everyone else in the account is denied both, whatever their IAM policies allow."
+  type        = list(string)
+  default     = []
+}
+
 variable "firehose" {
   description = "Batched delivery with Amazon Data Firehose (docs/deploy.md): the streams an org's settings.sink can name. siem: a stream to the SIEM's HTTP endpoint (url; access_key_secret_arn, a secret holding {\"api_key\": ...} that Firehose reads; name) for sink = siem_stream. archive = true: a stream to an S3 archive, gzip NDJSON by org and day with a Glue table, for sink = archive_stream. bucket_name: the archive bucket, also where the SIEM stream backs up what it could not deliver (default: one the module creates)."
   type = object({

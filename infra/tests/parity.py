@@ -469,6 +469,32 @@ def check_firehose(contract):
     check("CDK org sinks", cdk, spec["sinks"])
 
 
+def check_ingress(template, contract):
+    """Nobody but the relay puts records where it reads them (contract.json `ingress`): the
+    template's push queue denies sqs:SendMessage except from its partner rules, its delivery bus
+    denies events:PutEvents except to the two functions' roles; the Terraform module has both."""
+    spec = contract["ingress"]
+    statements = [s for p in of_type(template, "AWS::SQS::QueuePolicy").values()
+                  for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    deny = [s for s in statements if s.get("Sid") == spec["push_queue_deny_sid"]]
+    if len(deny) != 1 or deny[0]["Effect"] != "Deny" or deny[0]["Action"] != "sqs:SendMessage":
+        problems.append(f"template: the push queue has no {spec['push_queue_deny_sid']} deny of sqs:SendMessage")
+    bus = [p["Properties"]["Statement"] for p in of_type(template, "AWS::Events::EventBusPolicy").values()]
+    roles = sorted(f["Properties"]["Role"]["Fn::GetAtt"][0] for f in of_type(template, "AWS::Lambda::Function").values())
+    ok = [s for s in bus if s.get("Sid", "").endswith(spec["delivery_bus_deny_sid"]) and s["Effect"] == "Deny"
+          and s["Action"] == "events:PutEvents"
+          and sorted(a["Fn::GetAtt"][0] for a in s["Condition"]["ArnNotLike"]["aws:PrincipalArn"]
+                     if isinstance(a, dict)) == roles]
+    if not ok:
+        problems.append(f"template: the delivery bus has no {spec['delivery_bus_deny_sid']} deny of events:PutEvents to all but the functions")
+    with open(os.path.join(INFRA, "terraform", "eventbridge.tf")) as f:
+        tf = f.read()
+    for needle in ("local.ingress.push_queue_deny_sid", "local.ingress.delivery_bus_deny_sid",
+                   'resource "aws_cloudwatch_event_bus_policy" "delivery"', "var.operator_principal_arns"):
+        if needle not in tf:
+            problems.append(f"terraform eventbridge.tf: {needle} missing")
+
+
 def check_terraform(contract):
     locals_ = {}
     for name in sorted(os.listdir(os.path.join(INFRA, "terraform"))):
@@ -778,6 +804,7 @@ def main():
     check_terraform_delivery_rules(contract)
     check_lake(template, contract)
     check_firehose(contract)
+    check_ingress(template, contract)
     check_dashboard(template, contract)
     check_schedules(template)
     check_metrics_read(template)

@@ -197,6 +197,22 @@ export class OktaRelay extends Construct {
     };
     this.eventsFunction = fn('events');
     this.pollerFunction = fn('poller');
+    // Only the relay's functions (and the operators who redrive the delivery DLQ) put records on
+    // the delivery bus, whatever other principals' IAM policies allow.
+    this.deliveryBus.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: contract.ingress.delivery_bus_deny_sid,
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['events:PutEvents'],
+        resources: [this.deliveryBus.eventBusArn],
+        conditions: {
+          ArnNotLike: {
+            'aws:PrincipalArn': [this.eventsFunction.role!.roleArn, this.pollerFunction.role!.roleArn, ...(props.operatorPrincipals ?? [])],
+          },
+        },
+      }),
+    );
     this.eventsFunction.addEventSource(
       new SqsEventSource(this.pushQueue, {
         batchSize: props.pushBatchSize ?? queue.batch_size,
@@ -231,6 +247,23 @@ export class OktaRelay extends Construct {
         });
         return rule;
       });
+    // Nobody else sends to the push queue: a principal in the account whose IAM policy allows
+    // sqs:SendMessage broadly could otherwise inject "Okta" events. Operators who move the
+    // events DLQ back are named in operatorPrincipals.
+    const operators = props.operatorPrincipals ?? [];
+    this.pushQueue.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: contract.ingress.push_queue_deny_sid,
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['sqs:SendMessage'],
+        resources: [this.pushQueue.queueArn],
+        conditions: {
+          ...(partnerRules.length > 0 ? { ArnNotEquals: { 'aws:SourceArn': partnerRules.map((r) => r.ruleArn) } } : {}),
+          ...(operators.length > 0 ? { ArnNotLike: { 'aws:PrincipalArn': operators } } : {}),
+        },
+      }),
+    );
     if (partnerRules.length > 0) {
       for (const queue of [this.pushQueue, this.eventsDlq]) {
         queue.addToResourcePolicy(

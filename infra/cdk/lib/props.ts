@@ -141,6 +141,11 @@ export interface OktaRelayProps {
   readonly vpcSubnets?: ec2.SubnetSelection;
   /** The functions' security groups in `vpc`. Default one the construct creates (egress only). */
   readonly securityGroups?: ec2.ISecurityGroup[];
+  /** IAM principals (role or user ARNs) that may put records on the delivery bus and send to
+   * the push queue, besides the relay: the operators who run the redrive procedures of
+   * docs/operate.md. Everyone else in the account is denied both, whatever their IAM policies
+   * allow, so nobody can inject "Okta" records. Default none. */
+  readonly operatorPrincipals?: string[];
   /** Firehose streams for orgs whose `sink` is `SIEM_STREAM` or `ARCHIVE_STREAM`. None
    * unless given. */
   readonly firehose?: OktaRelayFirehose;

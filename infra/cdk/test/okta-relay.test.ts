@@ -730,3 +730,33 @@ test('firehose: an org naming a stream the construct does not create stops the s
   assert.equal(Object.keys(resources('AWS::KinesisFirehose::DeliveryStream')).length, 0);
   assert.ok(!JSON.stringify(resources('AWS::IAM::Policy')).includes('firehose:'));
 });
+
+test('nobody but the partner rules and the named operators sends to the push queue, nobody but the relay and them puts on the delivery bus', () => {
+  const OPERATOR = 'arn:aws:iam::123456789012:role/okta-relay-operator';
+  const t = synth({ operatorPrincipals: [OPERATOR] });
+  const queuePolicies = Object.values(t.findResources('AWS::SQS::QueuePolicy')).flatMap((p) => p.Properties.PolicyDocument.Statement);
+  const deny = queuePolicies.find((s) => s.Sid === contract.ingress.push_queue_deny_sid);
+  assert.ok(deny, 'the push queue denies other senders');
+  assert.equal(deny.Effect, 'Deny');
+  assert.equal(deny.Action, 'sqs:SendMessage');
+  assert.deepEqual(deny.Principal, { AWS: '*' });
+  assert.deepEqual(deny.Condition.ArnNotLike, { 'aws:PrincipalArn': [OPERATOR] });
+  const partnerRules = Object.keys(t.findResources('AWS::Events::Rule')).filter((id) => id.includes('PartnerRule'));
+  assert.deepEqual(
+    [deny.Condition.ArnNotEquals['aws:SourceArn']].flat().map((r: { 'Fn::GetAtt': string[] }) => r['Fn::GetAtt'][0]),
+    partnerRules,
+  );
+  const busPolicies = Object.values(t.findResources('AWS::Events::EventBusPolicy'));
+  assert.equal(busPolicies.length, 1);
+  const statement = busPolicies[0].Properties.Statement;
+  assert.ok(statement.Sid.endsWith(contract.ingress.delivery_bus_deny_sid), statement.Sid);
+  assert.equal(statement.Effect, 'Deny');
+  assert.equal(statement.Action, 'events:PutEvents');
+  const allowed = statement.Condition.ArnNotLike['aws:PrincipalArn'];
+  const roles = Object.values(t.findResources('AWS::Lambda::Function')).map((f) => f.Properties.Role['Fn::GetAtt'][0]);
+  assert.deepEqual(
+    allowed.filter((a: unknown) => typeof a !== 'string').map((a: { 'Fn::GetAtt': string[] }) => a['Fn::GetAtt'][0]).sort(),
+    roles.sort(),
+  );
+  assert.ok(allowed.includes(OPERATOR));
+});
