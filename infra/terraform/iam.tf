@@ -68,8 +68,31 @@ data "aws_iam_policy_document" "relay" {
       resources = local.config_resource[var.configuration_store]
     }
   }
+  # Both functions stage lake objects; only the poller reads, lists and deletes them, and
+  # writes the lake.
   dynamic "statement" {
     for_each = local.lake == null ? [] : [1]
+    content {
+      sid       = "LakeStaging"
+      actions   = each.key == "poller" ? concat(local.lake_staging.staged_actions, local.lake_staging.poller_actions) : local.lake_staging.staged_actions
+      resources = ["${aws_s3_bucket.lake_staging[0].arn}/${local.lake_staging.prefix}*"]
+    }
+  }
+  dynamic "statement" {
+    for_each = local.lake == null || each.key != "poller" ? [] : [1]
+    content {
+      sid       = "LakeStagingList"
+      actions   = ["s3:ListBucket"]
+      resources = [aws_s3_bucket.lake_staging[0].arn]
+      condition {
+        test     = "StringLike"
+        variable = "s3:prefix"
+        values   = ["${local.lake_staging.prefix}*"]
+      }
+    }
+  }
+  dynamic "statement" {
+    for_each = local.lake == null || each.key != "poller" ? [] : [1]
     content {
       sid       = "SecurityLakeObjects"
       actions   = local.lake_object_actions
@@ -77,7 +100,7 @@ data "aws_iam_policy_document" "relay" {
     }
   }
   dynamic "statement" {
-    for_each = try(local.lake.kms_key_arn, null) == null ? [] : [1]
+    for_each = try(local.lake.kms_key_arn, null) == null || each.key != "poller" ? [] : [1]
     content {
       sid       = "SecurityLakeKey"
       actions   = local.lake_key_actions

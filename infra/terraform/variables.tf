@@ -173,6 +173,8 @@ variable "security_lake" {
     sources      = optional(map(string), {})
     kms_key_arn  = optional(string)
     settings     = optional(map(any), {})
+    # How often the poller writes the lake from staging (Security Lake: 5 minutes to a day).
+    write_interval_seconds = optional(number, 300)
     custom_sources = optional(object({
       crawler_role_arn = string
       external_id      = string

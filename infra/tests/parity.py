@@ -540,8 +540,9 @@ def check_terraform(contract):
 
 def check_lake(template, contract):
     """The Security Lake contract: the mapping table's default sources are the contract's, and
-    (the example app delivers to a lake) each function may PutObject under each source's
-    location only, and GenerateDataKey on the lake's key."""
+    (the example app delivers to a lake) both functions stage (PutObject under the staging
+    prefix of the stack's staging bucket), the poller also reads, lists and deletes there and
+    alone may PutObject under each source's location, and GenerateDataKey on the lake's key."""
     lake = contract["security_lake"]
     with open(os.path.join(ROOT, "functions", "core", "src", "ocsf", "mapping.json")) as f:
         table = json.load(f)
@@ -552,7 +553,18 @@ def check_lake(template, contract):
         if not logical_id:
             continue
         st = statements_of(template, logical_id, p)
+        staging = lake["staging"]
+        staged = [s for s in st if "LakeStaging" in json.dumps(s.get("Resource"))]
+        want = staging["staged_actions"] + (staging["poller_actions"] + ["s3:ListBucket"] if name == "poller" else [])
+        check(f"template {name} lake staging actions", sorted(actions_with(staged, "s3:")), sorted(want))
+        if not all(f"/{staging['prefix']}*" in json.dumps(s.get("Resource")) or "s3:ListBucket" in json.dumps(s.get("Action"))
+                   for s in staged):
+            problems.append(f"template {name}: lake staging actions beyond {staging['prefix']}*")
+        st = [s for s in st if s not in staged]
         puts = [s for s in st if "s3:PutObject" in json.dumps(s.get("Action"))]
+        if name != "poller":
+            check(f"template {name} Security Lake actions (it stages only)", actions_with(st, "s3:"), [])
+            continue
         check(f"template {name} Security Lake actions", actions_with(st, "s3:"), sorted(lake["object_actions"]))
         arns = json.dumps([s.get("Resource") for s in puts])
         for source in lake["sources"].values():

@@ -123,6 +123,17 @@ pub const OKTA_ORG_ID_RECHECK: Duration = Duration::from_secs(300);
 // Used by lake/object.rs.
 /// How many bytes of the SHA-256 name an object (32 hex digits).
 pub const LAKE_NAME_HASH_BYTES: usize = 16;
+/// The most staged bytes (NDJSON) one lake object is made from: the poller holds them and the
+/// object in memory (512 MB), and Security Lake wants objects well under 256 MB.
+pub const LAKE_OBJECT_MAX_STAGED_BYTES: usize = 48 * 1024 * 1024;
+/// The lease the poller holds while it writes the lake from staging: `stream#_lake#compaction`
+/// (no org is named `_lake`: org names start with a letter or digit).
+pub const LAKE_COMPACTION_STREAM: (&str, &str) = ("_lake", "compaction");
+/// Keys per S3 `DeleteObjects` call (AWS).
+pub const S3_DELETE_OBJECTS_KEYS: usize = 1000;
+/// S3 bucket names: 3 to 63 characters (AWS).
+pub const S3_BUCKET_NAME_MIN: usize = 3;
+pub const S3_BUCKET_NAME_MAX: usize = 63;
 
 // Used by lake/parquet.rs.
 /// Rows per row group: about 64–128 MB of OCSF events before compression.

@@ -47,7 +47,7 @@ impl MemoryPorts {
             identities: Arc::new(MemoryIdentities::default()),
             sink: Arc::new(MemorySink::default()),
             other_sinks: Arc::new(MemorySinkSet::default()),
-            lake: Arc::new(MemoryLake::default()),
+            lake: Arc::new(MemoryLake::with_clock(clock.clone())),
             clock,
         }
     }
@@ -668,6 +668,10 @@ pub fn lake_object_ids(body: &[u8]) -> Vec<String> {
 #[derive(Default)]
 pub struct MemoryLake {
     objects: Mutex<std::collections::BTreeMap<(String, String), Vec<u8>>>,
+    /// When each object was stored, by the lake's clock (the system clock by default).
+    modified: Mutex<HashMap<(String, String), DateTime<Utc>>>,
+    clock: Option<Arc<dyn Clock>>,
+    failing_deletes: AtomicUsize,
     failures: Mutex<u32>,
     owner: Mutex<Option<String>>,
     puts: std::sync::atomic::AtomicUsize,
@@ -676,6 +680,24 @@ pub struct MemoryLake {
 }
 
 impl MemoryLake {
+    /// A lake whose objects are stamped with `clock`'s time.
+    pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
+        Self {
+            clock: Some(clock),
+            ..Self::default()
+        }
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.as_ref().map_or_else(Utc::now, |c| c.now())
+    }
+
+    /// The next `n` delete calls fail as a transient S3 error (a crash between a write and
+    /// its cleanup, as far as the objects can tell).
+    pub fn fail_deletes(&self, n: usize) {
+        self.failing_deletes.store(n, Ordering::SeqCst);
+    }
+
     /// The next `n` puts fail as a transient S3 error.
     pub fn fail_puts(&self, n: u32) {
         *self.failures.lock().unwrap_or_else(|p| p.into_inner()) = n;
@@ -762,9 +784,60 @@ impl crate::ports::LakeStore for MemoryLake {
             }
             return Ok(crate::ports::Stored::AlreadyThere);
         }
+        lock(&self.modified).insert(name.clone(), self.now());
         objects.insert(name, body);
         self.puts.fetch_add(1, SeqCst);
         Ok(crate::ports::Stored::Created)
+    }
+
+    async fn list(
+        &self,
+        bucket: crate::ports::LakeBucket<'_>,
+        prefix: &str,
+    ) -> Result<Vec<crate::ports::Listed>, crate::ports::LakeError> {
+        self.check_owner(bucket, prefix)?;
+        let objects = lock(&self.objects);
+        let modified = lock(&self.modified);
+        Ok(objects
+            .iter()
+            .filter(|((b, k), _)| b == bucket.name && k.starts_with(prefix))
+            .map(|((b, k), body)| crate::ports::Listed {
+                key: k.clone(),
+                bytes: body.len() as u64,
+                modified: modified
+                    .get(&(b.clone(), k.clone()))
+                    .copied()
+                    .unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    async fn get(
+        &self,
+        bucket: crate::ports::LakeBucket<'_>,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, crate::ports::LakeError> {
+        self.check_owner(bucket, key)?;
+        Ok(self.object(bucket.name, key))
+    }
+
+    async fn delete(
+        &self,
+        bucket: crate::ports::LakeBucket<'_>,
+        keys: &[String],
+    ) -> Result<(), crate::ports::LakeError> {
+        if take_failure(&self.failing_deletes) {
+            return Err(crate::ports::LakeError::Unavailable {
+                bucket: bucket.name.to_string(),
+                key: keys.first().cloned().unwrap_or_default(),
+                detail: "injected".into(),
+            });
+        }
+        let mut objects = lock(&self.objects);
+        for key in keys {
+            objects.remove(&(bucket.name.to_string(), key.clone()));
+        }
+        Ok(())
     }
 
     async fn probe_write(

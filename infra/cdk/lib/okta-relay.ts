@@ -64,6 +64,8 @@ export class OktaRelay extends Construct {
   /** Per org: lag, records per minute by path, duplicates, rate-limit headroom, errors by
    * whose fault, quarantined; and the DLQ depths (contract.json's `dashboard`). */
   readonly dashboard: cloudwatch.CfnDashboard;
+  /** The bucket the functions stage lake objects in (with `securityLake`). */
+  readonly lakeStaging?: s3.Bucket;
   /** The SIEM Firehose stream (with `firehose.siem`). */
   readonly siemStream?: firehose.CfnDeliveryStream;
   /** The archive Firehose stream (with `firehose.archive`). */
@@ -99,7 +101,10 @@ export class OktaRelay extends Construct {
             encryptionKey: key,
           }),
     );
-    const lake = props.securityLake ? lakeConfig(props.securityLake, Stack.of(this)) : undefined;
+    // The lake at its cadence: the functions stage in a bucket of the relay's, the poller
+    // writes the lake from there (contract.json security_lake.staging).
+    this.lakeStaging = props.securityLake ? this.stagingBucket(key) : undefined;
+    const lake = props.securityLake ? lakeConfig(props.securityLake, Stack.of(this), this.lakeStaging!) : undefined;
     this.firehoseStreams = props.firehose ? new FirehoseStreams(this, 'Firehose', { ...props.firehose, key }) : undefined;
     this.siemStream = this.firehoseStreams?.siemStream;
     this.archiveStream = this.firehoseStreams?.archiveStream;
@@ -191,7 +196,11 @@ export class OktaRelay extends Construct {
         role.addToPolicy(new iam.PolicyStatement({ actions: contract.vpc_actions, resources: ['*'] }));
       }
       store.grantRead?.(f);
-      if (lake) grantLake(f, lake, props.securityLake!.kmsKey?.keyArn, Stack.of(this).partition);
+      if (lake) {
+        grantStaging(f, name, this.lakeStaging!);
+        // Only the poller writes the lake; the events function stages.
+        if (name === 'poller') grantLake(f, lake, props.securityLake!.kmsKey?.keyArn, Stack.of(this).partition);
+      }
       (f.node.defaultChild as lambda.CfnFunction).addMetadata('checkov', { skip: checkovSkips(name, props.vpc !== undefined) });
       return f;
     };
@@ -405,6 +414,27 @@ export class OktaRelay extends Construct {
       age.threshold,
       `okta-relay: ${age.description}. Runbook: docs/operate.md#${age.runbook}`,
     );
+  }
+
+  /** The lake's staging bucket: the relay's key, TLS only, retained; each object is deleted
+   * once it is in the lake. */
+  private stagingBucket(key: kms.IKey): s3.Bucket {
+    const bucket = new s3.Bucket(this, 'LakeStaging', {
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: key,
+      bucketKeyEnabled: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [{ abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+    });
+    (bucket.node.defaultChild as s3.CfnBucket).addMetadata('checkov', {
+      skip: [
+        { id: 'CKV_AWS_18', comment: 'A transient staging area: every object is deleted once the poller has written it to the lake.' },
+        { id: 'CKV_AWS_21', comment: 'Staged objects are content addressed and never replaced; versions would only keep what the poller deleted after writing it to the lake.' },
+      ],
+    });
+    return bucket;
   }
 
   /** An org's `sink` in the configuration's form, and the stream's ARN; `undefined` for the
@@ -677,8 +707,10 @@ function checkovSkips(name: FunctionName, inVpc: boolean): { id: string; comment
 }
 
 /** The `security_lake` section of the relay configuration. */
-function lakeConfig(lake: OktaRelaySecurityLake, stack: Stack): Record<string, unknown> {
+function lakeConfig(lake: OktaRelaySecurityLake, stack: Stack, staging: s3.IBucket): Record<string, unknown> {
+  const interval = lake.writeInterval?.toSeconds() ?? contract.security_lake.staging.write_interval_seconds;
   return {
+    staging: { bucket: staging.bucketName, prefix: contract.security_lake.staging.prefix, write_interval_seconds: interval },
     bucket: lake.bucket.bucketName,
     prefix: lake.prefix ?? contract.security_lake.prefix,
     region: lake.region ?? stack.region,
@@ -702,6 +734,25 @@ function grantLake(f: lambda.Function, lake: Record<string, unknown>, kmsKeyArn:
   if (kmsKeyArn) {
     f.addToRolePolicy(new iam.PolicyStatement({ actions: contract.security_lake.key_actions, resources: [kmsKeyArn] }));
   }
+}
+
+/** The staging bucket: both functions put staged objects under the contract's prefix; the
+ * poller also reads, lists and deletes them there; each with the bucket key's use. */
+function grantStaging(f: lambda.Function, name: FunctionName, bucket: s3.Bucket) {
+  const spec = contract.security_lake.staging;
+  const objects = bucket.arnForObjects(`${spec.prefix}*`);
+  const actions = name === 'poller' ? [...spec.staged_actions, ...spec.poller_actions] : spec.staged_actions;
+  f.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [objects] }));
+  if (name === 'poller') {
+    f.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${spec.prefix}*`] } },
+      }),
+    );
+  }
+  bucket.encryptionKey?.grantEncryptDecrypt(f);
 }
 
 /** One `aws securitylake create-custom-log-source` per class, for the operator to run with

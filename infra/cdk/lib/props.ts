@@ -87,6 +87,9 @@ export interface OktaRelaySecurityLake {
   readonly sources?: { [classKey: string]: string };
   /** How much the relay buffers before it writes an object. */
   readonly buffer?: OktaRelayLakeBuffer;
+  /** How often the poller writes the lake from the staging bucket: a class's staged events
+   * wait at most this long (5 minutes to a day, Security Lake's guidance). Default 5 minutes. */
+  readonly writeInterval?: Duration;
 }
 
 export interface OktaRelayProps {

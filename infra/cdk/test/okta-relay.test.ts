@@ -488,16 +488,19 @@ function configJson(value: unknown): any {
   return JSON.parse(parts.map((p) => (typeof p === 'string' ? p : 'X')).join(''));
 }
 
-test('securityLake: the configuration, PutObject under each custom source only, the lake key, and the commands', () => {
+test('securityLake: the configuration, the staging bucket, PutObject under each custom source only (the poller), the lake key, and the commands', () => {
   const t = synth({
     securityLake: {
       bucket: s3.Bucket.fromBucketName(imports, 'Lake', 'aws-security-data-lake-us-east-1-abc'),
       kmsKey: kms.Key.fromKeyArn(imports, 'LakeKey', LAKE_KEY),
       sources: { authentication: 'okta-authn/1.0' },
       buffer: { maxAge: Duration.minutes(2) },
+      writeInterval: Duration.minutes(15),
     },
   });
   const fns = t.findResources('AWS::Lambda::Function');
+  const [stagingId] = Object.keys(t.findResources('AWS::S3::Bucket')).filter((id) => id.includes('LakeStaging'));
+  assert.ok(stagingId, 'a staging bucket');
   for (const spec of Object.values(contract.functions)) {
     const [logicalId, fn] = Object.entries(fns).find(([, r]) =>
       String(r.Properties.Description).includes(spec.binary.replace('okta-relay-', '')),
@@ -510,8 +513,24 @@ test('securityLake: the configuration, PutObject under each custom source only, 
     assert.equal(config.security_lake.max_buffer_seconds, 120);
     assert.equal(config.security_lake.sources.authentication, 'okta-authn/1.0');
     assert.equal(config.security_lake.sources.group_management, contract.security_lake.sources.group_management);
+    assert.ok(config.security_lake.staging.bucket, 'the staging bucket, by reference');
+    assert.equal(config.security_lake.staging.prefix, contract.security_lake.staging.prefix);
+    assert.equal(config.security_lake.staging.write_interval_seconds, 900);
     const statements = policiesOfIn(t, logicalId);
-    const puts = statements.filter((s) => [s.Action].flat().includes('s3:PutObject'));
+    const stagingStatements = statements.filter((s) => JSON.stringify(s.Resource).includes(stagingId));
+    const stagingActions = stagingStatements.flatMap((s) => [s.Action].flat()).sort();
+    const poller = spec.binary.endsWith('poller');
+    const wanted = poller
+      ? [...contract.security_lake.staging.staged_actions, ...contract.security_lake.staging.poller_actions, 's3:ListBucket']
+      : contract.security_lake.staging.staged_actions;
+    assert.deepEqual(stagingActions, [...wanted].sort(), `${spec.binary}: its staging actions`);
+    const puts = statements.filter(
+      (s) => [s.Action].flat().includes('s3:PutObject') && !JSON.stringify(s.Resource).includes(stagingId),
+    );
+    if (!poller) {
+      assert.equal(puts.length, 0, 'the events function stages; only the poller writes the lake');
+      continue;
+    }
     assert.equal(puts.length, 1, `${spec.binary}: one lake statement`);
     assert.deepEqual([puts[0].Action].flat(), contract.security_lake.object_actions);
     const resources = [puts[0].Resource].flat().map((r: unknown) => JSON.stringify(r));

@@ -10,7 +10,8 @@
 //! pages again and finds the name taken. Every put names the bucket's expected owner.
 
 use super::AwsFailure;
-use crate::ports::{LakeBucket, LakeError, LakeStore, Stored};
+use crate::limits::S3_DELETE_OBJECTS_KEYS;
+use crate::ports::{LakeBucket, LakeError, LakeStore, Listed, Stored};
 use async_trait::async_trait;
 use aws_sdk_s3::primitives::ByteStream;
 
@@ -90,6 +91,115 @@ impl LakeStore for S3LakeStore {
             return Ok(());
         }
         Err(refusal(failure, bucket, key))
+    }
+
+    async fn list(&self, bucket: LakeBucket<'_>, prefix: &str) -> Result<Vec<Listed>, LakeError> {
+        let mut out = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(bucket.name)
+                .prefix(prefix)
+                .expected_bucket_owner(bucket.owner)
+                .set_continuation_token(token)
+                .send()
+                .await
+                .map_err(|e| refusal(AwsFailure::from_sdk(&e), bucket, prefix))?;
+            for object in page.contents() {
+                let (Some(key), Some(modified)) = (object.key(), object.last_modified()) else {
+                    continue;
+                };
+                out.push(Listed {
+                    key: key.to_string(),
+                    bytes: object.size().unwrap_or_default().max(0) as u64,
+                    modified: chrono::DateTime::from_timestamp_millis(
+                        modified.to_millis().unwrap_or_default(),
+                    )
+                    .unwrap_or_default(),
+                });
+            }
+            token = page.next_continuation_token().map(str::to_string);
+            if token.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    async fn get(&self, bucket: LakeBucket<'_>, key: &str) -> Result<Option<Vec<u8>>, LakeError> {
+        let sent = self
+            .client
+            .get_object()
+            .bucket(bucket.name)
+            .key(key)
+            .expected_bucket_owner(bucket.owner)
+            .send()
+            .await;
+        let object = match sent {
+            Ok(object) => object,
+            Err(e) => {
+                let failure = AwsFailure::from_sdk(&e);
+                if failure.code_is(NO_SUCH_KEY) {
+                    return Ok(None);
+                }
+                return Err(refusal(failure, bucket, key));
+            }
+        };
+        let body = object
+            .body
+            .collect()
+            .await
+            .map_err(|e| LakeError::Unavailable {
+                bucket: bucket.name.to_string(),
+                key: key.to_string(),
+                detail: e.to_string(),
+            })?;
+        Ok(Some(body.into_bytes().to_vec()))
+    }
+
+    async fn delete(&self, bucket: LakeBucket<'_>, keys: &[String]) -> Result<(), LakeError> {
+        for chunk in keys.chunks(S3_DELETE_OBJECTS_KEYS) {
+            let objects = chunk
+                .iter()
+                .map(|k| {
+                    aws_sdk_s3::types::ObjectIdentifier::builder()
+                        .key(k)
+                        .build()
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| LakeError::Unavailable {
+                    bucket: bucket.name.to_string(),
+                    key: chunk[0].clone(),
+                    detail: e.to_string(),
+                })?;
+            let delete = aws_sdk_s3::types::Delete::builder()
+                .set_objects(Some(objects))
+                .quiet(true)
+                .build()
+                .map_err(|e| LakeError::Unavailable {
+                    bucket: bucket.name.to_string(),
+                    key: chunk[0].clone(),
+                    detail: e.to_string(),
+                })?;
+            let out = self
+                .client
+                .delete_objects()
+                .bucket(bucket.name)
+                .expected_bucket_owner(bucket.owner)
+                .delete(delete)
+                .send()
+                .await
+                .map_err(|e| refusal(AwsFailure::from_sdk(&e), bucket, &chunk[0]))?;
+            if let Some(failed) = out.errors().first() {
+                return Err(LakeError::Unavailable {
+                    bucket: bucket.name.to_string(),
+                    key: failed.key().unwrap_or_default().to_string(),
+                    detail: failed.code().unwrap_or_default().to_string(),
+                });
+            }
+        }
+        Ok(())
     }
 }
 

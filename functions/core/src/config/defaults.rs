@@ -107,3 +107,10 @@ pub const MIN_DIRECTORY_INTERVAL_SECONDS: u64 = 60;
 
 // Used by inventory/settings.rs.
 pub const MAX_DIRECTORY_INTERVAL_SECONDS: u64 = 30 * 86_400;
+
+/// How long a class's staged lake events wait before the poller writes them to the lake: the
+/// shortest of Security Lake's recommended 5 minutes to a day.
+pub const LAKE_WRITE_INTERVAL_SECONDS: u64 = 300;
+/// The bounds of `security_lake.staging.write_interval_seconds`: up to a day (0: at every
+/// poller run, for tests and demos).
+pub const LAKE_WRITE_INTERVAL_RANGE: (u64, u64) = (0, 24 * 3600);

@@ -42,6 +42,28 @@ pub struct SecurityLakeConfig {
     /// or its oldest event has waited this long; and whatever is buffered at the end of a run.
     #[serde(default = "max_buffer_seconds")]
     pub max_buffer_seconds: u64,
+    /// Stage the functions' objects in the relay's own bucket and write the lake at its own
+    /// cadence: one object per class and day packing every org and invocation, at most every
+    /// `write_interval_seconds` (Security Lake's custom-source guidance). Without it every
+    /// flush writes to the lake directly (small objects).
+    #[serde(default)]
+    pub staging: Option<LakeStaging>,
+}
+
+/// Where the functions stage their lake objects, and how often the poller writes the lake.
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LakeStaging {
+    /// The relay's staging bucket (its own account's).
+    pub bucket: String,
+    /// Where staged objects go in it. Default `lake-staging/`.
+    #[serde(default = "staging_prefix")]
+    pub prefix: String,
+    /// A class's staged events are written to the lake once the oldest has waited this long
+    /// (at most a day; default 300; 0 writes at every poller run), or at once when they reach
+    /// a full object.
+    #[serde(default = "write_interval_seconds")]
+    pub write_interval_seconds: u64,
 }
 
 pub use crate::config::defaults::MAX_BUFFER_BYTES;
@@ -65,6 +87,12 @@ fn max_buffer_bytes() -> usize {
 }
 fn max_buffer_seconds() -> u64 {
     MAX_BUFFER_SECONDS
+}
+fn staging_prefix() -> String {
+    "lake-staging/".into()
+}
+fn write_interval_seconds() -> u64 {
+    crate::config::defaults::LAKE_WRITE_INTERVAL_SECONDS
 }
 
 /// The key a class goes by in `sources`: its name in snake case.
@@ -92,12 +120,7 @@ impl SecurityLakeConfig {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         let at = |f: &str| format!("security_lake.{f}");
-        let bucket_ok = (3..=63).contains(&self.bucket.len())
-            && self
-                .bucket
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
-        if !bucket_ok {
+        if !bucket_name_ok(&self.bucket) {
             return Err(err(at("bucket"), "an S3 bucket name (3–63 of a-z 0-9 . -)"));
         }
         if self.prefix.starts_with('/') || !(self.prefix.is_empty() || self.prefix.ends_with('/')) {
@@ -166,8 +189,37 @@ impl SecurityLakeConfig {
         if !(lo..=hi).contains(&self.max_buffer_seconds) {
             return Err(err(at("max_buffer_seconds"), format!("{lo}–{hi}")));
         }
+        if let Some(staging) = &self.staging {
+            if !bucket_name_ok(&staging.bucket) {
+                return Err(err(
+                    at("staging.bucket"),
+                    "an S3 bucket name (3–63 of a-z 0-9 . -)",
+                ));
+            }
+            if staging.prefix.starts_with('/') || !staging.prefix.ends_with('/') {
+                return Err(err(
+                    at("staging.prefix"),
+                    "no leading `/`, and a trailing `/`",
+                ));
+            }
+            let (lo, hi) = crate::config::defaults::LAKE_WRITE_INTERVAL_RANGE;
+            if !(lo..=hi).contains(&staging.write_interval_seconds) {
+                return Err(err(
+                    at("staging.write_interval_seconds"),
+                    format!("{lo}–{hi}"),
+                ));
+            }
+        }
         Ok(())
     }
+}
+
+/// An S3 bucket name: 3–63 of a-z 0-9 . -.
+fn bucket_name_ok(name: &str) -> bool {
+    (crate::limits::S3_BUCKET_NAME_MIN..=crate::limits::S3_BUCKET_NAME_MAX).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
 }
 
 /// `<name>` or `<name>/<version>`: a name Security Lake takes, then one plain path segment.

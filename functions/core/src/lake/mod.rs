@@ -17,12 +17,15 @@
 //!   copy of an event in the lake in the normal case, and a failed write makes nothing skip.
 
 mod buffer;
+pub mod compactor;
 mod object;
 pub mod parquet;
 pub mod schema;
+pub mod staging;
 mod writer;
 
 pub use buffer::LakeBuffer;
+pub use compactor::{CompactError, Compactor};
 pub use object::{LakeObject, object_key};
 pub use writer::{LakeReport, LakeWriter};
 

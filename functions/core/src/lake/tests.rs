@@ -464,3 +464,236 @@ async fn when_a_buffer_is_due_depends_on_what_was_read_not_on_marks() {
         "two events read: due, though one is buffered"
     );
 }
+
+/// The lake configuration with staging: a 5-minute cadence.
+fn staged_config() -> SecurityLakeConfig {
+    let mut config = lake_config();
+    config.staging =
+        Some(serde_json::from_value(serde_json::json!({"bucket": "okta-relay-staging"})).unwrap());
+    config
+}
+
+/// An event of `org` (its own marks and ids).
+fn org_event(org: &str, uuid: &str, event_type: &str, published: &str) -> LakeEvent {
+    let mut e = event(uuid, event_type, published);
+    e.org = org.into();
+    e.key = crate::ports::DedupeKey::new(org, format!("lake#{uuid}"));
+    e
+}
+
+struct Held;
+#[async_trait::async_trait]
+impl crate::pipeline::Heartbeat for Held {
+    async fn beat(&self) -> Result<(), crate::ports::StateError> {
+        Ok(())
+    }
+}
+
+fn compactor<'a>(config: &'a SecurityLakeConfig, store: &'a MemoryLake) -> Compactor<'a> {
+    Compactor {
+        config,
+        staging: config.staging.as_ref().unwrap(),
+        store,
+        fence: &Held,
+        stop_at: std::time::Instant::now() + Duration::from_secs(60),
+    }
+}
+
+/// The rows of a lake object: their `metadata.uid`s in row order.
+fn rows(body: Vec<u8>) -> Vec<String> {
+    use ::parquet::file::reader::{FileReader, SerializedFileReader};
+    use ::parquet::record::Field;
+    let reader = SerializedFileReader::new(bytes::Bytes::from(body)).unwrap();
+    reader
+        .get_row_iter(None)
+        .unwrap()
+        .map(|row| {
+            let row = row.unwrap();
+            let metadata = row
+                .get_column_iter()
+                .find(|(name, _)| *name == "metadata")
+                .map(|(_, f)| f.clone())
+                .unwrap();
+            let Field::Group(metadata) = metadata else {
+                panic!("metadata is a group")
+            };
+            metadata
+                .get_column_iter()
+                .find(|(name, _)| *name == "uid")
+                .map(|(_, f)| f.to_string().trim_matches('"').to_string())
+                .unwrap()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn staged_flushes_of_many_orgs_become_one_lake_object_per_class_and_day_at_the_cadence() {
+    use crate::clock::Clock;
+    let clock = std::sync::Arc::new(crate::clock::ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).unwrap(),
+    ));
+    let config = staged_config();
+    let store = MemoryLake::with_clock(clock.clone());
+    let marks = MemoryDedupe::default();
+    let writer = writer(&config, &store, &marks);
+    // Three orgs, each two flushes (two invocations), two classes, one day; out of time order.
+    let mut uids = Vec::new();
+    for org in ["acme", "beta", "gamma"] {
+        for flush in 0..2 {
+            let mut buffer = LakeBuffer::default();
+            let second = 50 - flush * 20 - org.len();
+            let events = vec![
+                org_event(
+                    org,
+                    &format!("{org}-{flush}-a"),
+                    "user.session.start",
+                    &format!("2026-11-30T00:00:{second:02}.000Z"),
+                ),
+                org_event(
+                    org,
+                    &format!("{org}-{flush}-b"),
+                    "group.user_membership.add",
+                    &format!("2026-11-30T00:01:{second:02}.000Z"),
+                ),
+            ];
+            uids.extend(
+                events
+                    .iter()
+                    .map(|e| e.key.id.trim_start_matches("lake#").to_string()),
+            );
+            writer
+                .admit(events, MarkPolicy::Check, &mut buffer, clock.now())
+                .await
+                .unwrap();
+            writer.flush(&mut buffer, None).await.unwrap();
+        }
+    }
+    let staged: Vec<String> = store
+        .keys()
+        .into_iter()
+        .map(|(b, k)| format!("{b}/{k}"))
+        .collect();
+    assert_eq!(
+        staged.len(),
+        12,
+        "one staged object per org, class and flush: {staged:?}"
+    );
+    assert!(
+        staged
+            .iter()
+            .all(|k| k.starts_with("okta-relay-staging/lake-staging/ext/"))
+    );
+    assert!(
+        marks.len() >= 12,
+        "staged events are marked: the lake gets them"
+    );
+
+    // Not due yet: nothing is written, nothing deleted.
+    let early = compactor(&config, &store).run(clock.now()).await.unwrap();
+    assert_eq!(early.objects, 0);
+    clock.advance(Duration::from_secs(301));
+    let report = compactor(&config, &store).run(clock.now()).await.unwrap();
+    assert_eq!((report.objects, report.written), (2, 12));
+    let keys = store.keys();
+    assert_eq!(
+        keys.len(),
+        2,
+        "the staged objects and the records are gone: {keys:?}"
+    );
+    let mut seen = Vec::new();
+    for (bucket, key) in keys {
+        assert_eq!(bucket, config.bucket);
+        assert!(
+            key.starts_with("ext/okta-") && key.contains("/eventDay=20261130/"),
+            "{key}"
+        );
+        let body = store.object(&bucket, &key).unwrap();
+        let got = rows(body);
+        assert_eq!(got.len(), 6, "three orgs and two invocations in one object");
+        seen.extend(got);
+    }
+    seen.sort();
+    uids.sort();
+    assert_eq!(seen, uids, "every event once");
+    assert_eq!(store.collisions(), 0);
+}
+
+#[tokio::test]
+async fn rows_are_in_time_order_and_an_event_staged_twice_is_written_once() {
+    let config = staged_config();
+    let store = MemoryLake::default();
+    let marks = MemoryDedupe::default();
+    let writer = writer(&config, &store, &marks);
+    let late = event("late", "user.session.start", "2026-11-30T00:00:09.000Z");
+    let early = event("early", "user.session.start", "2026-11-30T00:00:01.000Z");
+    for batch in [vec![late.clone()], vec![early.clone(), late.clone()]] {
+        let mut buffer = LakeBuffer::default();
+        buffer.push(batch, Utc::now());
+        writer.flush(&mut buffer, None).await.unwrap();
+    }
+    let mut config = config.clone();
+    config.staging.as_mut().unwrap().write_interval_seconds = 0;
+    let report = compactor(&config, &store).run(Utc::now()).await.unwrap();
+    assert_eq!((report.objects, report.written), (1, 2));
+    let (bucket, key) = store.keys().pop().unwrap();
+    let uids = rows(store.object(&bucket, &key).unwrap());
+    let early_uid =
+        serde_json::from_str::<serde_json::Value>(&early.line).unwrap()["metadata"]["uid"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    assert_eq!(uids.len(), 2);
+    assert_eq!(uids[0], early_uid, "sorted by time");
+}
+
+#[tokio::test]
+async fn a_compaction_cut_after_its_object_is_finished_by_the_next_without_a_second_copy() {
+    let mut config = staged_config();
+    config.staging.as_mut().unwrap().write_interval_seconds = 0;
+    let store = MemoryLake::default();
+    let marks = MemoryDedupe::default();
+    let writer = writer(&config, &store, &marks);
+    let mut buffer = LakeBuffer::default();
+    buffer.push(
+        vec![
+            event("a", "user.session.start", "2026-11-30T00:00:01.000Z"),
+            event("b", "user.session.start", "2026-11-30T00:00:02.000Z"),
+        ],
+        Utc::now(),
+    );
+    writer.flush(&mut buffer, None).await.unwrap();
+    // The object is stored, then the staged objects' delete fails (a crash there).
+    store.fail_deletes(1);
+    assert!(compactor(&config, &store).run(Utc::now()).await.is_err());
+    let lake = |store: &MemoryLake| {
+        store
+            .keys()
+            .into_iter()
+            .filter(|(b, _)| *b == config.bucket)
+            .count()
+    };
+    assert_eq!(lake(&store), 1);
+    // Meanwhile more events are staged; the next run finishes the first compaction from its
+    // record (no second object of the same events), then writes the new ones.
+    let mut buffer = LakeBuffer::default();
+    buffer.push(
+        vec![event("c", "user.session.start", "2026-11-30T00:00:03.000Z")],
+        Utc::now(),
+    );
+    writer.flush(&mut buffer, None).await.unwrap();
+    let report = compactor(&config, &store).run(Utc::now()).await.unwrap();
+    assert_eq!(
+        (report.objects, report.written),
+        (1, 1),
+        "only the new event: {report:?}"
+    );
+    assert_eq!(lake(&store), 2);
+    assert_eq!(store.keys().len(), 2, "nothing staged left");
+    let mut all: Vec<String> = store
+        .keys()
+        .into_iter()
+        .flat_map(|(b, k)| rows(store.object(&b, &k).unwrap()))
+        .collect();
+    all.sort();
+    assert_eq!(all.len(), 3, "a, b and c, each once: {all:?}");
+}

@@ -8,7 +8,7 @@
 //! the lake; a run that dies between an object and its mark costs at most that object's
 //! events a second copy.
 
-use super::{LakeBuffer, LakeEvent, object, parquet};
+use super::{LakeBuffer, LakeEvent, object, parquet, staging};
 use crate::config::SecurityLakeConfig;
 use crate::pipeline::{ForwardError, Heartbeat, MarkPolicy};
 use crate::ports::{DedupeKey, DedupeStore, LakeBucket, LakeError, LakeStore, Stored};
@@ -105,31 +105,42 @@ impl LakeWriter<'_> {
     ) -> Result<LakeReport, ForwardError> {
         let events = buffer.take();
         let mut report = LakeReport::default();
-        let bucket = LakeBucket {
-            name: &self.config.bucket,
-            owner: self.config.bucket_owner(),
+        // With staging, each object goes to the relay's staging bucket (as NDJSON) and the
+        // poller writes the lake at its cadence; without, straight to the lake.
+        let bucket = match &self.config.staging {
+            Some(staging) => LakeBucket {
+                name: &staging.bucket,
+                owner: &self.config.account_id,
+            },
+            None => LakeBucket {
+                name: &self.config.bucket,
+                owner: self.config.bucket_owner(),
+            },
         };
         for object in object::objects(self.config, &events) {
             let lines: Vec<&str> = object.events.iter().map(|e| e.line.as_str()).collect();
-            let body = match parquet::encode(object.class_uid, &lines) {
-                Ok(body) => body,
-                Err(e) => {
-                    let (body, degraded) = self.encode_degraded(&object.events, &e)?;
+            let (key, body) = match &self.config.staging {
+                Some(staging) => (
+                    staging::staged_key(staging, &object.key),
+                    staging::encode(&object.events),
+                ),
+                None => {
+                    let (body, degraded) = encode_object(&object.events)?;
                     report.degraded += degraded;
-                    body
+                    (object.key.clone(), body)
                 }
             };
             if let Some(fence) = fence {
                 fence.confirm().await.map_err(ForwardError::Fenced)?;
             }
-            match self.store.put_new(bucket, &object.key, body).await? {
+            match self.store.put_new(bucket, &key, body).await? {
                 Stored::Created => {
-                    tracing::info!(key = %object.key, events = lines.len(), "Security Lake object written");
+                    tracing::info!(key = %key, events = lines.len(), "Security Lake object written");
                     report.objects += 1;
                     report.written += lines.len();
                 }
                 Stored::AlreadyThere => {
-                    tracing::info!(key = %object.key, events = lines.len(),
+                    tracing::info!(key = %key, events = lines.len(),
                         "Security Lake object already there (written by an earlier run)");
                     report.already_there += 1;
                     report.duplicates += lines.len();
@@ -139,36 +150,6 @@ impl LakeWriter<'_> {
             report.unmarked += self.mark(&keys).await;
         }
         Ok(report)
-    }
-
-    /// The object when some event does not fit its class's schema (the mapping table let a
-    /// value through that the Parquet column cannot hold): each such event is written as its
-    /// class header with the whole OCSF event as `unmapped` text, logged by id, so it is kept
-    /// and the stream is not stuck on it.
-    fn encode_degraded(
-        &self,
-        events: &[&LakeEvent],
-        cause: &parquet::EncodeError,
-    ) -> Result<(Vec<u8>, usize), LakeError> {
-        let class_uid = events.first().map_or(0, |e| e.class_uid);
-        let mut lines = Vec::with_capacity(events.len());
-        let mut degraded = 0;
-        for event in events {
-            if parquet::encode(class_uid, &[event.line.as_str()]).is_ok() {
-                lines.push(event.line.clone());
-            } else {
-                degraded += 1;
-                tracing::error!(id = %event.key.id, class_uid, error = %cause,
-                    "an OCSF event does not fit its class's Parquet schema; written with the event as unmapped text");
-                lines.push(super::degraded_line(event));
-            }
-        }
-        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
-        let body = parquet::encode(class_uid, &lines).map_err(|e| LakeError::Encode {
-            class_uid,
-            detail: e.to_string(),
-        })?;
-        Ok((body, degraded))
     }
 
     /// Marks written events. A failure costs a possible second copy later, never a loss: it
@@ -186,4 +167,43 @@ impl LakeWriter<'_> {
             }
         }
     }
+}
+
+/// One Parquet object of `events` (one class, in `time` order), and how many went in degraded.
+pub(super) fn encode_object(events: &[&LakeEvent]) -> Result<(Vec<u8>, usize), LakeError> {
+    let class_uid = events.first().map_or(0, |e| e.class_uid);
+    let lines: Vec<&str> = events.iter().map(|e| e.line.as_str()).collect();
+    match parquet::encode(class_uid, &lines) {
+        Ok(body) => Ok((body, 0)),
+        Err(e) => encode_degraded(events, &e),
+    }
+}
+
+/// The object when some event does not fit its class's schema (the mapping table let a
+/// value through that the Parquet column cannot hold): each such event is written as its
+/// class header with the whole OCSF event as `unmapped` text, logged by id, so it is kept
+/// and the stream is not stuck on it.
+fn encode_degraded(
+    events: &[&LakeEvent],
+    cause: &parquet::EncodeError,
+) -> Result<(Vec<u8>, usize), LakeError> {
+    let class_uid = events.first().map_or(0, |e| e.class_uid);
+    let mut lines = Vec::with_capacity(events.len());
+    let mut degraded = 0;
+    for event in events {
+        if parquet::encode(class_uid, &[event.line.as_str()]).is_ok() {
+            lines.push(event.line.clone());
+        } else {
+            degraded += 1;
+            tracing::error!(id = %event.key.id, class_uid, error = %cause,
+                    "an OCSF event does not fit its class's Parquet schema; written with the event as unmapped text");
+            lines.push(super::degraded_line(event));
+        }
+    }
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let body = parquet::encode(class_uid, &lines).map_err(|e| LakeError::Encode {
+        class_uid,
+        detail: e.to_string(),
+    })?;
+    Ok((body, degraded))
 }

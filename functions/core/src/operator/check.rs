@@ -226,6 +226,21 @@ pub async fn check_lake(lake: &SecurityLakeConfig, store: &dyn LakeStore) -> Vec
             Err(e) => checks.push(Check::fail(subject, format!("{e} ({})", e.kind()))),
         }
     }
+    if let Some(staging) = &lake.staging {
+        let bucket = LakeBucket {
+            name: &staging.bucket,
+            owner: &lake.account_id,
+        };
+        let subject = format!(
+            "security_lake.staging s3://{}/{}",
+            staging.bucket, staging.prefix
+        );
+        let probe = format!("{}{LAKE_PROBE_OBJECT}", staging.prefix);
+        checks.push(match store.probe_write(bucket, &probe).await {
+            Ok(()) => Check::pass(subject, "writable (probed, nothing written)"),
+            Err(e) => Check::fail(subject, format!("{e} ({})", e.kind())),
+        });
+    }
     checks
 }
 

@@ -67,7 +67,16 @@ impl LakeError {
     }
 }
 
-/// Stores whole objects, never over another.
+/// An object as a listing shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub key: String,
+    pub bytes: u64,
+    pub modified: chrono::DateTime<chrono::Utc>,
+}
+
+/// Stores whole objects, never over another; lists, reads and deletes the relay's own staged
+/// objects (`security_lake.staging`).
 #[async_trait]
 pub trait LakeStore: Send + Sync {
     /// Puts `body` under `key` unless an object has that name.
@@ -82,4 +91,13 @@ pub trait LakeStore: Send + Sync {
     /// `bucket.owner`, and the caller may write there), without writing anything. For
     /// `validate-config`; an encryption key's grant shows only when a real object is written.
     async fn probe_write(&self, bucket: LakeBucket<'_>, key: &str) -> Result<(), LakeError>;
+
+    /// Every object under `prefix`.
+    async fn list(&self, bucket: LakeBucket<'_>, prefix: &str) -> Result<Vec<Listed>, LakeError>;
+
+    /// The object's body; `None` when there is no such object.
+    async fn get(&self, bucket: LakeBucket<'_>, key: &str) -> Result<Option<Vec<u8>>, LakeError>;
+
+    /// Deletes `keys` (a missing one is no error).
+    async fn delete(&self, bucket: LakeBucket<'_>, keys: &[String]) -> Result<(), LakeError>;
 }

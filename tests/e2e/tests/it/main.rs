@@ -17,6 +17,7 @@ mod faults;
 mod firehose;
 mod inventory;
 mod lake;
+mod lake_staged;
 mod lambda;
 mod load;
 mod many_orgs;
