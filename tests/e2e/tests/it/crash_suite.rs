@@ -167,8 +167,13 @@ pub(crate) async fn check_lake(
     sim: &okta_sim::RunningSim,
     all: &std::collections::BTreeSet<String>,
 ) -> (usize, usize) {
+    assert_eq!(
+        crate::lake::staged_left(stack, bucket).await,
+        0,
+        "the last run wrote everything staged to the lake"
+    );
     let read = crate::lake::read_back(stack, bucket).await;
-    let seen = crate::lake::check_objects(&read, "acme");
+    let seen = crate::lake::check_objects(&read, "*");
     let users: Vec<String> = serde_json::from_value(
         crate::pull::sim_call(sim, "/directory", None).await["users"].clone(),
     )
@@ -259,6 +264,7 @@ async fn sigkills(via: Via, backlog: u64, crashes: u64) {
     let stack = LocalStack::provision(&[]).await;
     let arn = stack.put_org_secret("acme", &sim.url, TOKEN).await;
     let bucket = crate::lake::lake_bucket(&stack).await;
+    let staging = crate::lake::staging(&stack, &bucket).await;
     let config = json!({
         "allow_loopback_http": true,
         "deadline_margin_seconds": 2,
@@ -267,7 +273,7 @@ async fn sigkills(via: Via, backlog: u64, crashes: u64) {
                   "logs": {"page_size": PAGE, "initial_lookback_hours": 12},
                   "inventory": {"users": {}, "groups": {}}, "sink": via.sink(&stack)}],
         "security_lake": {"bucket": bucket, "region": "us-east-1", "account_id": "123456789012",
-                          "max_buffer_events": 2 * PAGE},
+                          "max_buffer_events": 2 * PAGE, "staging": staging},
     });
     let env = function_env(&stack, &config);
     let proxy = FaultProxy::start(&std::env::var("AWS_ENDPOINT_URL").unwrap()).await;

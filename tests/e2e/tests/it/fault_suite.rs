@@ -83,7 +83,8 @@ async fn push_service(
     let config = RelayConfig::from_json(&format!(
         r#"{{"orgs":[{{"name":"acme","secret_arn":"{arn}","partner_event_source":"{SOURCE}",
                       "sink":{}}}],
-            "security_lake":{{"bucket":"{bucket}","region":"us-east-1","account_id":"123456789012"}}}}"#,
+            "security_lake":{{"bucket":"{bucket}","region":"us-east-1","account_id":"123456789012",
+                             "staging":{{"bucket":"{bucket}-staging","write_interval_seconds":0}}}}}}"#,
         via.sink(stack)
     ))
     .unwrap();
@@ -157,6 +158,7 @@ async fn faults(via: Via, backlog: u64, runs: u64, pushed: u64) {
     let stack = LocalStack::provision(&[]).await;
     let arn = stack.put_org_secret("acme", &sim.url, TOKEN).await;
     let bucket = crate::lake::lake_bucket(&stack).await;
+    let staging = crate::lake::staging(&stack, &bucket).await;
     let config = json!({
         "allow_loopback_http": true,
         "deadline_margin_seconds": 2,
@@ -167,7 +169,7 @@ async fn faults(via: Via, backlog: u64, runs: u64, pushed: u64) {
                   "logs": {"page_size": PAGE, "initial_lookback_hours": 12},
                   "inventory": {"users": {}, "groups": {}}, "sink": via.sink(&stack)}],
         "security_lake": {"bucket": bucket, "region": "us-east-1", "account_id": "123456789012",
-                          "max_buffer_events": 2 * PAGE},
+                          "max_buffer_events": 2 * PAGE, "staging": staging},
     });
     let env = function_env(&stack, &config);
     let upstream = std::env::var("AWS_ENDPOINT_URL").unwrap();

@@ -110,6 +110,32 @@ pub(crate) async fn lake_bucket(stack: &LocalStack) -> String {
     bucket
 }
 
+/// The `security_lake.staging` of a stack's lake (what both stacks deploy): a staging bucket
+/// beside it, the lake written at every poller run.
+pub(crate) async fn staging(stack: &LocalStack, lake: &str) -> Value {
+    let bucket = format!("{lake}-staging");
+    stack
+        .s3()
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    json!({"bucket": bucket, "write_interval_seconds": 0})
+}
+
+/// How many objects the lake's staging bucket still holds.
+pub(crate) async fn staged_left(stack: &LocalStack, lake: &str) -> usize {
+    let listed = stack
+        .s3()
+        .list_objects_v2()
+        .bucket(format!("{lake}-staging"))
+        .send()
+        .await
+        .unwrap();
+    listed.contents().len()
+}
+
 /// Every object in `bucket`, downloaded under its key and read with pyarrow.
 pub(crate) async fn read_back(stack: &LocalStack, bucket: &str) -> Value {
     let s3 = stack.s3();
