@@ -92,7 +92,15 @@ data "aws_iam_policy_document" "relay" {
     }
   }
   dynamic "statement" {
-    for_each = local.lake == null || each.key != "poller" ? [] : [1]
+    for_each = try(local.lake.provider_roles, null) == null || each.key != "poller" ? [] : [1]
+    content {
+      sid       = "SecurityLakeProviderRoles"
+      actions   = local.lake_role_actions
+      resources = distinct(values(local.lake.provider_roles.arns))
+    }
+  }
+  dynamic "statement" {
+    for_each = local.lake == null || each.key != "poller" || try(local.lake.provider_roles, null) != null ? [] : [1]
     content {
       sid       = "SecurityLakeObjects"
       actions   = local.lake_object_actions
@@ -100,7 +108,7 @@ data "aws_iam_policy_document" "relay" {
     }
   }
   dynamic "statement" {
-    for_each = try(local.lake.kms_key_arn, null) == null || each.key != "poller" ? [] : [1]
+    for_each = try(local.lake.kms_key_arn, null) == null || each.key != "poller" || try(local.lake.provider_roles, null) != null ? [] : [1]
     content {
       sid       = "SecurityLakeKey"
       actions   = local.lake_key_actions

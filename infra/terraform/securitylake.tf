@@ -8,6 +8,7 @@ locals {
   # infra/contract.json security_lake, checked by infra/tests/parity.py.
   lake_object_actions = ["s3:PutObject"]
   lake_key_actions    = ["kms:GenerateDataKey"]
+  lake_role_actions   = ["sts:AssumeRole"]
   lake_default_sources = {
     account_change      = "okta-account-change"
     authentication      = "okta-authentication"
@@ -36,7 +37,8 @@ locals {
         prefix                 = local.lake_staging.prefix
         write_interval_seconds = local.lake.write_interval_seconds
       }
-    }, local.lake.bucket_owner == null ? {} : { bucket_owner = local.lake.bucket_owner }, local.lake.settings)
+      }, local.lake.bucket_owner == null ? {} : { bucket_owner = local.lake.bucket_owner },
+    local.lake.provider_roles == null ? {} : { provider_roles = local.lake.provider_roles }, local.lake.settings)
   }
   lake_object_arns = [
     for s in values(local.lake_sources) :

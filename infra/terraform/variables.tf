@@ -175,6 +175,12 @@ variable "security_lake" {
     settings     = optional(map(any), {})
     # How often the poller writes the lake from staging (Security Lake: 5 minutes to a day).
     write_interval_seconds = optional(number, 300)
+    # A lake in another account: each custom source's provider role, by class key, and the
+    # external id their trust names (the poller takes them; no grant on the bucket).
+    provider_roles = optional(object({
+      external_id = string
+      arns        = map(string)
+    }))
     custom_sources = optional(object({
       crawler_role_arn = string
       external_id      = string

@@ -525,6 +525,7 @@ def check_terraform(contract):
     lake = contract["security_lake"]
     check("terraform Security Lake object actions", locals_.get("lake_object_actions"), lake["object_actions"])
     check("terraform Security Lake key actions", locals_.get("lake_key_actions"), lake["key_actions"])
+    check("terraform Security Lake provider role actions", locals_.get("lake_role_actions"), lake["provider_role_actions"])
     check("terraform Security Lake default sources", locals_.get("lake_default_sources"), lake["sources"])
     defaults = {}
     for block in terraform_blocks("variable"):

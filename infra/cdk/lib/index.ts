@@ -6,6 +6,7 @@ export {
   OktaRelayFirehoseSiem,
   OktaRelayOrg,
   OktaRelayProps,
+  OktaRelayProviderRoles,
   OktaRelaySecurityLake,
 } from './props';
 export {

@@ -199,7 +199,7 @@ export class OktaRelay extends Construct {
       if (lake) {
         grantStaging(f, name, this.lakeStaging!);
         // Only the poller writes the lake; the events function stages.
-        if (name === 'poller') grantLake(f, lake, props.securityLake!.kmsKey?.keyArn, Stack.of(this).partition);
+        if (name === 'poller') grantLake(f, lake, props.securityLake!, Stack.of(this).partition);
       }
       (f.node.defaultChild as lambda.CfnFunction).addMetadata('checkov', { skip: checkovSkips(name, props.vpc !== undefined) });
       return f;
@@ -718,12 +718,21 @@ function lakeConfig(lake: OktaRelaySecurityLake, stack: Stack, staging: s3.IBuck
     ...(lake.bucketOwner ? { bucket_owner: lake.bucketOwner } : {}),
     sources: { ...contract.security_lake.sources, ...(lake.sources ?? {}) },
     ...lakeBufferConfig(lake.buffer ?? {}),
+    ...(lake.providerRoles ? { provider_roles: { external_id: lake.providerRoles.externalId, arns: lake.providerRoles.arns } } : {}),
   };
 }
 
 /** Least privilege on the lake: `s3:PutObject` under each custom source's location only, and
  * `kms:GenerateDataKey` on the lake's key when it has one. */
-function grantLake(f: lambda.Function, lake: Record<string, unknown>, kmsKeyArn: string | undefined, partition: string) {
+function grantLake(f: lambda.Function, lake: Record<string, unknown>, props: OktaRelaySecurityLake, partition: string) {
+  const kmsKeyArn = props.kmsKey?.keyArn;
+  if (props.providerRoles) {
+    // The lake's account grants its provider roles; the relay only takes them.
+    f.addToRolePolicy(
+      new iam.PolicyStatement({ actions: contract.security_lake.provider_role_actions, resources: [...new Set(Object.values(props.providerRoles.arns))] }),
+    );
+    return;
+  }
   const sources = Object.values(lake.sources as Record<string, string>);
   f.addToRolePolicy(
     new iam.PolicyStatement({

@@ -65,6 +65,14 @@ export enum OktaRelayConfigurationStore {
   OBJECT = 'object',
 }
 
+/** Each custom source's provider role, for a lake in another account. */
+export interface OktaRelayProviderRoles {
+  /** The external id given when the custom sources were created. */
+  readonly externalId: string;
+  /** The provider role ARN of each class's custom source, by class key (`authentication`, …). */
+  readonly arns: { [classKey: string]: string };
+}
+
 /** OCSF to Amazon Security Lake custom sources, beside the delivery bus (docs/ocsf.md). */
 export interface OktaRelaySecurityLake {
   /** The lake's bucket (`aws-security-data-lake-<region>-<id>`), e.g. `Bucket.fromBucketName`. */
@@ -87,6 +95,10 @@ export interface OktaRelaySecurityLake {
   readonly sources?: { [classKey: string]: string };
   /** How much the relay buffers before it writes an object. */
   readonly buffer?: OktaRelayLakeBuffer;
+  /** A lake in another account: write each object as its custom source's provider role
+   * (`sts:AssumeRole` with `externalId`); `arns` by class key, as CreateCustomLogSource answered
+   * them. The poller then gets `sts:AssumeRole` on those roles instead of a grant on the bucket. */
+  readonly providerRoles?: OktaRelayProviderRoles;
   /** How often the poller writes the lake from the staging bucket: a class's staged events
    * wait at most this long (5 minutes to a day, Security Lake's guidance). Default 5 minutes. */
   readonly writeInterval?: Duration;

@@ -779,3 +779,23 @@ test('nobody but the partner rules and the named operators sends to the push que
   );
   assert.ok(allowed.includes(OPERATOR));
 });
+
+test('securityLake in another account: the poller takes each source provider role, with the external id, and has no grant on the bucket', () => {
+  const arns: { [k: string]: string } = {};
+  for (const key of Object.keys(contract.security_lake.sources)) arns[key] = `arn:aws:iam::210987654321:role/AmazonSecurityLake-Provider-${key}`;
+  const t = synth({
+    securityLake: {
+      bucket: s3.Bucket.fromBucketName(imports, 'OtherLake', 'aws-security-data-lake-us-east-1-other'),
+      bucketOwner: '210987654321',
+      providerRoles: { externalId: 'okta-relay-7', arns },
+    },
+  });
+  const [pollerId, poller] = Object.entries(t.findResources('AWS::Lambda::Function')).find(([, f]) => String(f.Properties.Description).includes('poller'))!;
+  const config = configJson(poller.Properties.Environment.Variables.OKTA_RELAY_CONFIG);
+  assert.deepEqual(config.security_lake.provider_roles, { external_id: 'okta-relay-7', arns });
+  const statements = policiesOfIn(t, pollerId);
+  const assume = statements.filter((s) => [s.Action].flat().includes('sts:AssumeRole'));
+  assert.equal(assume.length, 1);
+  assert.deepEqual([assume[0].Resource].flat().sort(), Object.values(arns).sort());
+  assert.ok(!JSON.stringify(statements).includes('aws-security-data-lake-us-east-1-other'), 'no grant on the lake bucket itself');
+});

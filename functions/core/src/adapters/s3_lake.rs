@@ -8,36 +8,94 @@
 //! `ConditionalRequestConflict` when a concurrent put of the same name is in flight: that is
 //! `Unavailable` (transient), so the run fails without committing and the next run reads the
 //! pages again and finds the name taken. Every put names the bucket's expected owner.
+//!
+//! A lake in another account is written as each custom source's provider role
+//! (`security_lake.provider_roles`): `sts:AssumeRole` with the external id, one client per
+//! role, whose credentials the SDK refreshes.
 
 use super::AwsFailure;
 use crate::limits::S3_DELETE_OBJECTS_KEYS;
 use crate::ports::{LakeBucket, LakeError, LakeStore, Listed, Stored};
 use async_trait::async_trait;
 use aws_sdk_s3::primitives::ByteStream;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 #[derive(Debug, Clone)]
 pub struct S3LakeStore {
     client: aws_sdk_s3::Client,
+    /// The AWS configuration provider roles are assumed with (`with_roles`).
+    sdk: Option<aws_config::SdkConfig>,
+    /// A client per provider role, its credentials refreshed by the SDK as they expire.
+    assumed: Arc<tokio::sync::Mutex<HashMap<String, aws_sdk_s3::Client>>>,
 }
 
 impl S3LakeStore {
     pub fn new(client: aws_sdk_s3::Client) -> Self {
-        Self { client }
+        Self {
+            client,
+            sdk: None,
+            assumed: Arc::default(),
+        }
+    }
+
+    /// A store that can also write as a custom source's provider role (`sts:AssumeRole` with
+    /// its external id, from `sdk`'s credentials).
+    pub fn with_roles(mut self, sdk: aws_config::SdkConfig) -> Self {
+        self.sdk = Some(sdk);
+        self
+    }
+
+    /// The client that writes as `bucket.role`, or as the function itself.
+    async fn client(&self, bucket: LakeBucket<'_>) -> Result<aws_sdk_s3::Client, LakeError> {
+        let Some(role) = bucket.role else {
+            return Ok(self.client.clone());
+        };
+        let mut assumed = self.assumed.lock().await;
+        if let Some(client) = assumed.get(role.arn) {
+            return Ok(client.clone());
+        }
+        let sdk = self.sdk.as_ref().ok_or_else(|| LakeError::Role {
+            role: role.arn.to_string(),
+            detail: "this store was built without an AWS configuration to assume roles with".into(),
+        })?;
+        let provider = aws_config::sts::AssumeRoleProvider::builder(role.arn)
+            .external_id(role.external_id)
+            .session_name(ROLE_SESSION)
+            .configure(sdk)
+            .build()
+            .await;
+        let client = aws_sdk_s3::Client::from_conf(
+            self.client
+                .config()
+                .to_builder()
+                .credentials_provider(provider)
+                .build(),
+        );
+        assumed.insert(role.arn.to_string(), client.clone());
+        Ok(client)
     }
 
     /// A put of `key` that names the bucket's expected owner, as every request here does.
-    fn put(
+    async fn put(
         &self,
         bucket: LakeBucket<'_>,
         key: &str,
-    ) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
-        self.client
+    ) -> Result<aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder, LakeError>
+    {
+        Ok(self
+            .client(bucket)
+            .await?
             .put_object()
             .bucket(bucket.name)
             .key(key)
-            .expected_bucket_owner(bucket.owner)
+            .expected_bucket_owner(bucket.owner))
     }
 }
+
+/// The session name the provider roles are taken with (it shows in the lake account's
+/// CloudTrail).
+const ROLE_SESSION: &str = "okta-relay";
 
 /// S3's answer to a conditional put whose name is taken.
 const NAME_TAKEN: &str = "PreconditionFailed";
@@ -56,6 +114,7 @@ impl LakeStore for S3LakeStore {
     ) -> Result<Stored, LakeError> {
         let sent = self
             .put(bucket, key)
+            .await?
             .if_none_match("*")
             .content_type("application/vnd.apache.parquet")
             .body(ByteStream::from(body))
@@ -77,6 +136,7 @@ impl LakeStore for S3LakeStore {
     async fn probe_write(&self, bucket: LakeBucket<'_>, key: &str) -> Result<(), LakeError> {
         let sent = self
             .put(bucket, key)
+            .await?
             .if_match(NEVER_AN_ETAG)
             .body(ByteStream::from(Vec::new()))
             .send()
@@ -98,7 +158,8 @@ impl LakeStore for S3LakeStore {
         let mut token = None;
         loop {
             let page = self
-                .client
+                .client(bucket)
+                .await?
                 .list_objects_v2()
                 .bucket(bucket.name)
                 .prefix(prefix)
@@ -129,7 +190,8 @@ impl LakeStore for S3LakeStore {
 
     async fn get(&self, bucket: LakeBucket<'_>, key: &str) -> Result<Option<Vec<u8>>, LakeError> {
         let sent = self
-            .client
+            .client(bucket)
+            .await?
             .get_object()
             .bucket(bucket.name)
             .key(key)
@@ -183,7 +245,8 @@ impl LakeStore for S3LakeStore {
                     detail: e.to_string(),
                 })?;
             let out = self
-                .client
+                .client(bucket)
+                .await?
                 .delete_objects()
                 .bucket(bucket.name)
                 .expected_bucket_owner(bucket.owner)

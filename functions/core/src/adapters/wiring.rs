@@ -75,9 +75,10 @@ impl AwsWiring {
             secrets: Arc::new(SecretsManagerSource::new(
                 aws_sdk_secretsmanager::Client::new(&aws),
             )),
-            lake: Arc::new(S3LakeStore::new(s3_client(
-                &super::load_aws_config_with(Self::lake_timeouts(timeouts)).await,
-            ))),
+            lake: {
+                let lake = super::load_aws_config_with(Self::lake_timeouts(timeouts)).await;
+                Arc::new(S3LakeStore::new(s3_client(&lake)).with_roles(lake))
+            },
             clock,
         }
     }
@@ -202,7 +203,7 @@ impl OperatorAws {
 
     /// The Security Lake bucket's store.
     pub fn lake(&self) -> Arc<S3LakeStore> {
-        Arc::new(S3LakeStore::new(s3_client(&self.sdk)))
+        Arc::new(S3LakeStore::new(s3_client(&self.sdk)).with_roles(self.sdk.clone()))
     }
 
     /// The clock the adapters use.

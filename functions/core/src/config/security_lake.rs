@@ -48,6 +48,22 @@ pub struct SecurityLakeConfig {
     /// flush writes to the lake directly (small objects).
     #[serde(default)]
     pub staging: Option<LakeStaging>,
+    /// Write the lake through each custom source's provider role (`sts:AssumeRole` with the
+    /// external id): for a lake in another account (a delegated administrator or log archive
+    /// account), whose bucket policy the relay then never needs to edit.
+    #[serde(default)]
+    pub provider_roles: Option<ProviderRoles>,
+}
+
+/// Each custom source's provider role, by class key, and the external id their trust names.
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderRoles {
+    /// The external id given when the custom sources were created.
+    pub external_id: String,
+    /// The provider role ARN of each class's custom source (CreateCustomLogSource answers it),
+    /// by class key; every class the relay writes needs one.
+    pub arns: BTreeMap<String, String>,
 }
 
 /// Where the functions stage their lake objects, and how often the poller writes the lake.
@@ -111,6 +127,18 @@ impl SecurityLakeConfig {
                 .find(|c| c.name == class_name)
                 .map_or_else(|| format!("okta-{key}"), |c| c.lake_source.clone())
         })
+    }
+
+    /// The provider role that writes `class_name`'s objects, with `provider_roles`.
+    pub fn provider_role(&self, class_name: &str) -> Option<crate::ports::ProviderRole<'_>> {
+        let roles = self.provider_roles.as_ref()?;
+        roles
+            .arns
+            .get(&class_key(class_name))
+            .map(|arn| crate::ports::ProviderRole {
+                arn,
+                external_id: &roles.external_id,
+            })
     }
 
     /// The account every put expects to own the bucket.
@@ -188,6 +216,45 @@ impl SecurityLakeConfig {
         let (lo, hi) = MAX_BUFFER_RANGE;
         if !(lo..=hi).contains(&self.max_buffer_seconds) {
             return Err(err(at("max_buffer_seconds"), format!("{lo}–{hi}")));
+        }
+        if let Some(roles) = &self.provider_roles {
+            let id_ok = (2..=1224).contains(&roles.external_id.len())
+                && roles
+                    .external_id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+=,.@:/-_".contains(c));
+            if !id_ok {
+                return Err(err(
+                    at("provider_roles.external_id"),
+                    "2–1224 of A-Z a-z 0-9 + = , . @ : / - _",
+                ));
+            }
+            for key in &known {
+                let Some(arn) = roles.arns.get(key) else {
+                    return Err(err(
+                        at(&format!("provider_roles.arns.{key}")),
+                        "missing: every class the relay writes needs its source's provider role",
+                    ));
+                };
+                let parts: Vec<&str> = arn.split(':').collect();
+                let role_ok = parts.len() == 6
+                    && parts[0] == "arn"
+                    && parts[2] == "iam"
+                    && account(parts[4])
+                    && parts[5].starts_with("role/");
+                if !role_ok {
+                    return Err(err(
+                        at(&format!("provider_roles.arns.{key}")),
+                        "an IAM role ARN (arn:aws:iam::<account>:role/<name>)",
+                    ));
+                }
+            }
+            if let Some(extra) = roles.arns.keys().find(|k| !known.contains(*k)) {
+                return Err(err(
+                    at(&format!("provider_roles.arns.{extra}")),
+                    format!("not a class the relay emits ({})", join(&known)),
+                ));
+            }
         }
         if let Some(staging) = &self.staging {
             if !bucket_name_ok(&staging.bucket) {

@@ -378,3 +378,63 @@ fn a_bad_lake_section_names_its_field() {
         "unknown fields are refused"
     );
 }
+
+#[test]
+fn staging_and_provider_roles_are_checked_and_name_their_fields() {
+    let lake = |extra: &str| {
+        format!(
+            r#"{{"bucket":"aws-security-data-lake-us-east-1-abc","region":"us-east-1","account_id":"123456789012"{extra}}}"#
+        )
+    };
+    let keys: Vec<String> = crate::ocsf::TABLE
+        .classes
+        .iter()
+        .map(|c| security_lake::class_key(&c.name))
+        .collect();
+    let arns = |skip: usize, arn: &str| {
+        keys.iter()
+            .skip(skip)
+            .map(|k| format!("\"{k}\":\"{arn}\""))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let role = "arn:aws:iam::210987654321:role/AmazonSecurityLake-Provider-x-us-east-1";
+    let roles = |external: &str, arns: String| {
+        format!(",\"provider_roles\":{{\"external_id\":\"{external}\",\"arns\":{{{arns}}}}}")
+    };
+    let good = with_lake(&lake(&roles("okta-relay-7", arns(0, role)))).unwrap();
+    let config = good.security_lake.unwrap();
+    let taken = config.provider_role("Authentication").unwrap();
+    assert_eq!((taken.arn, taken.external_id), (role, "okta-relay-7"));
+    let field = |extra: String| with_lake(&lake(&extra)).unwrap_err().field;
+    assert_eq!(
+        field(roles("okta-relay-7", arns(1, role))),
+        format!("security_lake.provider_roles.arns.{}", keys[0]),
+        "every class needs its role"
+    );
+    assert_eq!(
+        field(roles("okta-relay-7", arns(0, "arn:aws:s3:::bucket"))),
+        format!("security_lake.provider_roles.arns.{}", keys[0])
+    );
+    assert_eq!(
+        field(roles("x", arns(0, role))),
+        "security_lake.provider_roles.external_id"
+    );
+    assert_eq!(
+        field(",\"staging\":{\"bucket\":\"Bad Bucket\"}".into()),
+        "security_lake.staging.bucket"
+    );
+    assert_eq!(
+        field(
+            ",\"staging\":{\"bucket\":\"okta-relay-staging\",\"write_interval_seconds\":90000}"
+                .into()
+        ),
+        "security_lake.staging.write_interval_seconds"
+    );
+    let staged = with_lake(&lake(",\"staging\":{\"bucket\":\"okta-relay-staging\"}")).unwrap();
+    let staging = staged.security_lake.unwrap().staging.unwrap();
+    assert_eq!(
+        (staging.prefix.as_str(), staging.write_interval_seconds),
+        ("lake-staging/", 300)
+    );
+}

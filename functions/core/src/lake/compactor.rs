@@ -79,13 +79,16 @@ impl Compactor<'_> {
         LakeBucket {
             name: &self.staging.bucket,
             owner: &self.config.account_id,
+            role: None,
         }
     }
 
-    fn lake_bucket(&self) -> LakeBucket<'_> {
+    /// The lake, written as `class_name`'s provider role when there are provider roles.
+    fn lake_bucket(&self, class_name: &str) -> LakeBucket<'_> {
         LakeBucket {
             name: &self.config.bucket,
             owner: self.config.bucket_owner(),
+            role: self.config.provider_role(class_name),
         }
     }
 
@@ -176,11 +179,8 @@ impl Compactor<'_> {
             let (body, degraded) = encode_object(&refs)?;
             report.degraded += degraded;
             self.fence.confirm().await.map_err(CompactError::Fenced)?;
-            match self
-                .store
-                .put_new(self.lake_bucket(), &plan.target, body)
-                .await?
-            {
+            let lake = self.lake_bucket(refs[0].class_name);
+            match self.store.put_new(lake, &plan.target, body).await? {
                 Stored::Created => {
                     tracing::info!(key = %plan.target, events = events.len(),
                         staged = plan.staged.len(), "Security Lake object written");

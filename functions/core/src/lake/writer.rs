@@ -107,17 +107,20 @@ impl LakeWriter<'_> {
         let mut report = LakeReport::default();
         // With staging, each object goes to the relay's staging bucket (as NDJSON) and the
         // poller writes the lake at its cadence; without, straight to the lake.
-        let bucket = match &self.config.staging {
-            Some(staging) => LakeBucket {
-                name: &staging.bucket,
-                owner: &self.config.account_id,
-            },
-            None => LakeBucket {
-                name: &self.config.bucket,
-                owner: self.config.bucket_owner(),
-            },
-        };
         for object in object::objects(self.config, &events) {
+            let class_name = object.events.first().map_or("", |e| e.class_name);
+            let bucket = match &self.config.staging {
+                Some(staging) => LakeBucket {
+                    name: &staging.bucket,
+                    owner: &self.config.account_id,
+                    role: None,
+                },
+                None => LakeBucket {
+                    name: &self.config.bucket,
+                    owner: self.config.bucket_owner(),
+                    role: self.config.provider_role(class_name),
+                },
+            };
             let lines: Vec<&str> = object.events.iter().map(|e| e.line.as_str()).collect();
             let (key, body) = match &self.config.staging {
                 Some(staging) => (

@@ -192,19 +192,22 @@ pub const LAKE_PROBE_OBJECT: &str = "okta-relay-validate-config.probe";
 /// functions' own grant shows in their first put, which fails the run naming the bucket, key
 /// and owner if it is refused.
 pub async fn check_lake(lake: &SecurityLakeConfig, store: &dyn LakeStore) -> Vec<Check> {
-    let bucket = LakeBucket {
-        name: &lake.bucket,
-        owner: lake.bucket_owner(),
-    };
-    let mut locations: Vec<String> = crate::ocsf::TABLE
+    // One probe per custom source, as the role that writes it (the provider role, when the
+    // lake is written through provider roles).
+    let mut locations: Vec<(String, &str)> = crate::ocsf::TABLE
         .classes
         .iter()
-        .map(|c| lake.source_for(&c.name))
+        .map(|c| (lake.source_for(&c.name), c.name.as_str()))
         .collect();
     locations.sort();
-    locations.dedup();
+    locations.dedup_by(|a, b| a.0 == b.0);
     let mut checks = Vec::new();
-    for location in locations {
+    for (location, class_name) in locations {
+        let bucket = LakeBucket {
+            name: &lake.bucket,
+            owner: lake.bucket_owner(),
+            role: lake.provider_role(class_name),
+        };
         let prefix = format!("{}{location}/", lake.prefix);
         let subject = format!("security_lake s3://{}/{prefix}", lake.bucket);
         match store
@@ -230,6 +233,7 @@ pub async fn check_lake(lake: &SecurityLakeConfig, store: &dyn LakeStore) -> Vec
         let bucket = LakeBucket {
             name: &staging.bucket,
             owner: &lake.account_id,
+            role: None,
         };
         let subject = format!(
             "security_lake.staging s3://{}/{}",

@@ -12,6 +12,16 @@ use thiserror::Error;
 pub struct LakeBucket<'a> {
     pub name: &'a str,
     pub owner: &'a str,
+    /// Write as this custom source's provider role (a lake in another account); `None`: as
+    /// the function's own role.
+    pub role: Option<ProviderRole<'a>>,
+}
+
+/// A Security Lake custom source's provider role, and the external id its trust names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProviderRole<'a> {
+    pub arn: &'a str,
+    pub external_id: &'a str,
 }
 
 /// What a put of a new object found.
@@ -48,6 +58,10 @@ pub enum LakeError {
     Encode { class_uid: u32, detail: String },
     #[error("security_lake is on but this function was built without a lake store")]
     NoStore,
+    #[error(
+        "could not take the provider role {role} (its trust policy, the external id, or sts:AssumeRole on it): {detail}"
+    )]
+    Role { role: String, detail: String },
 }
 
 impl LakeError {

@@ -14,7 +14,7 @@ use crate::clock::Clock;
 use std::sync::Arc;
 
 pub use config_store::{ConfigDocument, ConfigStore, ConfigStoreError};
-pub use lake::{LakeBucket, LakeError, LakeStore, Listed, Stored};
+pub use lake::{LakeBucket, LakeError, LakeStore, Listed, ProviderRole, Stored};
 pub use org_identity::{OrgIdentity, OrgIdentityStore};
 pub use secrets::{SecretError, SecretSource};
 pub use sink::{

@@ -189,6 +189,10 @@ struct Shared {
     unprocessed: AtomicUsize,
     /// The `x-amz-expected-bucket-owner` and `if-none-match` headers of every lake put.
     lake_puts: Mutex<Vec<(String, String)>>,
+    /// Every lake put's path and the access key id that signed it.
+    signed_puts: Mutex<Vec<(String, String)>>,
+    /// The body of every STS `AssumeRole` request.
+    assume_role: Mutex<Vec<String>>,
     /// The account that owns every bucket, when set: S3's owner check, which moto lacks.
     bucket_owner: Mutex<Option<String>>,
 }
@@ -215,6 +219,8 @@ impl FaultProxy {
             stalls: AtomicUsize::new(0),
             unprocessed: AtomicUsize::new(0),
             lake_puts: Mutex::new(Vec::new()),
+            signed_puts: Mutex::new(Vec::new()),
+            assume_role: Mutex::new(Vec::new()),
             bucket_owner: Mutex::new(None),
         });
         let app = Router::new().fallback(forward).with_state(shared.clone());
@@ -244,6 +250,16 @@ impl FaultProxy {
     /// neither owner nor account, so the proxy records what S3 would check).
     pub fn lake_puts(&self) -> Vec<(String, String)> {
         self.shared.lake_puts.lock().unwrap().clone()
+    }
+
+    /// `(path, access key id)` of every lake put (staging and lake alike).
+    pub fn signed_puts(&self) -> Vec<(String, String)> {
+        self.shared.signed_puts.lock().unwrap().clone()
+    }
+
+    /// The form bodies of the STS `AssumeRole` requests that went through.
+    pub fn assume_role_requests(&self) -> Vec<String> {
+        self.shared.assume_role.lock().unwrap().clone()
     }
 
     /// Every bucket belongs to `account` from now on: an S3 request expecting another owner
@@ -580,6 +596,21 @@ async fn forward(
             header("x-amz-expected-bucket-owner"),
             header("if-none-match"),
         ));
+        let key_id = header("authorization")
+            .split("Credential=")
+            .nth(1)
+            .and_then(|c| c.split('/').next())
+            .unwrap_or_default()
+            .to_string();
+        shared
+            .signed_puts
+            .lock()
+            .unwrap()
+            .push((uri.path().to_string(), key_id));
+    }
+    let form = String::from_utf8_lossy(&body);
+    if form.contains("Action=AssumeRole") {
+        shared.assume_role.lock().unwrap().push(form.to_string());
     }
     let expected = headers
         .get("x-amz-expected-bucket-owner")

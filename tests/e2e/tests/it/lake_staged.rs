@@ -180,3 +180,78 @@ async fn staged_objects_of_every_org_and_run_become_one_lake_object_per_class_an
         "staging is empty afterwards"
     );
 }
+
+/// A lake in another account: the poller writes each object as its custom source's provider
+/// role (`sts:AssumeRole` with the external id), staging as itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lake_in_another_account_is_written_as_each_sources_provider_role() {
+    let sim = okta(120).await;
+    let stack = LocalStack::provision(&[]).await;
+    let arn = stack.put_org_secret("acme", &sim.url, TOKEN).await;
+    let lake = lake_bucket(&stack).await;
+    let staging = format!("{lake}-staging");
+    stack
+        .s3()
+        .create_bucket()
+        .bucket(&staging)
+        .send()
+        .await
+        .unwrap();
+    let lake_account = "210987654321";
+    let roles: serde_json::Map<String, Value> = okta_relay::ocsf::TABLE
+        .classes
+        .iter()
+        .map(|c| {
+            let key = okta_relay::config::security_lake::class_key(&c.name);
+            let role = format!(
+                "arn:aws:iam::{lake_account}:role/AmazonSecurityLake-Provider-{}-us-east-1",
+                c.lake_source
+            );
+            (key, Value::String(role))
+        })
+        .collect();
+    let config = json!({
+        "allow_loopback_http": true,
+        "deadline_margin_seconds": 2,
+        "orgs": [{"name": "acme", "secret_arn": arn, "logs": {"page_size": 60}}],
+        "security_lake": {"bucket": lake, "region": "us-east-1", "account_id": "123456789012",
+                          "staging": {"bucket": staging, "write_interval_seconds": 0},
+                          "provider_roles": {"external_id": "okta-relay-lake-7", "arns": roles}},
+    });
+    let proxy = FaultProxy::start(&std::env::var("AWS_ENDPOINT_URL").unwrap()).await;
+    let env = function_env(&stack, &config);
+    let (status, stdout) = run_once(&env, &proxy, Vec::new()).await;
+    assert!(status.success(), "{stdout}");
+    let outcome: Value = serde_json::from_str(&stdout).unwrap();
+    assert!(outcome[0]["error"].is_null(), "{outcome}");
+
+    let assumed = proxy.assume_role_requests();
+    assert!(!assumed.is_empty(), "the poller took provider roles");
+    for form in &assumed {
+        assert!(form.contains("ExternalId=okta-relay-lake-7"), "{form}");
+        assert!(
+            form.contains(&format!("iam%3A%3A{lake_account}%3Arole")),
+            "{form}"
+        );
+    }
+    let puts = proxy.signed_puts();
+    let staged: BTreeSet<&str> = puts
+        .iter()
+        .filter(|(path, _)| path.contains("/lake-staging/"))
+        .map(|(_, key)| key.as_str())
+        .collect();
+    let written: Vec<&(String, String)> = puts
+        .iter()
+        .filter(|(path, _)| path.starts_with(&format!("/{lake}/ext/")))
+        .collect();
+    assert!(!written.is_empty(), "the lake was written: {puts:?}");
+    assert!(
+        written
+            .iter()
+            .all(|(_, key)| !staged.contains(key.as_str())),
+        "the lake objects are signed by the provider roles' credentials, staging by the \
+         function's own: {puts:?}"
+    );
+    let seen = check_objects(&read_back(&stack, &lake).await, "*");
+    assert_each_once(&log_events(seen), &all_events(&sim).await);
+}
