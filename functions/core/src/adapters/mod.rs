@@ -5,22 +5,19 @@
 //! call a connect, an attempt and a total timeout ([`AwsTimeouts`]).
 
 mod dynamodb;
-pub mod eventbridge;
-pub mod firehose;
 mod s3_lake;
 mod s3_object;
 mod secrets_manager;
-mod sinks;
+pub mod sinks;
 mod ssm_parameter;
 mod wiring;
 
 pub use dynamodb::DynamoStateTable;
-pub use eventbridge::EventBridgeSink;
-pub use firehose::FirehoseSink;
 pub use s3_lake::S3LakeStore;
 pub use s3_object::S3ObjectStore;
 pub use secrets_manager::SecretsManagerSource;
 pub use sinks::AwsSinks;
+pub use sinks::{EventBridgeSink, FirehoseSink, eventbridge, firehose};
 pub use ssm_parameter::SsmParameterStore;
 pub use wiring::{AwsWiring, OperatorAws, Resources, config_store, function_from_env, s3_client};
 

@@ -7,7 +7,7 @@
 //! (or none at all) is transient, so it is sent again and then fails the delivery, never
 //! quarantines a record.
 
-use super::AwsFailure;
+use crate::adapters::AwsFailure;
 use crate::ports::{EntryFault, EntryOutcome, EventSink, SinkEntry, SinkError};
 use async_trait::async_trait;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;

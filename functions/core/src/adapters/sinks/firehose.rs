@@ -15,7 +15,7 @@
 //! documents two record codes, `ServiceUnavailableException` and `InternalFailure`, both
 //! retryable; any code is sent again, and then fails the delivery, never quarantines a record.
 
-use super::AwsFailure;
+use crate::adapters::AwsFailure;
 use crate::limits::{
     FIREHOSE_MAX_RECORD_BYTES, FIREHOSE_MAX_RECORDS_PER_CALL, FIREHOSE_MAX_REQUEST_BYTES,
     FIREHOSE_RECORD_OVERHEAD,

@@ -1,8 +1,13 @@
-//! [`Sinks`] on AWS: the delivery bus, and a Firehose stream by name. Adding a sink is a
-//! variant of [`SinkChoice`], its adapter, and a line here.
+//! The sinks an org can choose, one file each ([`eventbridge`], [`firehose`]), and [`Sinks`]
+//! on AWS: the delivery bus, and a Firehose stream by name. Adding a sink is a variant of
+//! [`SinkChoice`], its file here, and its arm below (`ARCHITECTURE.md`, "How to add a sink").
 
-use super::{EventBridgeSink, FirehoseSink};
+pub mod eventbridge;
+pub mod firehose;
+
 use crate::ports::{EventSink, SinkChoice, Sinks};
+pub use eventbridge::EventBridgeSink;
+pub use firehose::FirehoseSink;
 use std::sync::Arc;
 
 /// The deployment's sinks, on shared clients.
