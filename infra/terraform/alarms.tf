@@ -50,6 +50,21 @@ locals {
       namespace   = "AWS/Firehose", metric = local.firehose_spec.alarms[trimsuffix(k, "_stream")].metric, dimensions = { DeliveryStreamName = s.name }
       statistic   = "Maximum", period = local.firehose_spec.alarms.period_seconds, threshold = local.firehose_spec.alarms[trimsuffix(k, "_stream")].freshness_seconds, missing = "notBreaching"
     } },
+    # The lake from staging (contract.json security_lake.staging.alarms).
+    { for k, v in {
+      "lake-staged-age" = {
+        description = "staged Security Lake events have waited an hour past the write interval: the poller is not writing the lake from staging. Runbook: docs/operate.md#alarm-lake-staging"
+        namespace   = "OktaRelay", metric = "LakeStagedAgeSeconds", dimensions = { Stream = "lake" }
+        statistic   = "Maximum", period = local.lake_staging.alarms.period_seconds, missing = "notBreaching"
+        threshold   = try(local.lake.write_interval_seconds, 0) + local.lake_staging.alarms.staged_age.slack_seconds
+      }
+      "lake-write-errors" = {
+        description = "writing the Security Lake from staging failed 3 times within 45 minutes (the lake's bucket, key or provider roles). Runbook: docs/operate.md#alarm-lake-staging"
+        namespace   = "OktaRelay", metric = "LakeWriteErrors", dimensions = { Stream = "lake" }
+        statistic   = "Sum", period = local.lake_staging.alarms.write_errors.errors_period_seconds, missing = "notBreaching"
+        threshold   = local.lake_staging.alarms.write_errors.threshold
+      }
+    } : k => v if local.lake != null },
     { for o in var.orgs : "${o.name}-quarantined" => {
       description = "records of org ${o.name} forwarded as quarantine markers. Runbook: docs/operate.md#alarm-quarantined"
       namespace   = "OktaRelay", metric = "Quarantined"

@@ -735,7 +735,7 @@ def published_metrics():
             problems.append(f"metrics.rs: no {name}")
             return set()
         return set(re.findall(r'"(\w+)"', m.group(1)))
-    return {("Org", "Stream"): const("PER_STREAM"), ("Org",): const("PER_ORG")}
+    return {("Org", "Stream"): const("PER_STREAM"), ("Org",): const("PER_ORG"), ("Stream",): const("PER_DEPLOYMENT")}
 
 
 def check_metrics_read(template):

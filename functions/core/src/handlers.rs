@@ -75,6 +75,13 @@ pub async fn poller(
         let org = named_org(&event.payload, service.config())?;
         let outcomes = service.run_orgs(&request_id, deadline, org).await;
         metrics::publish(&outcomes, Utc::now().timestamp_millis());
+        if let Some(lake) = service.write_lake(&request_id, deadline).await {
+            metrics::publish_lake(
+                lake.staged_age_seconds,
+                lake.failed,
+                Utc::now().timestamp_millis(),
+            );
+        }
         Ok(outcomes)
     })
     .instrument(span)

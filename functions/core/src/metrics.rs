@@ -41,6 +41,13 @@ pub const PER_ORG: [&str; 9] = [
     "ErrorsRelay",
 ];
 
+/// The metrics of the deployment's lake staging (`[Stream]` = `lake`): how long the oldest
+/// staged object has waited, and failed writes from staging to the lake.
+pub const PER_DEPLOYMENT: [&str; 2] = ["LakeStagedAgeSeconds", "LakeWriteErrors"];
+
+/// The `Stream` dimension of the lake's staging metrics.
+pub const LAKE_STREAM: &str = "lake";
+
 fn count(name: &'static str, value: impl Into<f64>) -> Metric {
     (name, value.into(), "Count")
 }
@@ -165,6 +172,36 @@ pub fn push_emf(result: Result<&PushSummary, PushFailure<'_>>, timestamp_ms: i64
     }
 }
 
+/// The EMF object of one write from staging to the lake: the age of the oldest staged object
+/// left waiting (known when the write succeeded), and whether it failed.
+pub fn lake_emf(staged_age_seconds: Option<i64>, failed: bool, timestamp_ms: i64) -> Value {
+    let mut values: Vec<Metric> = vec![count("LakeWriteErrors", u8::from(failed))];
+    if let Some(age) = staged_age_seconds {
+        values.push(("LakeStagedAgeSeconds", age.max(0) as f64, "Seconds"));
+    }
+    let mut object = Map::new();
+    object.insert("Stream".into(), json!(LAKE_STREAM));
+    for (name, value, _) in &values {
+        object.insert((*name).into(), json!(value));
+    }
+    let definitions: Vec<Value> = values
+        .iter()
+        .map(|(name, _, unit)| json!({"Name": name, "Unit": unit}))
+        .collect();
+    object.insert(
+        "_aws".into(),
+        json!({"Timestamp": timestamp_ms, "CloudWatchMetrics": [
+            {"Namespace": NAMESPACE, "Dimensions": [["Stream"]], "Metrics": definitions}
+        ]}),
+    );
+    Value::Object(object)
+}
+
+/// Prints the EMF line of one write from staging to the lake.
+pub fn publish_lake(staged_age_seconds: Option<i64>, failed: bool, timestamp_ms: i64) {
+    println!("{}", lake_emf(staged_age_seconds, failed, timestamp_ms));
+}
+
 /// Prints one EMF line per outcome to stdout (where Lambda's log capture reads it).
 pub fn publish(outcomes: &[OrgOutcome], timestamp_ms: i64) {
     for outcome in outcomes {
@@ -207,6 +244,27 @@ mod tests {
             overdue: false,
             push: None,
         }
+    }
+
+    #[test]
+    fn the_lake_staging_line_publishes_its_two_metrics_by_stream() {
+        let v = lake_emf(Some(420), false, 1_700_000_000_000);
+        assert_eq!(v["Stream"], "lake");
+        assert_eq!(v["LakeStagedAgeSeconds"], 420.0);
+        assert_eq!(v["LakeWriteErrors"], 0.0);
+        let names: Vec<&str> = v["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["Name"].as_str().unwrap())
+            .collect();
+        assert!(names.iter().all(|n| PER_DEPLOYMENT.contains(n)));
+        let failed = lake_emf(None, true, 0);
+        assert_eq!(failed["LakeWriteErrors"], 1.0);
+        assert!(
+            failed.get("LakeStagedAgeSeconds").is_none(),
+            "unknown when the write failed"
+        );
     }
 
     #[test]

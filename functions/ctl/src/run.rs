@@ -37,7 +37,14 @@ pub async fn run(options: &Options, args: Args) -> Result<ExitCode> {
     let owner = args.owner.unwrap_or_else(|| crate::context::owner("run"));
     let deadline = Utc::now() + chrono::Duration::seconds(seconds as i64);
     let span = tracing::info_span!("invocation", request_id = %owner);
-    let run = service.run_orgs(&owner, deadline, args.org.as_deref());
+    let run = async {
+        let outcomes = service
+            .run_orgs(&owner, deadline, args.org.as_deref())
+            .await;
+        // The lake from staging, as the poller function does after its streams (logged).
+        service.write_lake(&owner, deadline).await;
+        outcomes
+    };
     let outcomes = tracing::Instrument::instrument(run, span).await;
     println!("{}", serde_json::to_string_pretty(&outcomes)?);
     Ok(ExitCode::SUCCESS)

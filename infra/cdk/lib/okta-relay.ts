@@ -639,6 +639,25 @@ export class OktaRelay extends Construct {
     };
     this.deliveryAlarms(alarm);
     for (const a of this.firehoseStreams?.alarms ?? []) alarm(a.id, a.metric, a.threshold, a.description);
+    if (props.securityLake) {
+      // The lake from staging (contract.json security_lake.staging.alarms).
+      const spec = contract.security_lake.staging.alarms;
+      const lakeMetric = (name: string, statistic: string, period: number) =>
+        new cloudwatch.Metric({ namespace: 'OktaRelay', metricName: name, dimensionsMap: { Stream: 'lake' }, statistic, period: Duration.seconds(period) });
+      const interval = props.securityLake.writeInterval?.toSeconds() ?? contract.security_lake.staging.write_interval_seconds;
+      alarm(
+        spec.staged_age.cdk_id,
+        lakeMetric(spec.staged_age.metric, 'Maximum', spec.period_seconds),
+        interval + spec.staged_age.slack_seconds,
+        `okta-relay: staged Security Lake events have waited an hour past the write interval: the poller is not writing the lake from staging. Runbook: docs/operate.md#${spec.runbook}`,
+      );
+      alarm(
+        spec.write_errors.cdk_id,
+        lakeMetric(spec.write_errors.metric, 'Sum', spec.write_errors.errors_period_seconds),
+        spec.write_errors.threshold,
+        `okta-relay: writing the Security Lake from staging failed 3 times within 45 minutes (the lake's bucket, key or provider roles). Runbook: docs/operate.md#${spec.runbook}`,
+      );
+    }
     const visible = (q: sqs.Queue) => q.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) });
     alarm('DeliveryDlqAlarm', visible(this.deliveryDlq), 1, 'okta-relay: records the SIEM did not accept (redrive the DLQ). Runbook: docs/operate.md#alarm-delivery-dlq');
     alarm('EventsDlqAlarm', visible(this.eventsDlq), 1, 'okta-relay: partner events the events function could not take. Runbook: docs/operate.md#alarm-events-dlq');

@@ -63,6 +63,14 @@ impl CompactError {
     }
 }
 
+/// What a pass did, and the oldest staged object it left waiting (not due yet, or cut by the
+/// deadline): how far behind the lake is.
+#[derive(Debug, Default)]
+pub struct Compacted {
+    pub report: LakeReport,
+    pub oldest_waiting: Option<DateTime<Utc>>,
+}
+
 /// One pass over the staging bucket.
 pub struct Compactor<'a> {
     pub config: &'a SecurityLakeConfig,
@@ -93,8 +101,9 @@ impl Compactor<'_> {
     }
 
     /// Finishes any compaction cut short, then writes every lake directory that is due.
-    pub async fn run(&self, now: DateTime<Utc>) -> Result<LakeReport, CompactError> {
+    pub async fn run(&self, now: DateTime<Utc>) -> Result<Compacted, CompactError> {
         let mut report = LakeReport::default();
+        let mut oldest_waiting: Option<DateTime<Utc>> = None;
         let records_prefix = format!("{}{COMPACTING}", self.staging.prefix);
         for record in self
             .store
@@ -130,11 +139,16 @@ impl Compactor<'_> {
             let oldest = objects.first().map_or(now, |o| o.modified);
             let bytes: u64 = objects.iter().map(|o| o.bytes).sum();
             if now - oldest < wait && bytes < LAKE_OBJECT_MAX_STAGED_BYTES as u64 {
+                oldest_waiting = Some(oldest_waiting.map_or(oldest, |o| o.min(oldest)));
                 continue;
             }
             for chunk in chunks(objects) {
                 if std::time::Instant::now() >= self.stop_at {
-                    return Ok(report);
+                    oldest_waiting = Some(oldest_waiting.map_or(oldest, |o| o.min(oldest)));
+                    return Ok(Compacted {
+                        report,
+                        oldest_waiting,
+                    });
                 }
                 let plan = Plan {
                     target: target_key(&dir, &chunk),
@@ -154,7 +168,10 @@ impl Compactor<'_> {
                 report += self.finish(&record, &plan).await?;
             }
         }
-        Ok(report)
+        Ok(Compacted {
+            report,
+            oldest_waiting,
+        })
     }
 
     /// Writes `plan`'s lake object unless a cut-short run already did, then deletes its

@@ -25,7 +25,7 @@ pub mod staging;
 mod writer;
 
 pub use buffer::LakeBuffer;
-pub use compactor::{CompactError, Compactor};
+pub use compactor::{CompactError, Compacted, Compactor};
 pub use object::{LakeObject, object_key};
 pub use writer::{LakeReport, LakeWriter};
 

@@ -589,10 +589,18 @@ async fn staged_flushes_of_many_orgs_become_one_lake_object_per_class_and_day_at
     );
 
     // Not due yet: nothing is written, nothing deleted.
-    let early = compactor(&config, &store).run(clock.now()).await.unwrap();
+    let early = compactor(&config, &store)
+        .run(clock.now())
+        .await
+        .unwrap()
+        .report;
     assert_eq!(early.objects, 0);
     clock.advance(Duration::from_secs(301));
-    let report = compactor(&config, &store).run(clock.now()).await.unwrap();
+    let report = compactor(&config, &store)
+        .run(clock.now())
+        .await
+        .unwrap()
+        .report;
     assert_eq!((report.objects, report.written), (2, 12));
     let keys = store.keys();
     assert_eq!(
@@ -633,7 +641,11 @@ async fn rows_are_in_time_order_and_an_event_staged_twice_is_written_once() {
     }
     let mut config = config.clone();
     config.staging.as_mut().unwrap().write_interval_seconds = 0;
-    let report = compactor(&config, &store).run(Utc::now()).await.unwrap();
+    let report = compactor(&config, &store)
+        .run(Utc::now())
+        .await
+        .unwrap()
+        .report;
     assert_eq!((report.objects, report.written), (1, 2));
     let (bucket, key) = store.keys().pop().unwrap();
     let uids = rows(store.object(&bucket, &key).unwrap());
@@ -681,7 +693,11 @@ async fn a_compaction_cut_after_its_object_is_finished_by_the_next_without_a_sec
         Utc::now(),
     );
     writer.flush(&mut buffer, None).await.unwrap();
-    let report = compactor(&config, &store).run(Utc::now()).await.unwrap();
+    let report = compactor(&config, &store)
+        .run(Utc::now())
+        .await
+        .unwrap()
+        .report;
     assert_eq!(
         (report.objects, report.written),
         (1, 1),

@@ -1,7 +1,7 @@
-//! The poller writes the Security Lake from the staging bucket at the end of each invocation
-//! (with `security_lake.staging`; `lake::compactor`), under a lease of its own so one poller
-//! at a time does it. A failure is logged and left: the next invocation finishes it, and the
-//! staged events wait, marked, in the relay's bucket.
+//! The poller writes the Security Lake from the staging bucket after its streams in each
+//! invocation (with `security_lake.staging`; `lake::compactor`), under a lease of its own so one
+//! poller at a time does it. A failure is logged, counted (`LakeWriteErrors`) and left: the next
+//! invocation finishes it, and the staged events wait, marked, in the relay's bucket.
 
 use super::PollerService;
 use crate::clock::until;
@@ -11,21 +11,27 @@ use crate::ports::StreamKey;
 use crate::run::LeaseKeeper;
 use chrono::{DateTime, Utc};
 
+/// What a write from staging to the lake did, for its metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LakeWrite {
+    /// How long the oldest staged object left waiting has waited (0: none), when the write
+    /// succeeded.
+    pub staged_age_seconds: Option<i64>,
+    pub failed: bool,
+}
+
 impl PollerService {
-    /// Writes what is due from the staging bucket to the lake, if there is time left.
-    pub(super) async fn compact_lake(&self, owner: &str, deadline: DateTime<Utc>) {
-        let Some(lake) = self.config.lake() else {
-            return;
-        };
-        let Some(staging) = &lake.staging else {
-            return;
-        };
+    /// Writes what is due from the staging bucket to the lake, if there is time left; `None`
+    /// when there is nothing to do here (no staging, no time, another poller at it).
+    pub async fn write_lake(&self, owner: &str, deadline: DateTime<Utc>) -> Option<LakeWrite> {
+        let lake = self.config.lake()?;
+        let staging = lake.staging.as_ref()?;
         let left = until(self.ports.clock.now(), deadline);
         if left < self.settings.deadline_margin {
             tracing::info!(
                 "no time left to write the Security Lake from staging; the next run does"
             );
-            return;
+            return None;
         }
         let (org, stream) = LAKE_COMPACTION_STREAM;
         let key = StreamKey::new(org, stream);
@@ -34,11 +40,14 @@ impl PollerService {
             Ok(Some(lease)) => lease,
             Ok(None) => {
                 tracing::info!("another poller is writing the Security Lake from staging");
-                return;
+                return None;
             }
             Err(e) => {
                 tracing::warn!(error = %e, "could not take the Security Lake compaction's lease");
-                return;
+                return Some(LakeWrite {
+                    staged_age_seconds: None,
+                    failed: true,
+                });
             }
         };
         let keeper = LeaseKeeper::new(
@@ -54,21 +63,38 @@ impl PollerService {
             fence: &keeper,
             stop_at: std::time::Instant::now() + left.saturating_sub(self.settings.deadline_margin),
         };
-        match compactor.run(self.ports.clock.now()).await {
-            Ok(report) => tracing::info!(
-                objects = report.objects,
-                events = report.written,
-                already_there = report.already_there,
-                degraded = report.degraded,
-                "Security Lake written from staging"
-            ),
-            Err(e) => tracing::error!(
-                error = %e,
-                kind = ?e.kind(),
-                fault = %e.fault(),
-                "could not write the Security Lake from staging; the next run finishes it"
-            ),
-        }
+        let now = self.ports.clock.now();
+        let written = match compactor.run(now).await {
+            Ok(done) => {
+                let report = done.report;
+                let age = done.oldest_waiting.map_or(0, |t| (now - t).num_seconds());
+                tracing::info!(
+                    objects = report.objects,
+                    events = report.written,
+                    already_there = report.already_there,
+                    degraded = report.degraded,
+                    oldest_waiting_seconds = age,
+                    "Security Lake written from staging"
+                );
+                LakeWrite {
+                    staged_age_seconds: Some(age),
+                    failed: false,
+                }
+            }
+            Err(e) => {
+                tracing::error!(
+                    error = %e,
+                    kind = ?e.kind(),
+                    fault = %e.fault(),
+                    "could not write the Security Lake from staging; the next run finishes it"
+                );
+                LakeWrite {
+                    staged_age_seconds: None,
+                    failed: true,
+                }
+            }
+        };
         keeper.release().await;
+        Some(written)
     }
 }

@@ -9,6 +9,7 @@ mod backoff;
 mod health;
 mod job;
 mod lake_compaction;
+pub use lake_compaction::LakeWrite;
 mod org_clients;
 mod schedule;
 
@@ -174,7 +175,6 @@ impl PollerService {
                 outcomes.push(self.run_stream(org, job, owner, deadline).await);
             }
         }
-        self.compact_lake(owner, deadline).await;
         tracing::info!(
             streams = outcomes.len(),
             failed = outcomes.iter().filter(|o| o.error.is_some()).count(),
