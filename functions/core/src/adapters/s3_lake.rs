@@ -65,6 +65,16 @@ impl S3LakeStore {
             .configure(sdk)
             .build()
             .await;
+        // Take the role once now: a trust that refuses (a wrong external id, a role that does
+        // not trust this account) is the deployment's to fix, not a failure to retry.
+        use aws_sdk_s3::config::ProvideCredentials;
+        provider
+            .provide_credentials()
+            .await
+            .map_err(|e| LakeError::Role {
+                role: role.arn.to_string(),
+                detail: aws_sdk_s3::error::DisplayErrorContext(&e).to_string(),
+            })?;
         let client = aws_sdk_s3::Client::from_conf(
             self.client
                 .config()

@@ -2,7 +2,7 @@
 //! functions' staged objects of one lake directory (one class, one event day) once the oldest
 //! has waited `write_interval_seconds`, or at once when they fill an object, and writes them
 //! as one Parquet object: every org and every invocation together, rows in `time` order, an
-//! event staged twice written once. Security Lake's guidance for custom sources is an object
+//! event staged twice in one object's staged objects written once. Security Lake's guidance for custom sources is an object
 //! every 5 minutes to a day, well under 256 MB; the functions alone write one per org, class
 //! and day at every flush.
 //!
@@ -69,6 +69,8 @@ impl CompactError {
 pub struct Compacted {
     pub report: LakeReport,
     pub oldest_waiting: Option<DateTime<Utc>>,
+    /// Directories or records that failed this pass (counted in `LakeWriteErrors`).
+    pub failures: usize,
 }
 
 /// One pass over the staging bucket.
@@ -100,26 +102,22 @@ impl Compactor<'_> {
         }
     }
 
-    /// Finishes any compaction cut short, then writes every lake directory that is due.
+    /// Finishes any compaction cut short, then writes every lake directory that is due. A
+    /// directory or record that fails is counted and left for the next pass (the others go
+    /// on); a lost lease stops the pass.
     pub async fn run(&self, now: DateTime<Utc>) -> Result<Compacted, CompactError> {
-        let mut report = LakeReport::default();
-        let mut oldest_waiting: Option<DateTime<Utc>> = None;
+        let mut done = Compacted::default();
         let records_prefix = format!("{}{COMPACTING}", self.staging.prefix);
         for record in self
             .store
             .list(self.staging_bucket(), &records_prefix)
             .await?
         {
-            let Some(body) = self.store.get(self.staging_bucket(), &record.key).await? else {
-                continue;
-            };
-            let plan: Plan = serde_json::from_slice(&body).map_err(|e| LakeError::Encode {
-                class_uid: 0,
-                detail: format!("compaction record {} does not read: {e}", record.key),
-            })?;
-            tracing::info!(target = %plan.target, staged = plan.staged.len(),
-                "finishing a Security Lake compaction cut short");
-            report += self.finish(&record.key, &plan).await?;
+            if std::time::Instant::now() >= self.stop_at {
+                return Ok(done);
+            }
+            let finished = self.finish_record(&record.key).await;
+            self.tally(&mut done, finished)?;
         }
         let listed = self
             .store
@@ -138,57 +136,103 @@ impl Compactor<'_> {
             objects.sort_by(|a, b| (a.modified, &a.key).cmp(&(b.modified, &b.key)));
             let oldest = objects.first().map_or(now, |o| o.modified);
             let bytes: u64 = objects.iter().map(|o| o.bytes).sum();
+            let waiting = |done: &mut Compacted| {
+                done.oldest_waiting = Some(done.oldest_waiting.map_or(oldest, |o| o.min(oldest)));
+            };
             if now - oldest < wait && bytes < LAKE_OBJECT_MAX_STAGED_BYTES as u64 {
-                oldest_waiting = Some(oldest_waiting.map_or(oldest, |o| o.min(oldest)));
+                waiting(&mut done);
                 continue;
             }
             for chunk in chunks(objects) {
                 if std::time::Instant::now() >= self.stop_at {
-                    oldest_waiting = Some(oldest_waiting.map_or(oldest, |o| o.min(oldest)));
-                    return Ok(Compacted {
-                        report,
-                        oldest_waiting,
-                    });
+                    waiting(&mut done);
+                    return Ok(done);
                 }
                 let plan = Plan {
                     target: target_key(&dir, &chunk),
                     staged: chunk,
                 };
-                let record = format!(
-                    "{records_prefix}{}.json",
-                    plan.target.replace('/', "_").trim_end_matches(".parquet")
-                );
-                let body = serde_json::to_vec(&plan).map_err(|e| LakeError::Encode {
-                    class_uid: 0,
-                    detail: e.to_string(),
-                })?;
-                self.store
-                    .put_new(self.staging_bucket(), &record, body)
-                    .await?;
-                report += self.finish(&record, &plan).await?;
+                let written = self.compact(&records_prefix, &plan).await;
+                if written.is_err() {
+                    // The directory's other chunks wait for the next pass, oldest first.
+                    waiting(&mut done);
+                    self.tally(&mut done, written)?;
+                    break;
+                }
+                self.tally(&mut done, written)?;
             }
         }
-        Ok(Compacted {
-            report,
-            oldest_waiting,
-        })
+        Ok(done)
     }
 
-    /// Writes `plan`'s lake object unless a cut-short run already did, then deletes its
-    /// staged objects and its record.
+    /// Adds one compaction's outcome to the pass: a report, or a failure counted and logged;
+    /// a lost lease ends the pass.
+    fn tally(
+        &self,
+        done: &mut Compacted,
+        outcome: Result<LakeReport, CompactError>,
+    ) -> Result<(), CompactError> {
+        match outcome {
+            Ok(report) => done.report += report,
+            Err(e @ CompactError::Fenced(_)) => return Err(e),
+            Err(e) => {
+                done.failures += 1;
+                tracing::error!(error = %e, kind = ?e.kind(), fault = %e.fault(),
+                    "a Security Lake write from staging failed; the next run tries it again");
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes `plan` down under the lease, then carries it out.
+    async fn compact(&self, records_prefix: &str, plan: &Plan) -> Result<LakeReport, CompactError> {
+        let record = format!(
+            "{records_prefix}{}.json",
+            plan.target.replace('/', "_").trim_end_matches(".parquet")
+        );
+        let body = serde_json::to_vec(plan).map_err(|e| LakeError::Encode {
+            class_uid: 0,
+            detail: e.to_string(),
+        })?;
+        // A poller that lost the lease writes down nothing: only the holder's plans are
+        // finished by later passes.
+        self.fence.confirm().await.map_err(CompactError::Fenced)?;
+        self.store
+            .put_new(self.staging_bucket(), &record, body)
+            .await?;
+        self.finish(&record, plan).await
+    }
+
+    /// Finishes the compaction a record under `_compacting/` writes down.
+    async fn finish_record(&self, record: &str) -> Result<LakeReport, CompactError> {
+        let Some(body) = self.store.get(self.staging_bucket(), record).await? else {
+            return Ok(LakeReport::default());
+        };
+        let plan: Plan = serde_json::from_slice(&body).map_err(|e| LakeError::Encode {
+            class_uid: 0,
+            detail: format!("compaction record {record} does not read: {e}"),
+        })?;
+        tracing::info!(target = %plan.target, staged = plan.staged.len(),
+            "finishing a Security Lake compaction cut short");
+        self.finish(record, &plan).await
+    }
+
+    /// Puts the events of `plan`'s staged objects that are still there under the plan's name,
+    /// then deletes those staged objects and the record. A staged object is deleted only after
+    /// a lake object of that name holds it: when an earlier pass stored the name already, the
+    /// put finds it taken (the same events); when another plan took some of the staged objects
+    /// (a stale poller's), what is left is written under this name. Nothing is skipped on the
+    /// strength of a missing staged object.
     async fn finish(&self, record: &str, plan: &Plan) -> Result<LakeReport, CompactError> {
         let mut report = LakeReport::default();
         let mut events: Vec<LakeEvent> = Vec::new();
-        let mut missing = 0;
         for key in &plan.staged {
-            match self.store.get(self.staging_bucket(), key).await? {
-                Some(body) => events.extend(staging::decode(key, &body)?),
-                None => missing += 1,
+            if let Some(body) = self.store.get(self.staging_bucket(), key).await? {
+                events.extend(staging::decode(key, &body)?);
             }
         }
-        // Staged objects are deleted only after their lake object is stored: one missing means
-        // an earlier run stored it and was cut short while deleting.
-        if missing == 0 && !events.is_empty() {
+        if let Some(first) = events.first() {
+            let lake = self.lake_bucket(first.class_name);
             let mut seen = HashSet::with_capacity(events.len());
             events.retain(|e| seen.insert(e.key.clone()));
             events.sort_by(|a, b| (a.time_ms, &a.key.id).cmp(&(b.time_ms, &b.key.id)));
@@ -196,7 +240,6 @@ impl Compactor<'_> {
             let (body, degraded) = encode_object(&refs)?;
             report.degraded += degraded;
             self.fence.confirm().await.map_err(CompactError::Fenced)?;
-            let lake = self.lake_bucket(refs[0].class_name);
             match self.store.put_new(lake, &plan.target, body).await? {
                 Stored::Created => {
                     tracing::info!(key = %plan.target, events = events.len(),

@@ -69,10 +69,17 @@ pub fn decode(key: &str, body: &[u8]) -> Result<Vec<LakeEvent>, LakeError> {
         .collect()
 }
 
+/// A staged object that does not read: named by its key; serde's message is left out, since it
+/// can quote the event's values.
 fn corrupt(key: &str, e: &dyn std::fmt::Display) -> LakeError {
+    let what = e.to_string();
+    let detail = match what.rsplit_once(" at line ") {
+        Some((_, at)) => format!("staged object {key} does not read (at line {at})"),
+        None => format!("staged object {key} does not read"),
+    };
     LakeError::Encode {
         class_uid: 0,
-        detail: format!("staged object {key} does not read: {e}"),
+        detail,
     }
 }
 

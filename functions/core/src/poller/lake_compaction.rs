@@ -66,7 +66,7 @@ impl PollerService {
         let now = self.ports.clock.now();
         let written = match compactor.run(now).await {
             Ok(done) => {
-                let report = done.report;
+                let report = &done.report;
                 let age = done.oldest_waiting.map_or(0, |t| (now - t).num_seconds());
                 tracing::info!(
                     objects = report.objects,
@@ -78,7 +78,7 @@ impl PollerService {
                 );
                 LakeWrite {
                     staged_age_seconds: Some(age),
-                    failed: false,
+                    failed: done.failures > 0,
                 }
             }
             Err(e) => {

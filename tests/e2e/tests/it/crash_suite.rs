@@ -262,6 +262,9 @@ async fn sigkills(via: Via, backlog: u64, crashes: u64) {
     .await
     .unwrap();
     let stack = LocalStack::provision(&[]).await;
+    if via == Via::Firehose {
+        stack.create_firehose().await;
+    }
     let arn = stack.put_org_secret("acme", &sim.url, TOKEN).await;
     let bucket = crate::lake::lake_bucket(&stack).await;
     let staging = crate::lake::staging(&stack, &bucket).await;

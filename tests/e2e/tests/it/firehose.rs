@@ -18,6 +18,7 @@ const PAGE: usize = 500;
 async fn an_org_on_firehose_gets_every_event_once_through_partial_failures() {
     let sim = okta(3 * PAGE).await;
     let stack = LocalStack::provision(&[]).await;
+    stack.create_firehose().await;
     let arn = stack.put_org_secret("acme", &sim.url, TOKEN).await;
     let config = json!({
         "allow_loopback_http": true,
@@ -95,6 +96,7 @@ async fn an_org_on_firehose_gets_every_event_once_through_partial_failures() {
 async fn a_missing_stream_fails_the_run_and_loses_nothing() {
     let sim = okta(PAGE).await;
     let stack = LocalStack::provision(&[]).await;
+    stack.create_firehose().await;
     let arn = stack.put_org_secret("acme", &sim.url, TOKEN).await;
     let config = |stream: &str| {
         json!({

@@ -414,6 +414,33 @@ impl LocalStack {
         format!("s3://{bucket}/{key}")
     }
 
+    /// Creates the Firehose stream `firehose_stream` to the bucket `archive_bucket` (moto writes
+    /// each PutRecordBatch as one object at once; AWS buffers, then writes). Only the tests that
+    /// use it make one: moto takes at most 50 streams.
+    pub async fn create_firehose(&self) {
+        self.s3()
+            .create_bucket()
+            .bucket(&self.archive_bucket)
+            .send()
+            .await
+            .expect("create the archive bucket");
+        let destination = aws_sdk_firehose::types::ExtendedS3DestinationConfiguration::builder()
+            .role_arn("arn:aws:iam::123456789012:role/okta-relay-firehose")
+            .bucket_arn(format!("arn:aws:s3:::{}", self.archive_bucket))
+            .prefix("okta-relay/")
+            .compression_format(aws_sdk_firehose::types::CompressionFormat::Uncompressed)
+            .build()
+            .expect("destination");
+        aws_sdk_firehose::Client::new(self.sdk())
+            .create_delivery_stream()
+            .delivery_stream_name(&self.firehose_stream)
+            .delivery_stream_type(aws_sdk_firehose::types::DeliveryStreamType::DirectPut)
+            .extended_s3_destination_configuration(destination)
+            .send()
+            .await
+            .expect("create the Firehose stream");
+    }
+
     /// Every record the Firehose stream wrote to the archive bucket, in object order, each
     /// checked against its schema: `{source, detail-type, time, org, detail}` (NDJSON, one
     /// record per line). Repeats are the relay's: moto writes each PutRecordBatch once.

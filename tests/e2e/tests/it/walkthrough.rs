@@ -272,6 +272,7 @@ async fn docs_deploy_walkthrough_from_secret_to_caught_up_and_a_second_org() {
     let operate = std::fs::read_to_string(repo_root().join("docs/operate.md")).unwrap();
     let firsts = alarm_first_commands(&operate);
     assert!(firsts.len() >= 4, "{firsts:?}");
+    stack.create_firehose().await;
     let operate_values = vec![
         ("<org>", "acme".to_string()),
         ("<delivery DLQ>", stack.delivery_dlq_url.clone()),
