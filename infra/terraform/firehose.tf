@@ -21,75 +21,8 @@ locals {
     sink = { type = "firehose", stream = try(local.firehose_streams[sink].name, "") }
   } }
   used_stream_arns = distinct([for name, sink in local.org_sink : local.firehose_streams[sink].arn if contains(keys(local.firehose_streams), sink)])
-  archive_bucket   = local.firehose == null ? null : coalesce(local.firehose.bucket_name, try(aws_s3_bucket.archive[0].id, null))
+  archive_bucket   = local.firehose == null ? null : coalesce(local.firehose.bucket_name, try(aws_s3_bucket.relay["archive"].id, null))
   archive_location = "s3://${coalesce(local.archive_bucket, "none")}/${split("org=", local.firehose_spec.archive.prefix)[0]}"
-}
-
-resource "aws_s3_bucket" "archive" {
-  count  = local.firehose != null && try(local.firehose.bucket_name, null) == null ? 1 : 0
-  bucket = "${var.name_prefix}-archive-${data.aws_caller_identity.current.account_id}"
-  # checkov:skip=CKV_AWS_18: the archive is itself a log; its reads are in CloudTrail data events where the account records them.
-  # checkov:skip=CKV_AWS_144: cross-region replication is the account's choice, not the relay's.
-  # checkov:skip=CKV2_AWS_62: nothing consumes the archive's object events.
-  # checkov:skip=CKV2_AWS_61: retention is the account's choice (records are kept until a lifecycle rule says otherwise).
-  lifecycle {
-    prevent_destroy = true
-  }
-  tags = var.tags
-}
-
-resource "aws_s3_bucket_versioning" "archive" {
-  count  = length(aws_s3_bucket.archive)
-  bucket = aws_s3_bucket.archive[0].id
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "archive" {
-  count  = length(aws_s3_bucket.archive)
-  bucket = aws_s3_bucket.archive[0].id
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm     = "aws:kms"
-      kms_master_key_id = local.kms_key_arn
-    }
-    bucket_key_enabled = true
-  }
-}
-
-resource "aws_s3_bucket_public_access_block" "archive" {
-  count                   = length(aws_s3_bucket.archive)
-  bucket                  = aws_s3_bucket.archive[0].id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-data "aws_iam_policy_document" "archive_tls" {
-  count = length(aws_s3_bucket.archive)
-  statement {
-    sid     = "DenyInsecureTransport"
-    effect  = "Deny"
-    actions = ["s3:*"]
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-    resources = [aws_s3_bucket.archive[0].arn, "${aws_s3_bucket.archive[0].arn}/*"]
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
-resource "aws_s3_bucket_policy" "archive" {
-  count  = length(aws_s3_bucket.archive)
-  bucket = aws_s3_bucket.archive[0].id
-  policy = data.aws_iam_policy_document.archive_tls[0].json
 }
 
 resource "aws_cloudwatch_log_group" "firehose" {

@@ -75,7 +75,7 @@ data "aws_iam_policy_document" "relay" {
     content {
       sid       = "LakeStaging"
       actions   = each.key == "poller" ? concat(local.lake_staging.staged_actions, local.lake_staging.poller_actions) : local.lake_staging.staged_actions
-      resources = ["${aws_s3_bucket.lake_staging[0].arn}/${local.lake_staging.prefix}*"]
+      resources = ["${aws_s3_bucket.relay["lake_staging"].arn}/${local.lake_staging.prefix}*"]
     }
   }
   dynamic "statement" {
@@ -83,7 +83,7 @@ data "aws_iam_policy_document" "relay" {
     content {
       sid       = "LakeStagingList"
       actions   = ["s3:ListBucket"]
-      resources = [aws_s3_bucket.lake_staging[0].arn]
+      resources = [aws_s3_bucket.relay["lake_staging"].arn]
       condition {
         test     = "StringLike"
         variable = "s3:prefix"

@@ -33,7 +33,7 @@ locals {
       account_id = coalesce(local.lake.account_id, data.aws_caller_identity.current.account_id)
       sources    = local.lake_sources
       staging = {
-        bucket                 = aws_s3_bucket.lake_staging[0].id
+        bucket                 = aws_s3_bucket.relay["lake_staging"].id
         prefix                 = local.lake_staging.prefix
         write_interval_seconds = local.lake.write_interval_seconds
       }
@@ -70,78 +70,4 @@ resource "aws_securitylake_custom_log_source" "okta" {
       error_message = "A Security Lake custom source name is at most 20 characters (CreateCustomLogSource)."
     }
   }
-}
-
-# The staging bucket: the relay's key, TLS only, kept; each object is deleted once the poller
-# has written it to the lake.
-resource "aws_s3_bucket" "lake_staging" {
-  count  = local.lake == null ? 0 : 1
-  bucket = "${var.name_prefix}-lake-staging-${data.aws_caller_identity.current.account_id}"
-  # checkov:skip=CKV_AWS_18: a transient staging area: every object is deleted once the poller has written it to the lake.
-  # checkov:skip=CKV_AWS_21: staged objects are content addressed and never replaced; versions would only keep what the poller deleted after writing it to the lake.
-  # checkov:skip=CKV_AWS_144: cross-region replication of a transient staging area adds nothing.
-  # checkov:skip=CKV2_AWS_62: nothing consumes the staging area's object events.
-  lifecycle {
-    prevent_destroy = true
-  }
-  tags = var.tags
-}
-
-resource "aws_s3_bucket_lifecycle_configuration" "lake_staging" {
-  count  = length(aws_s3_bucket.lake_staging)
-  bucket = aws_s3_bucket.lake_staging[0].id
-  rule {
-    id     = "abort-incomplete-uploads"
-    status = "Enabled"
-    filter {}
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 1
-    }
-  }
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "lake_staging" {
-  count  = length(aws_s3_bucket.lake_staging)
-  bucket = aws_s3_bucket.lake_staging[0].id
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm     = "aws:kms"
-      kms_master_key_id = local.kms_key_arn
-    }
-    bucket_key_enabled = true
-  }
-}
-
-resource "aws_s3_bucket_public_access_block" "lake_staging" {
-  count                   = length(aws_s3_bucket.lake_staging)
-  bucket                  = aws_s3_bucket.lake_staging[0].id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-data "aws_iam_policy_document" "lake_staging_tls" {
-  count = length(aws_s3_bucket.lake_staging)
-  statement {
-    sid     = "DenyInsecureTransport"
-    effect  = "Deny"
-    actions = ["s3:*"]
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-    resources = [aws_s3_bucket.lake_staging[0].arn, "${aws_s3_bucket.lake_staging[0].arn}/*"]
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
-resource "aws_s3_bucket_policy" "lake_staging" {
-  count  = length(aws_s3_bucket.lake_staging)
-  bucket = aws_s3_bucket.lake_staging[0].id
-  policy = data.aws_iam_policy_document.lake_staging_tls[0].json
 }
