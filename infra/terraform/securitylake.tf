@@ -10,14 +10,15 @@ locals {
   lake_key_actions    = ["kms:GenerateDataKey"]
   lake_role_actions   = ["sts:AssumeRole"]
   lake_default_sources = {
-    account_change      = "okta-account-change"
-    authentication      = "okta-authentication"
-    authorize_session   = "okta-authz-session"
-    entity_management   = "okta-entity-mgmt"
-    group_management    = "okta-group-mgmt"
-    detection_finding   = "okta-detection"
-    api_activity        = "okta-api-activity"
-    user_inventory_info = "okta-user-inventory"
+    account_change         = "okta-account-change"
+    authentication         = "okta-authentication"
+    authorize_session      = "okta-authz-session"
+    entity_management      = "okta-entity-mgmt"
+    user_access_management = "okta-user-access"
+    group_management       = "okta-group-mgmt"
+    detection_finding      = "okta-detection"
+    api_activity           = "okta-api-activity"
+    user_inventory_info    = "okta-user-inventory"
   }
 
   lake         = var.security_lake

@@ -21,11 +21,13 @@ SCHEMA = OcsfJsonSchemaEmbedded(get_ocsf_schema(version=VERSION))
 VALIDATORS = {}
 
 
-def validator(uid):
-    if uid not in VALIDATORS:
+def validator(uid, profiles):
+    """The class's official schema with the profiles the event declares (`host` adds `actor`)."""
+    key = (uid, tuple(profiles or ()))
+    if key not in VALIDATORS:
         name = SCHEMA.lookup_class_name_from_uid(class_uid=uid)
-        VALIDATORS[uid] = Draft202012Validator(SCHEMA.get_class_schema(class_name=name, profiles=[]))
-    return VALIDATORS[uid]
+        VALIDATORS[key] = Draft202012Validator(SCHEMA.get_class_schema(class_name=name, profiles=list(key[1])))
+    return VALIDATORS[key]
 
 
 def without_nulls(value):
@@ -52,7 +54,7 @@ def main(directory):
             event = without_nulls(row)
             if isinstance(event.get("unmapped"), str):
                 event["unmapped"] = json.loads(event["unmapped"])
-            for error in validator(event["class_uid"]).iter_errors(event):
+            for error in validator(event["class_uid"], (event.get("metadata") or {}).get("profiles")).iter_errors(event):
                 invalid.append({"key": key, "uid": event.get("metadata", {}).get("uid"),
                                 "error": f"{error.message} at {list(error.absolute_path)}"})
         objects.append({

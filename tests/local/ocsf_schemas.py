@@ -1,7 +1,8 @@
 """The JSON Schemas of the OCSF DetailTypes under schemas/, from the official OCSF schema.
 
 `ocsf-json-schema` (PyPI, pinned in requirements.txt) carries the compiled OCSF schemas; this
-writes the schema of each class the relay emits (OCSF 1.3.0, no profiles) as
+writes the schema of each class the relay emits (OCSF 1.3.0, with the profiles the mapping table
+gives the class: `host` adds `actor` to the classes that lack one) as
 schemas/ocsf-<class>.schema.json, titled with its DetailType, so the suites validate every
 captured OCSF record against the official definition.
 
@@ -22,9 +23,9 @@ VERSION = TABLE["version"]
 SCHEMA = OcsfJsonSchemaEmbedded(get_ocsf_schema(version=VERSION))
 
 
-def class_schema(uid):
-    name = SCHEMA.lookup_class_name_from_uid(class_uid=uid)
-    return SCHEMA.get_class_schema(class_name=name, profiles=[])
+def class_schema(cls):
+    name = SCHEMA.lookup_class_name_from_uid(class_uid=cls["uid"])
+    return SCHEMA.get_class_schema(class_name=name, profiles=cls.get("profiles", []))
 
 
 def schema_file(cls):
@@ -33,18 +34,20 @@ def schema_file(cls):
 
 
 def rendered(cls):
-    schema = dict(class_schema(cls["uid"]))
+    schema = dict(class_schema(cls))
     schema.pop("$id", None)
     schema["title"] = f"OCSF {cls['name']}"
     schema["description"] = (
-        f"OCSF {VERSION} class {cls['uid']} ({cls['name']}), generated from the official schema "
+        f"OCSF {VERSION} class {cls['uid']} ({cls['name']})"
+        + (f", profiles {', '.join(cls['profiles'])}" if cls.get("profiles") else "")
+        + ", generated from the official schema "
         "(PyPI ocsf-json-schema) by tests/local/ocsf_schemas.py. Do not edit."
     )
     return json.dumps(schema, indent=1, sort_keys=True) + "\n"
 
 
 def validate(path):
-    validators = {c["uid"]: Draft202012Validator(class_schema(c["uid"])) for c in TABLE["classes"]}
+    validators = {c["uid"]: Draft202012Validator(class_schema(c)) for c in TABLE["classes"]}
     bad = 0
     count = 0
     for line in pathlib.Path(path).read_text().splitlines():

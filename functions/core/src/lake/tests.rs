@@ -38,7 +38,7 @@ fn writer<'a>(
 
 fn event(uuid: &str, event_type: &str, published: &str) -> LakeEvent {
     let raw = RawValue::from_string(format!(
-        r#"{{"uuid":"{uuid}","eventType":"{event_type}","published":"{published}","actor":{{"id":"00u1","type":"User"}},"client":{{"ipAddress":"192.0.2.1"}},"outcome":{{"result":"SUCCESS"}},"target":[{{"type":"UserGroup","id":"00g1"}},{{"type":"User","id":"00u2"}}]}}"#
+        r#"{{"uuid":"{uuid}","eventType":"{event_type}","published":"{published}","actor":{{"id":"00u1","type":"User"}},"client":{{"ipAddress":"192.0.2.1"}},"outcome":{{"result":"SUCCESS"}},"target":[{{"type":"UserGroup","id":"00g1"}},{{"type":"User","id":"00u2"}}],"debugContext":{{"debugData":{{"privilegeGranted":"Read-only Administrator"}}}}}}"#
     ))
     .unwrap();
     let at = chrono::DateTime::parse_from_rfc3339(published)
@@ -214,6 +214,7 @@ fn every_class_encodes_and_reads_back() {
         ("user.session.access_admin_app", 3003),
         ("application.lifecycle.create", 3004),
         ("group.user_membership.add", 3006),
+        ("user.account.privilege.grant", 3005),
         ("security.threat.detected", 2004),
         ("analytics.feedback.provide", 6003),
     ];

@@ -158,7 +158,7 @@ fn fill_parts(
         let Some(group) = table.groups.get(name) else {
             continue;
         };
-        if !applies(group, &out) {
+        if !applies(group, &out, source) {
             continue;
         }
         let mut part = json!({});
@@ -166,7 +166,9 @@ fn fill_parts(
         for field in &group.fields {
             apply(field, source, relay, &mut part, &mut part_taken);
         }
-        path::prune(&mut part);
+        // Positions stay: `resources[1]` of one group is the second resource, after the first
+        // that another group wrote.
+        path::prune_in_place(&mut part);
         let whole = group.requires.is_empty()
             || group
                 .requires
@@ -201,8 +203,11 @@ fn finish(
     out["type_uid"] = json!(type_uid);
     out["type_name"] = json!(format!("{}: {activity_name}", class.name));
     out["time"] = json!(time_ms);
-    if out.get("severity_id").is_none() {
-        out["severity_id"] = json!(0);
+    let severity_id = out.get("severity_id").and_then(Value::as_u64).unwrap_or(0);
+    out["severity_id"] = json!(severity_id);
+    out["severity"] = json!(severity_caption(severity_id));
+    if !class.profiles.is_empty() {
+        out["metadata"]["profiles"] = json!(class.profiles);
     }
     product(table, &mut out);
     for steps in &taken {
@@ -220,6 +225,20 @@ fn finish(
     }
 }
 
+/// OCSF's caption of a `severity_id`.
+fn severity_caption(id: u64) -> &'static str {
+    match id {
+        1 => "Informational",
+        2 => "Low",
+        3 => "Medium",
+        4 => "High",
+        5 => "Critical",
+        6 => "Fatal",
+        99 => "Other",
+        _ => "Unknown",
+    }
+}
+
 /// `metadata.version` and `metadata.product`.
 fn product(table: &Table, out: &mut Value) {
     out["metadata"]["version"] = json!(table.version);
@@ -227,11 +246,15 @@ fn product(table: &Table, out: &mut Value) {
     out["metadata"]["product"]["name"] = json!(table.product.name);
 }
 
-/// Whether the event so far has what the group needs.
-fn applies(group: &Group, out: &Value) -> bool {
+/// Whether the event so far has what the group needs, and the Okta object meets its condition.
+fn applies(group: &Group, out: &Value, source: &Value) -> bool {
     let present = |p: &path::Path| path::find(out, p).is_some();
     group.needs_path.as_ref().is_none_or(present)
         && !group.needs_absent_path.as_ref().is_some_and(present)
+        && group
+            .when
+            .as_ref()
+            .is_none_or(|w| w.holds(path::find(source, &w.source)))
 }
 
 /// Writes one field, and notes the Okta field it copied.
@@ -246,14 +269,26 @@ fn apply(
         path::put(out, &field.target, value.clone());
         return;
     }
+    // The first source present (and, for a checked field, of the right shape) wins.
     let found = field.sources.iter().find_map(|(from_relay, p)| {
-        if *from_relay {
-            path::find(relay, p).map(|v| (v, None))
+        let (value, steps) = if *from_relay {
+            (path::find(relay, p)?, None)
         } else {
-            path::get(source, p).map(|(v, steps)| (v, Some(steps)))
+            let (v, steps) = path::get(source, p)?;
+            (v, Some(steps))
+        };
+        if field.lookup.is_some() {
+            return Some((value.clone(), steps));
         }
+        let converted = convert(value, field.kind)?;
+        if let Some(check) = field.check
+            && !converted.as_str().is_some_and(|text| check.accepts(text))
+        {
+            return None;
+        }
+        Some((converted, steps))
     });
-    let Some((value, steps)) = found else {
+    let Some((mut value, steps)) = found else {
         if let Some(default) = &field.default {
             path::put(out, &field.target, default.clone());
         }
@@ -264,23 +299,25 @@ fn apply(
             .as_str()
             .map(str::to_string)
             .unwrap_or_else(|| value.to_string());
-        if let Some(v) = lookup.get(&key).or(field.default_lookup.as_ref()) {
-            path::put(out, &field.target, v.clone());
+        match lookup.get(&key).or(field.default_lookup.as_ref()) {
+            Some(v) => path::put(out, &field.target, v.clone()),
+            // A word the lookup lacks is copied as it is, if it is one (not a list or object).
+            None if field.keep_unlisted => {
+                if let Some(word) = convert(&value, field.kind) {
+                    path::put(out, &field.target, word);
+                    if let Some(steps) = steps {
+                        taken.push(steps);
+                    }
+                }
+            }
+            None => {}
         }
         return;
     }
-    let Some(mut converted) = convert(value, field.kind) else {
-        return;
-    };
-    if let Some(check) = field.check
-        && !converted.as_str().is_some_and(|text| check.accepts(text))
-    {
-        return;
+    if let (Some(template), Some(text)) = (&field.format, value.as_str()) {
+        value = Value::String(template.replace("{}", text));
     }
-    if let (Some(template), Some(text)) = (&field.format, converted.as_str()) {
-        converted = Value::String(template.replace("{}", text));
-    }
-    path::put(out, &field.target, converted);
+    path::put(out, &field.target, value);
     if let Some(steps) = steps {
         taken.push(steps);
     }
@@ -330,6 +367,7 @@ fn fallback(table: &'static Table, event: Value, time_ms: i64) -> Mapped {
         "class_uid": 6003, "class_name": "API Activity", "category_uid": 6,
         "category_name": "Application Activity", "activity_id": 99, "activity_name": "Other",
         "type_uid": 600399, "type_name": "API Activity: Other", "time": time_ms, "severity_id": 0,
+        "severity": "Unknown",
         "actor": {"app_name": "Okta"}, "src_endpoint": {"svc_name": "Okta"},
         "api": {"operation": event_type, "request": {"uid": ""}},
     });

@@ -73,4 +73,8 @@ pub fn entry(mapped: &Mapped) -> SinkEntry {
 }
 
 #[cfg(test)]
+mod fidelity;
+#[cfg(test)]
+mod field_table;
+#[cfg(test)]
 mod tests;

@@ -209,9 +209,10 @@ pub fn prune_in_place(value: &mut Value) -> bool {
 }
 
 /// Merges `part` into `into`: objects key by key, arrays element by element, anything else
-/// replaced.
+/// replaced. A null in `part` (a position another group fills) replaces nothing.
 pub fn merge(into: &mut Value, part: Value) {
     match (into, part) {
+        (_, Value::Null) => {}
         (Value::Object(into), Value::Object(part)) => {
             for (k, v) in part {
                 match into.get_mut(&k) {

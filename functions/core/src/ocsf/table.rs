@@ -70,6 +70,11 @@ pub struct Class {
     pub required_any: Vec<Vec<String>>,
     /// Activity names by id.
     pub activities: BTreeMap<String, String>,
+    /// OCSF profiles its events declare in `metadata.profiles`: `host` adds `actor` (and
+    /// `device`) to the classes whose own attributes lack them (Entity Management, Group
+    /// Management, Authorize Session, User Access Management), so the actor Okta names is kept.
+    #[serde(default)]
+    pub profiles: Vec<String>,
 }
 
 impl Class {
@@ -130,6 +135,11 @@ pub struct Group {
     /// A target path the event must not have yet (a fallback for an object other groups fill).
     #[serde(default)]
     pub needs_absent: Option<String>,
+    /// A condition on the Okta object: the group applies only when the field at `path` is one
+    /// of `is` (or none of `is_not`). Okta's `actor.type` says whether the actor is a person,
+    /// Okta itself or an OAuth client, and each becomes a different OCSF object.
+    #[serde(default)]
+    pub when: Option<When>,
     pub fields: Vec<Field>,
     /// The paths above, parsed ([`Table::compile`]).
     #[serde(skip)]
@@ -140,7 +150,31 @@ pub struct Group {
     pub needs_absent_path: Option<Path>,
 }
 
-/// One OCSF field: copied from the first present source, looked up, or a constant.
+/// A condition on a field of the Okta object.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct When {
+    pub path: String,
+    #[serde(default)]
+    pub is: Vec<String>,
+    #[serde(default)]
+    pub is_not: Vec<String>,
+    #[serde(skip)]
+    pub source: Path,
+}
+
+impl When {
+    /// Whether `value` (the field, if present) meets the condition: an absent field meets
+    /// only an `is_not`.
+    pub fn holds(&self, value: Option<&serde_json::Value>) -> bool {
+        let text = value.and_then(serde_json::Value::as_str);
+        let listed = |set: &[String]| text.is_some_and(|t| set.iter().any(|s| s == t));
+        (self.is.is_empty() || listed(&self.is)) && !listed(&self.is_not)
+    }
+}
+
+/// One OCSF field: copied from the first present source that passes its check, looked up, or
+/// a constant.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Field {
@@ -159,6 +193,10 @@ pub struct Field {
     /// The value for a source text the lookup lacks.
     #[serde(default)]
     pub default_lookup: Option<serde_json::Value>,
+    /// A source text the lookup lacks is copied as it is (OCSF's `status` is the caption of
+    /// `status_id`, or the source's own word when that is Other).
+    #[serde(default)]
+    pub keep_unlisted: bool,
     /// The value when no source is present.
     #[serde(default)]
     pub default: Option<serde_json::Value>,
@@ -185,6 +223,9 @@ pub enum Check {
     Email,
     /// OCSF's `ip_t`: an IPv4 or IPv6 address.
     Ip,
+    /// A value Okta knows: not empty and not one of Okta's placeholders, `unknown` (a target's
+    /// `alternateId`, a failed logon's actor) or the text `null` (`client.zone`).
+    Known,
 }
 
 impl Check {
@@ -209,6 +250,12 @@ impl Check {
                 local_ok && domain_ok
             }
             Check::Ip => text.parse::<std::net::IpAddr>().is_ok(),
+            Check::Known => {
+                let t = text.trim();
+                !t.is_empty()
+                    && !t.eq_ignore_ascii_case("unknown")
+                    && !t.eq_ignore_ascii_case("null")
+            }
         }
     }
 }
@@ -251,6 +298,9 @@ impl Table {
             group.requires = group.requires_any.iter().map(|p| Path::parse(p)).collect();
             group.needs_path = group.needs.as_deref().map(Path::parse);
             group.needs_absent_path = group.needs_absent.as_deref().map(Path::parse);
+            if let Some(when) = &mut group.when {
+                when.source = Path::parse(&when.path);
+            }
             for field in &mut group.fields {
                 field.target = Path::parse(&field.to);
                 field.sources = field

@@ -68,19 +68,23 @@ fn each_fixture_event_type_maps_to_its_class() {
         ("system.push.send_factor_verify_push", 3002),
         ("user.account.lock", 3001),
         ("user.account.update_password", 3001),
-        ("user.account.privilege.grant", 3001),
+        ("user.account.privilege.grant", 3005),
         ("user.lifecycle.deactivate", 3001),
         ("user.session.access_admin_app", 3003),
         ("group.user_membership.add", 3006),
         ("group.user_membership.remove", 3006),
         ("application.user_membership.add", 3004),
-        ("policy.evaluate_sign_on", 3004),
+        ("policy.evaluate_sign_on", 3002),
         ("security.threat.detected", 2004),
         ("user.account.report_suspicious_activity_by_enduser", 2004),
         ("system.org.rate_limit.warning", 6003),
         ("system.operation.rate_limit.violation", 6003),
         ("core.concurrency.org.limit.violation", 6003),
         ("app.user_management", 6003),
+        ("system.api_token.create", 6003),
+        ("policy.lifecycle.create", 3004),
+        ("user.session.impersonation.grant", 3003),
+        ("app.oauth2.token.grant.access_token", 3002),
     ]);
     let events = fixtures();
     assert!(events.len() >= 25);
@@ -159,11 +163,17 @@ fn user_session_start_fills_actor_session_endpoint_and_request() {
     assert_eq!(out["activity_name"], "Logon");
     assert_eq!(out["type_uid"], 300201);
     assert_eq!(out["actor"]["user"]["uid"], event["actor"]["id"]);
-    assert_eq!(out["actor"]["user"]["name"], event["actor"]["displayName"]);
+    // OCSF's `name` is the user name (Okta's login), `full_name` the person's name.
+    assert_eq!(out["actor"]["user"]["name"], event["actor"]["alternateId"]);
+    assert_eq!(
+        out["actor"]["user"]["full_name"],
+        event["actor"]["displayName"]
+    );
     assert_eq!(
         out["actor"]["user"]["email_addr"],
         event["actor"]["alternateId"]
     );
+    assert_eq!(out["actor"]["user"]["type_id"], 1);
     assert_eq!(
         out["user"]["uid"], event["actor"]["id"],
         "the user who logged on"
@@ -191,13 +201,17 @@ fn user_session_start_fills_actor_session_endpoint_and_request() {
         event["debugContext"]["debugData"]["requestId"]
     );
     assert_eq!(out["message"], event["displayMessage"]);
-    assert_eq!(out["status"], event["outcome"]["result"]);
-    let want_status = if event["outcome"]["result"] == "SUCCESS" {
-        1
+    let (want_status, caption) = if event["outcome"]["result"] == "SUCCESS" {
+        (1, "Success")
     } else {
-        2
+        (2, "Failure")
     };
     assert_eq!(out["status_id"], want_status);
+    assert_eq!(out["status"], caption, "OCSF's caption of status_id");
+    assert_eq!(
+        (&out["severity_id"], &out["severity"]),
+        (&json!(1), &json!("Informational"))
+    );
     let published = DateTime::parse_from_rfc3339(event["published"].as_str().unwrap()).unwrap();
     assert_eq!(out["time"], published.timestamp_millis());
     assert_eq!(out["metadata"]["original_time"], event["published"]);
@@ -257,12 +271,19 @@ fn group_user_membership_add_names_the_group_and_the_member() {
         assert_eq!(out["group"]["uid"], group["id"]);
         assert_eq!(out["group"]["name"], group["displayName"]);
         assert_eq!(out["user"]["uid"], user["id"]);
-        assert_eq!(out["user"]["email_addr"], user["alternateId"]);
-        assert!(
-            out.get("actor").is_none(),
-            "OCSF 1.3 Group Management has no actor"
+        assert_eq!(out["user"]["name"], user["alternateId"], "the login");
+        assert_eq!(out["user"]["full_name"], user["displayName"]);
+        let address = user["alternateId"]
+            .as_str()
+            .is_some_and(|a| table::Check::Email.accepts(a));
+        assert_eq!(out["user"]["email_addr"].is_string(), address);
+        // Group Management has `actor` through OCSF's host profile, which the event declares.
+        assert_eq!(
+            out["actor"]["user"]["uid"], event["actor"]["id"],
+            "who did it"
         );
-        assert_eq!(out["unmapped"]["actor"]["id"], event["actor"]["id"], "kept");
+        assert_eq!(out["actor"]["user"]["name"], event["actor"]["alternateId"]);
+        assert_eq!(out["metadata"]["profiles"], json!(["host"]));
     }
 }
 
@@ -276,10 +297,11 @@ fn security_threat_detected_is_a_detection_finding() {
     assert_eq!(out["finding_info"]["uid"], event["uuid"]);
     assert_eq!(out["finding_info"]["title"], event["displayMessage"]);
     assert_eq!(out["finding_info"]["types"], json!([event["eventType"]]));
-    assert_eq!(
-        out["evidences"][0]["actor"]["user"]["uid"],
-        event["actor"]["id"]
-    );
+    // Its actor is an address (`type` "IP address"), not a user: the address is the
+    // evidence's endpoint, the actor stays in `unmapped`.
+    assert_eq!(event["actor"]["type"], "IP address");
+    assert!(out["evidences"][0].get("actor").is_none(), "{out}");
+    assert_eq!(out["unmapped"]["actor"]["type"], "IP address");
     assert_eq!(
         out["evidences"][0]["src_endpoint"]["ip"],
         event["client"]["ipAddress"]
@@ -489,7 +511,7 @@ fn values_ocsf_cannot_hold_stay_unmapped_and_objects_stay_whole() {
     // a NaN latitude, a target user without id or name, an actor without id or name.
     let event = json!({"uuid": "u-5", "eventType": "user.account.lock",
         "published": "2026-11-30T10:00:00.000Z",
-        "actor": {"id": null, "type": "User", "alternateId": "x@example.com"},
+        "actor": {"id": null, "type": "User", "alternateId": "unknown"},
         "client": {"ipAddress": "not-an-ip", "geographicalContext": {"city": "Oslo",
             "geolocation": {"lat": "NaN", "lon": 1.5}}},
         "securityContext": {"asNumber": 4_200_000_000u64},
@@ -513,7 +535,7 @@ fn values_ocsf_cannot_hold_stay_unmapped_and_objects_stay_whole() {
         unmapped["client"]["geographicalContext"]["geolocation"]["lat"],
         "NaN"
     );
-    assert_eq!(unmapped["actor"]["alternateId"], "x@example.com");
+    assert_eq!(unmapped["actor"]["alternateId"], "unknown");
     assert_eq!(unmapped["target"][0]["id"], "0oa1", "positions kept");
     assert_eq!(
         unmapped["target"][1]["type"], "User",
