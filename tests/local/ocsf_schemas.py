@@ -47,7 +47,20 @@ def rendered(cls):
 
 
 def validate(path):
-    validators = {c["uid"]: Draft202012Validator(class_schema(c)) for c in TABLE["classes"]}
+    # Each event against its class with the profiles it declares (`metadata.profiles`).
+    validators = {}
+
+    def validator_of(event):
+        uid = event.get("class_uid")
+        cls = next((c for c in TABLE["classes"] if c["uid"] == uid), None)
+        if cls is None:
+            return None
+        profiles = tuple((event.get("metadata") or {}).get("profiles") or ())
+        key = (uid, profiles)
+        if key not in validators:
+            validators[key] = Draft202012Validator(class_schema(dict(cls, profiles=list(profiles))))
+        return validators[key]
+
     bad = 0
     count = 0
     for line in pathlib.Path(path).read_text().splitlines():
@@ -55,7 +68,7 @@ def validate(path):
             continue
         event = json.loads(line)
         count += 1
-        validator = validators.get(event.get("class_uid"))
+        validator = validator_of(event)
         if validator is None:
             print(f"{event.get('metadata', {}).get('uid')}: class {event.get('class_uid')} is not emitted")
             bad += 1

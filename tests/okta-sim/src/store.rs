@@ -129,8 +129,8 @@ const ACTIVITY: &[(&str, &str, &str)] = &[
     ("user.session.end", "User logout from Okta", "SUCCESS"),
     ("user.session.start", "User login to Okta", "FAILURE"),
     (
-        "app.oauth2.as.token.grant.access_token",
-        "OAuth2 access token is granted",
+        "user.account.update_password",
+        "User update password for Okta",
         "SUCCESS",
     ),
 ];

@@ -104,7 +104,12 @@ fn schema_of(table: &Table, uid: u32) -> Option<Arc<Schema>> {
     }
     for group in class.groups.iter().filter_map(|g| table.groups.get(g)) {
         for field in &group.fields {
-            insert(&mut tree, &field.to, data_type(field.kind));
+            // A split field's target is a list of its type.
+            let to = match field.split {
+                Some(_) => format!("{}[0]", field.to),
+                None => field.to.clone(),
+            };
+            insert(&mut tree, &to, data_type(field.kind));
         }
     }
     Some(Arc::new(Schema::new(

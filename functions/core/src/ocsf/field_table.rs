@@ -32,6 +32,9 @@ fn source(field: &Field) -> String {
     if let Some(default) = &field.default {
         let _ = write!(text, "; none → {default}");
     }
+    if let Some(separator) = &field.split {
+        let _ = write!(text, ", a list split at `{separator}`");
+    }
     if let Some(format) = &field.format {
         let _ = write!(text, " as `{format}`");
     }

@@ -36,6 +36,9 @@ pub fn system_log(event: Value, relay: &Value, time_ms: i64) -> Mapped {
         if let Some(filled) = fill(table, class, &event, relay) {
             return finish(table, class, activity, filled, event, time_ms);
         }
+        if rule.is_final {
+            return sparse(table, class, activity, event, relay, time_ms);
+        }
     }
     match named {
         Some((class, activity)) => sparse(table, class, activity, event, relay, time_ms),
@@ -91,7 +94,7 @@ fn unknown(object: &str, event: &Value) -> Value {
         "user" => json!({"name": "Unknown", "type": "Unknown", "type_id": 0}),
         "privileges" => json!(["Unknown"]),
         "finding_info" => json!({"uid": text("uuid"), "title": text("eventType")}),
-        "actor" => json!({"app_name": "Okta"}),
+        "actor" => json!({"user": {"name": "Unknown", "type": "Unknown", "type_id": 0}}),
         "api" => json!({"operation": text("eventType"), "request": {"uid": ""}}),
         "src_endpoint" => json!({"svc_name": "Okta"}),
         _ => json!({"name": "Unknown"}),
@@ -205,7 +208,9 @@ fn finish(
     out["time"] = json!(time_ms);
     let severity_id = out.get("severity_id").and_then(Value::as_u64).unwrap_or(0);
     out["severity_id"] = json!(severity_id);
-    out["severity"] = json!(severity_caption(severity_id));
+    if out.get("severity").is_none() {
+        out["severity"] = json!(severity_caption(severity_id));
+    }
     if !class.profiles.is_empty() {
         out["metadata"]["profiles"] = json!(class.profiles);
     }
@@ -311,6 +316,18 @@ fn apply(
                 }
             }
             None => {}
+        }
+        return;
+    }
+    if let (Some(separator), Some(text)) = (&field.split, value.as_str()) {
+        let items: Vec<Value> = text
+            .split(separator.as_str())
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(|item| Value::String(item.to_string()))
+            .collect();
+        if !items.is_empty() {
+            path::put(out, &field.target, Value::Array(items));
         }
         return;
     }

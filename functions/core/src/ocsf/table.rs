@@ -100,6 +100,11 @@ pub struct Rule {
     /// in this verb table; 99 (Other) when none is.
     #[serde(default)]
     pub activity_verbs: Option<String>,
+    /// The event type belongs to this class whatever the event holds: an event too sparse for
+    /// it keeps the class (with OCSF's Unknown for what is missing) instead of falling through
+    /// to a broader rule, so one event type never lands in two classes.
+    #[serde(default, rename = "final")]
+    pub is_final: bool,
 }
 
 impl Rule {
@@ -203,6 +208,11 @@ pub struct Field {
     /// A template whose `{}` takes the value (relay labels).
     #[serde(default)]
     pub format: Option<String>,
+    /// The text is a list joined by this separator (Okta's `privilegeGranted`: "Organization
+    /// administrator, Application administrator (all)"): the target is the list. The source
+    /// stays in `unmapped` too, as Okta wrote it.
+    #[serde(default)]
+    pub split: Option<String>,
     /// A shape the value must have to be copied (else it stays in `unmapped`).
     #[serde(default)]
     pub check: Option<Check>,
@@ -335,11 +345,37 @@ impl Table {
                 }
             }
         }
+        for (name, group) in &self.groups {
+            if group
+                .when
+                .as_ref()
+                .is_some_and(|w| w.is.is_empty() && w.is_not.is_empty())
+            {
+                return Err(format!("group {name}: `when` needs `is` or `is_not`"));
+            }
+            for field in &group.fields {
+                if field.keep_unlisted && (field.lookup.is_none() || field.default_lookup.is_some())
+                {
+                    return Err(format!(
+                        "group {name}, {}: `keep_unlisted` needs a lookup and no `default_lookup`",
+                        field.to
+                    ));
+                }
+            }
+        }
         for rule in &self.rules {
-            if self.class(rule.class).is_none() {
+            let Some(class) = self.class(rule.class) else {
                 return Err(format!(
                     "rule {} names unknown class {}",
                     rule.pattern, rule.class
+                ));
+            };
+            if let Some(id) = rule.activity_id
+                && !class.activities.contains_key(&id.to_string())
+            {
+                return Err(format!(
+                    "rule {}: class {} has no activity {id}",
+                    rule.pattern, class.uid
                 ));
             }
             match (&rule.activity_id, &rule.activity_verbs) {

@@ -369,7 +369,7 @@ fn the_activity_of_an_administrative_event_comes_from_its_verb() {
     assert_eq!(admin("application.lifecycle.deactivate").activity_id, 11);
     assert_eq!(admin("system.api_token.revoke").activity_id, 4);
     assert_eq!(admin("system.feature.something").activity_id, 99);
-    let api = admin("app.oauth2.as.token.grant.access_token");
+    let api = admin("oauth2.claim.create");
     assert_eq!((api.class_uid, api.activity_id), (6003, 1));
 }
 
