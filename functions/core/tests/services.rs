@@ -993,7 +993,7 @@ async fn both_paths_put_one_copy_of_an_event_in_the_lake() {
     let fakes = fakes(&sim, MemorySink::default());
     let config = RelayConfig::from_json(&format!(
         r#"{{"allow_loopback_http":true,"orgs":[{{"name":"acme","secret_arn":"{ARN}","partner_event_source":"{PARTNER_SOURCE}"}}],
-            "security_lake":{{"bucket":"aws-security-data-lake-us-east-1-x","region":"us-east-1","account_id":"123456789012"}}}}"#
+            "security_lake":{{"bucket":"aws-security-data-lake-us-east-1-x","region":"us-east-1","account_id":"123456789012"{STAGING}}}}}"#
     ))
     .unwrap();
     let push = PushService::from_ports(Arc::new(config), &fakes.ports());
@@ -1006,7 +1006,41 @@ async fn both_paths_put_one_copy_of_an_event_in_the_lake() {
     assert_eq!(first.lake_events, 1);
     let again = push.handle(&payload).await.unwrap();
     assert_eq!(again.lake_events, 0, "the lake mark drops the redelivery");
+    write_lake(&fakes).await;
     assert_eq!(lake_rows(&fakes).iter().map(|(_, n)| n).sum::<i64>(), 1);
+}
+
+/// The events function's lake section: it stages, and the poller writes the lake at once.
+const STAGING: &str = r#","staging":{"bucket":"relay-staging","write_interval_seconds":0}"#;
+
+/// The poller's write of what the events function staged (`security_lake.staging`).
+async fn write_lake(fakes: &MemoryPorts) {
+    let poller = lake_poller(fakes, "", STAGING);
+    let deadline = Utc::now() + chrono::Duration::seconds(60);
+    poller.write_lake("test", deadline).await;
+}
+
+#[tokio::test]
+async fn without_staging_the_events_function_refuses_before_it_delivers_anything() {
+    // The events function does not link the Parquet encoder: it only stages. A lake without
+    // `staging` is a configuration error before any delivery, so the queue keeps the batch.
+    let sim = okta(0).await;
+    let fakes = fakes(&sim, MemorySink::default());
+    let config = RelayConfig::from_json(&format!(
+        r#"{{"allow_loopback_http":true,"orgs":[{{"name":"acme","secret_arn":"{ARN}","partner_event_source":"{PARTNER_SOURCE}"}}],
+            "security_lake":{{"bucket":"aws-security-data-lake-us-east-1-x","region":"us-east-1","account_id":"123456789012"}}}}"#
+    ))
+    .unwrap();
+    let push = PushService::from_ports(Arc::new(config), &fakes.ports());
+    let event = json!({"uuid": "8f7c-2", "eventType": "user.session.start",
+        "published": Utc::now().to_rfc3339(), "actor": {"id": "00u1", "type": "User"}});
+    let payload =
+        serde_json::value::RawValue::from_string(partner_envelope(&event).to_string()).unwrap();
+    let err = push.handle(&payload).await.unwrap_err();
+    assert!(err.to_string().contains("security_lake.staging"), "{err}");
+    assert_eq!(err.kind(), okta_relay::ErrorKind::Configuration);
+    assert!(fakes.sink.accepted().is_empty(), "nothing delivered");
+    assert!(fakes.lake.keys().is_empty(), "nothing written");
 }
 
 #[tokio::test]
@@ -1188,7 +1222,7 @@ async fn a_sparse_event_without_published_keeps_its_identity_on_both_paths_and_i
     let fakes = fakes(&sim, MemorySink::default());
     let config = RelayConfig::from_json(&format!(
         r#"{{"allow_loopback_http":true,"orgs":[{{"name":"acme","secret_arn":"{ARN}","output":"both","partner_event_source":"{PARTNER_SOURCE}"}}],
-            "security_lake":{{"bucket":"aws-security-data-lake-us-east-1-x","region":"us-east-1","account_id":"123456789012"}}}}"#
+            "security_lake":{{"bucket":"aws-security-data-lake-us-east-1-x","region":"us-east-1","account_id":"123456789012"{STAGING}}}}}"#
     ))
     .unwrap();
     let push = PushService::from_ports(Arc::new(config.clone()), &fakes.ports());
@@ -1208,9 +1242,10 @@ async fn a_sparse_event_without_published_keeps_its_identity_on_both_paths_and_i
         .unwrap()
         .error_for_status()
         .unwrap();
-    let poller = lake_poller(&fakes, r#","output":"both""#, "");
+    let poller = lake_poller(&fakes, r#","output":"both""#, STAGING);
     let pulled = run(&poller, "run-1").await;
     assert!(pulled.error.is_none(), "{:?}", pulled.error);
+    write_lake(&fakes).await;
     let ocsf: Vec<Value> = fakes
         .sink
         .accepted()

@@ -43,6 +43,20 @@ pub async fn run(options: &Options, offline: bool, json: bool) -> Result<ExitCod
             ),
         });
     }
+    // The events function only stages the lake (it does not link the Parquet encoder).
+    let lake = config.security_lake.as_ref().filter(|l| l.enabled);
+    if lake.is_some_and(|l| l.staging.is_none())
+        && config.orgs.iter().any(|o| o.partner_event_source.is_some())
+    {
+        checks.push(Check {
+            subject: "security_lake.staging".into(),
+            ok: false,
+            detail: "not set, and an org is pushed (partner_event_source): the events \
+                     function only stages the lake and would refuse every batch; set \
+                     security_lake.staging (both stacks do)"
+                .into(),
+        });
+    }
     if !offline {
         checks.extend(online(options, &config).await);
     }

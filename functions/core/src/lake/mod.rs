@@ -27,7 +27,7 @@ mod writer;
 pub use buffer::LakeBuffer;
 pub use compactor::{CompactError, Compacted, Compactor};
 pub use object::{LakeObject, object_key};
-pub use writer::{LakeReport, LakeWriter};
+pub use writer::{LakeReport, LakeWriter, ParquetEncoder, encode_object};
 
 use crate::ocsf::Mapped;
 use crate::ports::DedupeKey;

@@ -33,6 +33,7 @@ fn writer<'a>(
         store,
         dedupe: marks,
         mark_ttl: Duration::from_secs(60),
+        parquet: Some(crate::lake::encode_object),
     }
 }
 

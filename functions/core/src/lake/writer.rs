@@ -46,12 +46,20 @@ impl std::ops::AddAssign for LakeReport {
     }
 }
 
+/// Encodes one object's events as Parquet, and says how many went in degraded.
+pub type ParquetEncoder = fn(&[&LakeEvent]) -> Result<(Vec<u8>, usize), LakeError>;
+
 /// The lake delivery of one invocation.
 pub struct LakeWriter<'a> {
     pub config: &'a SecurityLakeConfig,
     pub store: &'a dyn LakeStore,
     pub dedupe: &'a dyn DedupeStore,
     pub mark_ttl: Duration,
+    /// How objects written straight to the lake (no `staging`) are encoded: the poller's
+    /// [`encode_object`]. The events function has none, so it never links the Parquet encoder
+    /// (arrow and parquet): it only stages, and without `staging` its flush is a
+    /// configuration error ([`LakeError::StagingRequired`]) that acknowledges nothing.
+    pub parquet: Option<ParquetEncoder>,
 }
 
 impl LakeWriter<'_> {
@@ -128,7 +136,8 @@ impl LakeWriter<'_> {
                     staging::encode(&object.events),
                 ),
                 None => {
-                    let (body, degraded) = encode_object(&object.events)?;
+                    let encode = self.parquet.ok_or(LakeError::StagingRequired)?;
+                    let (body, degraded) = encode(&object.events)?;
                     report.degraded += degraded;
                     (object.key.clone(), body)
                 }
@@ -173,7 +182,7 @@ impl LakeWriter<'_> {
 }
 
 /// One Parquet object of `events` (one class, in `time` order), and how many went in degraded.
-pub(super) fn encode_object(events: &[&LakeEvent]) -> Result<(Vec<u8>, usize), LakeError> {
+pub fn encode_object(events: &[&LakeEvent]) -> Result<(Vec<u8>, usize), LakeError> {
     let class_uid = events.first().map_or(0, |e| e.class_uid);
     let lines: Vec<&str> = events.iter().map(|e| e.line.as_str()).collect();
     match parquet::encode(class_uid, &lines) {

@@ -59,6 +59,10 @@ pub enum LakeError {
     #[error("security_lake is on but this function was built without a lake store")]
     NoStore,
     #[error(
+        "security_lake.staging is not set: the events function stages the lake's events and only the poller writes Parquet; set security_lake.staging (both stacks do)"
+    )]
+    StagingRequired,
+    #[error(
         "could not take the provider role {role} (its trust policy, the external id, or sts:AssumeRole on it): {detail}"
     )]
     Role { role: String, detail: String },
@@ -75,7 +79,9 @@ impl LakeError {
 
     pub fn fault(&self) -> crate::Fault {
         match self {
-            LakeError::Encode { .. } | LakeError::NoStore => crate::Fault::Relay,
+            LakeError::Encode { .. } | LakeError::NoStore | LakeError::StagingRequired => {
+                crate::Fault::Relay
+            }
             _ => crate::Fault::Aws,
         }
     }

@@ -315,6 +315,14 @@ impl PushService {
         if records.is_empty() {
             return Ok(summary);
         }
+        // Before anything is delivered: this function only stages the lake.
+        if self
+            .config
+            .lake()
+            .is_some_and(|lake| lake.staging.is_none())
+        {
+            return Err(failed(crate::ports::LakeError::StagingRequired.into()));
+        }
         let sink = self.sinks.sink(&org.name, &org.sink);
         let forwarder = Forwarder {
             dedupe: self.dedupe.as_ref(),
@@ -336,11 +344,14 @@ impl PushService {
                 .lake
                 .as_ref()
                 .ok_or_else(|| failed(crate::ports::LakeError::NoStore.into()))?;
+            // The events function only stages (`security_lake.staging`); the poller writes
+            // the Parquet objects. Without an encoder here, the function does not link one.
             let writer = LakeWriter {
                 config,
                 store: store.as_ref(),
                 dedupe: self.dedupe.as_ref(),
                 mark_ttl: self.config.dedupe_ttl(),
+                parquet: None,
             };
             let mut buffer = LakeBuffer::default();
             writer

@@ -313,6 +313,7 @@ impl StreamRun<'_> {
             store: self.ports.lake.as_ref(),
             dedupe: self.ports.dedupe.as_ref(),
             mark_ttl: self.mark_ttl,
+            parquet: Some(crate::lake::encode_object),
         })
     }
 

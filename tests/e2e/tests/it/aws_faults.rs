@@ -223,7 +223,12 @@ impl FaultProxy {
             assume_role: Mutex::new(Vec::new()),
             bucket_owner: Mutex::new(None),
         });
-        let app = Router::new().fallback(forward).with_state(shared.clone());
+        // S3 takes objects far larger than axum's default 2 MiB body limit (a staged flush of
+        // a few thousand OCSF events passes it).
+        let app = Router::new()
+            .fallback(forward)
+            .layer(axum::extract::DefaultBodyLimit::max(256 * 1024 * 1024))
+            .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });

@@ -696,4 +696,25 @@ async fn validate_config_probes_the_lake_bucket_its_owner_and_write_access_witho
             && missing[0].contains("does not exist"),
         "{missing:?}"
     );
+
+    // A pushed org with the lake and no staging: the events function only stages.
+    let mut pushed = lake(&bucket, OWNER);
+    for (k, v) in pushed.iter_mut() {
+        if *k == "OKTA_RELAY_CONFIG" {
+            let mut config: Value = serde_json::from_str(v).unwrap();
+            config["orgs"][0]["partner_event_source"] =
+                json!("aws.partner/okta.com/acme-org/okta-relay");
+            *v = config.to_string();
+        }
+    }
+    let ran = ctl(&pushed, &["validate-config", "--offline"]).await;
+    let staging = ran
+        .stdout
+        .lines()
+        .find(|l| l.contains("security_lake.staging"))
+        .unwrap_or_else(|| panic!("no staging check in\n{}", ran.stdout));
+    assert!(
+        staging.starts_with("FAIL") && staging.contains("events function only stages"),
+        "{staging}"
+    );
 }
