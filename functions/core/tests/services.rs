@@ -991,12 +991,7 @@ async fn ocsf_output_sends_ocsf_records_and_directory_users_go_to_the_lake_as_in
 async fn both_paths_put_one_copy_of_an_event_in_the_lake() {
     let sim = okta(0).await;
     let fakes = fakes(&sim, MemorySink::default());
-    let config = RelayConfig::from_json(&format!(
-        r#"{{"allow_loopback_http":true,"orgs":[{{"name":"acme","secret_arn":"{ARN}","partner_event_source":"{PARTNER_SOURCE}"}}],
-            "security_lake":{{"bucket":"aws-security-data-lake-us-east-1-x","region":"us-east-1","account_id":"123456789012"{STAGING}}}}}"#
-    ))
-    .unwrap();
-    let push = PushService::from_ports(Arc::new(config), &fakes.ports());
+    let push = lake_push(&fakes, "", STAGING);
     let event = json!({"uuid": "8f7c-1", "eventType": "user.session.start",
         "published": Utc::now().to_rfc3339(), "actor": {"id": "00u1", "type": "User"},
         "client": {"ipAddress": "192.0.2.1"}});
@@ -1008,6 +1003,17 @@ async fn both_paths_put_one_copy_of_an_event_in_the_lake() {
     assert_eq!(again.lake_events, 0, "the lake mark drops the redelivery");
     write_lake(&fakes).await;
     assert_eq!(lake_rows(&fakes).iter().map(|(_, n)| n).sum::<i64>(), 1);
+}
+
+/// The events function of `acme` (pushed, with `org_extra`) and a lake section with
+/// `lake_extra`.
+fn lake_push(fakes: &MemoryPorts, org_extra: &str, lake_extra: &str) -> PushService {
+    let config = RelayConfig::from_json(&format!(
+        r#"{{"allow_loopback_http":true,"orgs":[{{"name":"acme","secret_arn":"{ARN}","partner_event_source":"{PARTNER_SOURCE}"{org_extra}}}],
+            "security_lake":{{"bucket":"aws-security-data-lake-us-east-1-x","region":"us-east-1","account_id":"123456789012"{lake_extra}}}}}"#
+    ))
+    .unwrap();
+    PushService::from_ports(Arc::new(config), &fakes.ports())
 }
 
 /// The events function's lake section: it stages, and the poller writes the lake at once.
@@ -1026,12 +1032,7 @@ async fn without_staging_the_events_function_refuses_before_it_delivers_anything
     // `staging` is a configuration error before any delivery, so the queue keeps the batch.
     let sim = okta(0).await;
     let fakes = fakes(&sim, MemorySink::default());
-    let config = RelayConfig::from_json(&format!(
-        r#"{{"allow_loopback_http":true,"orgs":[{{"name":"acme","secret_arn":"{ARN}","partner_event_source":"{PARTNER_SOURCE}"}}],
-            "security_lake":{{"bucket":"aws-security-data-lake-us-east-1-x","region":"us-east-1","account_id":"123456789012"}}}}"#
-    ))
-    .unwrap();
-    let push = PushService::from_ports(Arc::new(config), &fakes.ports());
+    let push = lake_push(&fakes, "", "");
     let event = json!({"uuid": "8f7c-2", "eventType": "user.session.start",
         "published": Utc::now().to_rfc3339(), "actor": {"id": "00u1", "type": "User"}});
     let payload =
@@ -1220,12 +1221,7 @@ async fn a_run_whose_lease_was_taken_writes_nothing_to_the_lake() {
 async fn a_sparse_event_without_published_keeps_its_identity_on_both_paths_and_in_the_lake() {
     let sim = okta(0).await;
     let fakes = fakes(&sim, MemorySink::default());
-    let config = RelayConfig::from_json(&format!(
-        r#"{{"allow_loopback_http":true,"orgs":[{{"name":"acme","secret_arn":"{ARN}","output":"both","partner_event_source":"{PARTNER_SOURCE}"}}],
-            "security_lake":{{"bucket":"aws-security-data-lake-us-east-1-x","region":"us-east-1","account_id":"123456789012"{STAGING}}}}}"#
-    ))
-    .unwrap();
-    let push = PushService::from_ports(Arc::new(config.clone()), &fakes.ports());
+    let push = lake_push(&fakes, r#","output":"both""#, STAGING);
     // Pushed: a type, an id, and a `published` that is no time.
     let pushed =
         json!({"uuid": "sparse-push", "eventType": "user.session.start", "published": "yesterday"});
