@@ -19,6 +19,7 @@ locals {
     detection_finding      = "okta-detection"
     api_activity           = "okta-api-activity"
     user_inventory_info    = "okta-user-inventory"
+    device_inventory_info  = "okta-device-inv"
   }
 
   lake         = var.security_lake

@@ -176,7 +176,12 @@ pub const OKTA_ERROR_SUMMARY_CHARS: usize = 300;
 /// How much of a quarantined record's original text the marker keeps.
 pub const QUARANTINE_ORIGINAL_BYTES: usize = 16 * 1024;
 
-// Used by inventory/catalogue.rs.
+// Used by shape/directory_object.rs and shape/inventory_change.
+/// The longest object id the relay keeps (Okta's are 20 characters); a hostile server should
+/// not fill record ids and dedupe marks.
+pub const MAX_OBJECT_ID_CHARS: usize = 256;
+
+// Used by inventory/catalogue.
 /// A day, for the directory streams' default intervals.
 pub const DAY_SECONDS: u64 = 86_400;
 

@@ -52,6 +52,10 @@ pub struct StreamSummary {
     /// System Log events forwarded with the receipt time: their `published` was missing or
     /// unreadable.
     pub malformed_published: u64,
+    /// Directory streams: fan-out streams Okta refused (a scope of their own the credentials
+    /// lack), with the error; the parent was listed without them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub refused_children: Vec<(&'static str, String)>,
     /// Directory streams: whether this run was a full sync or a delta.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sync: Option<SyncMode>,

@@ -68,7 +68,12 @@ fn url_with(origin: &str, path: &str, params: &[(&str, String)]) -> String {
 }
 
 /// A JSON array response with `self` and (optionally) `next` links.
-fn page_response(body: String, self_url: &str, next: Option<String>, link: &LinkBase) -> Response {
+pub(crate) fn page_response(
+    body: String,
+    self_url: &str,
+    next: Option<String>,
+    link: &LinkBase,
+) -> Response {
     let mut response = ([(CONTENT_TYPE, "application/json")], body).into_response();
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&format!("<{self_url}>; rel=\"self\"")) {
@@ -545,6 +550,9 @@ pub async fn collection(
 
 /// The OAuth scope an API path needs.
 pub fn scope_for(path: &str) -> &'static str {
+    if let Some(scope) = crate::context::scope_for(path) {
+        return scope;
+    }
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     match segments.as_slice() {
         ["api", "v1", "logs", ..] => "okta.logs.read",

@@ -96,6 +96,7 @@ async fn directory(State(state): S) -> Json<Value> {
         "idps": store.idps.keys().collect::<Vec<_>>(),
         "zones": store.zones.keys().collect::<Vec<_>>(),
         "clients": store.clients.keys().collect::<Vec<_>>(),
+        "context": crate::context::inventory(&store),
     }))
 }
 

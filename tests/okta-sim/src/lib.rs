@@ -9,6 +9,7 @@
 //! Start it in-process with [`start`], or run the `okta-sim` binary.
 
 pub mod api;
+pub mod context;
 pub mod control;
 pub mod errors;
 pub mod faults;
@@ -263,11 +264,36 @@ fn sub_collection(
     }
 }
 
+/// A handler for an identity-context [`context::Endpoint`]; the parent id, if its route has
+/// one, is read from the path.
+fn context_list(
+    endpoint: &'static context::Endpoint,
+) -> impl Fn(State<Arc<SimState>>, Extension<api::LinkBase>, axum::extract::OriginalUri, Q) -> ListFuture
++ Clone {
+    move |State(s), Extension(l), uri, axum::extract::Query(q)| {
+        Box::pin(async move {
+            let parent = endpoint
+                .route
+                .split('/')
+                .zip(uri.0.path().split('/'))
+                .find(|(r, _)| *r == "{id}")
+                .map(|(_, p)| p.to_string())
+                .unwrap_or_default();
+            let store = lock(&s.store);
+            context::list(&store, endpoint, &parent, &q, &l, &uri, &s.base_url)
+        })
+    }
+}
+
 /// Okta's public document about the org (its id), served without credentials.
 const WELL_KNOWN_ORGANIZATION: &str = "/.well-known/okta-organization";
 
 fn router(state: Arc<SimState>) -> Router {
-    let okta = Router::new()
+    let mut okta = Router::new();
+    for endpoint in context::ENDPOINTS {
+        okta = okta.route(endpoint.route, get(context_list(endpoint)));
+    }
+    let okta = okta
         .route("/api/v1/logs", get(api::logs))
         .route("/api/v1/users", get(api::users))
         .route("/api/v1/users/{id}/groups", get(api::user_groups))

@@ -8,6 +8,7 @@
 //! Events are stored as serialized JSON (plus the few fields queries need) so a backlog of
 //! hundreds of thousands of 2–4 KB events fits in memory.
 
+use crate::context::ObjectRef;
 use crate::ids;
 use crate::shapes::{self, EventSpec};
 use chrono::{DateTime, Duration, Utc};
@@ -43,6 +44,11 @@ pub struct SeedConfig {
     pub idps: usize,
     pub zones: usize,
     pub clients: usize,
+    /// Objects per identity-context list (custom roles, authorization servers, hooks, …);
+    /// 0 seeds no identity context at all.
+    pub context: usize,
+    pub factors_per_user: usize,
+    pub devices: usize,
     pub backlog_events: usize,
     /// The backlog's events are spread over this many hours before start-up.
     pub backlog_hours: u32,
@@ -64,6 +70,9 @@ impl Default for SeedConfig {
             idps: 2,
             zones: 3,
             clients: 3,
+            context: 3,
+            factors_per_user: 2,
+            devices: 4,
             backlog_events: 200,
             backlog_hours: 12,
             late_share: 0.05,
@@ -87,6 +96,9 @@ pub struct ChangeRequest {
     pub remove_membership_pairs: Vec<(String, String)>,
     /// These memberships are added (`PUT /api/v1/groups/{g}/users/{u}`).
     pub add_membership_pairs: Vec<(String, String)>,
+    /// These identity-context objects are deleted (with their children), each with the System
+    /// Log event Okta writes for it; unknown ones are skipped.
+    pub delete_objects: Vec<ObjectRef>,
 }
 
 /// What a change batch did, so tests can assert exactly those changes arrive.
@@ -98,6 +110,7 @@ pub struct ChangeReport {
     pub added_memberships: Vec<(String, String)>,
     pub removed_memberships: Vec<(String, String)>,
     pub removed_app_users: Vec<(String, String)>,
+    pub deleted_objects: Vec<ObjectRef>,
     pub events: Vec<String>,
 }
 
@@ -138,6 +151,9 @@ const ACTIVITY: &[(&str, &str, &str)] = &[
 pub struct Store {
     pub base_url: String,
     rng: ChaCha8Rng,
+    /// The identity context ([`crate::context`]): collection → parent id (empty for top-level
+    /// lists) → object id → object.
+    pub context: BTreeMap<&'static str, BTreeMap<String, BTreeMap<String, Value>>>,
     pub users: BTreeMap<String, Value>,
     pub groups: BTreeMap<String, Value>,
     /// group id → member user ids
@@ -161,6 +177,7 @@ impl Store {
         let mut store = Store {
             base_url: base_url.trim_end_matches('/').to_string(),
             rng: ChaCha8Rng::seed_from_u64(cfg.seed),
+            context: BTreeMap::new(),
             users: BTreeMap::new(),
             groups: BTreeMap::new(),
             members: BTreeMap::new(),
@@ -281,6 +298,7 @@ impl Store {
                 shapes::oauth_client(&base, &id, &format!("Service client {i}")),
             );
         }
+        crate::context::seed(&mut store, cfg, now);
         // The backlog: persisted over `backlog_hours` up to now, some of it late.
         // Late events are late by up to `max_late_seconds` or three event spacings, whichever is
         // longer, so they really overtake events already stored.
@@ -543,6 +561,9 @@ impl Store {
             for assignments in self.app_users.values_mut() {
                 assignments.remove(&id);
             }
+            for collection in ["user_roles", "user_factors"] {
+                self.context.get_mut(collection).map(|c| c.remove(&id));
+            }
             report.deleted_users.push(id);
         }
         for _ in 0..req.remove_memberships {
@@ -646,7 +667,64 @@ impl Store {
             ));
             report.removed_app_users.push((a, u));
         }
+        for object in &req.delete_objects {
+            if let Some(uuid) = self.delete_context(object, at) {
+                report.events.push(uuid);
+                report.deleted_objects.push(object.clone());
+            }
+        }
         report
+    }
+
+    /// An identity-context object, if it exists.
+    pub fn context_object(&self, collection: &str, parent: &str, id: &str) -> Option<&Value> {
+        self.context.get(collection)?.get(parent)?.get(id)
+    }
+
+    /// Deletes an identity-context object and its children, and writes the System Log event
+    /// Okta writes for it (none for collections Okta logs no deletion of).
+    fn delete_context(&mut self, object: &ObjectRef, at: DateTime<Utc>) -> Option<String> {
+        let endpoint = crate::context::endpoint(&object.collection)?;
+        let removed = self
+            .context
+            .get_mut(endpoint.name)?
+            .get_mut(&object.parent)?
+            .remove(&object.id)?;
+        for child in crate::context::ENDPOINTS
+            .iter()
+            .filter(|e| e.parent == Some(crate::context::Parent::Of(endpoint.name)))
+        {
+            self.context
+                .get_mut(child.name)
+                .map(|c| c.remove(&object.id));
+        }
+        let deletion = endpoint.deletion?;
+        let name = |v: &Value| {
+            ["name", "label", "displayName"]
+                .iter()
+                .find_map(|k| v[*k].as_str())
+                .unwrap_or("")
+                .to_string()
+        };
+        let targets = deletion
+            .targets
+            .iter()
+            .map(|(who, kind)| {
+                let id = match who {
+                    crate::context::Who::Object => &object.id,
+                    crate::context::Who::Parent => &object.parent,
+                };
+                match *kind {
+                    "User" if self.users.contains_key(id) => self.user_target(id),
+                    "UserGroup" => {
+                        let group = self.groups.get(id).map(|g| name(&g["profile"]));
+                        shapes::target(id, kind, "unknown", &group.unwrap_or_default())
+                    }
+                    _ => shapes::target(id, kind, "unknown", &name(&removed)),
+                }
+            })
+            .collect();
+        Some(self.admin_event(at, deletion.event_type, deletion.message, targets))
     }
 
     fn deactivate(&mut self, id: &str, at: DateTime<Utc>, report: &mut ChangeReport) {

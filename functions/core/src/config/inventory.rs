@@ -62,6 +62,10 @@ pub fn validate(
                 format!("unknown stream (known: {known})"),
             ));
         };
+        if settings.page_size.is_some() && !spec.limit {
+            let why = "this endpoint returns every object in one response (it takes no limit)";
+            return Err(problem(at(&format!("{name}.page_size")), why.into()));
+        }
         if let Some(size) = settings.page_size
             && !(1..=spec.max_page_size).contains(&size)
         {

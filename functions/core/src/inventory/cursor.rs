@@ -20,6 +20,7 @@
 use crate::record::SyncMode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
 use std::time::Duration;
 
 /// A child listing owed for one parent.
@@ -65,6 +66,10 @@ pub struct Listing {
     /// The parent page to fetch next; `None` once every parent page was read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<String>,
+    /// First pages still to list after `next`'s listing ends: a sweep through a required
+    /// parameter's values (policies by `type`).
+    #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
+    pub queued: VecDeque<String>,
     /// The child listing in progress for the parent page read last.
     #[serde(default, rename = "fanout_at", skip_serializing_if = "Option::is_none")]
     pub fanout: Option<FanoutPosition>,
@@ -87,6 +92,7 @@ impl Listing {
             started_at: now,
             okta_started_at: None,
             next: Some(first_page),
+            queued: VecDeque::new(),
             fanout: None,
             legacy_fanout: None,
             max_seen: None,
@@ -329,6 +335,7 @@ mod tests {
     #[test]
     fn the_cursor_round_trips_and_garbage_is_an_error() {
         let mut listing = Listing::new(SyncMode::Delta, t(0), "https://o/api/v1/groups".into());
+        listing.queued = ["https://o/api/v1/policies?type=MFA_ENROLL".to_string()].into();
         listing.fanout = Some(FanoutPosition {
             page: "https://o/api/v1/groups?after=00g0".into(),
             task: FanoutTask {
@@ -344,6 +351,10 @@ mod tests {
             ..InventoryCursor::default()
         };
         assert_eq!(InventoryCursor::parse(Some(&c.to_json())).unwrap(), c);
+        assert!(
+            c.to_json().contains("MFA_ENROLL"),
+            "the sweep's queue is stored"
+        );
         let err = InventoryCursor::parse(Some("https://o/api/v1/logs?after=1")).unwrap_err();
         assert!(
             err.to_string().contains("okta-relay-ctl reset-cursor"),

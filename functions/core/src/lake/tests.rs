@@ -250,8 +250,39 @@ fn every_class_encodes_and_reads_back() {
     let bytes = parquet::encode(5003, &[e.line.as_str()]).unwrap();
     let reader = SerializedFileReader::new(bytes::Bytes::from(bytes)).unwrap();
     assert_eq!(reader.metadata().file_metadata().num_rows(), 1);
+    // An admin role (User Inventory Info with its privileges) and a device (Device Inventory
+    // Info) go in the same files.
+    let objects = [
+        (
+            "user_roles",
+            r#"{"id":"ra1","label":"Super Administrator","type":"SUPER_ADMIN","assignmentType":"USER"}"#,
+            Some(("user", "00u1")),
+            5003,
+        ),
+        (
+            "devices",
+            r#"{"id":"guo1","profile":{"displayName":"d","platform":"IOS","osVersion":"17.1"}}"#,
+            None,
+            5001,
+        ),
+    ];
+    for (stream, object, parent, class) in objects {
+        let raw = RawValue::from_string(object.into()).unwrap();
+        let mut relay =
+            RelayMetadata::new("acme", stream, CollectionPath::Pull, Utc::now(), "x".into());
+        relay.parent = parent.map(|(kind, id)| crate::record::ParentRef {
+            kind,
+            id: id.into(),
+        });
+        let mapped = ocsf::directory(stream, &raw, &relay, relay.collected_at).unwrap();
+        assert_eq!(mapped.class_uid, class, "{stream}");
+        let e = LakeEvent::new("acme", "inv#x", &mapped);
+        let bytes = parquet::encode(class, &[e.line.as_str()]).unwrap();
+        let reader = SerializedFileReader::new(bytes::Bytes::from(bytes)).unwrap();
+        assert_eq!(reader.metadata().file_metadata().num_rows(), 1, "{stream}");
+    }
     // Every class the table has was written above.
-    assert_eq!(crate::ocsf::TABLE.classes.len(), events.len() + 1);
+    assert_eq!(crate::ocsf::TABLE.classes.len(), events.len() + 2);
 }
 
 #[test]

@@ -38,23 +38,21 @@ fn okta_event(case: &Value) -> Value {
 
 /// The case's OCSF event, mapped as the relay maps it.
 fn mapped(case: &Value, doc: &Value) -> Mapped {
-    if let Some(stream) = case["okta"]["directory"].as_str() {
-        let object = &doc["directory"][stream];
-        let parent = object["parent"].as_str().unwrap();
-        let id = object["object"]["id"].as_str().unwrap();
-        let mut relay = RelayMetadata::new(
-            "acme",
-            stream,
-            CollectionPath::Pull,
-            received(),
-            format!("{parent}/{id}"),
-        )
-        .identified(Some("00o1abcdefghijklmnop"));
-        relay.parent = Some(ParentRef {
-            kind: "group",
-            id: parent.into(),
+    if let Some(key) = case["okta"]["directory"].as_str() {
+        let entry = &doc["directory"][key];
+        let stream = entry["stream"].as_str().unwrap_or(key);
+        let record_id = entry["record_id"].as_str().expect("record_id").to_string();
+        let mut relay =
+            RelayMetadata::new("acme", stream, CollectionPath::Pull, received(), record_id)
+                .identified(Some("00o1abcdefghijklmnop"));
+        relay.parent = entry["parent"].as_str().map(|id| ParentRef {
+            kind: match entry["parent_kind"].as_str() {
+                Some("user") => "user",
+                _ => "group",
+            },
+            id: id.into(),
         });
-        let raw = RawValue::from_string(object["object"].to_string()).unwrap();
+        let raw = RawValue::from_string(entry["object"].to_string()).unwrap();
         return directory(stream, &raw, &relay, received()).expect("a mapped stream");
     }
     let event = okta_event(case);

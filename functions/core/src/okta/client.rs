@@ -6,6 +6,7 @@
 //! followed for the same reason.
 
 use super::credentials::{OktaCredentials, OrgAuth};
+use super::envelope::{self, EnvelopeError, PageLayout};
 use super::error::{OktaError, OktaErrorBody, TransportFailure};
 use super::links;
 use super::org_url::OrgUrl;
@@ -223,6 +224,16 @@ impl OktaClient {
     /// `max_attempts` times; configuration errors (401/403) and foreign links are returned at
     /// once.
     pub async fn get_page<T: DeserializeOwned>(&self, url: &Url) -> Result<Page<T>, OktaError> {
+        self.get_page_in(url, PageLayout::Array).await
+    }
+
+    /// [`Self::get_page`] for an endpoint whose page has the given layout (the `/iam` lists
+    /// wrap theirs in an object).
+    pub async fn get_page_in<T: DeserializeOwned>(
+        &self,
+        url: &Url,
+        layout: PageLayout,
+    ) -> Result<Page<T>, OktaError> {
         self.org.ensure_same_origin(url)?;
         let path = url.path().to_string();
         let bucket = RateLimitBucket::for_path(&path);
@@ -255,7 +266,7 @@ impl OktaClient {
                 Ok(response) => {
                     self.limiter
                         .observe(&bucket, &RateLimitHeaders::from_headers(&response.headers));
-                    match self.decode(url, &path, response) {
+                    match self.decode(url, &path, layout, response) {
                         Ok(page) => return Ok(page),
                         Err(e) => e,
                     }
@@ -388,6 +399,7 @@ impl OktaClient {
         &self,
         url: &Url,
         path: &str,
+        layout: PageLayout,
         response: RawResponse,
     ) -> Result<Page<T>, OktaError> {
         if !response.status.is_success() {
@@ -397,26 +409,36 @@ impl OktaClient {
                 body: Box::new(OktaErrorBody::parse(&response.body)),
             });
         }
-        let link_values = response
-            .headers
-            .get_all(LINK)
-            .iter()
-            .filter_map(|v| v.to_str().ok());
-        let page_links = links::parse(link_values, url, &self.org)?;
-        let items: Vec<T> =
-            serde_json::from_slice(&response.body).map_err(|e| OktaError::Decode {
-                path: path.to_string(),
-                // Position and category only: serde's text can quote the payload.
-                detail: format!(
-                    "{:?} error at line {} column {}",
-                    e.classify(),
-                    e.line(),
-                    e.column()
-                ),
-            })?;
+        let decode_error = |detail: String| OktaError::Decode {
+            path: path.to_string(),
+            detail,
+        };
+        let (items, next) = match layout {
+            PageLayout::Array => {
+                let link_values = response
+                    .headers
+                    .get_all(LINK)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok());
+                let page_links = links::parse(link_values, url, &self.org)?;
+                let items: Vec<T> = serde_json::from_slice(&response.body)
+                    .map_err(|e| decode_error(position(&e)))?;
+                (items, page_links.next)
+            }
+            PageLayout::Envelope(key) => {
+                let page =
+                    envelope::unwrap(&response.body, key, url, &self.org).map_err(|e| match e {
+                        EnvelopeError::Shape(detail) => decode_error(detail),
+                        EnvelopeError::Link(e) => OktaError::Link(e),
+                    })?;
+                let items: Vec<T> = serde_json::from_str(page.items.get())
+                    .map_err(|e| decode_error(position(&e)))?;
+                (items, page.next)
+            }
+        };
         Ok(Page {
             items,
-            next: page_links.next,
+            next,
             rate_limit: RateLimitHeaders::from_headers(&response.headers),
             request_id: response
                 .headers
@@ -425,4 +447,14 @@ impl OktaClient {
                 .map(|s| s.chars().take(64).collect()),
         })
     }
+}
+
+/// Position and category of a JSON error only: serde's text can quote the payload.
+fn position(e: &serde_json::Error) -> String {
+    format!(
+        "{:?} error at line {} column {}",
+        e.classify(),
+        e.line(),
+        e.column()
+    )
 }

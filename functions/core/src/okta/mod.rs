@@ -7,6 +7,7 @@
 
 mod client;
 pub mod credentials;
+mod envelope;
 mod error;
 pub mod links;
 pub mod oauth;
@@ -17,6 +18,7 @@ mod rate_limit;
 
 pub use client::{ClientSettings, OktaClient, RetryPolicy};
 pub use credentials::{OktaCredentials, OrgAuth};
+pub use envelope::PageLayout;
 pub use error::{OAuthErrorBody, OktaError, OktaErrorBody};
 pub use links::PageLinks;
 pub use org_url::{OrgUrl, OrgUrlError};

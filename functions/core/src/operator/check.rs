@@ -9,15 +9,17 @@
 use crate::clock::Clock;
 use crate::config::SecurityLakeConfig;
 use crate::config::{OrgConfig, RelayConfig};
+use crate::inventory::catalogue::StreamSpec;
 use crate::okta::{
-    ClientSettings, OktaClient, OktaCredentials, OrgAuth, RateLimitBucket, RateLimitPolicy,
-    RateLimiter,
+    ClientSettings, OktaClient, OktaCredentials, OrgAuth, PageLayout, RateLimitBucket,
+    RateLimitPolicy, RateLimiter,
 };
 use crate::poller::LOG_SCOPES;
 use crate::ports::{
     HealthNote, HealthStore, LakeBucket, LakeError, LakeStore, SecretSource, StreamKey,
     StreamStateStore,
 };
+use crate::shape::directory_object::ObjectHeader;
 use crate::stream::StreamId;
 use secrecy::ExposeSecret;
 use serde::Serialize;
@@ -51,14 +53,66 @@ impl Check {
     }
 }
 
-/// The endpoints an org's enabled streams read first (fan-out streams use their parent's).
-pub fn endpoints(org: &OrgConfig) -> Vec<&'static str> {
+/// The requests that ask each enabled stream's endpoint for one item (path and query);
+/// fan-out streams are asked under their parent's first object ([`probe`]).
+pub fn endpoints(org: &OrgConfig) -> Vec<String> {
     let mut paths = Vec::new();
     if org.logs.enabled {
-        paths.push(crate::poller::LOGS_PATH);
+        paths.push(format!("{}?limit=1", crate::poller::LOGS_PATH));
     }
-    paths.extend(org.inventory_streams().iter().map(|s| s.spec.path));
+    paths.extend(
+        org.inventory_streams()
+            .iter()
+            .map(|s| first_item(s.spec, s.spec.path)),
+    );
     paths
+}
+
+/// `path` asking for one item: `limit=1` where the endpoint takes it, and the first value of a
+/// required parameter.
+fn first_item(spec: &StreamSpec, path: &str) -> String {
+    let mut query = Vec::new();
+    if spec.limit {
+        query.push("limit=1".to_string());
+    }
+    if let Some(sweep) = spec.sweep
+        && let Some(value) = sweep.values.first()
+    {
+        query.push(format!("{}={value}", sweep.param));
+    }
+    match query.is_empty() {
+        true => path.to_string(),
+        false => format!("{path}?{}", query.join("&")),
+    }
+}
+
+/// Each enabled stream whose OAuth scope the secret's own `scopes` leave out (a secret that
+/// names none is given every scope the streams need).
+fn missing_scopes(org: &OrgConfig, granted: &[String]) -> Vec<Check> {
+    let has = |scope: &str| granted.iter().any(|g| g == scope);
+    let mut checks = Vec::new();
+    if org.logs.enabled
+        && let Some(scope) = LOG_SCOPES.iter().find(|s| !has(s))
+    {
+        checks.push(scope_check(org, crate::stream::LOGS, scope));
+    }
+    for stream in org.inventory_streams() {
+        let specs = std::iter::once(stream.spec).chain(stream.children.iter().map(|c| c.spec));
+        for spec in specs.filter(|s| !has(s.scope)) {
+            checks.push(scope_check(org, spec.name, spec.scope));
+        }
+    }
+    checks
+}
+
+fn scope_check(org: &OrgConfig, stream: &str, scope: &str) -> Check {
+    Check::fail(
+        format!("orgs[{}] stream {stream}", org.name),
+        format!(
+            "needs the OAuth scope {scope}, which the secret's `scopes` leave out: add it there \
+             and grant it to the service app (docs/deploy.md, step 1)"
+        ),
+    )
 }
 
 /// Reads and parses the org's secret, then asks each endpoint for one item.
@@ -87,6 +141,9 @@ pub async fn check_org(
         subject("secret"),
         format!("readable; {} for {}", kind, credentials.org_url),
     )];
+    if let OrgAuth::OAuth(session) = &credentials.auth {
+        checks.extend(missing_scopes(org, session.scopes()));
+    }
     let settings = ClientSettings {
         user_agent: config.user_agent.clone(),
         ..ClientSettings::default()
@@ -110,32 +167,70 @@ pub async fn check_org(
     checks
 }
 
-/// Asks each of the org's endpoints for one item: proves the token and its scopes.
+/// Asks each of the org's endpoints for one item: proves the token and its scopes. A fan-out
+/// stream that needs a scope of its own is asked under its parent's first object.
 async fn probe(client: &OktaClient, limiter: &RateLimiter, org: &OrgConfig) -> Vec<Check> {
-    let subject = |what: &str| format!("orgs[{}] {what}", org.name);
     let mut checks = Vec::new();
-    for path in endpoints(org) {
-        let what = subject(&format!("GET {path}"));
-        let url = match client.org().join(&format!("{path}?limit=1")) {
-            Ok(url) => url,
-            Err(e) => {
-                checks.push(Check::fail(what, e.to_string()));
+    if org.logs.enabled {
+        let path = format!("{}?limit=1", crate::poller::LOGS_PATH);
+        checks.push(ask(client, limiter, org, &path, PageLayout::Array).await.0);
+    }
+    for stream in org.inventory_streams() {
+        let spec = stream.spec;
+        let path = first_item(spec, spec.path);
+        let (check, first) = ask(client, limiter, org, &path, spec.paging.layout()).await;
+        let parent_ok = check.ok;
+        checks.push(check);
+        for child in stream.children.iter().filter(|c| c.spec.own_scope()) {
+            let parent = first
+                .as_deref()
+                .and_then(|raw| ObjectHeader::parse(raw, spec).ok());
+            let Some(parent) = parent else {
+                if parent_ok {
+                    let what = format!("orgs[{}] stream {}", org.name, child.spec.name);
+                    let why = format!("not asked: {} has no object to ask under", spec.name);
+                    checks.push(Check::pass(what, why));
+                }
                 continue;
-            }
-        };
-        checks.push(match client.get_page::<Box<RawValue>>(&url).await {
-            Ok(_) => {
-                let headroom = limiter
-                    .headroom(&RateLimitBucket::for_path(path))
-                    .filter(|(_, limit)| *limit > 0)
-                    .map(|(remaining, limit)| format!("; rate limit {remaining}/{limit} left"))
-                    .unwrap_or_default();
-                Check::pass(what, format!("ok{headroom}"))
-            }
-            Err(e) => Check::fail(what, format!("{e} ({})", e.kind())),
-        });
+            };
+            let path = child.spec.path.replace("{id}", &parent.id);
+            let path = first_item(child.spec, &path);
+            let layout = child.spec.paging.layout();
+            checks.push(ask(client, limiter, org, &path, layout).await.0);
+        }
     }
     checks
+}
+
+/// One request for one item: its check, and the item if there was one.
+async fn ask(
+    client: &OktaClient,
+    limiter: &RateLimiter,
+    org: &OrgConfig,
+    path: &str,
+    layout: PageLayout,
+) -> (Check, Option<Box<RawValue>>) {
+    let what = format!(
+        "orgs[{}] GET {}",
+        org.name,
+        path.split('?').next().unwrap_or(path)
+    );
+    let url = match client.org().join(path) {
+        Ok(url) => url,
+        Err(e) => return (Check::fail(what, e.to_string()), None),
+    };
+    match client.get_page_in::<Box<RawValue>>(&url, layout).await {
+        Ok(page) => {
+            let headroom = limiter
+                .headroom(&RateLimitBucket::for_path(url.path()))
+                .filter(|(_, limit)| *limit > 0)
+                .map(|(remaining, limit)| format!("; rate limit {remaining}/{limit} left"))
+                .unwrap_or_default();
+            let first = page.items.into_iter().next();
+            (Check::pass(what, format!("ok{headroom}")), first)
+        }
+        Err(e) => (Check::fail(what, format!("{e} ({})", e.kind())), None),
+    }
 }
 
 /// After an org's checks all passed (its secret and every endpoint): each of its pull streams
@@ -296,7 +391,51 @@ mod tests {
         .unwrap();
         assert_eq!(
             endpoints(&config.orgs[0]),
-            ["/api/v1/logs", "/api/v1/users", "/api/v1/groups"]
+            [
+                "/api/v1/logs?limit=1",
+                "/api/v1/users?limit=1",
+                "/api/v1/groups?limit=1"
+            ]
         );
+        let config = RelayConfig::from_json(
+            r#"{"orgs":[{"name":"acme","secret_arn":"arn:aws:secretsmanager:us-east-1:1:secret:x",
+                "logs":{"enabled":false},"inventory":{"policies":{},"authenticators":{},"custom_roles":{}}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            endpoints(&config.orgs[0]),
+            [
+                "/api/v1/iam/roles",
+                "/api/v1/authenticators",
+                "/api/v1/policies?type=OKTA_SIGN_ON"
+            ],
+            "no limit where Okta takes none; a required parameter's first value"
+        );
+    }
+
+    #[test]
+    fn a_secret_whose_scopes_leave_a_stream_out_fails_that_stream_only() {
+        let config = RelayConfig::from_json(
+            r#"{"orgs":[{"name":"acme","secret_arn":"arn:aws:secretsmanager:us-east-1:1:secret:x",
+                "inventory":{"users":{},"groups":{},"group_roles":{},"devices":{}}}]}"#,
+        )
+        .unwrap();
+        let granted: Vec<String> = [
+            "okta.logs.read",
+            "okta.users.read",
+            "okta.groups.read",
+            "okta.devices.read",
+        ]
+        .map(String::from)
+        .to_vec();
+        let checks = missing_scopes(&config.orgs[0], &granted);
+        assert_eq!(checks.len(), 1, "{checks:?}");
+        assert_eq!(checks[0].subject, "orgs[acme] stream group_roles");
+        assert!(
+            checks[0].detail.contains("okta.roles.read"),
+            "{}",
+            checks[0].detail
+        );
+        assert!(!checks[0].ok);
     }
 }

@@ -7,6 +7,7 @@
 //! cannot commit over the reset (its fence is older).
 
 use crate::config::RelayConfig;
+use crate::inventory::catalogue;
 use crate::operator::status::configured_streams;
 use crate::ports::{StateError, StreamKey, StreamStateStore};
 use crate::stream::StreamId;
@@ -29,6 +30,13 @@ pub enum ResetError {
     },
     #[error("the push path has no cursor: Okta delivers partner events, the relay does not read")]
     NoCursor,
+    #[error(
+        "{stream} runs inside {parent} and keeps its place in {parent}'s cursor: reset {parent}"
+    )]
+    RunsWithParent {
+        stream: &'static str,
+        parent: &'static str,
+    },
     #[error("{key} is running right now (lease held by {owner} until {until}); try again after it")]
     Busy {
         key: StreamKey,
@@ -158,6 +166,15 @@ pub fn resettable(config: &RelayConfig, org: &str, stream: &str) -> Result<Strea
     let configured = configured_streams(org_config);
     match StreamId::parse(stream) {
         Some(StreamId::Push) => Err(ResetError::NoCursor),
+        // A fan-out stream keeps its place in its parent's cursor.
+        Some(StreamId::Directory(name))
+            if let Some((parent, _)) = catalogue::spec(name).and_then(|s| s.parent) =>
+        {
+            Err(ResetError::RunsWithParent {
+                stream: name,
+                parent,
+            })
+        }
         Some(id @ StreamId::Backfill(_)) => Ok(id.key(org)),
         Some(id) if configured.contains(&id) => Ok(id.key(org)),
         _ => Err(ResetError::UnknownStream {

@@ -94,11 +94,16 @@ pub fn configured_streams(org: &OrgConfig) -> Vec<StreamId> {
     if org.logs.enabled {
         ids.push(StreamId::Logs);
     }
-    ids.extend(
-        org.inventory_streams()
-            .iter()
-            .map(|s| StreamId::Directory(s.spec.name)),
-    );
+    // Each directory stream, then the fan-out streams that run inside it.
+    for stream in org.inventory_streams() {
+        ids.push(StreamId::Directory(stream.spec.name));
+        ids.extend(
+            stream
+                .children
+                .iter()
+                .map(|c| StreamId::Directory(c.spec.name)),
+        );
+    }
     if org.partner_event_source.is_some() {
         ids.push(StreamId::Push);
     }
@@ -291,14 +296,22 @@ mod tests {
     #[test]
     fn the_configured_streams_are_logs_inventory_then_push() {
         let org = org(
-            r#","inventory":{"users":{},"groups":{}},"partner_event_source":"aws.partner/okta.com/acme/s""#,
+            r#","inventory":{"users":{},"groups":{},"user_factors":{},"group_roles":{}},"partner_event_source":"aws.partner/okta.com/acme/s""#,
         );
         assert_eq!(
             configured_streams(&org)
                 .iter()
                 .map(StreamId::name)
                 .collect::<Vec<_>>(),
-            ["logs", "users", "groups", "push"]
+            [
+                "logs",
+                "users",
+                "user_factors",
+                "groups",
+                "group_roles",
+                "push"
+            ],
+            "each fan-out stream after its parent"
         );
     }
 

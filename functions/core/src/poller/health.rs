@@ -3,7 +3,7 @@
 //! run that delivered.
 
 use super::PollerService;
-use crate::config::OrgConfig;
+use crate::config::{InventoryStream, OrgConfig};
 use crate::ports::{Failure, HealthNote, HealthReport, StreamKey};
 use crate::run::PollError;
 use crate::stream::StreamId;
@@ -65,6 +65,46 @@ impl PollerService {
         };
         if let Err(e) = written {
             tracing::warn!(error = %e, "could not record stream health");
+        }
+    }
+
+    /// A fan-out stream's health follows its parent's run (it runs inside it), except when Okta
+    /// refused the child alone: then it is the child's configuration error, not the parent's.
+    pub(super) async fn record_children(
+        &self,
+        org: &OrgConfig,
+        stream: &InventoryStream,
+        result: &Result<(), PollError>,
+        summary: &StreamSummary,
+    ) {
+        for child in &stream.children {
+            let key = StreamId::Directory(child.spec.name).key(&org.name);
+            let refused = summary
+                .refused_children
+                .iter()
+                .find(|(name, _)| *name == child.spec.name);
+            if let Some((_, message)) = refused {
+                let failure = Failure {
+                    kind: ErrorKind::Configuration,
+                    fault: Fault::OktaConfiguration,
+                    message,
+                };
+                let now = self.ports.clock.now();
+                if let Err(e) = self.ports.health.record_failure(&key, now, &failure).await {
+                    tracing::warn!(error = %e, "could not record stream health");
+                }
+                continue;
+            }
+            let child_summary = StreamSummary {
+                pages: summary.pages,
+                caught_up: summary.caught_up,
+                sync: summary.sync,
+                lease_busy: summary.lease_busy,
+                stopped_for_deadline: summary.stopped_for_deadline,
+                stopped_for_rate_limit: summary.stopped_for_rate_limit,
+                ..StreamSummary::default()
+            };
+            self.record(&key, result, &child_summary).await;
         }
     }
 

@@ -230,6 +230,9 @@ impl PollerService {
                     lag_without_events(&summary, caught_up_at, self.ports.clock.now());
             }
             self.record(&key, &result, &summary).await;
+            if let StreamJob::Directory(stream) = job {
+                self.record_children(org, stream, &result, &summary).await;
+            }
             tracing::info!(
                 pages = summary.pages,
                 forwarded = summary.forwarded,

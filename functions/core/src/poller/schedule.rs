@@ -59,10 +59,11 @@ pub fn due(
 pub fn overdue_after(org: &OrgConfig, id: StreamId, slack: Duration) -> Option<Duration> {
     let interval = match id {
         StreamId::Logs => Duration::from_secs(org.logs.interval_seconds),
+        // A fan-out stream runs with its parent, on the parent's intervals.
         StreamId::Directory(name) => org
             .inventory_streams()
             .into_iter()
-            .find(|s| s.spec.name == name)
+            .find(|s| s.spec.name == name || s.children.iter().any(|c| c.spec.name == name))
             .map(|s| s.delta_interval.unwrap_or(s.interval))?,
         _ => return None,
     };

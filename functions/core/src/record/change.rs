@@ -26,7 +26,12 @@ pub struct InventoryChange {
     pub group_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub app_id: Option<String>,
-    /// Identity providers and network zones.
+    /// The object that ended, when it is not a user, group or app (an IdP, a zone, a policy,
+    /// a rule, a token, …).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub object_id: Option<String>,
+    /// What that object belonged to (a rule's policy, a scope's authorization server, the
+    /// device a user was removed from).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
 }

@@ -210,5 +210,14 @@ mod tests {
         for marker in [OVERSIZE_DETAIL_TYPE, QUARANTINE_DETAIL_TYPE] {
             assert!(!listed.contains(marker), "{marker} has no Okta object");
         }
+        // The rules' patterns carry the list: they must stay within EventBridge's default
+        // event pattern size (2 048 characters).
+        let pattern = serde_json::json!({"source": ["okta-relay"],
+            "detail-type": [{"anything-but": contract["okta_object_detail_types"]}]});
+        let size = pattern.to_string().len();
+        assert!(
+            size <= 2048,
+            "the delivery rule's pattern is {size} characters"
+        );
     }
 }

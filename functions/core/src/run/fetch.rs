@@ -8,7 +8,7 @@ use super::error::PollError;
 use super::lease::LeaseKeeper;
 use super::settings::RunSettings;
 use crate::clock::Clock;
-use crate::okta::{OktaClient, OktaError, OrgUrl, Page, RateLimitBucket};
+use crate::okta::{OktaClient, OktaError, OrgUrl, Page, PageLayout, RateLimitBucket};
 use crate::ports::RateLimitHeadroom;
 use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
@@ -43,8 +43,18 @@ impl Okta<'_> {
             .map(|(remaining, limit)| RateLimitHeadroom { remaining, limit })
     }
 
-    /// Fetches one page, keeping the lease through rate-limit waits.
+    /// Fetches one page (a JSON array with `Link` headers), keeping the lease through
+    /// rate-limit waits.
     pub async fn page(&self, url: &Url) -> Result<Page<Box<RawValue>>, PollError> {
+        self.page_in(url, PageLayout::Array).await
+    }
+
+    /// [`Self::page`] for an endpoint with its own page layout.
+    pub async fn page_in(
+        &self,
+        url: &Url,
+        layout: PageLayout,
+    ) -> Result<Page<Box<RawValue>>, PollError> {
         let step = self.settings.lease_ttl / 4;
         let step_chrono = chrono::Duration::from_std(step).unwrap_or_default();
         let stop_by = self.settings.stop_by(self.deadline);
@@ -55,7 +65,7 @@ impl Okta<'_> {
                 .client
                 .clone()
                 .with_deadline(hold.min(stop_by))
-                .get_page(url)
+                .get_page_in(url, layout)
                 .await
             {
                 Err(OktaError::RateLimited { retry_after, .. })

@@ -120,6 +120,7 @@ impl StreamRun<'_> {
         // made. A flush that failed dropped the held cursor: nothing is committed past events
         // the lake did not take.
         let settled = self.settle(&mut held, lease, summary, true).await;
+        summary.refused_children = source.refused_children();
         looped?;
         settled?;
         summary.lag_seconds = summary

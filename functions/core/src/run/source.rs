@@ -95,6 +95,12 @@ pub trait Source: Send {
         None
     }
 
+    /// Fan-out streams Okta refused in this run, each with its error (directory streams whose
+    /// child needs a scope of its own).
+    fn refused_children(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+
     /// Reads the next page.
     async fn next_page(&mut self, okta: &Okta<'_>) -> Result<SourcePage, PollError>;
 

@@ -6,6 +6,7 @@
 //! marks are scoped by org and stream, so two orgs or two streams never suppress each other.
 
 use crate::inventory::catalogue::StreamSpec;
+use crate::limits::MAX_OBJECT_ID_CHARS;
 use crate::pipeline::PendingRecord;
 use crate::record::{self, CollectionPath, ParentRef, RelayMetadata, SyncMode};
 use chrono::{DateTime, Utc};
@@ -40,6 +41,15 @@ struct Header<'a> {
     last_updated: Option<Cow<'a, str>>,
     #[serde(rename = "lastMembershipUpdated", borrow, default)]
     last_membership_updated: Option<Cow<'a, str>>,
+    /// A device's users are `{"user": {"id": ...}, ...}` entries.
+    #[serde(borrow, default)]
+    user: Option<Nested<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Nested<'a> {
+    #[serde(borrow, default)]
+    id: Option<Cow<'a, str>>,
 }
 
 /// What the relay reads from a directory object.
@@ -65,9 +75,12 @@ impl ObjectHeader {
             })?;
         let id = match spec.id_field {
             "client_id" => header.client_id,
+            "user.id" => header.user.and_then(|u| u.id),
             _ => header.id,
         };
-        let id = id.filter(|id| !id.trim().is_empty() && id.len() <= 256 && !id.contains('/'));
+        let id = id.filter(|id| {
+            !id.trim().is_empty() && id.len() <= MAX_OBJECT_ID_CHARS && !id.contains('/')
+        });
         let Some(id) = id else {
             return Err(InvalidObject::Field {
                 stream: spec.name,

@@ -22,7 +22,7 @@ use crate::aws_faults::{Chaos, FaultProxy, sdk_through};
 use crate::crash::run_once_as;
 use crate::crash_suite::{
     RESETTABLE, Via, check_lake, env_or, finish, log_records, odd_marks_and_held_leases,
-    random_point, reset,
+    random_point, reset, reset_the_rest,
 };
 use crate::lambda::function_env;
 use crate::pull::{TOKEN, all_events, distinct};
@@ -236,6 +236,7 @@ async fn faults(via: Via, backlog: u64, runs: u64, pushed: u64) {
             failed_runs += 1;
         }
     }
+    reset_the_rest(&env, &mut resets, std::time::Duration::from_secs(30)).await;
     let (invocations, failed_pushes) = pusher.await.unwrap();
     let faults = poller_proxy.counts();
     let push_faults = push_proxy.counts();

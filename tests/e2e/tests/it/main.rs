@@ -15,6 +15,7 @@ mod deploy;
 mod fault_suite;
 mod faults;
 mod firehose;
+mod identity_context;
 mod inventory;
 mod lake;
 mod lake_staged;

@@ -15,11 +15,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// A generated service-app key: its PKCS#8 PEM (for the secret) and public JWK (for Okta).
-struct AppKey {
+pub(crate) struct AppKey {
     kid: String,
     algorithm: &'static str,
     pem: String,
-    jwk: Jwk,
+    pub(crate) jwk: Jwk,
 }
 
 fn pem(der: &[u8]) -> String {
@@ -37,7 +37,7 @@ fn pem(der: &[u8]) -> String {
     )
 }
 
-fn es256(kid: &str) -> AppKey {
+pub(crate) fn es256(kid: &str) -> AppKey {
     use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
     let der = EcdsaKeyPair::generate_pkcs8(
         &ECDSA_P256_SHA256_FIXED_SIGNING,
@@ -75,12 +75,12 @@ fn key(kid: &str, algorithm: &'static str, pem: String) -> AppKey {
 }
 
 impl AppKey {
-    fn secret_entry(&self) -> Value {
+    pub(crate) fn secret_entry(&self) -> Value {
         json!({"kid": self.kid, "algorithm": self.algorithm, "private_key": self.pem})
     }
 }
 
-async fn register(sim: &RunningSim, client: Value) {
+pub(crate) async fn register(sim: &RunningSim, client: Value) {
     control(sim, "/oauth/clients", client).await;
 }
 

@@ -128,6 +128,11 @@ impl OAuthSession {
         self
     }
 
+    /// The scopes its tokens are requested with.
+    pub fn scopes(&self) -> &[String] {
+        &self.config.scopes
+    }
+
     /// Access tokens obtained so far (for tests and logs).
     pub async fn tokens_issued(&self) -> u64 {
         self.state.lock().await.tokens_issued

@@ -99,7 +99,8 @@ impl DirectorySource<'_> {
         at: &FanoutPosition,
         okta: &Okta<'_>,
     ) -> Result<Fanout, PollError> {
-        let page = okta.page(&super::stored_url(&at.page)?).await?;
+        let layout = self.stream.spec.paging.layout();
+        let page = okta.page_in(&super::stored_url(&at.page)?, layout).await?;
         let mut tasks: VecDeque<FanoutTask> = page
             .items
             .iter()
@@ -125,7 +126,7 @@ impl DirectorySource<'_> {
 
     /// The next page of one child listing; `task.next` becomes `None` when it is complete.
     async fn list_children(
-        &self,
+        &mut self,
         task: &mut FanoutTask,
         okta: &Okta<'_>,
     ) -> Result<SourcePage, PollError> {
@@ -144,13 +145,30 @@ impl DirectorySource<'_> {
             Some(next) => super::stored_url(next)?,
             None => child_url(okta, child, &task.parent)?,
         };
-        let page = match okta.page(&url).await {
+        if self.refused.contains_key(child.spec.name) {
+            task.next = None;
+            return Ok(out);
+        }
+        let page = match okta.page_in(&url, child.spec.paging.layout()).await {
             Ok(page) => page,
             // The parent was deleted since its page was read: its deletion reaches the SIEM as
             // an inventory change record, and it has no children to list.
             Err(PollError::Okta(OktaError::Api { status: 404, .. })) => {
                 tracing::info!(child = child.spec.name, parent = %task.parent,
                     "parent no longer exists; skipping its listing");
+                task.next = None;
+                out.fetched = 1;
+                return Ok(out);
+            }
+            // A stream with a scope of its own that the credentials lack: the parent goes on,
+            // the child is reported once as a configuration error of its own.
+            Err(PollError::Okta(e @ OktaError::Api { status: 403, .. }))
+                if child.spec.own_scope() =>
+            {
+                tracing::error!(child = child.spec.name, error = %e,
+                    "Okta refused this stream (its scope is {}); listing its parent without it",
+                    child.spec.scope);
+                self.refused.insert(child.spec.name, e);
                 task.next = None;
                 out.fetched = 1;
                 return Ok(out);
@@ -204,7 +222,9 @@ fn child_url(okta: &Okta<'_>, child: &ChildStream, parent: &str) -> Result<Url, 
             .push(parent)
             .extend(after.split('/').filter(|s| !s.is_empty()));
     }
-    url.query_pairs_mut()
-        .append_pair("limit", &child.page_size.to_string());
+    if child.spec.limit {
+        url.query_pairs_mut()
+            .append_pair("limit", &child.page_size.to_string());
+    }
     Ok(url)
 }

@@ -23,6 +23,7 @@ use crate::run::{CursorError, Next, Okta, Opened, PollError, Source, SourcePage}
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use fanout::Fanout;
+use std::collections::{BTreeMap, VecDeque};
 use url::Url;
 
 /// How far behind the high-water mark a delta starts: Okta's search index trails writes by up
@@ -38,6 +39,9 @@ pub struct DirectorySource<'a> {
     /// The child listings the parent page read last implies, in memory only (the cursor keeps
     /// the one in progress).
     queue: Option<Fanout>,
+    /// Fan-out streams Okta refused in this run (a scope their parent does not need): the
+    /// parent goes on without them, and each is reported once, as its own configuration error.
+    refused: BTreeMap<&'static str, OktaError>,
 }
 
 impl<'a> DirectorySource<'a> {
@@ -48,10 +52,12 @@ impl<'a> DirectorySource<'a> {
             cursor: InventoryCursor::default(),
             listing: None,
             queue: None,
+            refused: BTreeMap::new(),
         }
     }
 
-    /// A new listing: a full sync of everything, or a delta from the high-water mark.
+    /// A new listing: a full sync of everything, or a delta from the high-water mark. A stream
+    /// that sweeps a required parameter lists each value in turn (one first page each).
     fn start(
         &self,
         mode: SyncMode,
@@ -60,8 +66,10 @@ impl<'a> DirectorySource<'a> {
     ) -> Result<Listing, PollError> {
         let spec = self.stream.spec;
         let mut url = org.join(spec.path).map_err(OktaError::from)?;
-        url.query_pairs_mut()
-            .append_pair("limit", &self.stream.page_size.to_string());
+        if spec.limit {
+            url.query_pairs_mut()
+                .append_pair("limit", &self.stream.page_size.to_string());
+        }
         let mut since = None;
         match (mode, spec.delta, self.cursor.high_water) {
             (SyncMode::Delta, Some(rule), Some(high_water)) => {
@@ -87,9 +95,23 @@ impl<'a> DirectorySource<'a> {
         } else {
             SyncMode::Full
         };
+        let mut first_pages: VecDeque<String> = match spec.sweep {
+            None => VecDeque::from([url.to_string()]),
+            Some(sweep) => sweep
+                .values
+                .iter()
+                .map(|value| {
+                    let mut page = url.clone();
+                    page.query_pairs_mut().append_pair(sweep.param, value);
+                    page.to_string()
+                })
+                .collect(),
+        };
+        let first = first_pages.pop_front().unwrap_or_else(|| url.to_string());
         Ok(Listing {
             since,
-            ..Listing::new(mode, now, url.to_string())
+            queued: first_pages,
+            ..Listing::new(mode, now, first)
         })
     }
 
@@ -126,6 +148,13 @@ impl Source for DirectorySource<'_> {
 
     fn sync(&self) -> Option<SyncMode> {
         self.listing.as_ref().map(|l| l.mode)
+    }
+
+    fn refused_children(&self) -> Vec<(&'static str, String)> {
+        self.refused
+            .iter()
+            .map(|(name, e)| (*name, e.to_string()))
+            .collect()
     }
 
     async fn next_page(&mut self, okta: &Okta<'_>) -> Result<SourcePage, PollError> {

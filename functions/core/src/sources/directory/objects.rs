@@ -21,7 +21,8 @@ impl DirectorySource<'_> {
         okta: &Okta<'_>,
     ) -> Result<SourcePage, PollError> {
         let page_url = listing.next.clone().unwrap_or_default();
-        let page = okta.page(&super::stored_url(&page_url)?).await?;
+        let layout = self.stream.spec.paging.layout();
+        let page = okta.page_in(&super::stored_url(&page_url)?, layout).await?;
         if listing.okta_started_at.is_none() {
             listing.okta_started_at = page.rate_limit.server_date;
         }
@@ -56,7 +57,10 @@ impl DirectorySource<'_> {
             out.records.extend(records);
             out.lake.extend(lake);
         }
-        listing.next = page.next.map(String::from);
+        listing.next = page
+            .next
+            .map(String::from)
+            .or_else(|| listing.queued.pop_front());
         self.queue = Some(Fanout {
             page: page_url,
             tasks,

@@ -9,7 +9,7 @@
 
 use crate::config::OrgConfig;
 use crate::pipeline::PendingRecord;
-use crate::record::{self, ChangeAction, CollectionPath, InventoryChange, RelayMetadata};
+use crate::record::{self, CollectionPath, InventoryChange, RelayMetadata};
 use crate::shape::log_header::LogEventHeader;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -19,77 +19,11 @@ use std::borrow::Cow;
 /// `DetailType` of inventory change records.
 pub const INVENTORY_CHANGE_DETAIL_TYPE: &str = "Okta Inventory Change";
 
-/// Which side of a change a target is.
-#[derive(Debug, Clone, Copy)]
-enum Side {
-    User,
-    Group,
-    App,
-    Object,
-}
+mod rules;
 
-struct ChangeRule {
-    event_types: &'static [&'static str],
-    /// The directory stream it affects (the change is emitted only when the org collects it).
-    stream: &'static str,
-    action: ChangeAction,
-    /// Target `type`s to read, and which side each is (`*`: the first target of any type).
-    sides: &'static [(&'static str, Side)],
-}
+use crate::limits::MAX_OBJECT_ID_CHARS;
 
-const RULES: &[ChangeRule] = &[
-    ChangeRule {
-        event_types: &[
-            "user.lifecycle.delete.initiated",
-            "user.lifecycle.delete.completed",
-        ],
-        stream: "users",
-        action: ChangeAction::Deleted,
-        sides: &[("User", Side::User)],
-    },
-    ChangeRule {
-        event_types: &["group.user_membership.remove"],
-        stream: "group_members",
-        action: ChangeAction::Removed,
-        sides: &[("User", Side::User), ("UserGroup", Side::Group)],
-    },
-    ChangeRule {
-        event_types: &["application.user_membership.remove"],
-        stream: "app_users",
-        action: ChangeAction::Removed,
-        sides: &[("User", Side::User), ("AppInstance", Side::App)],
-    },
-    ChangeRule {
-        event_types: &["group.application_assignment.remove"],
-        stream: "app_groups",
-        action: ChangeAction::Removed,
-        sides: &[("UserGroup", Side::Group), ("AppInstance", Side::App)],
-    },
-    ChangeRule {
-        event_types: &["group.lifecycle.delete"],
-        stream: "groups",
-        action: ChangeAction::Deleted,
-        sides: &[("UserGroup", Side::Group)],
-    },
-    ChangeRule {
-        event_types: &["application.lifecycle.delete"],
-        stream: "apps",
-        action: ChangeAction::Deleted,
-        sides: &[("AppInstance", Side::App)],
-    },
-    ChangeRule {
-        event_types: &["system.idp.lifecycle.delete"],
-        stream: "idps",
-        action: ChangeAction::Deleted,
-        sides: &[("*", Side::Object)],
-    },
-    ChangeRule {
-        event_types: &["zone.delete"],
-        stream: "zones",
-        action: ChangeAction::Deleted,
-        sides: &[("*", Side::Object)],
-    },
-];
+use rules::{ChangeRule, RULES, Side};
 
 #[derive(Deserialize)]
 struct Target<'a> {
@@ -122,25 +56,59 @@ fn read_change(
         group_id: None,
         app_id: None,
         object_id: None,
+        parent_id: None,
     };
-    for (kind, side) in rule.sides {
-        let Some(target) = targets
+    let mut used = vec![false; targets.len()];
+    let mut pick = |kind: &str| {
+        let found = targets
             .iter()
-            .find(|t| *kind == "*" || t.kind.eq_ignore_ascii_case(kind))
-        else {
+            .enumerate()
+            .position(|(i, t)| !used[i] && (kind == "*" || t.kind.eq_ignore_ascii_case(kind)));
+        found.map(|i| {
+            used[i] = true;
+            targets[i]
+                .id
+                .chars()
+                .take(MAX_OBJECT_ID_CHARS)
+                .collect::<String>()
+        })
+    };
+    // Named target types first, so a wildcard takes a target none of them claims.
+    let mut sides: Vec<(&str, Side, bool)> = rule
+        .sides
+        .iter()
+        .map(|(k, s)| (*k, *s, true))
+        .chain(rule.optional.iter().map(|(k, s)| (*k, *s, false)))
+        .collect();
+    sides.sort_by_key(|(kind, _, _)| *kind == "*");
+    for (kind, side, required) in sides {
+        let Some(id) = pick(kind) else {
+            if !required {
+                continue;
+            }
             tracing::warn!(uuid = %header.uuid, event_type = %header.event_type, target_type = kind,
                 "System Log event lacks the target an inventory change needs; no change record");
             return None;
         };
-        let id = Some(target.id.chars().take(256).collect());
+        let id = Some(id);
         match side {
             Side::User => change.user_id = id,
             Side::Group => change.group_id = id,
             Side::App => change.app_id = id,
             Side::Object => change.object_id = id,
+            Side::Parent => change.parent_id = id,
         }
     }
     Some(change)
+}
+
+/// The System Log event types that become inventory changes of `stream` (for the docs).
+pub fn deletion_events(stream: &str) -> Vec<&'static str> {
+    RULES
+        .iter()
+        .filter(|r| r.stream == stream)
+        .flat_map(|r| r.event_types.iter().copied())
+        .collect()
 }
 
 /// The inventory change record a System Log event implies for `org`, if any. Cheap for every
