@@ -114,12 +114,13 @@ async fn every_stream_delivers_each_object_once_and_each_logged_deletion() {
     let arn = stack.put_org_secret("acme", &sim.url, TOKEN).await;
     // Raw and OCSF: every record is checked against its schema as it is captured, the OCSF
     // ones (admin roles, devices) against OCSF's own.
+    let table = table(&stack);
     let poller = poller_with(
         &stack,
         &arn,
         100,
         &format!(r#"{},"output":"both""#, every_stream()),
-        table(&stack),
+        table.clone(),
         Duration::from_secs(60),
     );
     let deadline = Utc::now() + chrono::Duration::minutes(5);
@@ -127,6 +128,24 @@ async fn every_stream_delivers_each_object_once_and_each_logged_deletion() {
     let full = poller.run("full", deadline).await;
     for o in &full {
         assert!(o.error.is_none(), "{}: {:?}", o.stream, o.error);
+    }
+    // `okta-relay-ctl status` has a row for the System Log and each of the 33 streams, every
+    // fan-out stream after its parent, all caught up.
+    let config = RelayConfig::from_json(&format!(
+        r#"{{"orgs":[{{"name":"acme","secret_arn":"{arn}"{}}}]}}"#,
+        every_stream()
+    ))
+    .unwrap();
+    let statuses = gather(&config, None, table.as_ref(), table.as_ref(), Utc::now())
+        .await
+        .unwrap();
+    let rows: BTreeSet<&str> = statuses.iter().map(|s| s.stream.as_str()).collect();
+    let mut want_rows: BTreeSet<&str> = STREAMS.iter().map(|s| s.name).collect();
+    want_rows.insert("logs");
+    assert_eq!(rows, want_rows);
+    assert_eq!(statuses.len(), STREAMS.len() + 1, "one row each");
+    for status in &statuses {
+        assert_eq!(status.state, StreamState::CaughtUp, "{}", status.stream);
     }
     let (captured, ocsf): (Vec<Value>, Vec<Value>) = drainer
         .finish()
