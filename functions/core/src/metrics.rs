@@ -52,11 +52,20 @@ fn count(name: &'static str, value: impl Into<f64>) -> Metric {
     (name, value.into(), "Count")
 }
 
-/// One count per [`Fault`]: 1 for the failure's, 0 for the others (so each has data).
-fn faults(failed: Option<Fault>) -> impl Iterator<Item = Metric> {
-    Fault::ALL
-        .into_iter()
-        .map(move |f| count(f.metric(), u8::from(failed == Some(f))))
+/// One count per [`Fault`]: 1 for the failure's, 0 for the others (so each has data), plus
+/// `refused` fan-out streams Okta refused (each Okta's configuration error).
+fn faults(failed: Option<Fault>, refused: usize) -> impl Iterator<Item = Metric> {
+    Fault::ALL.into_iter().map(move |f| {
+        let refused = if f == Fault::OktaConfiguration {
+            refused
+        } else {
+            0
+        };
+        count(
+            f.metric(),
+            (usize::from(failed == Some(f)) + refused) as f64,
+        )
+    })
 }
 
 /// The EMF object for `values` of one org's stream at `timestamp_ms`.
@@ -95,6 +104,8 @@ fn emf_object(org: &str, stream: &str, values: &[Metric], timestamp_ms: i64) -> 
 pub fn emf(outcome: &OrgOutcome, timestamp_ms: i64) -> Value {
     let s = &outcome.summary;
     let failed = outcome.error.is_some();
+    // A fan-out stream Okta refused is a failed stream of its own, though its parent ran.
+    let refused = s.refused_children.len();
     let mut values: Vec<Metric> = vec![
         count("Pages", s.pages as f64),
         count("Forwarded", s.forwarded as f64),
@@ -105,7 +116,7 @@ pub fn emf(outcome: &OrgOutcome, timestamp_ms: i64) -> Value {
         count("Quarantined", s.quarantined as f64),
         count("UnmarkedDeliveries", s.unmarked as f64),
         count("MalformedPublished", s.malformed_published as f64),
-        count("StreamErrors", u8::from(failed)),
+        count("StreamErrors", (usize::from(failed) + refused) as f64),
         // 1 when the stream had not succeeded within its interval plus the slack.
         count("Overdue", u8::from(outcome.overdue)),
         // 1 when the stream ran or rested as planned; 0 when it failed or is backing off
@@ -115,7 +126,10 @@ pub fn emf(outcome: &OrgOutcome, timestamp_ms: i64) -> Value {
             u8::from(!failed && outcome.backoff_until.is_none()),
         ),
     ];
-    values.extend(faults(outcome.error.as_ref().and(outcome.error_fault)));
+    values.extend(faults(
+        outcome.error.as_ref().and(outcome.error_fault),
+        refused,
+    ));
     if let Some(lag) = s.lag_seconds {
         values.push(("LagSeconds", lag.max(0) as f64, "Seconds"));
     }
@@ -152,7 +166,7 @@ pub fn push_emf(result: Result<&PushSummary, PushFailure<'_>>, timestamp_ms: i64
                 count("StreamErrors", 0),
                 count("Healthy", 1),
             ];
-            values.extend(faults(None));
+            values.extend(faults(None, 0));
             if let Some(published) = s.published {
                 let lag = (timestamp_ms - published.timestamp_millis()).max(0) as f64 / 1000.0;
                 values.push(("LagSeconds", lag, "Seconds"));
@@ -165,7 +179,7 @@ pub fn push_emf(result: Result<&PushSummary, PushFailure<'_>>, timestamp_ms: i64
                 count("StreamErrors", 1),
                 count("Healthy", 0),
             ];
-            values.extend(faults(Some(failure.fault)));
+            values.extend(faults(Some(failure.fault), 0));
             let org = failure.org.unwrap_or(UNMATCHED_ORG);
             emf_object(org, PUSH_STREAM, &values, timestamp_ms)
         }
@@ -320,6 +334,17 @@ mod tests {
         assert!(!published(&v).iter().any(|(_, name)| name == "LagSeconds"));
         // The error text is not a metric or dimension (it is logged, not published).
         assert!(!v.to_string().contains("401"));
+    }
+
+    #[test]
+    fn a_fan_out_stream_okta_refused_counts_as_an_error_of_okta_configuration() {
+        let mut ok = outcome(None, None);
+        ok.stream = "groups".into();
+        ok.summary.refused_children = vec![("group_roles", "Okta answered 403".into())];
+        let v = emf(&ok, 0);
+        assert_eq!(v["StreamErrors"], 1.0);
+        assert_eq!(v["ErrorsOktaConfiguration"], 1.0);
+        assert_eq!(v["ErrorsOktaTransient"], 0.0);
     }
 
     /// Every declared metric has its value at the top level (EMF's rule), in the namespace.

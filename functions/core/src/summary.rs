@@ -56,6 +56,9 @@ pub struct StreamSummary {
     /// lack), with the error; the parent was listed without them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub refused_children: Vec<(&'static str, String)>,
+    /// Directory streams: fan-out streams this run read at least one listing of.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub listed_children: Vec<&'static str>,
     /// Directory streams: whether this run was a full sync or a delta.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sync: Option<SyncMode>,

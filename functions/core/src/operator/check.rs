@@ -63,27 +63,34 @@ pub fn endpoints(org: &OrgConfig) -> Vec<String> {
     paths.extend(
         org.inventory_streams()
             .iter()
-            .map(|s| first_item(s.spec, s.spec.path)),
+            .flat_map(|s| first_items(s.spec, s.spec.path)),
     );
     paths
 }
 
-/// `path` asking for one item: `limit=1` where the endpoint takes it, and the first value of a
-/// required parameter.
-fn first_item(spec: &StreamSpec, path: &str) -> String {
-    let mut query = Vec::new();
-    if spec.limit {
-        query.push("limit=1".to_string());
-    }
-    if let Some(sweep) = spec.sweep
-        && let Some(value) = sweep.values.first()
-    {
-        query.push(format!("{}={value}", sweep.param));
-    }
-    match query.is_empty() {
-        true => path.to_string(),
-        false => format!("{path}?{}", query.join("&")),
-    }
+/// `path` asking for one item: `limit=1` where the endpoint takes it; one request per value of
+/// a required parameter the stream sweeps (an org that refuses one, a Classic Engine org asked
+/// for an Identity Engine policy type, is named here rather than failing every run).
+fn first_items(spec: &StreamSpec, path: &str) -> Vec<String> {
+    let limit = spec.limit.then(|| "limit=1".to_string());
+    let values: Vec<Option<String>> = match spec.sweep {
+        Some(sweep) => sweep
+            .values
+            .iter()
+            .map(|value| Some(format!("{}={value}", sweep.param)))
+            .collect(),
+        None => vec![None],
+    };
+    values
+        .into_iter()
+        .map(|value| {
+            let query: Vec<String> = limit.iter().cloned().chain(value).collect();
+            match query.is_empty() {
+                true => path.to_string(),
+                false => format!("{path}?{}", query.join("&")),
+            }
+        })
+        .collect()
 }
 
 /// Each enabled stream whose OAuth scope the secret's own `scopes` leave out (a secret that
@@ -177,10 +184,13 @@ async fn probe(client: &OktaClient, limiter: &RateLimiter, org: &OrgConfig) -> V
     }
     for stream in org.inventory_streams() {
         let spec = stream.spec;
-        let path = first_item(spec, spec.path);
-        let (check, first) = ask(client, limiter, org, &path, spec.paging.layout()).await;
-        let parent_ok = check.ok;
-        checks.push(check);
+        let (mut parent_ok, mut first) = (true, None);
+        for path in first_items(spec, spec.path) {
+            let (check, item) = ask(client, limiter, org, &path, spec.paging.layout()).await;
+            parent_ok &= check.ok;
+            first = first.or(item);
+            checks.push(check);
+        }
         for child in stream.children.iter().filter(|c| c.spec.own_scope()) {
             let parent = first
                 .as_deref()
@@ -194,9 +204,10 @@ async fn probe(client: &OktaClient, limiter: &RateLimiter, org: &OrgConfig) -> V
                 continue;
             };
             let path = child.spec.path.replace("{id}", &parent.id);
-            let path = first_item(child.spec, &path);
             let layout = child.spec.paging.layout();
-            checks.push(ask(client, limiter, org, &path, layout).await.0);
+            for path in first_items(child.spec, &path) {
+                checks.push(ask(client, limiter, org, &path, layout).await.0);
+            }
         }
     }
     checks
@@ -210,11 +221,21 @@ async fn ask(
     path: &str,
     layout: PageLayout,
 ) -> (Check, Option<Box<RawValue>>) {
-    let what = format!(
-        "orgs[{}] GET {}",
-        org.name,
-        path.split('?').next().unwrap_or(path)
-    );
+    // The path and the parameters that say what was asked (not `limit`).
+    let shown = match path.split_once('?') {
+        Some((bare, query)) => {
+            let kept: Vec<&str> = query
+                .split('&')
+                .filter(|pair| !pair.starts_with("limit="))
+                .collect();
+            match kept.is_empty() {
+                true => bare.to_string(),
+                false => format!("{bare}?{}", kept.join("&")),
+            }
+        }
+        None => path.to_string(),
+    };
+    let what = format!("orgs[{}] GET {shown}", org.name);
     let url = match client.org().join(path) {
         Ok(url) => url,
         Err(e) => return (Check::fail(what, e.to_string()), None),
@@ -407,9 +428,14 @@ mod tests {
             [
                 "/api/v1/iam/roles",
                 "/api/v1/authenticators",
-                "/api/v1/policies?type=OKTA_SIGN_ON"
+                "/api/v1/policies?type=OKTA_SIGN_ON",
+                "/api/v1/policies?type=PASSWORD",
+                "/api/v1/policies?type=MFA_ENROLL",
+                "/api/v1/policies?type=IDP_DISCOVERY",
+                "/api/v1/policies?type=ACCESS_POLICY",
+                "/api/v1/policies?type=PROFILE_ENROLLMENT",
             ],
-            "no limit where Okta takes none; a required parameter's first value"
+            "no limit where Okta takes none; each value of a required parameter"
         );
     }
 

@@ -70,6 +70,8 @@ impl PollerService {
 
     /// A fan-out stream's health follows its parent's run (it runs inside it), except when Okta
     /// refused the child alone: then it is the child's configuration error, not the parent's.
+    /// That error stays until the child is listed again: a parent run that read none of its
+    /// listings (a delta with nothing moved) does not say it works.
     pub(super) async fn record_children(
         &self,
         org: &OrgConfig,
@@ -95,6 +97,10 @@ impl PollerService {
                 }
                 continue;
             }
+            let listed = summary.listed_children.contains(&child.spec.name);
+            if result.is_ok() && !listed && self.refused_before(&key).await {
+                continue;
+            }
             let child_summary = StreamSummary {
                 pages: summary.pages,
                 caught_up: summary.caught_up,
@@ -106,6 +112,15 @@ impl PollerService {
             };
             self.record(&key, result, &child_summary).await;
         }
+    }
+
+    /// Whether the stream's last word is a configuration error of Okta's not yet followed by a
+    /// success (a refused fan-out stream).
+    async fn refused_before(&self, key: &StreamKey) -> bool {
+        self.read_health(key).await.is_some_and(|h| {
+            h.last_error_fault == Some(Fault::OktaConfiguration)
+                && h.last_error_at > h.last_success_at
+        })
     }
 
     /// The org's push path as the stream watch sees it; a silent or stopped push path is
@@ -160,5 +175,68 @@ fn push_problem(state: &PushState, org: &OrgConfig) -> Option<(ErrorKind, Fault,
             ),
         )),
         PushState::NotConfigured | PushState::Delivering => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::SystemClock;
+    use crate::config::RelayConfig;
+    use crate::ports::HealthStore;
+    use crate::run::RunSettings;
+    use crate::testing::MemoryPorts;
+    use std::sync::Arc;
+
+    const CONFIG: &str = r#"{"orgs":[{"name":"acme",
+        "secret_arn":"arn:aws:secretsmanager:us-east-1:1:secret:x",
+        "inventory":{"groups":{},"group_members":{},"group_roles":{}}}]}"#;
+
+    fn report(refused: bool, listed: &[&'static str]) -> StreamSummary {
+        StreamSummary {
+            pages: 1,
+            caught_up: true,
+            refused_children: match refused {
+                true => vec![("group_roles", "Okta answered 403".into())],
+                false => Vec::new(),
+            },
+            listed_children: listed.to_vec(),
+            ..StreamSummary::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_child_stays_an_error_until_a_run_lists_it_again() {
+        let config = Arc::new(RelayConfig::from_json(CONFIG).unwrap());
+        let fakes = MemoryPorts::new(Arc::new(SystemClock));
+        let poller =
+            PollerService::new(config.clone(), fakes.ports(), RunSettings::default()).unwrap();
+        let org = &config.orgs[0];
+        let groups = org.inventory_streams().remove(0);
+        let roles = StreamId::Directory("group_roles").key("acme");
+        let members = StreamId::Directory("group_members").key("acme");
+        let state = || async {
+            let h = fakes.health.read(&roles).await.unwrap().unwrap();
+            h.last_error_at > h.last_success_at
+        };
+        // A full sync: Okta refuses the roles, lists the members.
+        let ok = Ok(());
+        let full = report(true, &["group_members"]);
+        poller.record_children(org, &groups, &ok, &full).await;
+        assert!(state().await, "refused: an error");
+        // A delta that moved nothing lists neither: the error stays; the members follow it.
+        poller
+            .record_children(org, &groups, &ok, &report(false, &[]))
+            .await;
+        assert!(state().await, "not listed: still an error");
+        let h = fakes.health.read(&members).await.unwrap().unwrap();
+        assert!(
+            h.last_success_at >= h.last_error_at,
+            "group_members is fine"
+        );
+        // A run that lists the roles again (the scope was granted) clears it.
+        let listed = report(false, &["group_members", "group_roles"]);
+        poller.record_children(org, &groups, &ok, &listed).await;
+        assert!(!state().await, "listed: healthy again");
     }
 }

@@ -121,6 +121,7 @@ impl StreamRun<'_> {
         // the lake did not take.
         let settled = self.settle(&mut held, lease, summary, true).await;
         summary.refused_children = source.refused_children();
+        summary.listed_children = source.listed_children();
         looped?;
         settled?;
         summary.lag_seconds = summary

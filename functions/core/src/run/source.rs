@@ -101,6 +101,12 @@ pub trait Source: Send {
         Vec::new()
     }
 
+    /// Fan-out streams this run read at least one listing of (their health is then their own
+    /// run's; one not listed keeps what it had).
+    fn listed_children(&self) -> Vec<&'static str> {
+        Vec::new()
+    }
+
     /// Reads the next page.
     async fn next_page(&mut self, okta: &Okta<'_>) -> Result<SourcePage, PollError>;
 

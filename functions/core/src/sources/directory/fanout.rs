@@ -175,6 +175,7 @@ impl DirectorySource<'_> {
             }
             Err(e) => return Err(e),
         };
+        self.listed.insert(child.spec.name);
         let collected_at = okta.now();
         let found = Found {
             org: &self.org.name,

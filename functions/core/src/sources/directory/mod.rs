@@ -23,7 +23,7 @@ use crate::run::{CursorError, Next, Okta, Opened, PollError, Source, SourcePage}
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use fanout::Fanout;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use url::Url;
 
 /// How far behind the high-water mark a delta starts: Okta's search index trails writes by up
@@ -42,6 +42,8 @@ pub struct DirectorySource<'a> {
     /// Fan-out streams Okta refused in this run (a scope their parent does not need): the
     /// parent goes on without them, and each is reported once, as its own configuration error.
     refused: BTreeMap<&'static str, OktaError>,
+    /// Fan-out streams this run read at least one listing of.
+    listed: BTreeSet<&'static str>,
 }
 
 impl<'a> DirectorySource<'a> {
@@ -53,6 +55,7 @@ impl<'a> DirectorySource<'a> {
             listing: None,
             queue: None,
             refused: BTreeMap::new(),
+            listed: BTreeSet::new(),
         }
     }
 
@@ -155,6 +158,10 @@ impl Source for DirectorySource<'_> {
             .iter()
             .map(|(name, e)| (*name, e.to_string()))
             .collect()
+    }
+
+    fn listed_children(&self) -> Vec<&'static str> {
+        self.listed.iter().copied().collect()
     }
 
     async fn next_page(&mut self, okta: &Okta<'_>) -> Result<SourcePage, PollError> {
