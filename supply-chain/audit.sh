@@ -20,4 +20,8 @@ if [ "$(git -C "$DB" log -1 --format=%s 2>/dev/null || true)" != "rustsec/adviso
     git -C "$DB" -c user.name=okta-relay -c user.email=audit@okta-relay.invalid \
     commit -q -m "rustsec/advisory-db@$COMMIT"
 fi
+# cargo-deny reads every package of Cargo.lock, those of other platforms too (windows-sys,
+# android_system_properties), which a build on this machine never downloaded: fetch them from
+# crates.io first (a no-op once cached), so a new machine audits like an old one.
+cargo fetch --locked --quiet
 "$DENY" --offline --locked check
