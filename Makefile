@@ -176,7 +176,7 @@ bench-startup: bench-build
 # Issue 19: against a latency stub of AWS (tests/bench/aws_stub.py), the relay beside a plain
 # Python poller in the same run, and the events function on SQS batches.
 bench-throughput: venv bench-build
-	tests/local/with-stack.sh $(PY) tests/bench/throughput.py pull --events 100000
+	tests/local/with-stack.sh $(PY) tests/bench/throughput.py pull --events 100000 --rounds 3
 	tests/local/with-stack.sh $(PY) tests/bench/throughput.py push --events 1000 --batch 100
 
 # A bus answering every PutEvents in 5 s: duplicates and the run's wall time, with the former

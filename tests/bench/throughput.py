@@ -2,14 +2,15 @@
 """Throughput, AWS calls and CPU of the relay against a plain Python poller (issue 19), run by
 `make bench-throughput` inside tests/local/with-stack.sh (moto is up, its env exported).
 
-  throughput.py pull [--events 100000] [--relay-only]
+  throughput.py pull [--events 100000] [--relay-only] [--rounds 1]
       One release simulator (1 000 events per page, its System Log bucket raised far above
       Okta's so that the relay's own speed shows), and the latency stub of AWS
       (tests/bench/aws_stub.py: DynamoDB 10 ms, EventBridge 25 ms, the stream's state in moto).
       Then, in the same run and against the same two: the relay's poller code path
       (`okta-relay-ctl run`, release) and tests/bench/python_poller.py, each under
       /usr/bin/time -v. Reports events/s, CPU-s per 100 000 events, peak RSS, and the AWS calls
-      per 1 000 events by operation, counted by the stub on the wire.
+      per 1 000 events by operation, counted by the stub on the wire. --rounds N runs the
+      pair N times, each on a fresh simulator, stub and table, and reports the median ratio.
 
   throughput.py push [--events 1000] [--batch 100]
       The release events function under a stand-in for the Lambda Runtime API, given the
@@ -86,9 +87,37 @@ def report(name, events, cpu, rss, wall, calls):
 
 
 def pull(args, work):
+    """--rounds runs of the pair, each on a fresh simulator, stub and table; one run's CPU
+    figures vary by up to 10 % on a 2-core machine, so the median ratio is the figure."""
+    ratios = []
+    for n in range(1, args.rounds + 1):
+        relay, meanwhile, baseline = pull_round(args, work)
+        print(f"\npull{f' (round {n} of {args.rounds})' if args.rounds > 1 else ''}: {args.events} backlog "
+              "events, 1 000 per page, simulator bucket raised, AWS latency stub (DynamoDB 10 ms, EventBridge 25 ms)")
+        report("relay (okta-relay-ctl)", *relay)
+        print(f"  {'':22} meanwhile: stub CPU {meanwhile[0]:.1f} s, simulator CPU {meanwhile[1]:.1f} s")
+        if baseline is None:
+            continue
+        report("python poller", *baseline)
+        ratio = (baseline[1] / max(baseline[0], 1)) / max(relay[1] / max(relay[0], 1), 1e-9)
+        ratios.append(ratio)
+        print(f"  CPU per event: the Python poller spends {ratio:.1f}x the relay's")
+        sys.stdout.flush()
+    if len(ratios) > 1:
+        ordered = sorted(ratios)
+        print(f"\nCPU per event over {len(ratios)} rounds: the Python poller spends "
+              f"{ordered[len(ordered) // 2]:.1f}x the relay's (median; rounds: "
+              f"{', '.join(f'{r:.2f}x' for r in ratios)})")
+
+
+def pull_round(args, work):
+    """One round: the relay, then (unless --relay-only) the Python poller, against one simulator
+    and stub. Returns the relay's figures, the stub's and simulator's CPU meanwhile, and the
+    Python poller's figures (or None)."""
     stub, stub_url = start_stub()
     setup = poller_run.Setup(work, "tput", args.events, ["--limit", RAISED_LIMIT, "--late-share", "0"],
                              {"logs": {"page_size": 1000}})
+    baseline = None
     try:
         env = dict(setup.env, AWS_ENDPOINT_URL=stub_url, RUST_LOG=os.environ.get("BENCH_RUST_LOG", "warn"))
         env.setdefault("AWS_DEFAULT_REGION", env.get("AWS_REGION", "us-east-1"))
@@ -104,28 +133,19 @@ def pull(args, work):
         log = poller_run.log_outcome(json.loads(out))
         print(json.dumps(log, indent=2), file=sys.stderr)
         relay = (log.get("forwarded", 0), cpu, rss, wall, relay_calls)
-        if args.relay_only:
-            report("relay (okta-relay-ctl)", *relay)
-            return
-
-        stub_calls(stub_url, reset=True)
-        since = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=2)).strftime(
-            "%Y-%m-%dT%H:%M:%S.000Z")
-        out, cpu, rss, wall = timed([sys.executable, os.path.join(HERE, "python_poller.py"),
-                                     "--secret", setup.res["org_secrets"]["bench"],
-                                     "--bus", setup.res["delivery_bus"], "--table", setup.res["state_table"],
-                                     "--org", "bench", "--since", since], env, work, "python")
-        baseline = (json.loads(out)["forwarded"], cpu, rss, wall, stub_calls(stub_url))
+        if not args.relay_only:
+            stub_calls(stub_url, reset=True)
+            since = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=2)).strftime(
+                "%Y-%m-%dT%H:%M:%S.000Z")
+            out, cpu, rss, wall = timed([sys.executable, os.path.join(HERE, "python_poller.py"),
+                                         "--secret", setup.res["org_secrets"]["bench"],
+                                         "--bus", setup.res["delivery_bus"], "--table", setup.res["state_table"],
+                                         "--org", "bench", "--since", since], env, work, "python")
+            baseline = (json.loads(out)["forwarded"], cpu, rss, wall, stub_calls(stub_url))
     finally:
         setup.close()
         stub.kill()
-    print(f"\npull: {args.events} backlog events, 1 000 per page, simulator bucket raised, "
-          "AWS latency stub (DynamoDB 10 ms, EventBridge 25 ms)")
-    report("relay (okta-relay-ctl)", *relay)
-    print(f"  {'':22} meanwhile: stub CPU {meanwhile[0]:.1f} s, simulator CPU {meanwhile[1]:.1f} s")
-    report("python poller", *baseline)
-    ratio = (baseline[1] / max(baseline[0], 1)) / max(relay[1] / max(relay[0], 1), 1e-9)
-    print(f"  CPU per event: the Python poller spends {ratio:.1f}x the relay's")
+    return relay, meanwhile, baseline
 
 
 class RuntimeApi(http.server.BaseHTTPRequestHandler):
@@ -278,6 +298,8 @@ def main():
     a = sub.add_parser("pull")
     a.add_argument("--events", type=int, default=100_000)
     a.add_argument("--relay-only", action="store_true", help="skip the Python poller")
+    a.add_argument("--rounds", type=int, default=1, help="pairs to run, each on a fresh stack; "
+                   "the median ratio is reported")
     b = sub.add_parser("push")
     b.add_argument("--events", type=int, default=1000)
     b.add_argument("--batch", type=int, default=100)

@@ -7,7 +7,7 @@
 
 use chrono::Utc;
 use criterion::{Criterion, Throughput};
-use okta_relay::adapters::eventbridge::request_entries;
+use okta_relay::adapters::sinks::put_events_body;
 use okta_relay::lake::{self, LakeEvent};
 use okta_relay::ocsf;
 use okta_relay::pipeline::{DeliveryBatch, DeliveryPolicy, PendingRecord};
@@ -104,7 +104,7 @@ fn batch(entries: &[SinkEntry]) -> usize {
     .iter()
     .map(|b| {
         let call: Vec<&SinkEntry> = b.indices.iter().map(|&i| &entries[i]).collect();
-        request_entries("okta-relay-delivery", &call).len()
+        put_events_body::write("okta-relay-delivery", &call).len()
     })
     .sum()
 }

@@ -24,6 +24,14 @@ pub const PUT_EVENTS_MAX_IN_FLIGHT: usize = 64;
 /// ([`crate::pipeline::InFlightWindow`]).
 pub const PUT_EVENTS_IN_FLIGHT_START: usize = 4;
 
+/// Bytes a PutEvents body adds around one entry's strings (member names, quotes, separators),
+/// for reserving the body once (`adapters/sinks/put_events_body.rs`).
+pub const PUT_EVENTS_ENTRY_FRAME_BYTES: usize = 96;
+/// Bytes reserved for a record's `relay` object and the wrapping around its Okta object (a
+/// System Log record's metadata is ≈ 250 bytes), for writing the record once
+/// (`record/mod.rs`).
+pub const RECORD_METADATA_ROOM_BYTES: usize = 384;
+
 // ---- Amazon Data Firehose PutRecordBatch ----
 
 /// Records per PutRecordBatch call (AWS).

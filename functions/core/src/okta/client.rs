@@ -374,7 +374,13 @@ impl OktaClient {
             .map_err(|e| OktaError::transport(&e, path))?;
         let status = response.status();
         let headers = std::mem::take(response.headers_mut());
-        let mut body = Vec::new();
+        // Room for the whole body at once when its length is announced (a page is ≈ 1.5 MB;
+        // growing by doubling copied it and touched fresh memory several times over). A length
+        // over the limit reserves only the limit; the loop below still enforces it.
+        let announced = response.content_length().unwrap_or(0);
+        let mut body = Vec::with_capacity(
+            usize::try_from(announced).map_or(0, |n| n.min(self.max_body_bytes)),
+        );
         while let Some(chunk) = response
             .chunk()
             .await

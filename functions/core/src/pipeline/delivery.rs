@@ -32,6 +32,7 @@ use crate::ports::{
 use async_trait::async_trait;
 use futures::StreamExt;
 use futures::stream::FuturesOrdered;
+use std::borrow::Borrow;
 use std::collections::VecDeque;
 use std::time::Duration;
 use thiserror::Error;
@@ -134,14 +135,18 @@ impl DeliveryBatch {
     /// Splits entries into calls within both limits, keeping their order. An entry larger than
     /// the request limit gets a call of its own (the caller should not send such entries; see
     /// [`crate::pipeline::forward`]).
-    pub fn plan(entries: &[SinkEntry], indices: &[usize], limits: &BatchLimits) -> Vec<Self> {
+    pub fn plan<E: Borrow<SinkEntry>>(
+        entries: &[E],
+        indices: &[usize],
+        limits: &BatchLimits,
+    ) -> Vec<Self> {
         let mut batches = Vec::new();
         let mut current = DeliveryBatch {
             indices: Vec::new(),
             bytes: 0,
         };
         for &i in indices {
-            let size = limits.size(&entries[i]);
+            let size = limits.size(entries[i].borrow());
             let full = current.indices.len() >= limits.max_entries
                 || current.bytes + size > limits.max_request_bytes;
             if full && !current.indices.is_empty() {
@@ -305,8 +310,11 @@ impl<'a> Delivery<'a> {
     }
 
     /// Delivers every entry (or reports it rejected), or says which were acknowledged before it
-    /// gave up.
-    pub async fn deliver(&self, entries: &[SinkEntry]) -> Result<Delivered, DeliveryError> {
+    /// gave up. The entries are the caller's, owned or borrowed: none is copied.
+    pub async fn deliver<E: Borrow<SinkEntry> + Sync>(
+        &self,
+        entries: &[E],
+    ) -> Result<Delivered, DeliveryError> {
         let mut progress = Progress::default();
         let mut pending: Vec<usize> = (0..entries.len()).collect();
         let mut backoff = self.policy.base_backoff;
@@ -344,9 +352,9 @@ impl<'a> Delivery<'a> {
     /// Sends `pending` once, as many requests at a time as the in-flight window allows, and
     /// takes in each answer in order (the window learns from each). A call refused whole as
     /// invalid is sent again one entry per call within the attempt.
-    async fn attempt(
+    async fn attempt<E: Borrow<SinkEntry> + Sync>(
         &self,
-        entries: &[SinkEntry],
+        entries: &[E],
         pending: &[usize],
         progress: &mut Progress,
     ) -> Result<(), DeliveryError> {
@@ -383,21 +391,21 @@ impl<'a> Delivery<'a> {
             progress.take(&batch, answer)?;
             queue.extend(progress.isolate.drain(..).map(|i| DeliveryBatch {
                 indices: vec![i],
-                bytes: entries[i].size(),
+                bytes: entries[i].borrow().size(),
             }));
         }
     }
 
     /// One PutEvents request, after the heartbeat.
-    async fn call(
+    async fn call<E: Borrow<SinkEntry> + Sync>(
         &self,
-        entries: &[SinkEntry],
+        entries: &[E],
         batch: DeliveryBatch,
     ) -> Result<(DeliveryBatch, Result<Vec<EntryOutcome>, SinkError>), StateError> {
         if let Some(heartbeat) = self.heartbeat {
             heartbeat.beat().await?;
         }
-        let request: Vec<&SinkEntry> = batch.indices.iter().map(|&i| &entries[i]).collect();
+        let request: Vec<&SinkEntry> = batch.indices.iter().map(|&i| entries[i].borrow()).collect();
         let answer = self.sink.put(&request).await;
         Ok((batch, answer))
     }

@@ -21,6 +21,7 @@ use super::delivery::{Delivered, Delivery, DeliveryError, DeliveryPolicy, Heartb
 use crate::ErrorKind;
 use crate::ports::{DedupeKey, DedupeStore, EventSink, SinkEntry, StateError};
 use crate::record::{self, Quarantine, QuarantineReason, RelayMetadata};
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::time::Duration;
 use thiserror::Error;
@@ -150,7 +151,7 @@ impl Forwarder<'_> {
         let total = unique.len();
         let todo = self.not_yet_delivered(unique).await?;
         report.duplicates += total - todo.len();
-        let entries: Vec<SinkEntry> = todo
+        let entries: Vec<Cow<'_, SinkEntry>> = todo
             .iter()
             .map(|r| self.entry_for(r, &mut report))
             .collect();
@@ -200,12 +201,16 @@ impl Forwarder<'_> {
             .collect())
     }
 
-    /// The entry to send for `r`: itself, or its oversize marker.
-    fn entry_for(&self, r: &PendingRecord, report: &mut ForwardReport) -> SinkEntry {
+    /// The entry to send for `r`: itself (borrowed, not copied), or its oversize marker.
+    fn entry_for<'r>(
+        &self,
+        r: &'r PendingRecord,
+        report: &mut ForwardReport,
+    ) -> Cow<'r, SinkEntry> {
         let limits = self.policy.batch_limits(self.sink.limits());
         let limit = limits.max_entry_bytes;
         if limits.size(&r.entry) <= limit {
-            return r.entry.clone();
+            return Cow::Borrowed(&r.entry);
         }
         report.oversize += 1;
         tracing::warn!(
@@ -216,7 +221,7 @@ impl Forwarder<'_> {
             limit,
             "record too large for one sink entry; forwarding an oversize marker instead"
         );
-        record::oversize_marker(&r.relay, &r.entry)
+        Cow::Owned(record::oversize_marker(&r.relay, &r.entry))
     }
 
     /// Marks acknowledged records delivered. A failure costs a possible duplicate later, never
@@ -246,7 +251,7 @@ impl Forwarder<'_> {
     async fn quarantine(
         &self,
         todo: &[PendingRecord],
-        entries: &[SinkEntry],
+        entries: &[Cow<'_, SinkEntry>],
         rejected: &[Rejection],
         report: &mut ForwardReport,
     ) -> Result<(), DeliveryError> {

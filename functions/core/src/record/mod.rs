@@ -136,12 +136,20 @@ pub fn shape(
     relay: &RelayMetadata,
     time: Option<DateTime<Utc>>,
 ) -> SinkEntry {
-    let detail = serde_json::to_string(&Detail {
-        okta: object,
-        relay,
-    })
-    // Serialising a RawValue and plain strings cannot fail.
-    .unwrap_or_else(|_| String::from("{}"));
+    // Written once into room for the object and the relay's metadata, rather than grown by
+    // doubling from a small string. Serialising a RawValue and plain strings cannot fail.
+    let mut text =
+        Vec::with_capacity(object.get().len() + crate::limits::RECORD_METADATA_ROOM_BYTES);
+    let detail = serde_json::to_writer(
+        &mut text,
+        &Detail {
+            okta: object,
+            relay,
+        },
+    )
+    .ok()
+    .and_then(|()| String::from_utf8(text).ok())
+    .unwrap_or_else(|| String::from("{}"));
     SinkEntry {
         source: SOURCE.to_string(),
         detail_type: detail_type.to_string(),

@@ -5,32 +5,12 @@
 //! of the whole call. Each entry error code is read as AWS documents it ([`entry_fault`]): only
 //! `InvalidArgument` and `MalformedDetail` refuse the record itself; a code not on AWS's list
 //! (or none at all) is transient, so it is sent again and then fails the delivery, never
-//! quarantines a record.
+//! quarantines a record. The request's body is written by [`put_events_body`].
 
 use crate::adapters::AwsFailure;
+use crate::adapters::sinks::put_events_body::{self, WrittenBody};
 use crate::ports::{EntryFault, EntryOutcome, EventSink, SinkEntry, SinkError};
 use async_trait::async_trait;
-use aws_sdk_eventbridge::types::PutEventsRequestEntry;
-
-/// The SDK's entries for one PutEvents call on `bus` (the `Detail` text is copied once, into
-/// the request).
-pub fn request_entries(bus: &str, entries: &[&SinkEntry]) -> Vec<PutEventsRequestEntry> {
-    entries
-        .iter()
-        .map(|e| {
-            PutEventsRequestEntry::builder()
-                .event_bus_name(bus)
-                .source(&e.source)
-                .detail_type(&e.detail_type)
-                .detail(&e.detail)
-                .set_time(e.time.map(|t| {
-                    aws_sdk_eventbridge::primitives::DateTime::from_millis(t.timestamp_millis())
-                }))
-                .set_resources((!e.resources.is_empty()).then(|| e.resources.clone()))
-                .build()
-        })
-        .collect()
-}
 
 /// What a PutEvents entry error code means (`PutEventsResultEntry`, AWS's API reference):
 /// retryable are `InternalFailure` and `ThrottlingException`; the record's own fault are
@@ -121,11 +101,13 @@ impl EventSink for EventBridgeSink {
                 entries.len()
             )));
         }
-        let request = request_entries(&self.bus, entries);
+        // The SDK sends and signs the body written here, not one of its own (`put_events_body`).
+        let body = put_events_body::write(&self.bus, entries);
         let output = self
             .client
             .put_events()
-            .set_entries(Some(request))
+            .customize()
+            .interceptor(WrittenBody(body))
             .send()
             .await
             .map_err(|e| sink_error(AwsFailure::from_sdk(&e)))?;
@@ -157,6 +139,101 @@ impl EventSink for EventBridgeSink {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_eventbridge::config::{BehaviorVersion, Credentials, Region};
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    fn entry(detail: &str) -> SinkEntry {
+        SinkEntry {
+            source: "okta-relay.okta.example".into(),
+            detail_type: "Okta System Log".into(),
+            detail: detail.into(),
+            time: None,
+            resources: vec![],
+        }
+    }
+
+    /// The request on the wire carries the body `put_events_body` wrote, and its SigV4
+    /// signature, recomputed here by AWS's signer from what arrived, is of that body: what
+    /// EventBridge checks before it reads an entry.
+    #[tokio::test]
+    async fn put_sends_the_written_body_signed() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(
+                r#"{"FailedEntryCount":1,"Entries":[{"EventId":"a"},{"ErrorCode":"MalformedDetail","ErrorMessage":"no"}]}"#,
+                "application/x-amz-json-1.1",
+            ))
+            .mount(&server)
+            .await;
+        let credentials = Credentials::new("AKIDEXAMPLE", "wJalrXUtnFEMI", None, None, "test");
+        let config = aws_sdk_eventbridge::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("eu-west-1"))
+            .credentials_provider(credentials.clone())
+            .endpoint_url(server.uri())
+            .build();
+        let sink = EventBridgeSink::new(aws_sdk_eventbridge::Client::from_conf(config), "bus");
+        let (first, second) = (entry(r#"{"a":"\"q\""}"#), entry("{}"));
+
+        let outcomes = sink.put(&[&first, &second]).await.expect("put");
+        assert_eq!(outcomes[0], EntryOutcome::Accepted);
+        assert!(matches!(outcomes[1], EntryOutcome::Failed { .. }));
+
+        let received = server.received_requests().await.expect("recorded");
+        assert_eq!(received.len(), 1);
+        let request = &received[0];
+        let written = put_events_body::write("bus", &[&first, &second]);
+        assert_eq!(request.body, written.to_vec());
+        let header = |name: &str| {
+            request
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string()
+        };
+        assert_eq!(header("content-length"), written.len().to_string());
+
+        let authorization = header("authorization");
+        let part = |name: &str| {
+            authorization
+                .split([' ', ','])
+                .find_map(|p| p.strip_prefix(name))
+                .expect("part of the authorization header")
+                .to_string()
+        };
+        let signed_names = part("SignedHeaders=");
+        let signed: Vec<(String, String)> = signed_names
+            .split(';')
+            .map(|name| (name.to_string(), header(name)))
+            .collect();
+        let at = chrono::NaiveDateTime::parse_from_str(&header("x-amz-date"), "%Y%m%dT%H%M%SZ")
+            .expect("x-amz-date");
+        let time = std::time::UNIX_EPOCH
+            + std::time::Duration::from_secs(at.and_utc().timestamp().try_into().unwrap());
+        let identity = credentials.into();
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&identity)
+            .region("eu-west-1")
+            .name("events")
+            .time(time)
+            .settings(aws_sigv4::http_request::SigningSettings::default())
+            .build()
+            .expect("params")
+            .into();
+        let signable = aws_sigv4::http_request::SignableRequest::new(
+            "POST",
+            request.url.as_str(),
+            signed.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            aws_sigv4::http_request::SignableBody::Bytes(&request.body),
+        )
+        .expect("signable");
+        let (_, signature) = aws_sigv4::http_request::sign(signable, &params)
+            .expect("sign")
+            .into_parts();
+        assert_eq!(part("Signature="), signature);
+    }
 
     #[test]
     fn only_documented_record_codes_are_the_records_fault() {

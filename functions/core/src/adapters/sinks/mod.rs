@@ -4,6 +4,8 @@
 
 pub mod eventbridge;
 pub mod firehose;
+mod json_string;
+pub mod put_events_body;
 
 use crate::ports::{EventSink, SinkChoice, Sinks};
 pub use eventbridge::EventBridgeSink;
