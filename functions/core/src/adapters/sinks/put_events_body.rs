@@ -86,8 +86,14 @@ fn string(body: &mut Vec<u8>, value: &str) {
 
 /// Puts a body written by [`write`] on the SDK's PutEvents request in place of the one its
 /// serializer wrote (for no entries), with its `Content-Length`, before the request is signed.
-#[derive(Debug)]
 pub struct WrittenBody(pub Bytes);
+
+/// The length only: the body holds records, which have no place in a debug line.
+impl std::fmt::Debug for WrittenBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "WrittenBody({} bytes)", self.0.len())
+    }
+}
 
 impl Intercept for WrittenBody {
     fn name(&self) -> &'static str {
@@ -160,6 +166,14 @@ mod tests {
             std::str::from_utf8(&body).unwrap(),
             r#"{"Entries":[{"Time":1700000000.12,"Source":"okta-relay.okta.example","Resources":["r"],"DetailType":"Okta System Log","Detail":"{\"k\":\"v\"}","EventBusName":"bus"}]}"#
         );
+    }
+
+    #[test]
+    fn its_debug_line_has_the_length_not_the_records() {
+        let e = entry(r#"{"displayMessage":"User login to Okta"}"#, &[], None);
+        let body = write("bus", &[&e]);
+        let line = format!("{:?}", WrittenBody(body.clone()));
+        assert_eq!(line, format!("WrittenBody({} bytes)", body.len()));
     }
 
     #[test]
