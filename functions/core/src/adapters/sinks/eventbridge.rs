@@ -139,6 +139,7 @@ impl EventSink for EventBridgeSink {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_eventbridge::config::retry::RetryConfig;
     use aws_sdk_eventbridge::config::{BehaviorVersion, Credentials, Region};
     use wiremock::matchers::method;
     use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -153,12 +154,20 @@ mod tests {
         }
     }
 
-    /// The request on the wire carries the body `put_events_body` wrote, and its SigV4
-    /// signature, recomputed here by AWS's signer from what arrived, is of that body: what
-    /// EventBridge checks before it reads an entry.
+    /// Every request on the wire, the SDK's retry of a 500 too, carries the body
+    /// `put_events_body` wrote, and its SigV4 signature, recomputed here by AWS's signer from
+    /// what arrived, is of that body: what EventBridge checks before it reads an entry.
     #[tokio::test]
-    async fn put_sends_the_written_body_signed() {
+    async fn put_sends_the_written_body_signed_on_every_attempt() {
         let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(500).set_body_raw(
+                r#"{"__type":"InternalFailure","message":"try again"}"#,
+                "application/x-amz-json-1.1",
+            ))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
         Mock::given(method("POST"))
             .respond_with(ResponseTemplate::new(200).set_body_raw(
                 r#"{"FailedEntryCount":1,"Entries":[{"EventId":"a"},{"ErrorCode":"MalformedDetail","ErrorMessage":"no"}]}"#,
@@ -171,6 +180,11 @@ mod tests {
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("eu-west-1"))
             .credentials_provider(credentials.clone())
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(2)
+                    .with_initial_backoff(std::time::Duration::from_millis(1)),
+            )
             .endpoint_url(server.uri())
             .build();
         let sink = EventBridgeSink::new(aws_sdk_eventbridge::Client::from_conf(config), "bus");
@@ -181,10 +195,16 @@ mod tests {
         assert!(matches!(outcomes[1], EntryOutcome::Failed { .. }));
 
         let received = server.received_requests().await.expect("recorded");
-        assert_eq!(received.len(), 1);
-        let request = &received[0];
+        assert_eq!(received.len(), 2, "the 500, then its retry");
         let written = put_events_body::write("bus", &[&first, &second]);
-        assert_eq!(request.body, written.to_vec());
+        for request in &received {
+            assert_signed_body(request, &written, &credentials);
+        }
+    }
+
+    /// `request` carries `written` with its length, signed by `credentials` over that body.
+    fn assert_signed_body(request: &wiremock::Request, written: &[u8], credentials: &Credentials) {
+        assert_eq!(request.body, written);
         let header = |name: &str| {
             request
                 .headers
@@ -212,7 +232,7 @@ mod tests {
             .expect("x-amz-date");
         let time = std::time::UNIX_EPOCH
             + std::time::Duration::from_secs(at.and_utc().timestamp().try_into().unwrap());
-        let identity = credentials.into();
+        let identity = credentials.clone().into();
         let params = aws_sigv4::sign::v4::SigningParams::builder()
             .identity(&identity)
             .region("eu-west-1")

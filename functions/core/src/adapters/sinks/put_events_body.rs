@@ -59,14 +59,14 @@ fn write_entry(body: &mut Vec<u8>, bus: &str, entry: &SinkEntry) {
             if i > 0 {
                 body.push(b',');
             }
-            string(body, resource);
+            json_string::write(body, resource);
         }
         body.extend_from_slice(b"],");
     }
     member(body, "DetailType", &entry.detail_type);
     member(body, "Detail", &entry.detail);
     body.extend_from_slice(b"\"EventBusName\":");
-    string(body, bus);
+    json_string::write(body, bus);
     body.push(b'}');
 }
 
@@ -75,13 +75,8 @@ fn member(body: &mut Vec<u8>, name: &str, value: &str) {
     body.push(b'"');
     body.extend_from_slice(name.as_bytes());
     body.extend_from_slice(b"\":");
-    string(body, value);
-    body.push(b',');
-}
-
-/// `value` as a JSON string, escaped once.
-fn string(body: &mut Vec<u8>, value: &str) {
     json_string::write(body, value);
+    body.push(b',');
 }
 
 /// Puts a body written by [`write`] on the SDK's PutEvents request in place of the one its
