@@ -64,7 +64,8 @@ def stub_calls(url, reset=False):
 
 
 def timed(cmd, env, work, name):
-    """Runs cmd under /usr/bin/time -v; returns (stdout, cpu seconds, peak RSS MiB, wall)."""
+    """Runs cmd under /usr/bin/time -v; returns (stdout, cpu seconds, peak RSS MiB, wall, minor
+    page faults: memory the process touched afresh, which the allocator's settings trade against RSS)."""
     time_out = os.path.join(work, f"{name}.time")
     started = time.monotonic()
     out = subprocess.run(["/usr/bin/time", "-v", "-o", time_out, *cmd], env=env, stdout=subprocess.PIPE,
@@ -72,17 +73,19 @@ def timed(cmd, env, work, name):
     wall = time.monotonic() - started
     fields = dict(line.strip().rpartition(": ")[::2] for line in open(time_out))
     cpu = float(fields["User time (seconds)"]) + float(fields["System time (seconds)"])
-    return out.stdout, cpu, int(fields["Maximum resident set size (kbytes)"]) / 1024, wall
+    return (out.stdout, cpu, int(fields["Maximum resident set size (kbytes)"]) / 1024, wall,
+            int(fields["Minor (reclaiming a frame) page faults"]))
 
 
 def per_thousand(calls, events):
     return {op.split(".")[-1]: round(n * 1000 / max(events, 1), 1) for op, n in sorted(calls.items())}
 
 
-def report(name, events, cpu, rss, wall, calls):
+def report(name, events, cpu, rss, wall, faults, calls):
     total = sum(calls.values()) * 1000 / max(events, 1)
     print(f"  {name:22} {events:7} events  {events / wall:6.0f} events/s  "
-          f"CPU {cpu * 100_000 / max(events, 1):6.2f} s per 100 000  peak RSS {rss:5.1f} MiB")
+          f"CPU {cpu * 100_000 / max(events, 1):6.2f} s per 100 000  peak RSS {rss:5.1f} MiB  "
+          f"minor page faults per 1 000 events {faults * 1000 / max(events, 1):.0f}")
     print(f"  {'':22} AWS calls per 1 000 events: {total:.1f}  {per_thousand(calls, events)}")
 
 
@@ -125,23 +128,23 @@ def pull_round(args, work):
         stub0, sim0 = poller_run.cpu_seconds(stub.pid), poller_run.cpu_seconds(setup.sim.pid)
         # BENCH_WRAP="perf record -g -o .local/bench-perf.data --" profiles the relay (with
         # BENCH_CTL naming a build that keeps its symbols).
-        out, cpu, rss, wall = timed([*os.environ.get("BENCH_WRAP", "").split(),
+        out, cpu, rss, wall, faults = timed([*os.environ.get("BENCH_WRAP", "").split(),
                                      os.environ.get("BENCH_CTL", os.path.join(RELEASE, "okta-relay-ctl")), "run", "--seconds", "900",
                                      "--owner", "bench-runner"], env, work, "relay")
         relay_calls = stub_calls(stub_url)
         meanwhile = (poller_run.cpu_seconds(stub.pid) - stub0, poller_run.cpu_seconds(setup.sim.pid) - sim0)
         log = poller_run.log_outcome(json.loads(out))
         print(json.dumps(log, indent=2), file=sys.stderr)
-        relay = (log.get("forwarded", 0), cpu, rss, wall, relay_calls)
+        relay = (log.get("forwarded", 0), cpu, rss, wall, faults, relay_calls)
         if not args.relay_only:
             stub_calls(stub_url, reset=True)
             since = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=2)).strftime(
                 "%Y-%m-%dT%H:%M:%S.000Z")
-            out, cpu, rss, wall = timed([sys.executable, os.path.join(HERE, "python_poller.py"),
+            out, cpu, rss, wall, faults = timed([sys.executable, os.path.join(HERE, "python_poller.py"),
                                          "--secret", setup.res["org_secrets"]["bench"],
                                          "--bus", setup.res["delivery_bus"], "--table", setup.res["state_table"],
                                          "--org", "bench", "--since", since], env, work, "python")
-            baseline = (json.loads(out)["forwarded"], cpu, rss, wall, stub_calls(stub_url))
+            baseline = (json.loads(out)["forwarded"], cpu, rss, wall, faults, stub_calls(stub_url))
     finally:
         setup.close()
         stub.kill()

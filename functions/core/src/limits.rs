@@ -168,6 +168,11 @@ pub const OAUTH_TOKEN_EXPIRY_MARGIN_SECONDS: i64 = 60;
 /// The least time a request gets, however close the run is to its deadline.
 pub const OKTA_MIN_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
+// Used by okta/body_buffer.rs.
+/// The largest response buffer an org's client keeps for its next page (a System Log page of
+/// 1 000 events is ≈ 1.5 MB); a larger one, from an unusually large page, is freed.
+pub const OKTA_KEPT_BODY_BYTES: usize = 8 * 1024 * 1024;
+
 // Used by okta/organization.rs.
 /// The largest organization document read (Okta's is a few hundred bytes).
 pub const OKTA_ORG_DOCUMENT_MAX_BYTES: usize = 64 * 1024;

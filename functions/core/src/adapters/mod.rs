@@ -5,6 +5,7 @@
 //! call a connect, an attempt and a total timeout ([`AwsTimeouts`]).
 
 mod dynamodb;
+pub mod per_event_clients;
 mod s3_lake;
 mod s3_object;
 mod secrets_manager;

@@ -61,16 +61,16 @@ impl AwsWiring {
         let delivery = super::load_aws_config_with(timeouts.put_events()).await;
         Self {
             state: Arc::new(DynamoStateTable::new(
-                aws_sdk_dynamodb::Client::new(&aws),
+                super::per_event_clients::dynamodb(&aws),
                 &resources.table,
                 clock.clone(),
             )),
             sinks: AwsSinks {
                 bus: Arc::new(EventBridgeSink::new(
-                    aws_sdk_eventbridge::Client::new(&delivery),
+                    super::per_event_clients::eventbridge(&delivery),
                     &resources.bus,
                 )),
-                firehose: aws_sdk_firehose::Client::new(&delivery),
+                firehose: super::per_event_clients::firehose(&delivery),
             },
             secrets: Arc::new(SecretsManagerSource::new(
                 aws_sdk_secretsmanager::Client::new(&aws),
@@ -173,7 +173,7 @@ impl OperatorAws {
 
     pub fn table(&self, name: &str) -> Arc<DynamoStateTable> {
         Arc::new(DynamoStateTable::new(
-            aws_sdk_dynamodb::Client::new(&self.sdk),
+            super::per_event_clients::dynamodb(&self.sdk),
             name,
             self.clock.clone(),
         ))
@@ -181,7 +181,7 @@ impl OperatorAws {
 
     pub fn sink(&self, bus: &str) -> Arc<EventBridgeSink> {
         Arc::new(EventBridgeSink::new(
-            aws_sdk_eventbridge::Client::new(&self.sdk),
+            super::per_event_clients::eventbridge(&self.sdk),
             bus,
         ))
     }
@@ -189,7 +189,7 @@ impl OperatorAws {
     /// A Firehose delivery stream (`validate-config`).
     pub fn firehose(&self, stream: &str) -> Arc<FirehoseSink> {
         Arc::new(FirehoseSink::new(
-            aws_sdk_firehose::Client::new(&self.sdk),
+            super::per_event_clients::firehose(&self.sdk),
             stream,
             "",
         ))

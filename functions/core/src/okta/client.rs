@@ -5,6 +5,7 @@
 //! a `next` link can make the client send the org's credentials elsewhere. Redirects are not
 //! followed for the same reason.
 
+use super::body_buffer::BodyBuffer;
 use super::credentials::{OktaCredentials, OrgAuth};
 use super::envelope::{self, EnvelopeError, PageLayout};
 use super::error::{OktaError, OktaErrorBody, TransportFailure};
@@ -106,6 +107,8 @@ pub struct OktaClient {
     /// Requests (token requests too) get no more time than is left before it, and at least
     /// [`OKTA_MIN_REQUEST_TIMEOUT`].
     deadline: Option<chrono::DateTime<chrono::Utc>>,
+    /// Pages are read into this buffer, kept from page to page.
+    body_buffer: BodyBuffer,
 }
 
 pub use crate::limits::OKTA_MIN_REQUEST_TIMEOUT;
@@ -132,6 +135,7 @@ impl OktaClient {
             max_body_bytes: settings.max_body_bytes,
             request_timeout: settings.request_timeout,
             deadline: None,
+            body_buffer: BodyBuffer::default(),
         }
     }
 
@@ -266,7 +270,9 @@ impl OktaClient {
                 Ok(response) => {
                     self.limiter
                         .observe(&bucket, &RateLimitHeaders::from_headers(&response.headers));
-                    match self.decode(url, &path, layout, response) {
+                    let decoded = self.decode(url, &path, layout, &response);
+                    self.body_buffer.give_back(response.body);
+                    match decoded {
                         Ok(page) => return Ok(page),
                         Err(e) => e,
                     }
@@ -375,12 +381,13 @@ impl OktaClient {
         let status = response.status();
         let headers = std::mem::take(response.headers_mut());
         // Room for the whole body at once when its length is announced (a page is ≈ 1.5 MB;
-        // growing by doubling copied it and touched fresh memory several times over). A length
-        // over the limit reserves only the limit; the loop below still enforces it.
+        // growing by doubling copied it and touched fresh memory several times over), in the
+        // buffer kept from the last page. A length over the limit reserves only the limit; the
+        // loop below still enforces it.
         let announced = response.content_length().unwrap_or(0);
-        let mut body = Vec::with_capacity(
-            usize::try_from(announced).map_or(0, |n| n.min(self.max_body_bytes)),
-        );
+        let mut body = self
+            .body_buffer
+            .take(usize::try_from(announced).map_or(0, |n| n.min(self.max_body_bytes)));
         while let Some(chunk) = response
             .chunk()
             .await
@@ -406,7 +413,7 @@ impl OktaClient {
         url: &Url,
         path: &str,
         layout: PageLayout,
-        response: RawResponse,
+        response: &RawResponse,
     ) -> Result<Page<T>, OktaError> {
         if !response.status.is_success() {
             return Err(OktaError::Api {

@@ -5,6 +5,7 @@
 //! ([`links`]), typed error objects ([`OktaError`]), and a per-org rate limiter keyed by Okta's
 //! endpoint buckets that keeps a reserve for the org's other integrations ([`RateLimiter`]).
 
+mod body_buffer;
 mod client;
 pub mod credentials;
 mod envelope;

@@ -9,6 +9,7 @@
 
 use crate::adapters::AwsFailure;
 use crate::adapters::sinks::put_events_body::{self, WrittenBody};
+use crate::limits::PUT_EVENTS_MAX_ENTRIES;
 use crate::ports::{EntryFault, EntryOutcome, EventSink, SinkEntry, SinkError};
 use async_trait::async_trait;
 
@@ -95,9 +96,9 @@ impl EventSink for EventBridgeSink {
         if entries.is_empty() {
             return Ok(Vec::new());
         }
-        if entries.len() > 10 {
+        if entries.len() > PUT_EVENTS_MAX_ENTRIES {
             return Err(SinkError::Invalid(format!(
-                "{} entries in one PutEvents call; the limit is 10",
+                "{} entries in one PutEvents call; the limit is {PUT_EVENTS_MAX_ENTRIES}",
                 entries.len()
             )));
         }
