@@ -42,18 +42,25 @@ function synth(overrides: Partial<OktaRelayProps> | ((stack: Stack) => Partial<O
   const app = new App();
   const stack = new Stack(app, 'Test', { env: { account: '123456789012', region: 'us-east-1' } });
   if (typeof overrides === 'function') overrides = overrides(stack);
-  new OktaRelay(stack, 'Relay', {
-    codeDirectory: codeDirectory(),
-    orgs: [
-      { name: 'acme', secret: ORG, partnerEventSource: 'aws.partner/okta.com/acme/okta-relay' },
-      { name: 'beta', logs: { pageSize: 500 }, output: OktaRelayOutput.BOTH },
-    ],
-    siemEndpoint: 'https://siem.example.com/ingest',
-    siemAuthorization: SIEM_KEY,
-    alarmTopic: new sns.Topic(stack, 'Alarms'),
-    ...overrides,
-  });
-  return Template.fromStack(stack);
+  const code = codeDirectory();
+  try {
+    new OktaRelay(stack, 'Relay', {
+      codeDirectory: code,
+      orgs: [
+        { name: 'acme', secret: ORG, partnerEventSource: 'aws.partner/okta.com/acme/okta-relay' },
+        { name: 'beta', logs: { pageSize: 500 }, output: OktaRelayOutput.BOTH },
+      ],
+      siemEndpoint: 'https://siem.example.com/ingest',
+      siemAuthorization: SIEM_KEY,
+      alarmTopic: new sns.Topic(stack, 'Alarms'),
+      ...overrides,
+    });
+    return Template.fromStack(stack);
+  } finally {
+    // The synthesized assembly has its own copy of the zips, and a refused configuration
+    // needs none: the test leaves nothing in /tmp.
+    fs.rmSync(code, { recursive: true, force: true });
+  }
 }
 
 const template = synth();
