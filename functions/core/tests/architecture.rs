@@ -44,9 +44,15 @@ fn sdk_types_appear_only_in_adapters() {
             }
             for (n, line) in without_tests(&text).lines().enumerate() {
                 let code = line.split("//").next().unwrap_or("");
-                if ["aws_sdk_", "aws_config::", "aws_smithy_"]
-                    .iter()
-                    .any(|sdk| code.contains(sdk))
+                if [
+                    "aws_sdk_",
+                    "aws_config::",
+                    "aws_smithy_",
+                    "aws_runtime::",
+                    "aws_types::",
+                ]
+                .iter()
+                .any(|sdk| code.contains(sdk))
                 {
                     found.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
                 }

@@ -57,8 +57,8 @@ function synth(overrides: Partial<OktaRelayProps> | ((stack: Stack) => Partial<O
     });
     return Template.fromStack(stack);
   } finally {
-    // The synthesized assembly has its own copy of the zips, and a refused configuration
-    // needs none: the test leaves nothing in /tmp.
+    // The assembly has its own copy of the zips (assets are staged as the construct is
+    // built), and a refused configuration needs none: no code directory is left in /tmp.
     fs.rmSync(code, { recursive: true, force: true });
   }
 }

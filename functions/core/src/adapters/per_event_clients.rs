@@ -7,8 +7,10 @@
 //!
 //! - **The user agent.** The SDK's `UserAgentInterceptor` rebuilds the `User-Agent` and
 //!   `x-amz-user-agent` headers on every call from its configuration bag. [`FixedUserAgent`]
-//!   builds the same two headers once per client (with the app name `okta-relay`, which
-//!   CloudTrail shows as the caller) and puts them on each request instead.
+//!   builds them once per client from the SDK's own parts (SDK, service, OS, language and an
+//!   app name: the operator's `AWS_SDK_UA_APP_ID` if set, else `okta-relay`, which CloudTrail
+//!   shows as the caller) and puts them on each request instead. What they no longer carry is
+//!   the SDK's per-call list of the features a call used (`m/…`) and its HTTP client's name.
 //! - **Stalled-stream protection.** It watches the throughput of each request and response
 //!   body. These operations send and read small JSON bodies inside an attempt, and every
 //!   attempt already has its timeout ([`AwsTimeouts`](super::AwsTimeouts)), so a stalled body
@@ -27,7 +29,7 @@ use aws_types::app_name::AppName;
 use aws_types::os_shim_internal::Env;
 use reqwest::header::HeaderValue;
 
-/// The app name in the user agent of every AWS call the relay makes.
+/// The app name in the user agent of these clients' calls, unless the SDK configuration names one.
 const APP_NAME: &str = "okta-relay";
 
 /// The DynamoDB client of the state table.
@@ -38,6 +40,7 @@ pub fn dynamodb(sdk: &SdkConfig) -> aws_sdk_dynamodb::Client {
             .interceptor(FixedUserAgent::new(
                 "dynamodb",
                 aws_sdk_dynamodb::meta::PKG_VERSION,
+                sdk.app_name(),
             ))
             .build(),
     )
@@ -51,6 +54,7 @@ pub fn eventbridge(sdk: &SdkConfig) -> aws_sdk_eventbridge::Client {
             .interceptor(FixedUserAgent::new(
                 "eventbridge",
                 aws_sdk_eventbridge::meta::PKG_VERSION,
+                sdk.app_name(),
             ))
             .build(),
     )
@@ -64,6 +68,7 @@ pub fn firehose(sdk: &SdkConfig) -> aws_sdk_firehose::Client {
             .interceptor(FixedUserAgent::new(
                 "firehose",
                 aws_sdk_firehose::meta::PKG_VERSION,
+                sdk.app_name(),
             ))
             .build(),
     )
@@ -78,15 +83,16 @@ pub struct FixedUserAgent {
 
 impl FixedUserAgent {
     /// The user agent the SDK would send for `service` at `version` from this environment
-    /// (SDK, OS and language), with the app name `okta-relay`.
-    pub fn new(service: &'static str, version: &'static str) -> Self {
+    /// (SDK, OS and language), with the app name `app` (the SDK configuration's), else
+    /// `okta-relay`.
+    pub fn new(service: &'static str, version: &'static str, app: Option<&AppName>) -> Self {
         let mut ua =
             AwsUserAgent::new_from_environment(Env::real(), ApiMetadata::new(service, version));
-        if let Ok(app) = AppName::new(APP_NAME) {
+        if let Some(app) = app.cloned().or_else(|| AppName::new(APP_NAME).ok()) {
             ua.set_app_name(app);
         }
         // The SDK's own text, which is made of header-safe tokens; should that ever change,
-        // the header says only which service and version it is.
+        // the header is only the app name.
         let header = |text: String| {
             HeaderValue::try_from(text).unwrap_or_else(|_| HeaderValue::from_static(APP_NAME))
         };
@@ -233,6 +239,60 @@ mod tests {
         assert_one_user_agent(&server, "firehose").await;
     }
 
+    /// The SDK's retry of a 500 carries the headers too, once each.
+    #[tokio::test]
+    async fn a_retried_call_carries_one_user_agent_on_every_attempt() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(500).set_body_raw(
+                r#"{"__type":"InternalFailure","message":"try again"}"#,
+                "application/x-amz-json-1.1",
+            ))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(
+                r#"{"FailedEntryCount":0,"Entries":[]}"#,
+                "application/x-amz-json-1.1",
+            ))
+            .mount(&server)
+            .await;
+        let sdk = sdk(&server)
+            .into_builder()
+            .retry_config(
+                aws_config::retry::RetryConfig::standard()
+                    .with_max_attempts(2)
+                    .with_initial_backoff(std::time::Duration::from_millis(1)),
+            )
+            .build();
+        eventbridge(&sdk).put_events().send().await.expect("put");
+        let received = server.received_requests().await.expect("recorded");
+        assert_eq!(received.len(), 2, "the 500, then its retry");
+        for request in &received {
+            for name in ["user-agent", "x-amz-user-agent"] {
+                let values: Vec<_> = request.headers.get_all(name).iter().collect();
+                assert_eq!(values.len(), 1, "{name}: {values:?}");
+            }
+        }
+    }
+
+    /// An app name the operator set for the SDK (`AWS_SDK_UA_APP_ID`) is kept.
+    #[tokio::test]
+    async fn the_operators_app_name_is_kept() {
+        let server = server(r#"{"FailedEntryCount":0,"Entries":[]}"#).await;
+        let sdk = sdk(&server)
+            .into_builder()
+            .app_name(AppName::new("siem-team").expect("valid"))
+            .build();
+        eventbridge(&sdk).put_events().send().await.expect("put");
+        for name in ["user-agent", "x-amz-user-agent"] {
+            let values = header_values(&server, name).await;
+            assert!(values[0].contains("app/siem-team"), "{name}: {values:?}");
+            assert!(!values[0].contains("app/okta-relay"), "{name}: {values:?}");
+        }
+    }
+
     /// Records whether the SDK built its own user agent for a call.
     #[derive(Debug, Clone, Default)]
     struct Probe(std::sync::Arc<std::sync::atomic::AtomicBool>);
@@ -267,6 +327,7 @@ mod tests {
                 config = config.interceptor(FixedUserAgent::new(
                     "eventbridge",
                     aws_sdk_eventbridge::meta::PKG_VERSION,
+                    None,
                 ));
             }
             let client =

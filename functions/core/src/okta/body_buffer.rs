@@ -5,8 +5,8 @@
 //! system at once (`MIMALLOC_PURGE_DELAY=0`, `infra/contract.json`), so each page faulted in
 //! some 370 fresh 4 KiB pages. Kept, the next page is read into the same memory. It is kept
 //! only up to [`OKTA_KEPT_BODY_BYTES`], so one unusually large page is not held for the rest of
-//! the run, and a client whose buffer is in use (two streams of one org fetching at once) reads
-//! into a new one.
+//! the run. Each stream run has its own client and fetches one page at a time; should a clone
+//! of the client fetch while the buffer is in use, it reads into a new one.
 
 use crate::limits::OKTA_KEPT_BODY_BYTES;
 use std::sync::{Arc, Mutex};
@@ -23,8 +23,11 @@ impl BodyBuffer {
             .lock()
             .map(|mut kept| std::mem::take(&mut *kept))
             .unwrap_or_default();
+        if body.capacity() < room {
+            // Growing it would copy the last page's bytes over for nothing.
+            return Vec::with_capacity(room);
+        }
         body.clear();
-        body.reserve(room);
         body
     }
 
@@ -71,6 +74,18 @@ mod tests {
         );
         assert_eq!(next.as_ptr(), at, "the same memory");
         assert!(next.capacity() >= 1000);
+    }
+
+    #[test]
+    fn a_larger_page_gets_a_new_buffer_with_room_for_it() {
+        let buffer = BodyBuffer::default();
+        let mut body = buffer.take(100);
+        body.extend_from_slice(b"old page");
+        buffer.give_back(body);
+
+        let next = buffer.take(10_000);
+        assert!(next.is_empty());
+        assert!(next.capacity() >= 10_000);
     }
 
     #[test]

@@ -723,18 +723,15 @@ pub async fn sdk_through(proxy: &FaultProxy, attempt: Duration, call: Duration) 
         call,
         put_events_attempt: attempt,
     })
-    .await;
+    .await
+    .into_builder()
+    .endpoint_url(&proxy.url)
+    .build();
+    // The per-event clients as the functions build them (fixed user agent, no stalled-stream
+    // watch), so the faults below test what ships.
     ClientsThrough {
-        dynamodb: aws_sdk_dynamodb::Client::from_conf(
-            aws_sdk_dynamodb::config::Builder::from(&sdk)
-                .endpoint_url(&proxy.url)
-                .build(),
-        ),
-        eventbridge: aws_sdk_eventbridge::Client::from_conf(
-            aws_sdk_eventbridge::config::Builder::from(&sdk)
-                .endpoint_url(&proxy.url)
-                .build(),
-        ),
+        dynamodb: okta_relay::adapters::per_event_clients::dynamodb(&sdk),
+        eventbridge: okta_relay::adapters::per_event_clients::eventbridge(&sdk),
         secrets: aws_sdk_secretsmanager::Client::from_conf(
             aws_sdk_secretsmanager::config::Builder::from(&sdk)
                 .endpoint_url(&proxy.url)
@@ -746,10 +743,6 @@ pub async fn sdk_through(proxy: &FaultProxy, attempt: Duration, call: Duration) 
                 .force_path_style(true)
                 .build(),
         ),
-        firehose: aws_sdk_firehose::Client::from_conf(
-            aws_sdk_firehose::config::Builder::from(&sdk)
-                .endpoint_url(&proxy.url)
-                .build(),
-        ),
+        firehose: okta_relay::adapters::per_event_clients::firehose(&sdk),
     }
 }

@@ -165,8 +165,10 @@ impl Drop for LambdaWatch {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        // A failing test has printed what it needed from the log by now.
-        let _ = std::fs::remove_file(&self.log);
+        // A failing test's log stays for its reader; a passing one's goes.
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_file(&self.log);
+        }
     }
 }
 

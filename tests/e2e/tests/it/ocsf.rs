@@ -32,9 +32,12 @@ fn mapped(event: &Value) -> ocsf::Mapped {
 /// Validates `events` with the official package; panics with its report.
 pub fn assert_official(events: &[Value]) {
     assert!(!events.is_empty());
-    let dir = std::env::temp_dir().join(format!("okta-relay-ocsf-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join(format!("events-{}.jsonl", rand_suffix()));
+    // A file of its own, no shared directory: the checks run in parallel.
+    let file = std::env::temp_dir().join(format!(
+        "okta-relay-ocsf-{}-{}.jsonl",
+        std::process::id(),
+        rand_suffix()
+    ));
     let lines: Vec<String> = events.iter().map(Value::to_string).collect();
     std::fs::write(&file, lines.join("\n")).unwrap();
     let out = std::process::Command::new(python())
@@ -44,8 +47,6 @@ pub fn assert_official(events: &[Value]) {
         .output()
         .expect("run tests/local/ocsf_schemas.py");
     let _ = std::fs::remove_file(&file);
-    // Empty once the last check of this process is done; a concurrent check keeps it.
-    let _ = std::fs::remove_dir(&dir);
     let report = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
