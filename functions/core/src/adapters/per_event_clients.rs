@@ -34,44 +34,50 @@ const APP_NAME: &str = "okta-relay";
 
 /// The DynamoDB client of the state table.
 pub fn dynamodb(sdk: &SdkConfig) -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(sdk)
-            .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
-            .interceptor(FixedUserAgent::new(
-                "dynamodb",
-                aws_sdk_dynamodb::meta::PKG_VERSION,
-                sdk.app_name(),
-            ))
-            .build(),
-    )
+    aws_sdk_dynamodb::Client::from_conf(dynamodb_config(sdk).build())
+}
+
+/// [`dynamodb`]'s configuration, for a caller that sets more (the fault tests' endpoint).
+pub fn dynamodb_config(sdk: &SdkConfig) -> aws_sdk_dynamodb::config::Builder {
+    aws_sdk_dynamodb::config::Builder::from(sdk)
+        .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
+        .interceptor(FixedUserAgent::new(
+            "dynamodb",
+            aws_sdk_dynamodb::meta::PKG_VERSION,
+            sdk.app_name(),
+        ))
 }
 
 /// The EventBridge client of the delivery bus.
 pub fn eventbridge(sdk: &SdkConfig) -> aws_sdk_eventbridge::Client {
-    aws_sdk_eventbridge::Client::from_conf(
-        aws_sdk_eventbridge::config::Builder::from(sdk)
-            .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
-            .interceptor(FixedUserAgent::new(
-                "eventbridge",
-                aws_sdk_eventbridge::meta::PKG_VERSION,
-                sdk.app_name(),
-            ))
-            .build(),
-    )
+    aws_sdk_eventbridge::Client::from_conf(eventbridge_config(sdk).build())
+}
+
+/// [`eventbridge`]'s configuration, for a caller that sets more (the fault tests' endpoint).
+pub fn eventbridge_config(sdk: &SdkConfig) -> aws_sdk_eventbridge::config::Builder {
+    aws_sdk_eventbridge::config::Builder::from(sdk)
+        .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
+        .interceptor(FixedUserAgent::new(
+            "eventbridge",
+            aws_sdk_eventbridge::meta::PKG_VERSION,
+            sdk.app_name(),
+        ))
 }
 
 /// The Firehose client of the delivery streams.
 pub fn firehose(sdk: &SdkConfig) -> aws_sdk_firehose::Client {
-    aws_sdk_firehose::Client::from_conf(
-        aws_sdk_firehose::config::Builder::from(sdk)
-            .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
-            .interceptor(FixedUserAgent::new(
-                "firehose",
-                aws_sdk_firehose::meta::PKG_VERSION,
-                sdk.app_name(),
-            ))
-            .build(),
-    )
+    aws_sdk_firehose::Client::from_conf(firehose_config(sdk).build())
+}
+
+/// [`firehose`]'s configuration, for a caller that sets more (the fault tests' endpoint).
+pub fn firehose_config(sdk: &SdkConfig) -> aws_sdk_firehose::config::Builder {
+    aws_sdk_firehose::config::Builder::from(sdk)
+        .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
+        .interceptor(FixedUserAgent::new(
+            "firehose",
+            aws_sdk_firehose::meta::PKG_VERSION,
+            sdk.app_name(),
+        ))
 }
 
 /// The SDK's user agent for one service, built once; it replaces the SDK's per-call one.

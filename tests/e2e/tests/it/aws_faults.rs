@@ -723,15 +723,21 @@ pub async fn sdk_through(proxy: &FaultProxy, attempt: Duration, call: Duration) 
         call,
         put_events_attempt: attempt,
     })
-    .await
-    .into_builder()
-    .endpoint_url(&proxy.url)
-    .build();
+    .await;
     // The per-event clients as the functions build them (fixed user agent, no stalled-stream
-    // watch), so the faults below test what ships.
+    // watch), so the faults below test what ships; only their endpoint is the proxy.
+    use okta_relay::adapters::per_event_clients;
     ClientsThrough {
-        dynamodb: okta_relay::adapters::per_event_clients::dynamodb(&sdk),
-        eventbridge: okta_relay::adapters::per_event_clients::eventbridge(&sdk),
+        dynamodb: aws_sdk_dynamodb::Client::from_conf(
+            per_event_clients::dynamodb_config(&sdk)
+                .endpoint_url(&proxy.url)
+                .build(),
+        ),
+        eventbridge: aws_sdk_eventbridge::Client::from_conf(
+            per_event_clients::eventbridge_config(&sdk)
+                .endpoint_url(&proxy.url)
+                .build(),
+        ),
         secrets: aws_sdk_secretsmanager::Client::from_conf(
             aws_sdk_secretsmanager::config::Builder::from(&sdk)
                 .endpoint_url(&proxy.url)
@@ -743,6 +749,10 @@ pub async fn sdk_through(proxy: &FaultProxy, attempt: Duration, call: Duration) 
                 .force_path_style(true)
                 .build(),
         ),
-        firehose: okta_relay::adapters::per_event_clients::firehose(&sdk),
+        firehose: aws_sdk_firehose::Client::from_conf(
+            per_event_clients::firehose_config(&sdk)
+                .endpoint_url(&proxy.url)
+                .build(),
+        ),
     }
 }
